@@ -1,0 +1,394 @@
+/**
+ * The native stack, for machines without a Docker engine: Apache Kafka (KRaft, one combined
+ * broker+controller) and Apicurio Registry (Confluent-compatible API, in-memory storage) as
+ * background JVMs on 127.0.0.1, from Maven Central artifacts cached in infra/.cache.
+ * ClickHouse needs no process here: it is embedded (chDB) in whichever process uses it.
+ *
+ * Contract:
+ * - `up` is idempotent: a running, healthy stack is left alone. Ports are checked before any JVM
+ *   starts, so a taken port fails at once naming the port and its setting.
+ * - The registry keeps schemas in memory, so a stack that starts fresh also starts Kafka on empty
+ *   storage: messages whose schema ids the new registry never issued must not survive.
+ * - `down` stops every process carrying this state dir's marker, not only the recorded PIDs, and
+ *   fails if any survives.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../../services/common/config.ts';
+import { pollUntil } from '../../services/common/poll.ts';
+import { findJava } from './java.ts';
+import { kafkaAnswers, registryAnswers } from './health.ts';
+import {
+  checkPortFree,
+  isAlive,
+  markerFor,
+  processesMarkedWith,
+  sleep,
+  spawnDetached,
+  stopProcesses,
+  tail,
+} from './processes.ts';
+import type { StackEndpoints } from './endpoints.ts';
+
+const INFRA_DIR = path.resolve(import.meta.dirname, '..');
+export const CACHE_DIR = path.join(INFRA_DIR, '.cache');
+const POM = path.join(INFRA_DIR, 'pom.xml');
+const KAFKA_LIBS = path.join(CACHE_DIR, 'kafka', 'libs');
+const APICURIO_DIR = path.join(CACHE_DIR, 'apicurio');
+const FETCH_STAMP = path.join(CACHE_DIR, 'fetched-from-pom.sha256');
+
+type StackSettings = Config['stack'];
+
+interface StackState {
+  readonly kafka: { readonly pid: number; readonly port: number; readonly controllerPort: number };
+  readonly registry: { readonly pid: number; readonly port: number };
+  readonly startedAt: string;
+}
+
+export interface ComponentStatus {
+  readonly name: 'kafka' | 'registry';
+  readonly pid: number | undefined;
+  readonly alive: boolean;
+  readonly healthy: boolean;
+  readonly endpoint: string;
+  readonly log: string;
+}
+
+export class StackError extends Error {
+  override readonly name = 'StackError';
+}
+
+export class NativeStack {
+  readonly settings: StackSettings;
+  readonly logDir: string;
+  private readonly stateFile: string;
+  private readonly lockFile: string;
+
+  constructor(settings: StackSettings) {
+    this.settings = settings;
+    this.logDir = path.join(settings.dir, 'logs');
+    this.stateFile = path.join(settings.dir, 'stack.json');
+    this.lockFile = path.join(settings.dir, 'stack.lock');
+  }
+
+  endpoints(): StackEndpoints {
+    return {
+      kafkaBrokers: [`127.0.0.1:${this.settings.kafkaPort}`],
+      registryUrl: `http://127.0.0.1:${this.settings.registryPort}/apis/ccompat/v7`,
+      clickhouseUrl: undefined,
+    };
+  }
+
+  /** Makes sure the Maven artifacts are cached; re-fetches when infra/pom.xml changed. */
+  fetch(report: (line: string) => void = () => undefined): void {
+    const pomHash = createHash('sha256').update(readFileSync(POM)).digest('hex');
+    const stamp = existsSync(FETCH_STAMP) ? readFileSync(FETCH_STAMP, 'utf8').trim() : '';
+    if (stamp === pomHash && existsSync(path.join(APICURIO_DIR, 'quarkus-run.jar')) && existsSync(KAFKA_LIBS)) return;
+
+    // Old jars beside new ones would put two Kafka versions on one classpath.
+    rmSync(path.join(CACHE_DIR, 'kafka'), { recursive: true, force: true });
+    rmSync(APICURIO_DIR, { recursive: true, force: true });
+    rmSync(path.join(CACHE_DIR, 'markers'), { recursive: true, force: true });
+    mkdirSync(CACHE_DIR, { recursive: true });
+    const logFile = path.join(CACHE_DIR, 'fetch.log');
+    report(`fetching Kafka and Apicurio Registry from Maven Central into ${CACHE_DIR} (once; log: ${logFile})`);
+    const mvn = spawnSync('mvn', ['-B', '-q', '-f', POM, 'package'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    writeFileSync(logFile, `${mvn.stdout}${mvn.stderr}`);
+    if (mvn.error !== undefined) {
+      throw new StackError(`Maven (mvn) is needed to fetch the native stack and could not run: ${mvn.error.message}`);
+    }
+    if (mvn.status !== 0) {
+      throw new StackError(`Maven failed to fetch the native stack (exit ${mvn.status}); see ${logFile}:\n${tail(logFile, 20)}`);
+    }
+    writeFileSync(FETCH_STAMP, `${pomHash}\n`);
+  }
+
+  async up(report: (line: string) => void = () => undefined): Promise<{ endpoints: StackEndpoints; started: boolean }> {
+    mkdirSync(this.logDir, { recursive: true });
+    await this.lock();
+    try {
+      const running = this.readState();
+      if (running !== undefined && isAlive(running.kafka.pid) && isAlive(running.registry.pid)) {
+        if (running.kafka.port !== this.settings.kafkaPort || running.registry.port !== this.settings.registryPort) {
+          throw new StackError(
+            `a stack is already running from ${this.settings.dir} on other ports (Kafka ${running.kafka.port}, ` +
+              `registry ${running.registry.port}); run \`npm run stack:down\` first`,
+          );
+        }
+        await this.waitHealthy(running);
+        return { endpoints: this.endpoints(), started: false };
+      }
+      // Half a stack, or one that died with the machine: clear it and start clean.
+      await this.stopAll();
+
+      await this.assertPortsFree();
+      this.fetch(report);
+      const kafkaJava = findJava(
+        { min: 17, max: 23, purpose: 'Kafka 3.9', variable: 'STACK_KAFKA_JAVA_HOME' },
+        this.settings.kafkaJavaHome,
+        this.settings.javaHome,
+      );
+      const registryJava = findJava(
+        { min: 21, purpose: 'Apicurio Registry 3.3', variable: 'STACK_REGISTRY_JAVA_HOME' },
+        this.settings.registryJavaHome,
+        this.settings.javaHome,
+      );
+
+      const kafkaPid = this.startKafka(kafkaJava.bin);
+      const registryPid = this.startRegistry(registryJava.bin);
+      const state: StackState = {
+        kafka: { pid: kafkaPid, port: this.settings.kafkaPort, controllerPort: this.settings.kafkaControllerPort },
+        registry: { pid: registryPid, port: this.settings.registryPort },
+        startedAt: new Date().toISOString(),
+      };
+      writeFileSync(this.stateFile, `${JSON.stringify(state, null, 2)}\n`);
+      report(`starting Kafka (pid ${kafkaPid}, Java ${kafkaJava.major}) and Apicurio Registry (pid ${registryPid}, Java ${registryJava.major})`);
+      try {
+        await this.waitHealthy(state);
+      } catch (error: unknown) {
+        await this.stopAll();
+        throw error;
+      }
+      return { endpoints: this.endpoints(), started: true };
+    } finally {
+      rmSync(this.lockFile, { force: true });
+    }
+  }
+
+  async down(): Promise<{ stopped: number }> {
+    mkdirSync(this.settings.dir, { recursive: true });
+    await this.lock();
+    try {
+      return { stopped: await this.stopAll() };
+    } finally {
+      rmSync(this.lockFile, { force: true });
+    }
+  }
+
+  async status(): Promise<ComponentStatus[]> {
+    const state = this.readState();
+    const endpoints = this.endpoints();
+    const kafkaPid = state?.kafka.pid;
+    const registryPid = state?.registry.pid;
+    const kafkaAlive = kafkaPid !== undefined && isAlive(kafkaPid);
+    const registryAlive = registryPid !== undefined && isAlive(registryPid);
+    return [
+      {
+        name: 'kafka',
+        pid: kafkaPid,
+        alive: kafkaAlive,
+        healthy: kafkaAlive && (await kafkaAnswers(endpoints.kafkaBrokers).catch(() => false)),
+        endpoint: endpoints.kafkaBrokers.join(','),
+        log: path.join(this.logDir, 'kafka.log'),
+      },
+      {
+        name: 'registry',
+        pid: registryPid,
+        alive: registryAlive,
+        healthy: registryAlive && (await registryAnswers(endpoints.registryUrl).catch(() => false)),
+        endpoint: endpoints.registryUrl,
+        log: path.join(this.logDir, 'registry.log'),
+      },
+    ];
+  }
+
+  private readState(): StackState | undefined {
+    if (!existsSync(this.stateFile)) return undefined;
+    try {
+      return JSON.parse(readFileSync(this.stateFile, 'utf8')) as StackState;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Serialises concurrent `up`/`down` on one state dir (two test runs, say). */
+  private async lock(): Promise<void> {
+    const deadline = Date.now() + this.settings.startTimeoutMs;
+    for (;;) {
+      try {
+        writeFileSync(this.lockFile, String(process.pid), { flag: 'wx' });
+        return;
+      } catch (error: unknown) {
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      }
+      const holder = Number(readFileSync(this.lockFile, 'utf8'));
+      if (!Number.isInteger(holder) || holder <= 0 || !isAlive(holder)) {
+        rmSync(this.lockFile, { force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new StackError(`another journeyline process (pid ${holder}) holds ${this.lockFile}`);
+      await sleep(250);
+    }
+  }
+
+  private async stopAll(): Promise<number> {
+    const state = this.readState();
+    const recorded = state === undefined ? [] : [state.kafka.pid, state.registry.pid].filter(isAlive);
+    const pids = [...new Set([...recorded, ...processesMarkedWith(this.settings.dir)])];
+    await stopProcesses(pids, 30_000);
+    const left = processesMarkedWith(this.settings.dir);
+    if (left.length > 0) throw new StackError(`stack processes still running after stop: ${left.join(', ')}`);
+    rmSync(this.stateFile, { force: true });
+    rmSync(path.join(this.settings.dir, 'kafka-data'), { recursive: true, force: true });
+    return pids.length;
+  }
+
+  private async assertPortsFree(): Promise<void> {
+    const wanted = [
+      { port: this.settings.kafkaPort, what: 'Kafka', variable: 'STACK_KAFKA_PORT' },
+      { port: this.settings.kafkaControllerPort, what: 'the Kafka controller', variable: 'STACK_KAFKA_CONTROLLER_PORT' },
+      { port: this.settings.registryPort, what: 'the schema registry', variable: 'STACK_REGISTRY_PORT' },
+      {
+        port: this.settings.registryManagementPort,
+        what: "the schema registry's management interface",
+        variable: 'STACK_REGISTRY_MANAGEMENT_PORT',
+      },
+    ];
+    const taken: string[] = [];
+    for (const { port, what, variable } of wanted) {
+      const check = await checkPortFree(port);
+      if (!check.free) taken.push(`port ${port} for ${what} is already in use on 127.0.0.1 (${check.reason}); set ${variable} to a free port`);
+    }
+    if (new Set(wanted.map((w) => w.port)).size !== wanted.length) taken.push('STACK_* ports must all differ');
+    if (taken.length > 0) throw new StackError(`cannot start the native stack:\n  ${taken.join('\n  ')}`);
+  }
+
+  private startKafka(java: string): number {
+    const dir = path.join(this.settings.dir, 'kafka');
+    const dataDir = path.join(this.settings.dir, 'kafka-data');
+    mkdirSync(dir, { recursive: true });
+    rmSync(dataDir, { recursive: true, force: true });
+    const { kafkaPort, kafkaControllerPort } = this.settings;
+    const properties = path.join(dir, 'server.properties');
+    writeFileSync(
+      properties,
+      [
+        'process.roles=broker,controller',
+        'node.id=1',
+        `controller.quorum.voters=1@127.0.0.1:${kafkaControllerPort}`,
+        `listeners=PLAINTEXT://127.0.0.1:${kafkaPort},CONTROLLER://127.0.0.1:${kafkaControllerPort}`,
+        `advertised.listeners=PLAINTEXT://127.0.0.1:${kafkaPort}`,
+        'controller.listener.names=CONTROLLER',
+        'inter.broker.listener.name=PLAINTEXT',
+        'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+        `log.dirs=${dataDir}`,
+        // Topics are created on purpose by the services, with their partitions and cleanup policy.
+        'auto.create.topics.enable=false',
+        'num.partitions=1',
+        // One broker: internal topics (offsets, transactions) must accept replication factor 1.
+        'offsets.topic.replication.factor=1',
+        'offsets.topic.num.partitions=10',
+        'transaction.state.log.replication.factor=1',
+        'transaction.state.log.min.isr=1',
+        'transaction.state.log.num.partitions=10',
+        'group.initial.rebalance.delay.ms=0',
+        'log.cleaner.backoff.ms=1000',
+        '',
+      ].join('\n'),
+    );
+    const log4j = path.join(dir, 'log4j.properties');
+    writeFileSync(
+      log4j,
+      [
+        'log4j.rootLogger=INFO, stdout',
+        'log4j.appender.stdout=org.apache.log4j.ConsoleAppender',
+        'log4j.appender.stdout.layout=org.apache.log4j.PatternLayout',
+        'log4j.appender.stdout.layout.ConversionPattern=[%d] %p %m (%c)%n',
+        'log4j.logger.kafka.request.logger=WARN',
+        'log4j.logger.state.change.logger=WARN',
+        'log4j.logger.kafka.log.LogCleaner=WARN',
+        '',
+      ].join('\n'),
+    );
+    const classpath = `${KAFKA_LIBS}/*`;
+    const logging = `-Dlog4j.configuration=file:${log4j}`;
+    // Kafka's own cluster-id format: 16 random bytes, base64url without padding.
+    const clusterId = randomBytes(16).toString('base64url');
+    try {
+      execFileSync(java, [logging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', properties], {
+        stdio: 'pipe',
+        encoding: 'utf8',
+      });
+    } catch (error: unknown) {
+      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+      throw new StackError(`formatting Kafka storage in ${dataDir} failed:\n${stdout ?? ''}${stderr ?? ''}`);
+    }
+    const heap = this.settings.kafkaHeap;
+    return spawnDetached(
+      java,
+      [
+        markerFor(this.settings.dir),
+        `-Xms${heap}`,
+        `-Xmx${heap}`,
+        '-XX:+UseG1GC',
+        '-XX:MaxGCPauseMillis=20',
+        '-Djava.awt.headless=true',
+        logging,
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        properties,
+      ],
+      { cwd: dir, logFile: this.freshLog('kafka.log') },
+    );
+  }
+
+  private startRegistry(java: string): number {
+    return spawnDetached(
+      java,
+      [
+        markerFor(this.settings.dir),
+        `-Xmx${this.settings.registryHeap}`,
+        '-XX:+UseSerialGC',
+        '-Dquarkus.http.host=127.0.0.1',
+        `-Dquarkus.http.port=${this.settings.registryPort}`,
+        // Its management interface is always on (a build-time choice) and would take 0.0.0.0:9000.
+        '-Dquarkus.management.host=127.0.0.1',
+        `-Dquarkus.management.port=${this.settings.registryManagementPort}`,
+        '-Dquarkus.http.access-log.enabled=false',
+        '-jar',
+        path.join(APICURIO_DIR, 'quarkus-run.jar'),
+      ],
+      { cwd: APICURIO_DIR, logFile: this.freshLog('registry.log') },
+    );
+  }
+
+  private freshLog(name: string): string {
+    const file = path.join(this.logDir, name);
+    rmSync(file, { force: true });
+    return file;
+  }
+
+  private async waitHealthy(state: StackState): Promise<void> {
+    const endpoints = this.endpoints();
+    const kafkaLog = path.join(this.logDir, 'kafka.log');
+    const registryLog = path.join(this.logDir, 'registry.log');
+    const deadline = this.settings.startTimeoutMs;
+    const waitFor = async (what: string, pid: number, log: string, probe: () => Promise<boolean>) => {
+      try {
+        await pollUntil(async () => ((await probe()) ? true : undefined), {
+          timeoutMs: deadline,
+          intervalMs: 500,
+          what,
+          giveUpIf: () => (isAlive(pid) ? undefined : `process ${pid} exited`),
+        });
+      } catch (error: unknown) {
+        const message = error instanceof Error ? error.message : String(error);
+        throw new StackError(`${message}\nlog: ${log}\n${tail(log, 25)}`, { cause: error });
+      }
+    };
+    await Promise.all([
+      waitFor(`Kafka at ${endpoints.kafkaBrokers.join(',')}`, state.kafka.pid, kafkaLog, () => kafkaAnswers(endpoints.kafkaBrokers)),
+      waitFor(`the schema registry at ${endpoints.registryUrl}`, state.registry.pid, registryLog, () =>
+        registryAnswers(endpoints.registryUrl),
+      ),
+    ]);
+  }
+}
+
+/** True when the cached artifacts are present (used to tell a user what `up` will do first). */
+export function nativeArtifactsCached(): boolean {
+  return existsSync(KAFKA_LIBS) && readdirSync(KAFKA_LIBS).some((f) => f.startsWith('kafka_2.13-'));
+}

@@ -1,0 +1,43 @@
+/**
+ * The one place that decides how we reach ClickHouse: a server over HTTP when CLICKHOUSE_URL is
+ * set, else the embedded engine (chDB) in this process. Everything above sees one
+ * `@clickhouse/client` either way, so SQL and query parameters behave identically.
+ *
+ * SQL always names tables with their database (`journey.events`): chDB's connection ignores the
+ * client's default-database setting, and explicit names read better in analysts' docs anyway.
+ */
+import { mkdirSync } from 'node:fs';
+import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import type { Config } from './config.ts';
+
+export type { ClickHouseClient };
+
+/**
+ * Settings pinned so both modes answer alike: the server quotes 64-bit integers in JSON by
+ * default (they do not fit a JS number), chDB does not unless told.
+ */
+const SAME_IN_BOTH_MODES = { output_format_json_quote_64bit_integers: 1 } as const;
+
+type ClientConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>;
+
+export function createClickHouse(clickhouse: Config['clickhouse']): ClickHouseClient {
+  if (clickhouse.url !== undefined) {
+    return createClient({
+      url: clickhouse.url,
+      username: clickhouse.username,
+      password: clickhouse.password,
+      clickhouse_settings: SAME_IN_BOTH_MODES,
+    });
+  }
+  // chDB binds one data directory per process; every client in this process shares it.
+  mkdirSync(clickhouse.chdbPath, { recursive: true });
+  // chdb declares its Connection against the standalone @clickhouse/client-common package while the
+  // client bundles its own copy of those types: one shape, two declarations, hence the cast.
+  const connection = createChdbConnection({ path: clickhouse.chdbPath }) as unknown as ClientConnection;
+  return createClient({ connection, clickhouse_settings: SAME_IN_BOTH_MODES });
+}
+
+export function clickHouseMode(clickhouse: Config['clickhouse']): 'server' | 'embedded' {
+  return clickhouse.url === undefined ? 'embedded' : 'server';
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, endpointsGivenIn, loadConfig, redactedConfig } from './config.ts';
+
+describe('loadConfig', () => {
+  it('fills documented defaults from an empty environment', () => {
+    const config = loadConfig({}, '/srv/app');
+    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'journeyline', ssl: false, sasl: undefined });
+    expect(config.registry).toEqual({ url: 'http://127.0.0.1:8081/apis/ccompat/v7', auth: undefined });
+    expect(config.clickhouse).toEqual({
+      url: undefined,
+      username: 'default',
+      password: '',
+      database: 'journey',
+      chdbPath: '/srv/app/.journeyline/chdb',
+    });
+    expect(config.stack.dir).toBe('/srv/app/.journeyline/stack');
+  });
+
+  it('parses lists, numbers and booleans, and treats blank variables as unset', () => {
+    const config = loadConfig({ KAFKA_BROKERS: ' a:1, b:2 ,', KAFKA_SSL: 'true', STACK_KAFKA_PORT: '19092', CLICKHOUSE_URL: '' });
+    expect(config.kafka.brokers).toEqual(['a:1', 'b:2']);
+    expect(config.kafka.ssl).toBe(true);
+    expect(config.stack.kafkaPort).toBe(19092);
+    expect(config.clickhouse.url).toBeUndefined();
+  });
+
+  it('names every invalid variable, and never echoes a secret', () => {
+    const attempt = () =>
+      loadConfig({ STACK_KAFKA_PORT: '70000', SCHEMA_REGISTRY_URL: 'not a url', KAFKA_SSL: 'maybe', CLICKHOUSE_DATABASE: 'drop table' });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error: unknown) {
+      expect((error as ConfigError).issues.map((issue) => issue.split(':')[0])).toEqual([
+        'KAFKA_SSL="maybe"',
+        'SCHEMA_REGISTRY_URL="not a url"',
+        'CLICKHOUSE_DATABASE="drop table"',
+        'STACK_KAFKA_PORT="70000"',
+      ]);
+    }
+  });
+
+  it('requires a user name with SASL and masks passwords when logged', () => {
+    expect(() => loadConfig({ KAFKA_SASL_MECHANISM: 'plain' })).toThrow('KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM is set');
+    const config = loadConfig({
+      KAFKA_SASL_MECHANISM: 'scram-sha-256',
+      KAFKA_SASL_USERNAME: 'svc',
+      KAFKA_SASL_PASSWORD: 'hunter2',
+      CLICKHOUSE_PASSWORD: 'ch-secret',
+      SCHEMA_REGISTRY_USERNAME: 'reg',
+      SCHEMA_REGISTRY_PASSWORD: 'reg-secret',
+    });
+    const shown = JSON.stringify(redactedConfig(config));
+    expect(shown).not.toMatch(/hunter2|ch-secret|reg-secret/);
+    expect(redactedConfig(config).kafka.sasl).toEqual({ mechanism: 'scram-sha-256', username: 'svc', password: '***' });
+  });
+});
+
+describe('endpointsGivenIn', () => {
+  it('needs both Kafka and the registry named', () => {
+    expect(endpointsGivenIn({ KAFKA_BROKERS: 'k:9092' })).toBe(false);
+    expect(endpointsGivenIn({ KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r' })).toBe(true);
+  });
+});

@@ -1,0 +1,174 @@
+/**
+ * Every setting journeyline reads, in one zod schema. Keys are the environment variable names,
+ * so a validation error names exactly the variable to fix. `loadConfig` is called once at start
+ * and the parsed `Config` is passed down; nothing else reads `process.env`.
+ */
+import path from 'node:path';
+import { z } from 'zod';
+
+const csv = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((s) => s.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+    .pipe(z.array(z.string()).min(1, 'must list at least one value'));
+
+const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
+const bool = (fallback: boolean) => z.stringbool().default(fallback);
+const secret = () => z.string().optional();
+const optionalUrl = () =>
+  z
+    .string()
+    .optional()
+    .transform((s) => (s === undefined || s.trim() === '' ? undefined : s))
+    .pipe(z.url().optional());
+/** Heap sizes as the JVM spells them: 512m, 1g. */
+const heap = (fallback: string) => z.string().regex(/^\d+[mg]$/, 'must look like 512m or 1g').default(fallback);
+
+export const envSchema = z.object({
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+
+  /** auto: endpoints from the environment if KAFKA_BROKERS and SCHEMA_REGISTRY_URL are set, else
+   *  containers when a Docker engine answers, else the native launcher. */
+  JOURNEY_STACK: z.enum(['auto', 'external', 'docker', 'native']).default('auto'),
+  /** Prefix of every topic journeyline owns; tests use a unique one each. */
+  TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -').default('journey.'),
+
+  KAFKA_BROKERS: csv('127.0.0.1:9092'),
+  KAFKA_CLIENT_ID: z.string().min(1).default('journeyline'),
+  KAFKA_SSL: bool(false),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().optional(),
+  KAFKA_SASL_PASSWORD: secret(),
+
+  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:8081/apis/ccompat/v7'),
+  SCHEMA_REGISTRY_USERNAME: z.string().optional(),
+  SCHEMA_REGISTRY_PASSWORD: secret(),
+
+  /** Set: talk to a ClickHouse server over HTTP. Unset: embedded chDB at CHDB_PATH. */
+  CLICKHOUSE_URL: optionalUrl(),
+  CLICKHOUSE_USER: z.string().default('default'),
+  CLICKHOUSE_PASSWORD: secret(),
+  CLICKHOUSE_DATABASE: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a plain identifier').default('journey'),
+  CHDB_PATH: z.string().min(1).default('.journeyline/chdb'),
+
+  STACK_DIR: z.string().min(1).default('.journeyline/stack'),
+  STACK_KAFKA_PORT: port(9092),
+  STACK_KAFKA_CONTROLLER_PORT: port(9093),
+  STACK_REGISTRY_PORT: port(8081),
+  /** Apicurio's management interface (health, metrics); Quarkus fixes it on at build time. */
+  STACK_REGISTRY_MANAGEMENT_PORT: port(9081),
+  STACK_KAFKA_HEAP: heap('512m'),
+  STACK_REGISTRY_HEAP: heap('384m'),
+  STACK_START_TIMEOUT_S: z.coerce.number().positive().default(120),
+  /** JDK for Kafka (17–23); when unset, JAVA_HOME if it fits, else found under /usr/lib/jvm or PATH. */
+  STACK_KAFKA_JAVA_HOME: z.string().optional(),
+  /** JDK for Apicurio Registry 3.3 (21+); found under /usr/lib/jvm when unset. */
+  STACK_REGISTRY_JAVA_HOME: z.string().optional(),
+  JAVA_HOME: z.string().optional(),
+});
+
+export type Env = z.input<typeof envSchema>;
+type ParsedEnv = z.output<typeof envSchema>;
+
+const SECRET_KEYS: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'CLICKHOUSE_PASSWORD']);
+
+export class ConfigError extends Error {
+  readonly issues: readonly string[];
+  constructor(issues: readonly string[]) {
+    super(`invalid configuration:\n  ${issues.join('\n  ')}`);
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+function structure(env: ParsedEnv, cwd: string) {
+  const sasl =
+    env.KAFKA_SASL_MECHANISM === undefined
+      ? undefined
+      : { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' };
+  return {
+    logLevel: env.LOG_LEVEL,
+    stackMode: env.JOURNEY_STACK,
+    topicPrefix: env.TOPIC_PREFIX,
+    kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, ssl: env.KAFKA_SSL, sasl },
+    registry: {
+      url: env.SCHEMA_REGISTRY_URL,
+      auth:
+        env.SCHEMA_REGISTRY_USERNAME === undefined
+          ? undefined
+          : { username: env.SCHEMA_REGISTRY_USERNAME, password: env.SCHEMA_REGISTRY_PASSWORD ?? '' },
+    },
+    clickhouse: {
+      url: env.CLICKHOUSE_URL,
+      username: env.CLICKHOUSE_USER,
+      password: env.CLICKHOUSE_PASSWORD ?? '',
+      database: env.CLICKHOUSE_DATABASE,
+      chdbPath: path.resolve(cwd, env.CHDB_PATH),
+    },
+    stack: {
+      dir: path.resolve(cwd, env.STACK_DIR),
+      kafkaPort: env.STACK_KAFKA_PORT,
+      kafkaControllerPort: env.STACK_KAFKA_CONTROLLER_PORT,
+      registryPort: env.STACK_REGISTRY_PORT,
+      registryManagementPort: env.STACK_REGISTRY_MANAGEMENT_PORT,
+      kafkaHeap: env.STACK_KAFKA_HEAP,
+      registryHeap: env.STACK_REGISTRY_HEAP,
+      startTimeoutMs: env.STACK_START_TIMEOUT_S * 1000,
+      kafkaJavaHome: env.STACK_KAFKA_JAVA_HOME,
+      registryJavaHome: env.STACK_REGISTRY_JAVA_HOME,
+      javaHome: env.JAVA_HOME,
+    },
+  };
+}
+
+export type Config = ReturnType<typeof structure>;
+
+/**
+ * Parses the environment once. Blank variables count as unset, as shells and compose files
+ * commonly export `VAR=` for "no value".
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>> = process.env, cwd = process.cwd()): Config {
+  const relevant: Record<string, string> = {};
+  for (const key of Object.keys(envSchema.shape)) {
+    const value = env[key];
+    if (value !== undefined && value.trim() !== '') relevant[key] = value;
+  }
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const key = issue.path.join('.');
+        const shown = SECRET_KEYS.has(key) ? '(secret)' : JSON.stringify(relevant[key]);
+        return `${key}=${shown}: ${issue.message}`;
+      }),
+    );
+  }
+  const config = structure(parsed.data, cwd);
+  if (config.kafka.sasl !== undefined && env.KAFKA_SASL_USERNAME === undefined) {
+    throw new ConfigError(['KAFKA_SASL_USERNAME: required when KAFKA_SASL_MECHANISM is set']);
+  }
+  return config;
+}
+
+/** True when the environment names the services outright, so no stack needs starting. */
+export function endpointsGivenIn(env: Readonly<Record<string, string | undefined>>): boolean {
+  return Boolean(env.KAFKA_BROKERS?.trim()) && Boolean(env.SCHEMA_REGISTRY_URL?.trim());
+}
+
+/** The config with secrets masked, fit for a log line. */
+export function redactedConfig(config: Config): Config {
+  const mask = (s: string | undefined) => (s === undefined || s === '' ? s : '***');
+  return {
+    ...config,
+    kafka: {
+      ...config.kafka,
+      sasl: config.kafka.sasl && { ...config.kafka.sasl, password: mask(config.kafka.sasl.password) ?? '' },
+    },
+    registry: {
+      ...config.registry,
+      auth: config.registry.auth && { ...config.registry.auth, password: mask(config.registry.auth.password) ?? '' },
+    },
+    clickhouse: { ...config.clickhouse, password: mask(config.clickhouse.password) ?? '' },
+  };
+}

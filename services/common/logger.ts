@@ -1,0 +1,8 @@
+import { pino, type Logger } from 'pino';
+
+export type { Logger };
+
+/** Structured JSON logs on stderr, so stdout stays free for what a command prints. */
+export function createLogger(level: string, name = 'journeyline'): Logger {
+  return pino({ name, level, base: { service: name } }, pino.destination(2));
+}
