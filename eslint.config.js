@@ -20,7 +20,8 @@ export default tseslint.config(
       'no-console': 'error',
     },
   },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.mjs'], languageOptions: { globals: { console: 'readonly', URL: 'readonly' } }, rules: { 'no-console': 'off' } },
   // CLIs talk to a person on a terminal; services log through pino.
   { files: ['services/cli/**', 'infra/**', 'test/**'], rules: { 'no-console': 'off' } },
 );
