@@ -11,7 +11,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['services/**/*.test.ts', 'infra/**/*.test.ts'] },
+        test: { name: 'unit', include: ['services/**/*.test.ts', 'infra/**/*.test.ts', 'schemas/**/*.test.ts'] },
       },
       {
         extends: true,

@@ -1,18 +1,31 @@
 #!/usr/bin/env node
 /**
- * `journey` — the command line: `start` brings the stack up (the same decision the tests use)
- * and runs the product until Ctrl-C. Exit codes: 0 done, 1 failed, 2 bad usage or configuration.
+ * `journey` — the command line. Exit codes: 0 done, 1 failed, 2 bad usage or configuration,
+ * 3 `produce` finished but rejected some events.
  */
-import { ConfigError, loadConfig } from '../common/config.ts';
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Config } from '../common/config.ts';
+import { createKafka } from '../common/kafka.ts';
+import { createLogger } from '../common/logger.ts';
+import { createRegistry } from '../common/registry.ts';
+import { topicsFor } from '../../schemas/topics.ts';
 import { acquireStack } from '../../infra/stack/acquire.ts';
 import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
+import { runCollector } from '../collector/main.ts';
+import { EventProducer } from '../producer/event-producer.ts';
+import { produceNdjson } from '../producer/ndjson.ts';
 
 const say = (line: string) => {
   console.error(line);
 };
 
 const USAGE = `usage: journey <command>
-  start     bring up Kafka, the schema registry and ClickHouse, then run until Ctrl-C`;
+  start                    bring up Kafka, the registry and ClickHouse (see README), run every service; Ctrl-C stops
+  run collector            run one service against configured endpoints (production)
+  produce --file F.ndjson  validate and send a file of events (one JSON event per line)`;
+
+class UsageError extends Error {}
 
 function untilSignal(): Promise<NodeJS.Signals> {
   // A pending promise alone does not keep Node running; this timer does, until a signal comes.
@@ -28,28 +41,80 @@ function untilSignal(): Promise<NodeJS.Signals> {
 }
 
 async function start(): Promise<number> {
-  const config = loadConfig();
-  const stack = await acquireStack(config, process.env, say);
+  const stack = await acquireStack(loadConfig(), process.env, say);
   try {
-    say(`stack (${stack.mode}${stack.started ? ', started by this process' : ', already running'}):`);
-    for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${value}`);
-    if (stack.endpoints.clickhouseUrl === undefined) say(`  ClickHouse: embedded (chDB) at ${config.clickhouse.chdbPath}`);
-    say('running; Ctrl-C to stop');
-    const signal = await untilSignal();
-    say(`${signal}: stopping`);
-    return 0;
+    // The services see the acquired endpoints exactly as a production deployment would.
+    const env = { ...process.env, ...endpointsAsEnv(stack.endpoints) };
+    let keySource = 'COLLECTOR_API_KEYS';
+    if (!env.COLLECTOR_API_KEYS?.trim()) {
+      env.COLLECTOR_API_KEYS = `dev-${randomBytes(16).toString('hex')}`;
+      keySource = 'generated for this run (set COLLECTOR_API_KEYS to choose your own)';
+    }
+    const config = loadConfig(env);
+    const logger = createLogger(config.logLevel);
+    const collector = await runCollector(config, logger);
+    try {
+      say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
+      for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${value}`);
+      if (stack.endpoints.clickhouseUrl === undefined) say(`  ClickHouse: embedded (chDB) at ${config.clickhouse.chdbPath}`);
+      say(`collector: POST ${collector.url}/v1/events`);
+      say(`  API key: ${keySource}`);
+      if (keySource !== 'COLLECTOR_API_KEYS') say(`  Authorization: Bearer ${config.collector.apiKeys[0] ?? ''}`);
+      say('running; Ctrl-C to stop');
+      say(`${await untilSignal()}: stopping`);
+      return 0;
+    } finally {
+      await collector.close();
+    }
   } finally {
     await stack.release();
   }
 }
 
+async function runService(name: string | undefined, config: Config): Promise<number> {
+  if (name !== 'collector') throw new UsageError(`unknown service ${name ?? '(none)'}; known: collector`);
+  const logger = createLogger(config.logLevel);
+  const collector = await runCollector(config, logger);
+  logger.info({ event: 'service.stopping', signal: await untilSignal() }, 'stopping');
+  await collector.close();
+  return 0;
+}
+
+async function produce(args: readonly string[], config: Config): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { file: { type: 'string' }, batch: { type: 'string', default: '500' } } });
+  if (values.file === undefined) throw new UsageError('produce needs --file <events.ndjson>');
+  const batchSize = Number(values.batch);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError('--batch must be a whole number >= 1');
+  const producer = await EventProducer.connect({
+    kafka: createKafka(config.kafka, undefined),
+    registry: createRegistry(config.registry),
+    kafkaSettings: config.kafka,
+    topics: topicsFor(config.topicPrefix),
+    maxFutureSkewMs: config.events.maxFutureSkewMs,
+  });
+  try {
+    const outcome = await produceNdjson(values.file, producer, batchSize);
+    console.log(`accepted ${outcome.accepted}, rejected ${outcome.rejected}`);
+    for (const r of outcome.rejections) {
+      for (const e of r.errors) console.log(`line ${r.line}${r.event_id ? ` (${r.event_id})` : ''}: ${e.path || '(event)'}: ${e.message}`);
+    }
+    return outcome.rejected > 0 ? 3 : 0;
+  } finally {
+    await producer.close();
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
-  switch (argv[0]) {
+  const [command, ...rest] = argv;
+  switch (command) {
     case 'start':
       return start();
+    case 'run':
+      return runService(rest[0], loadConfig());
+    case 'produce':
+      return produce(rest, loadConfig());
     default:
-      say(USAGE);
-      return 2;
+      throw new UsageError(command === undefined ? 'no command' : `unknown command ${command}`);
   }
 }
 
@@ -58,7 +123,8 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    say(error instanceof Error ? error.message : String(error));
-    process.exitCode = error instanceof ConfigError ? 2 : 1;
+    if (error instanceof UsageError) say(`${error.message}\n${USAGE}`);
+    else say(error instanceof Error ? error.message : String(error));
+    process.exitCode = error instanceof ConfigError || error instanceof UsageError ? 2 : 1;
   },
 );

@@ -4,7 +4,15 @@ import { ConfigError, endpointsGivenIn, loadConfig, redactedConfig } from './con
 describe('loadConfig', () => {
   it('fills documented defaults from an empty environment', () => {
     const config = loadConfig({}, '/srv/app');
-    expect(config.kafka).toEqual({ brokers: ['127.0.0.1:9092'], clientId: 'journeyline', ssl: false, sasl: undefined });
+    expect(config.kafka).toEqual({
+      brokers: ['127.0.0.1:9092'],
+      clientId: 'journeyline',
+      ssl: false,
+      sasl: undefined,
+      topicPartitions: 6,
+      replicationFactor: 1,
+    });
+    expect(config.collector).toEqual({ host: '127.0.0.1', port: 8080, apiKeys: [], maxEvents: 500, maxBodyBytes: 1_048_576 });
     expect(config.registry).toEqual({ url: 'http://127.0.0.1:8081/apis/ccompat/v7', auth: undefined });
     expect(config.clickhouse).toEqual({
       url: undefined,
@@ -49,9 +57,11 @@ describe('loadConfig', () => {
       CLICKHOUSE_PASSWORD: 'ch-secret',
       SCHEMA_REGISTRY_USERNAME: 'reg',
       SCHEMA_REGISTRY_PASSWORD: 'reg-secret',
+      COLLECTOR_API_KEYS: 'key-aaaaaaaaaaaaaaaa,key-bbbbbbbbbbbbbbbb',
     });
+    expect(config.collector.apiKeys).toEqual(['key-aaaaaaaaaaaaaaaa', 'key-bbbbbbbbbbbbbbbb']);
     const shown = JSON.stringify(redactedConfig(config));
-    expect(shown).not.toMatch(/hunter2|ch-secret|reg-secret/);
+    expect(shown).not.toMatch(/hunter2|ch-secret|reg-secret|key-a|key-b/);
     expect(redactedConfig(config).kafka.sasl).toEqual({ mechanism: 'scram-sha-256', username: 'svc', password: '***' });
   });
 });

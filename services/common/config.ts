@@ -35,6 +35,9 @@ export const envSchema = z.object({
   TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -').default('journey.'),
 
   KAFKA_BROKERS: csv('127.0.0.1:9092'),
+  /** Partitions for new topics: the most consumer instances that can share the work. */
+  KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
+  KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(10).default(1),
   KAFKA_CLIENT_ID: z.string().min(1).default('journeyline'),
   KAFKA_SSL: bool(false),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
@@ -46,6 +49,19 @@ export const envSchema = z.object({
   SCHEMA_REGISTRY_PASSWORD: secret(),
 
   /** Set: talk to a ClickHouse server over HTTP. Unset: embedded chDB at CHDB_PATH. */
+  COLLECTOR_HOST: z.string().min(1).default('127.0.0.1'),
+  COLLECTOR_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** Bearer tokens the collector accepts. Required by `journey run collector`; `npm start` makes one if unset. */
+  COLLECTOR_API_KEYS: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0))
+    .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
+  COLLECTOR_MAX_EVENTS: z.coerce.number().int().min(1).max(100_000).default(500),
+  COLLECTOR_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** How far in the future an event time may be (sender clock skew) before it is refused. */
+  EVENT_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300),
+
   CLICKHOUSE_URL: optionalUrl(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: secret(),
@@ -71,7 +87,7 @@ export const envSchema = z.object({
 export type Env = z.input<typeof envSchema>;
 type ParsedEnv = z.output<typeof envSchema>;
 
-const SECRET_KEYS: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'CLICKHOUSE_PASSWORD']);
+const SECRET_KEYS: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'CLICKHOUSE_PASSWORD', 'COLLECTOR_API_KEYS']);
 
 export class ConfigError extends Error {
   readonly issues: readonly string[];
@@ -91,7 +107,22 @@ function structure(env: ParsedEnv, cwd: string) {
     logLevel: env.LOG_LEVEL,
     stackMode: env.JOURNEY_STACK,
     topicPrefix: env.TOPIC_PREFIX,
-    kafka: { brokers: env.KAFKA_BROKERS, clientId: env.KAFKA_CLIENT_ID, ssl: env.KAFKA_SSL, sasl },
+    kafka: {
+      brokers: env.KAFKA_BROKERS,
+      clientId: env.KAFKA_CLIENT_ID,
+      ssl: env.KAFKA_SSL,
+      sasl,
+      topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+    },
+    collector: {
+      host: env.COLLECTOR_HOST,
+      port: env.COLLECTOR_PORT,
+      apiKeys: env.COLLECTOR_API_KEYS,
+      maxEvents: env.COLLECTOR_MAX_EVENTS,
+      maxBodyBytes: env.COLLECTOR_MAX_BODY_BYTES,
+    },
+    events: { maxFutureSkewMs: env.EVENT_MAX_FUTURE_SKEW_S * 1000 },
     registry: {
       url: env.SCHEMA_REGISTRY_URL,
       auth:
@@ -170,5 +201,6 @@ export function redactedConfig(config: Config): Config {
       auth: config.registry.auth && { ...config.registry.auth, password: mask(config.registry.auth.password) ?? '' },
     },
     clickhouse: { ...config.clickhouse, password: mask(config.clickhouse.password) ?? '' },
+    collector: { ...config.collector, apiKeys: config.collector.apiKeys.map(() => '***') },
   };
 }

@@ -1,0 +1,166 @@
+/**
+ * Holds the zod contract and the Avro schema to each other (enum symbols, fields, optionality),
+ * round-trips every event type through Avro, and pins the validation messages backends see.
+ */
+import avro from 'avsc';
+import { describe, expect, it } from 'vitest';
+import {
+  EVENT_TYPES,
+  FORM_TYPES,
+  JOURNEY_EVENT_AVSC,
+  PAGE_TYPES,
+  PROPERTIES_RECORD,
+  SURVEY_TYPES,
+  fromAvro,
+  partitionKeyOf,
+  toAvro,
+  validateEvent,
+  type JourneyEvent,
+} from './event-contract.ts';
+
+const NOW = Date.parse('2026-11-23T12:00:00Z');
+const context = { now: NOW, maxFutureSkewMs: 300_000 };
+const avroType = avro.Type.forSchema(JOURNEY_EVENT_AVSC as avro.Schema);
+
+type Json = Record<string, unknown>;
+const base = {
+  event_id: '7d444840-9dc0-11d1-b245-5ffdce74fad2',
+  occurred_at: '2026-11-23T12:15:00+01:00',
+  customer_id: 'c-1',
+  session_id: 's-1',
+};
+export const SAMPLES: Record<(typeof EVENT_TYPES)[number], Json> = {
+  page_view: { ...base, type: 'page_view', properties: { url: 'https://shop.example/p/1', page_type: 'product', duration_ms: 4200, cta_shown: true } },
+  form_submission: { ...base, type: 'form_submission', properties: { form_id: 'demo', form_type: 'demo_request' } },
+  purchase: { ...base, type: 'purchase', segment: 'smb', properties: { order_id: 'o-1', amount: '119.90', currency: 'EUR', items: 2 } },
+  survey_response: { ...base, type: 'survey_response', properties: { survey_type: 'nps', score: 9, comment: 'Great service' } },
+};
+
+function accepted(input: unknown): JourneyEvent {
+  const result = validateEvent(input, context);
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.event;
+}
+
+function avroRecord(name: string): { fields: { name: string; type: unknown; default?: unknown }[] } {
+  const found = (function search(node: unknown): unknown {
+    if (Array.isArray(node)) return node.map(search).find(Boolean);
+    if (typeof node !== 'object' || node === null) return undefined;
+    const record = node as Json;
+    if (record.name === name && (record.type === 'record' || record.type === 'enum')) return record;
+    return Object.values(record).map(search).find(Boolean);
+  })(JOURNEY_EVENT_AVSC);
+  if (found === undefined) throw new Error(`no ${name} in the .avsc`);
+  return found as { fields: { name: string; type: unknown }[] };
+}
+
+const symbolsOf = (name: string) => (avroRecord(name) as unknown as { symbols: string[] }).symbols;
+const isNullable = (type: unknown) => Array.isArray(type) && type.includes('null');
+
+describe('the zod contract matches the Avro schema', () => {
+  it('has the same enum symbols', () => {
+    expect({ EVENT_TYPES, PAGE_TYPES, FORM_TYPES, SURVEY_TYPES }).toEqual({
+      EVENT_TYPES: symbolsOf('EventType'),
+      PAGE_TYPES: symbolsOf('PageType'),
+      FORM_TYPES: symbolsOf('FormType'),
+      SURVEY_TYPES: symbolsOf('SurveyType'),
+    });
+  });
+
+  it.each(EVENT_TYPES)('%s: every Avro field is produced, optional ones as null when absent', (type) => {
+    const minimal = accepted({
+      ...SAMPLES[type],
+      session_id: undefined,
+      segment: undefined,
+      properties: Object.fromEntries(
+        avroRecord(PROPERTIES_RECORD[type].split('.').pop() ?? '').fields
+          .filter((f) => !isNullable(f.type) && f.default === undefined)
+          .map((f) => [f.name, (SAMPLES[type].properties as Json)[f.name]]),
+      ),
+    });
+    const record = avroRecord(PROPERTIES_RECORD[type].split('.').pop() ?? '');
+    expect(Object.keys(minimal.properties).sort()).toEqual(record.fields.map((f) => f.name).sort());
+    for (const field of record.fields.filter((f) => isNullable(f.type))) {
+      expect((minimal.properties as Json)[field.name], field.name).toBeNull();
+    }
+    const envelope = avroRecord('JourneyEvent').fields.map((f) => f.name).sort();
+    expect(Object.keys(minimal).sort()).toEqual(envelope);
+  });
+
+  it.each(EVENT_TYPES)('%s round-trips through Avro binary unchanged', (type) => {
+    const event = accepted(SAMPLES[type]);
+    expect(avroType.isValid(toAvro(event))).toBe(true);
+    const decoded: unknown = avroType.fromBuffer(avroType.toBuffer(toAvro(event)));
+    expect(fromAvro(decoded)).toEqual({ ok: true, event });
+  });
+});
+
+describe('validateEvent', () => {
+  it('normalises a page view: UTC epoch times, defaults, nulls', () => {
+    expect(accepted({ ...base, type: 'page_view', properties: { url: 'https://a.example/' } })).toEqual({
+      event_id: base.event_id,
+      type: 'page_view',
+      occurred_at: Date.parse('2026-11-23T11:15:00Z'),
+      received_at: NOW,
+      customer_id: 'c-1',
+      anonymous_id: null,
+      session_id: 's-1',
+      segment: null,
+      channel: null,
+      properties: { url: 'https://a.example/', page_type: 'other', referrer: null, duration_ms: null, cta_shown: false, cta_clicked: false },
+    });
+  });
+
+  it('keeps money exact and accepts numbers for it', () => {
+    expect(accepted({ ...SAMPLES.purchase, properties: { order_id: 'o', amount: 19.99, currency: 'USD' } }).properties).toEqual({
+      order_id: 'o',
+      amount: '19.99',
+      currency: 'USD',
+      items: null,
+    });
+  });
+
+  const rejected = (input: unknown) => {
+    const result = validateEvent(input, context);
+    return result.ok ? [] : result.errors;
+  };
+
+  it.each([
+    ['an unknown type', { ...base, type: 'click', properties: {} }, [{ path: 'type', message: 'type must be one of page_view, form_submission, purchase, survey_response' }]],
+    ['a missing event_id', { ...SAMPLES.form_submission, event_id: undefined }, [{ path: 'event_id', message: 'must be a UUID' }]],
+    ['a time without offset', { ...SAMPLES.form_submission, occurred_at: '2026-11-23T12:00:00' }, [{ path: 'occurred_at', message: 'must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-23T10:15:00+01:00' }]],
+    ['no customer or anonymous id', { ...SAMPLES.form_submission, customer_id: null }, [{ path: 'customer_id', message: 'at least one of customer_id and anonymous_id is required' }]],
+    ['an out-of-range NPS score', { ...SAMPLES.survey_response, properties: { survey_type: 'nps', score: 11 } }, [{ path: 'properties.score', message: 'nps score must be 0–10, got 11' }]],
+    ['a CES score of 0', { ...SAMPLES.survey_response, properties: { survey_type: 'ces', score: 0 } }, [{ path: 'properties.score', message: 'ces score must be 1–5, got 0' }]],
+    ['a score of the wrong type', { ...SAMPLES.survey_response, properties: { survey_type: 'csat', score: '4' } }, [{ path: 'properties.score', message: 'must be a whole number' }]],
+    ['a negative amount', { ...SAMPLES.purchase, properties: { order_id: 'o', amount: '-1', currency: 'EUR' } }, [{ path: 'properties.amount', message: 'must be a decimal >= 0 with at most 14 digits before and 4 after the point' }]],
+    ['an unknown currency', { ...SAMPLES.purchase, properties: { order_id: 'o', amount: '1', currency: 'eur' } }, [{ path: 'properties.currency', message: 'must be an ISO 4217 currency code, e.g. EUR' }]],
+    ['a negative duration', { ...SAMPLES.page_view, properties: { url: 'https://a.example', duration_ms: -5 } }, [{ path: 'properties.duration_ms', message: 'must be >= 0' }]],
+    ['a relative URL', { ...SAMPLES.page_view, properties: { url: '/pricing' } }, [{ path: 'properties.url', message: 'must be an absolute http(s) URL' }]],
+    ['a misspelt field', { ...SAMPLES.page_view, properties: { url: 'https://a.example', duraton_ms: 5 } }, [{ path: 'properties', message: 'unknown field(s): duraton_ms' }]],
+    ['a time 1 h in the future', { ...SAMPLES.form_submission, occurred_at: '2026-11-23T13:00:00Z' }, [{ path: 'occurred_at', message: 'is 3600 s in the future; at most 300 s of clock skew is allowed' }]],
+  ])('rejects %s, naming the field', (_name, input, errors) => {
+    expect(rejected(input)).toEqual(errors);
+  });
+
+  it('allows clock skew up to the limit, and any age (backfills)', () => {
+    expect(validateEvent({ ...SAMPLES.form_submission, occurred_at: '2026-11-23T12:04:59Z' }, context).ok).toBe(true);
+    expect(validateEvent({ ...SAMPLES.form_submission, occurred_at: '2020-01-01T00:00:00Z' }, context).ok).toBe(true);
+  });
+});
+
+describe('fromAvro', () => {
+  it('rejects a record whose properties are not the record its type names', () => {
+    const event = accepted(SAMPLES.page_view);
+    expect(fromAvro({ ...toAvro(event), type: 'purchase' })).toEqual({
+      ok: false,
+      errors: [{ path: 'properties', message: 'record dev.journeyline.events.PageView does not match type purchase' }],
+    });
+  });
+});
+
+describe('partitionKeyOf', () => {
+  it('keys by customer, else by anonymous visitor', () => {
+    expect([partitionKeyOf({ customer_id: 'c', anonymous_id: 'a' }), partitionKeyOf({ customer_id: null, anonymous_id: 'a' })]).toEqual(['c', 'anon:a']);
+  });
+});

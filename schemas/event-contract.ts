@@ -1,0 +1,203 @@
+/**
+ * The event contract as backends send it (JSON) and as journeyline carries it (Avro, see
+ * avro/journey-event.avsc, the source of truth for shape). This file adds what Avro cannot say:
+ * ranges, formats and cross-field rules, with error paths that name the field. The enum lists and
+ * field sets below are checked against the .avsc by event-contract.test.ts, so they cannot drift.
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+export const JOURNEY_EVENT_AVSC: Readonly<Record<string, unknown>> = JSON.parse(
+  readFileSync(new URL('./avro/journey-event.avsc', import.meta.url), 'utf8'),
+) as Record<string, unknown>;
+
+export const EVENT_TYPES = ['page_view', 'form_submission', 'purchase', 'survey_response'] as const;
+export const PAGE_TYPES = ['home', 'product', 'pricing', 'blog', 'checkout', 'support', 'other'] as const;
+export const FORM_TYPES = ['newsletter', 'contact', 'demo_request', 'signup', 'lead', 'support', 'other'] as const;
+export const SURVEY_TYPES = ['nps', 'csat', 'ces'] as const;
+
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** The Avro record that carries each event type's properties. */
+export const PROPERTIES_RECORD: Readonly<Record<EventType, string>> = {
+  page_view: 'dev.journeyline.events.PageView',
+  form_submission: 'dev.journeyline.events.FormSubmission',
+  purchase: 'dev.journeyline.events.Purchase',
+  survey_response: 'dev.journeyline.events.SurveyResponse',
+};
+
+export const SCORE_RANGE: Readonly<Record<(typeof SURVEY_TYPES)[number], readonly [number, number]>> = {
+  nps: [0, 10],
+  csat: [1, 5],
+  ces: [1, 5],
+};
+
+const ISO_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
+const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
+
+const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+/** Absent, null and a value all arrive; Avro's optional fields want null for "absent". */
+const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? null);
+
+const pageView = z.strictObject({
+  url: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).max(4096, 'must be at most 4096 characters'),
+  page_type: z.enum(PAGE_TYPES, { error: `must be one of ${PAGE_TYPES.join(', ')}` }).default('other'),
+  referrer: optional(text(4096)),
+  duration_ms: optional(
+    z.number({ error: 'must be a number of milliseconds' }).int('must be a whole number of milliseconds').min(0, 'must be >= 0').max(MAX_DURATION_MS, 'must be at most 7 days'),
+  ),
+  cta_shown: z.boolean({ error: 'must be true or false' }).default(false),
+  cta_clicked: z.boolean({ error: 'must be true or false' }).default(false),
+});
+
+const formSubmission = z.strictObject({
+  form_id: text(256),
+  form_type: z.enum(FORM_TYPES, { error: `must be one of ${FORM_TYPES.join(', ')}` }).default('other'),
+});
+
+/** Money stays exact: a decimal string with at most 4 places (numbers are accepted and converted). */
+const amount = z
+  .union([z.string(), z.number()], { error: 'must be a decimal number or string, e.g. "19.99"' })
+  .transform((value, ctx) => {
+    const asText = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : 'NaN') : value.trim();
+    if (!/^\d{1,14}(\.\d{1,4})?$/.test(asText)) {
+      ctx.addIssue({ code: 'custom', message: 'must be a decimal >= 0 with at most 14 digits before and 4 after the point' });
+      return z.NEVER;
+    }
+    return asText;
+  });
+
+const purchase = z.strictObject({
+  order_id: text(256),
+  amount,
+  currency: z.string().refine((code) => ISO_CURRENCIES.has(code), 'must be an ISO 4217 currency code, e.g. EUR'),
+  items: optional(z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be >= 1').max(1_000_000)),
+});
+
+const surveyResponse = z
+  .strictObject({
+    survey_type: z.enum(SURVEY_TYPES, { error: `must be one of ${SURVEY_TYPES.join(', ')}` }),
+    score: z.number({ error: 'must be a whole number' }).int('must be a whole number'),
+    comment: optional(text(10_000)),
+  })
+  .superRefine((survey, ctx) => {
+    const [min, max] = SCORE_RANGE[survey.survey_type];
+    if (survey.score < min || survey.score > max) {
+      ctx.addIssue({ code: 'custom', path: ['score'], message: `${survey.survey_type} score must be ${min}–${max}, got ${survey.score}` });
+    }
+  });
+
+const envelope = {
+  event_id: z.uuid({ error: 'must be a UUID' }),
+  occurred_at: z.iso
+    .datetime({ offset: true, error: 'must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-23T10:15:00+01:00' })
+    .transform((iso) => Date.parse(iso)),
+  customer_id: optional(text(256)),
+  anonymous_id: optional(text(256)),
+  session_id: optional(text(256)),
+  segment: optional(text(128)),
+  channel: optional(text(64)),
+};
+
+const variant = <T extends EventType, P extends z.ZodType>(type: T, properties: P) =>
+  z.strictObject({ ...envelope, type: z.literal(type), properties });
+
+const incomingEvent = z
+  .discriminatedUnion(
+    'type',
+    [
+      variant('page_view', pageView),
+      variant('form_submission', formSubmission),
+      variant('purchase', purchase),
+      variant('survey_response', surveyResponse),
+    ],
+    { error: `type must be one of ${EVENT_TYPES.join(', ')}` },
+  )
+  .superRefine((event, ctx) => {
+    if (event.customer_id === null && event.anonymous_id === null) {
+      ctx.addIssue({ code: 'custom', path: ['customer_id'], message: 'at least one of customer_id and anonymous_id is required' });
+    }
+  });
+
+type Incoming = z.output<typeof incomingEvent>;
+/** An event as journeyline carries it: times in epoch ms, absent optionals as null. */
+export type JourneyEvent = Incoming & { received_at: number };
+export type EventOf<T extends EventType> = Extract<JourneyEvent, { type: T }>;
+
+export interface FieldError {
+  /** Dotted path into the event as sent, e.g. `properties.score`; empty for the whole event. */
+  readonly path: string;
+  readonly message: string;
+}
+
+export type Validation = { ok: true; event: JourneyEvent } | { ok: false; errors: FieldError[] };
+
+export interface ValidationContext {
+  /** Time of receipt (epoch ms): stamps received_at and bounds future event times. */
+  readonly now: number;
+  readonly maxFutureSkewMs: number;
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.map(String).join('.');
+}
+
+/** Validates one event as a backend sent it. Pure: the clock comes in through `context`. */
+export function validateEvent(input: unknown, context: ValidationContext): Validation {
+  const parsed = incomingEvent.safeParse(input);
+  if (!parsed.success) {
+    const errors = parsed.error.issues.map((issue) => ({
+      path: pathOf(issue.path),
+      message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+    }));
+    return { ok: false, errors };
+  }
+  const skewMs = parsed.data.occurred_at - context.now;
+  if (skewMs > context.maxFutureSkewMs) {
+    return {
+      ok: false,
+      errors: [
+        {
+          path: 'occurred_at',
+          message: `is ${Math.round(skewMs / 1000)} s in the future; at most ${Math.round(context.maxFutureSkewMs / 1000)} s of clock skew is allowed`,
+        },
+      ],
+    };
+  }
+  return { ok: true, event: { ...parsed.data, received_at: context.now } };
+}
+
+/** The Kafka key: one customer's events share a partition, so they stay in order. */
+export function partitionKeyOf(event: Pick<JourneyEvent, 'customer_id' | 'anonymous_id'>): string {
+  return event.customer_id ?? `anon:${event.anonymous_id ?? ''}`;
+}
+
+/** Avro wraps a union of records in an object keyed by the record's full name. */
+export type AvroJourneyEvent = Omit<JourneyEvent, 'properties'> & { properties: Record<string, unknown> };
+
+export function toAvro(event: JourneyEvent): AvroJourneyEvent {
+  return { ...event, properties: { [PROPERTIES_RECORD[event.type]]: event.properties } };
+}
+
+/**
+ * Back from the Avro shape, checking what the schema cannot: that `properties` is the record
+ * `type` names, and the ranges and formats above. A message that fails is a poison message.
+ */
+export function fromAvro(record: unknown): Validation {
+  if (typeof record !== 'object' || record === null) return { ok: false, errors: [{ path: '', message: 'not a record' }] };
+  const { properties, occurred_at, received_at, ...rest } = record as Record<string, unknown>;
+  const type = (rest as { type?: unknown }).type;
+  const wrapped = (properties ?? {}) as Record<string, unknown>;
+  const branch = Object.keys(wrapped)[0];
+  if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type) || branch !== PROPERTIES_RECORD[type as EventType]) {
+    return { ok: false, errors: [{ path: 'properties', message: `record ${branch ?? '(none)'} does not match type ${String(type)}` }] };
+  }
+  if (typeof occurred_at !== 'number' || typeof received_at !== 'number') {
+    return { ok: false, errors: [{ path: 'occurred_at', message: 'must be epoch milliseconds' }] };
+  }
+  // Spread into plain objects: avsc hands back class instances whose prototype methods a strict
+  // key check would take for unknown fields.
+  const asSent = { ...rest, occurred_at: new Date(occurred_at).toISOString(), properties: { ...(wrapped[branch] as object) } };
+  // Revalidate as if just received at `received_at`; the future-skew rule was the edge's to apply.
+  return validateEvent(asSent, { now: received_at, maxFutureSkewMs: Number.POSITIVE_INFINITY });
+}

@@ -1,0 +1,22 @@
+/** Kafka bytes → a validated JourneyEvent, or the reason it is poison; for every events consumer. */
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { createAvroDecoder } from '../services/common/avro-decoder.ts';
+import type { Decodable, DecodeResult } from '../services/common/decoding-consumer.ts';
+import { JOURNEY_EVENT_AVSC, fromAvro, type JourneyEvent } from './event-contract.ts';
+
+/**
+ * Decodes with this build's schema as the reader schema, so events written under a later
+ * (BACKWARD compatible) version still decode here, their new fields dropped.
+ */
+export function createJourneyEventDecoder(registry: SchemaRegistry): (message: Decodable) => Promise<DecodeResult<JourneyEvent>> {
+  const decodeAvro = createAvroDecoder(registry, JOURNEY_EVENT_AVSC);
+  return async (message) => {
+    const decoded = await decodeAvro(message.value);
+    if (!decoded.ok) return { ok: false, reason: decoded.reason, stage: 'decode' };
+    const validated = fromAvro(decoded.value);
+    if (!validated.ok) {
+      return { ok: false, reason: validated.errors.map((e) => `${e.path}: ${e.message}`).join('; '), stage: 'validate' };
+    }
+    return { ok: true, value: validated.event };
+  };
+}

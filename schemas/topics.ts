@@ -1,0 +1,35 @@
+/**
+ * Every topic journeyline owns: one definition, imported by every service. Names carry a
+ * configurable prefix so environments (and tests) never share topics by accident.
+ */
+export interface TopicSpec {
+  readonly name: string;
+  /** Compacted topics keep the latest value per key (state changelogs, current profiles). */
+  readonly compacted: boolean;
+}
+
+export function topicsFor(prefix: string) {
+  const topic = (suffix: string, compacted = false): TopicSpec => ({ name: `${prefix}${suffix}`, compacted });
+  return {
+    /** Every accepted event, Avro, keyed by customer (see partitionKeyOf). */
+    events: topic('events'),
+    /** Messages a consumer could not decode or validate, untouched, with the reason in headers. */
+    deadLetter: topic('dead-letter'),
+  } as const;
+}
+
+export type Topics = ReturnType<typeof topicsFor>;
+
+/** Confluent's TopicNameStrategy: the value schema of topic T lives under subject `T-value`. */
+export const valueSubjectOf = (topic: TopicSpec): string => `${topic.name}-value`;
+
+/** Headers a dead-lettered message carries (values are UTF-8 strings). */
+export const DEAD_LETTER_HEADERS = {
+  reason: 'journeyline.dlq.reason',
+  stage: 'journeyline.dlq.stage',
+  sourceTopic: 'journeyline.dlq.source.topic',
+  sourcePartition: 'journeyline.dlq.source.partition',
+  sourceOffset: 'journeyline.dlq.source.offset',
+  consumerGroup: 'journeyline.dlq.consumer.group',
+  failedAt: 'journeyline.dlq.failed.at',
+} as const;

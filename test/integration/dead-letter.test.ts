@@ -1,0 +1,85 @@
+/**
+ * A consumer that meets poison — bytes not in our wire format, a schema id the registry never
+ * issued, an event that decodes but breaks the contract — moves each message untouched to the
+ * dead-letter topic with the reason and its origin in headers, and goes on to the valid ones.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { runDecodingConsumer, type RunningConsumer } from '../../services/common/decoding-consumer.ts';
+import { createKafka, createIdempotentProducer, ensureTopics } from '../../services/common/kafka.ts';
+import { createLogger } from '../../services/common/logger.ts';
+import { pollUntil } from '../../services/common/poll.ts';
+import { createRegistry } from '../../services/common/registry.ts';
+import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
+import { toAvro, type JourneyEvent } from '../../schemas/event-contract.ts';
+import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
+import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
+import { testConfig, uniqueName } from '../helpers/config.ts';
+import { consumeN } from '../helpers/kafka.ts';
+import { npsResponse, pageView } from '../helpers/events.ts';
+
+describe('dead-letter topic', () => {
+  const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '1' });
+  const kafka = createKafka(config.kafka, undefined);
+  const registry = createRegistry(config.registry);
+  const topics = topicsFor(config.topicPrefix);
+  let consumer: RunningConsumer | undefined;
+  afterAll(() => consumer?.stop());
+
+  it('moves poison aside with its reason and origin, and delivers the valid events around it', async () => {
+    await ensureTopics(kafka, config.kafka, [topics.events, topics.deadLetter]);
+    const schemaId = await registerEventSchema(registry, topics);
+    const { events } = validateBatch([pageView(), npsResponse(10)], { now: Date.now(), maxFutureSkewMs: 0 });
+    const [first, second] = events as [JourneyEvent, JourneyEvent];
+
+    // Encoded with the registered schema but outside the contract: an NPS score of 42.
+    const outOfContract = { ...toAvro(second), event_id: '00000000-0000-4000-8000-000000000042', properties: { 'dev.journeyline.events.SurveyResponse': { survey_type: 'nps', score: 42, comment: null } } };
+    const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0x00]), Buffer.from('whatever')]);
+    const messages = [
+      { key: 'a', value: await registry.encode(schemaId, toAvro(first)) },
+      { key: 'b', value: Buffer.from('{"not":"avro"}'), headers: { origin: 'legacy-app' } },
+      { key: 'c', value: unknownId },
+      { key: 'd', value: await registry.encode(schemaId, outOfContract) },
+      { key: 'e', value: await registry.encode(schemaId, toAvro(second)) },
+    ];
+    const producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    await producer.send({ topic: topics.events.name, messages, acks: -1 });
+    await producer.disconnect();
+
+    const delivered: JourneyEvent[] = [];
+    const groupId = uniqueName('dlq-test');
+    consumer = await runDecodingConsumer({
+      kafka,
+      groupId,
+      topics: [topics.events.name],
+      deadLetterTopic: topics.deadLetter.name,
+      deadLetterHeaders: DEAD_LETTER_HEADERS,
+      decode: createJourneyEventDecoder(registry),
+      handle: (batch) => {
+        delivered.push(...batch.map((d) => d.value));
+        return Promise.resolve();
+      },
+      logger: createLogger('silent'),
+    });
+    await pollUntil(() => Promise.resolve(delivered.length >= 2 ? true : undefined), { timeoutMs: 30_000, what: 'the valid events' });
+    expect(delivered).toEqual([first, second]);
+
+    const dead = await consumeN(kafka, topics.deadLetter.name, 3);
+    const header = (m: (typeof dead)[number], name: string) => m.headers?.[name]?.toString();
+    expect(
+      dead.map((m) => ({
+        key: m.key?.toString(),
+        untouched: m.value?.equals(messages.find((s) => s.key === m.key?.toString())?.value ?? Buffer.alloc(0)),
+        origin: header(m, 'origin'),
+        reason: header(m, DEAD_LETTER_HEADERS.reason),
+        stage: header(m, DEAD_LETTER_HEADERS.stage),
+        source: [header(m, DEAD_LETTER_HEADERS.sourceTopic), header(m, DEAD_LETTER_HEADERS.sourcePartition), header(m, DEAD_LETTER_HEADERS.sourceOffset)],
+        group: header(m, DEAD_LETTER_HEADERS.consumerGroup),
+      })),
+    ).toEqual([
+      { key: 'b', untouched: true, origin: 'legacy-app', reason: 'value does not start with the Confluent magic byte 0 (got 123)', stage: 'decode', source: [topics.events.name, '0', '1'], group: groupId },
+      { key: 'c', untouched: true, origin: undefined, reason: `schema id ${String(0x7fffff00)} is unknown to the registry`, stage: 'decode', source: [topics.events.name, '0', '2'], group: groupId },
+      { key: 'd', untouched: true, origin: undefined, reason: 'properties.score: nps score must be 0–10, got 42', stage: 'validate', source: [topics.events.name, '0', '3'], group: groupId },
+    ]);
+  });
+});
