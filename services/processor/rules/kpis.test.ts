@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import { EMPTY_COUNTS, fromMinorUnits, kpisOf, npsClassOf, toMinorUnits } from './kpis.ts';
+import { sentimentOf } from './sentiment.ts';
+
+describe('kpisOf', () => {
+  it('computes every KPI of a hand-worked day', () => {
+    // A day: 4 visitors in 5 sessions viewing 12 pages; 10 pages reported durations totalling
+    // 300 s; the 5 sessions totalled 400 s; CTA shown 8 times, clicked twice; 3 forms; 3 orders
+    // of 19.99 + 50.00 + 30.01 by 2 buyers, one of them a repeat buyer; 2 first purchases after
+    // 3 and 10 days; NPS 5 promoters / 3 passives / 2 detractors; CSAT 5,4,2 ; CES 2,3;
+    // comments 2 positive, 1 neutral, 1 negative; 1 dormant customer.
+    const kpis = kpisOf({
+      ...EMPTY_COUNTS,
+      visitors: 4,
+      sessions: 5,
+      pageViews: 12,
+      timeOnPageMsSum: 300_000,
+      timedPageViews: 10,
+      timeOnSiteMsSum: 400_000,
+      timedSessions: 5,
+      ctaImpressions: 8,
+      ctaClicks: 2,
+      formsSubmitted: 3,
+      orders: 3,
+      revenueMinor: toMinorUnits('19.99') + toMinorUnits('50.00') + toMinorUnits('30.01'),
+      buyers: 2,
+      repeatBuyers: 1,
+      purchaseCycleDaysSum: 13,
+      firstPurchases: 2,
+      npsPromoters: 5,
+      npsPassives: 3,
+      npsDetractors: 2,
+      csatSum: 11,
+      csatResponses: 3,
+      csatSatisfied: 2,
+      cesSum: 5,
+      cesResponses: 2,
+      positiveComments: 2,
+      neutralComments: 1,
+      negativeComments: 1,
+      dormantCustomers: 1,
+    });
+    expect(kpis).toEqual({
+      visitors: 4,
+      sessions: 5,
+      page_views: 12,
+      pages_per_visit: 2.4,
+      avg_time_on_page_s: 30,
+      avg_time_on_site_s: 80,
+      cta_impressions: 8,
+      cta_clicks: 2,
+      ctr_pct: 25,
+      forms_submitted: 3,
+      orders: 3,
+      revenue: '100.00',
+      aov: '33.3333',
+      buyers: 2,
+      conversion_rate_pct: 50,
+      repeat_purchase_rate_pct: 50,
+      purchase_cycle_days: 6.5,
+      nps: 30,
+      nps_responses: 10,
+      csat: 3.6667,
+      csat_pct: 66.6667,
+      csat_responses: 3,
+      ces: 2.5,
+      ces_responses: 2,
+      positive_sentiment_pct: 50,
+      negative_sentiment_pct: 25,
+      dormant_customers: 1,
+    });
+  });
+
+  it('reports no data as null, never 0 or NaN', () => {
+    const kpis = kpisOf(EMPTY_COUNTS);
+    expect(Object.entries(kpis).filter(([, v]) => v === null).map(([k]) => k)).toEqual([
+      'pages_per_visit',
+      'avg_time_on_page_s',
+      'avg_time_on_site_s',
+      'ctr_pct',
+      'aov',
+      'conversion_rate_pct',
+      'repeat_purchase_rate_pct',
+      'purchase_cycle_days',
+      'nps',
+      'csat',
+      'csat_pct',
+      'ces',
+      'positive_sentiment_pct',
+      'negative_sentiment_pct',
+    ]);
+    expect(kpis.revenue).toBe('0.00');
+  });
+
+  it('NPS can be negative: 1 promoter, 3 detractors of 4 → −50', () => {
+    expect(kpisOf({ ...EMPTY_COUNTS, npsPromoters: 1, npsDetractors: 3 }).nps).toBe(-50);
+  });
+});
+
+describe('NPS classes', () => {
+  it('promoters 9–10, passives 7–8, detractors 0–6', () => {
+    expect([0, 6, 7, 8, 9, 10].map(npsClassOf)).toEqual(['detractor', 'detractor', 'passive', 'passive', 'promoter', 'promoter']);
+  });
+});
+
+describe('money', () => {
+  it('is exact in ten-thousandths', () => {
+    expect([toMinorUnits('19.99'), toMinorUnits('0.0001'), toMinorUnits('7')]).toEqual([199_900n, 1n, 70_000n]);
+    expect([fromMinorUnits(199_900n), fromMinorUnits(1n), fromMinorUnits(70_000n), fromMinorUnits(10n)]).toEqual(['19.99', '0.0001', '7.00', '0.001']);
+    // 0.1 + 0.2 in floating point is 0.30000000000000004; here it is 0.30.
+    expect(fromMinorUnits(toMinorUnits('0.1') + toMinorUnits('0.2'))).toBe('0.30');
+  });
+});
+
+describe('sentimentOf', () => {
+  it('classifies survey comments with VADER, negation included', () => {
+    expect(['Great service, thanks!', 'The checkout was slow and confusing.', 'I received the parcel.', 'not bad at all'].map(sentimentOf)).toEqual([
+      'positive',
+      'negative',
+      'neutral',
+      'positive',
+    ]);
+  });
+});

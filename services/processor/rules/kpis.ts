@@ -1,0 +1,163 @@
+/**
+ * KPI maths: pure functions from a window's counts to the KPIs analysts read. Ratios whose
+ * denominator is zero are null (no data), never 0 or NaN. Money arrives as exact decimal strings
+ * and is summed in integer ten-thousandths, so revenue never drifts by a cent.
+ */
+export interface KpiCounts {
+  readonly visitors: number;
+  readonly sessions: number;
+  readonly pageViews: number;
+  /** Sum and count of page views that reported a duration. */
+  readonly timeOnPageMsSum: number;
+  readonly timedPageViews: number;
+  /** Sum over sessions of their page durations, and how many sessions had any. */
+  readonly timeOnSiteMsSum: number;
+  readonly timedSessions: number;
+  readonly ctaImpressions: number;
+  readonly ctaClicks: number;
+  readonly formsSubmitted: number;
+  readonly orders: number;
+  /** Revenue in ten-thousandths of the currency unit (see toMinorUnits). */
+  readonly revenueMinor: bigint;
+  readonly buyers: number;
+  /** Of `buyers`, those with at least two purchases in their history. */
+  readonly repeatBuyers: number;
+  /** Sum of days from first event to first purchase, over customers whose first purchase is in the window. */
+  readonly purchaseCycleDaysSum: number;
+  readonly firstPurchases: number;
+  readonly npsPromoters: number;
+  readonly npsPassives: number;
+  readonly npsDetractors: number;
+  readonly csatSum: number;
+  readonly csatResponses: number;
+  readonly csatSatisfied: number;
+  readonly cesSum: number;
+  readonly cesResponses: number;
+  readonly positiveComments: number;
+  readonly neutralComments: number;
+  readonly negativeComments: number;
+  readonly dormantCustomers: number;
+}
+
+export interface Kpis {
+  readonly visitors: number;
+  readonly sessions: number;
+  readonly page_views: number;
+  readonly pages_per_visit: number | null;
+  readonly avg_time_on_page_s: number | null;
+  readonly avg_time_on_site_s: number | null;
+  readonly cta_impressions: number;
+  readonly cta_clicks: number;
+  readonly ctr_pct: number | null;
+  readonly forms_submitted: number;
+  readonly orders: number;
+  /** Decimal string, exact. */
+  readonly revenue: string;
+  readonly aov: string | null;
+  readonly buyers: number;
+  readonly conversion_rate_pct: number | null;
+  readonly repeat_purchase_rate_pct: number | null;
+  readonly purchase_cycle_days: number | null;
+  readonly nps: number | null;
+  readonly nps_responses: number;
+  readonly csat: number | null;
+  readonly csat_pct: number | null;
+  readonly csat_responses: number;
+  readonly ces: number | null;
+  readonly ces_responses: number;
+  readonly positive_sentiment_pct: number | null;
+  readonly negative_sentiment_pct: number | null;
+  readonly dormant_customers: number;
+}
+
+const SCALE = 10_000n;
+
+/** "19.99" → 199900n. The contract guarantees at most 4 decimals and no sign. */
+export function toMinorUnits(amount: string): bigint {
+  const [whole = '0', fraction = ''] = amount.split('.');
+  return BigInt(whole) * SCALE + BigInt(fraction.padEnd(4, '0').slice(0, 4));
+}
+
+/** 199900n → "19.99"; trailing zeros trimmed, at least two decimals kept. */
+export function fromMinorUnits(minor: bigint): string {
+  const whole = minor / SCALE;
+  const fraction = (minor % SCALE).toString().padStart(4, '0').replace(/0{1,2}$/, '');
+  return `${whole}.${fraction.length < 2 ? fraction.padEnd(2, '0') : fraction}`;
+}
+
+const ratio = (numerator: number, denominator: number, scale = 1): number | null =>
+  denominator === 0 ? null : Math.round((numerator / denominator) * scale * 10_000) / 10_000;
+
+export function kpisOf(c: KpiCounts): Kpis {
+  const npsResponses = c.npsPromoters + c.npsPassives + c.npsDetractors;
+  const comments = c.positiveComments + c.neutralComments + c.negativeComments;
+  return {
+    visitors: c.visitors,
+    sessions: c.sessions,
+    page_views: c.pageViews,
+    pages_per_visit: ratio(c.pageViews, c.sessions),
+    avg_time_on_page_s: ratio(c.timeOnPageMsSum, c.timedPageViews, 1 / 1000),
+    avg_time_on_site_s: ratio(c.timeOnSiteMsSum, c.timedSessions, 1 / 1000),
+    cta_impressions: c.ctaImpressions,
+    cta_clicks: c.ctaClicks,
+    ctr_pct: ratio(c.ctaClicks, c.ctaImpressions, 100),
+    forms_submitted: c.formsSubmitted,
+    orders: c.orders,
+    revenue: fromMinorUnits(c.revenueMinor),
+    // Rounded half-up to the ten-thousandth, in integers.
+    aov: c.orders === 0 ? null : fromMinorUnits((c.revenueMinor * 2n + BigInt(c.orders)) / (2n * BigInt(c.orders))),
+    buyers: c.buyers,
+    conversion_rate_pct: ratio(c.buyers, c.visitors, 100),
+    repeat_purchase_rate_pct: ratio(c.repeatBuyers, c.buyers, 100),
+    purchase_cycle_days: ratio(c.purchaseCycleDaysSum, c.firstPurchases),
+    nps: ratio(c.npsPromoters - c.npsDetractors, npsResponses, 100),
+    nps_responses: npsResponses,
+    csat: ratio(c.csatSum, c.csatResponses),
+    csat_pct: ratio(c.csatSatisfied, c.csatResponses, 100),
+    csat_responses: c.csatResponses,
+    ces: ratio(c.cesSum, c.cesResponses),
+    ces_responses: c.cesResponses,
+    positive_sentiment_pct: ratio(c.positiveComments, comments, 100),
+    negative_sentiment_pct: ratio(c.negativeComments, comments, 100),
+    dormant_customers: c.dormantCustomers,
+  };
+}
+
+export type NpsClass = 'promoter' | 'passive' | 'detractor';
+
+/** Promoters score 9–10, detractors 0–6, passives 7–8. */
+export function npsClassOf(score: number): NpsClass {
+  if (score >= 9) return 'promoter';
+  return score <= 6 ? 'detractor' : 'passive';
+}
+
+export const EMPTY_COUNTS: KpiCounts = {
+  visitors: 0,
+  sessions: 0,
+  pageViews: 0,
+  timeOnPageMsSum: 0,
+  timedPageViews: 0,
+  timeOnSiteMsSum: 0,
+  timedSessions: 0,
+  ctaImpressions: 0,
+  ctaClicks: 0,
+  formsSubmitted: 0,
+  orders: 0,
+  revenueMinor: 0n,
+  buyers: 0,
+  repeatBuyers: 0,
+  purchaseCycleDaysSum: 0,
+  firstPurchases: 0,
+  npsPromoters: 0,
+  npsPassives: 0,
+  npsDetractors: 0,
+  csatSum: 0,
+  csatResponses: 0,
+  csatSatisfied: 0,
+  cesSum: 0,
+  cesResponses: 0,
+  positiveComments: 0,
+  neutralComments: 0,
+  negativeComments: 0,
+  dormantCustomers: 0,
+};

@@ -1,0 +1,124 @@
+import { describe, expect, it } from 'vitest';
+import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import { applyEvent, NEW_CUSTOMER, type CustomerStage, type Stage, type StageTransition } from './stage.ts';
+
+const T0 = Date.parse('2026-11-01T10:00:00Z');
+const HOUR = 3600 * 1000;
+let serial = 0;
+
+function event(type: JourneyEvent['type'], atHours: number, extra: { page_type?: string; session?: string } = {}): JourneyEvent {
+  serial++;
+  const envelope = {
+    event_id: `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`,
+    occurred_at: T0 + atHours * HOUR,
+    received_at: T0,
+    customer_id: 'c',
+    anonymous_id: null,
+    session_id: extra.session ?? 's1',
+    segment: null,
+    channel: null,
+  };
+  switch (type) {
+    case 'page_view':
+      return { ...envelope, type, properties: { url: 'https://x.example', page_type: (extra.page_type ?? 'home') as 'home', referrer: null, duration_ms: null, cta_shown: false, cta_clicked: false } };
+    case 'form_submission':
+      return { ...envelope, type, properties: { form_id: 'f', form_type: 'contact' } };
+    case 'purchase':
+      return { ...envelope, type, properties: { order_id: `o${serial}`, amount: '10', currency: 'EUR', items: 1 } };
+    case 'survey_response':
+      return { ...envelope, type, properties: { survey_type: 'nps', score: 9, comment: null } };
+  }
+}
+
+function replay(events: readonly JourneyEvent[]): { stage: Stage; transitions: StageTransition[]; state: CustomerStage } {
+  let state = NEW_CUSTOMER;
+  const transitions: StageTransition[] = [];
+  for (const e of events) {
+    const step = applyEvent(state, e, 'c');
+    state = step.state;
+    if (step.transition) transitions.push(step.transition);
+  }
+  return { stage: state.stage, transitions, state };
+}
+
+const stageAfter = (events: readonly JourneyEvent[]) => replay(events).stage;
+
+describe('stage rules', () => {
+  it('starts unaware, and a survey alone keeps a customer there', () => {
+    expect(stageAfter([])).toBe('unaware');
+    expect(stageAfter([event('survey_response', 0)])).toBe('unaware');
+  });
+
+  it('discovery: one page view', () => {
+    expect(stageAfter([event('page_view', 0)])).toBe('discovery');
+  });
+
+  it('consideration: a form, or 3 product/pricing views, or views in 2 sessions', () => {
+    expect(stageAfter([event('form_submission', 0)])).toBe('consideration');
+    expect(stageAfter([event('page_view', 0, { page_type: 'product' }), event('page_view', 1, { page_type: 'pricing' })])).toBe('discovery');
+    expect(
+      stageAfter([event('page_view', 0, { page_type: 'product' }), event('page_view', 1, { page_type: 'pricing' }), event('page_view', 2, { page_type: 'product' })]),
+    ).toBe('consideration');
+    expect(stageAfter([event('page_view', 0, { session: 'a' }), event('page_view', 1, { session: 'a' })])).toBe('discovery');
+    expect(stageAfter([event('page_view', 0, { session: 'a' }), event('page_view', 1, { session: 'b' })])).toBe('consideration');
+  });
+
+  it('conversion: a purchase, even with nothing before it', () => {
+    expect(stageAfter([event('purchase', 0)])).toBe('conversion');
+  });
+
+  it('ongoing engagement: a second purchase, a survey after the first purchase, or any event 24 h after it', () => {
+    expect(stageAfter([event('purchase', 0), event('purchase', 1)])).toBe('ongoing_engagement');
+    expect(stageAfter([event('purchase', 5), event('survey_response', 6)])).toBe('ongoing_engagement');
+    expect(stageAfter([event('purchase', 5), event('survey_response', 4)])).toBe('conversion');
+    expect(stageAfter([event('purchase', 0), event('page_view', 23.99)])).toBe('conversion');
+    expect(stageAfter([event('purchase', 0), event('page_view', 24)])).toBe('ongoing_engagement');
+  });
+
+  it('a jump is one transition, at the event time of the event that made it true', () => {
+    const view = event('page_view', 0);
+    const buy = event('purchase', 2);
+    expect(replay([view, buy]).transitions).toEqual([
+      { customer_id: 'c', from_stage: 'unaware', to_stage: 'discovery', at: T0, event_id: view.event_id },
+      { customer_id: 'c', from_stage: 'discovery', to_stage: 'conversion', at: T0 + 2 * HOUR, event_id: buy.event_id },
+    ]);
+    expect(replay([view, buy]).state.stageSince).toBe(T0 + 2 * HOUR);
+  });
+
+  it('gives the same stage for every arrival order, and never goes back', () => {
+    const events = [
+      event('survey_response', 30),
+      event('page_view', 0, { session: 'a' }),
+      event('page_view', 1, { session: 'b' }),
+      event('purchase', 5),
+      event('form_submission', 2),
+    ];
+    const order = STAGE_ORDER;
+    for (const permutation of permutations(events)) {
+      const { stage, transitions } = replay(permutation);
+      expect(stage).toBe('ongoing_engagement');
+      for (const t of transitions) expect(order.indexOf(t.to_stage)).toBeGreaterThan(order.indexOf(t.from_stage));
+    }
+  });
+
+  it('judges "after the first purchase" by event time, not arrival', () => {
+    // A survey written before the purchase does not engage, whichever arrives first...
+    expect(stageAfter([event('purchase', 12), event('survey_response', 10)])).toBe('conversion');
+    expect(stageAfter([event('survey_response', 10), event('purchase', 12)])).toBe('conversion');
+    // ...and a visit 28 h after the purchase engages even when it arrived first.
+    expect(stageAfter([event('page_view', 40), event('purchase', 12)])).toBe('ongoing_engagement');
+  });
+});
+
+const STAGE_ORDER: readonly Stage[] = ['unaware', 'discovery', 'consideration', 'conversion', 'ongoing_engagement'];
+
+function* permutations<T>(items: readonly T[]): Generator<T[]> {
+  if (items.length <= 1) {
+    yield [...items];
+    return;
+  }
+  for (let i = 0; i < items.length; i++) {
+    const rest = [...items.slice(0, i), ...items.slice(i + 1)];
+    for (const tail of permutations(rest)) yield [items[i] as T, ...tail];
+  }
+}

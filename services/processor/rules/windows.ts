@@ -1,0 +1,84 @@
+/**
+ * Event-time windows: daily tumbling windows in a reporting time zone (a shop in Tehran closes its
+ * day at Asia/Tehran midnight), rolling views as runs of calendar days, and lateness measured
+ * against stream time — the newest event time seen — so a backfill of old events is processed
+ * in order of its own clock, never judged by the wall clock. Pure.
+ */
+
+/** A calendar day, YYYY-MM-DD. */
+export type Day = string;
+
+const dayFormatters = new Map<string, Intl.DateTimeFormat>();
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(cache: Map<string, Intl.DateTimeFormat>, timeZone: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  let f = cache.get(timeZone);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat('en-CA', { timeZone, ...options });
+    cache.set(timeZone, f);
+  }
+  return f;
+}
+
+/** Throws RangeError naming the zone when it is not an IANA time zone. */
+export function assertTimeZone(timeZone: string): void {
+  formatter(dayFormatters, timeZone, { year: 'numeric', month: '2-digit', day: '2-digit' });
+}
+
+export function dayOf(at: number, timeZone: string): Day {
+  return formatter(dayFormatters, timeZone, { year: 'numeric', month: '2-digit', day: '2-digit' }).format(at);
+}
+
+/** The zone's offset from UTC at an instant, in ms (Tehran: +3.5 h). */
+function offsetAt(at: number, timeZone: string): number {
+  const name = formatter(offsetFormatters, timeZone, { timeZoneName: 'longOffset' })
+    .formatToParts(at)
+    .find((p) => p.type === 'timeZoneName')?.value;
+  const match = /GMT(?:([+-])(\d{2}):(\d{2}))?/.exec(name ?? '');
+  if (match?.[1] === undefined) return 0;
+  const minutes = Number(match[2]) * 60 + Number(match[3]);
+  return (match[1] === '-' ? -minutes : minutes) * 60_000;
+}
+
+function parseDay(day: Day): { y: number; m: number; d: number } {
+  const [y, m, d] = day.split('-').map(Number);
+  return { y: y ?? 0, m: m ?? 1, d: d ?? 1 };
+}
+
+/** `day` shifted by whole calendar days (no time zone involved). */
+export function addDays(day: Day, days: number): Day {
+  const { y, m, d } = parseDay(day);
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** The instant the local day starts, in the zone. */
+export function dayStart(day: Day, timeZone: string): number {
+  const { y, m, d } = parseDay(day);
+  const wallClock = Date.UTC(y, m - 1, d);
+  // The offset at the guess can differ from the offset at the answer across a DST change: settle it.
+  const guess = wallClock - offsetAt(wallClock, timeZone);
+  return wallClock - offsetAt(guess, timeZone);
+}
+
+/** The instant the window of `day` closes: the zone's next midnight. */
+export function dayEnd(day: Day, timeZone: string): number {
+  return dayStart(addDays(day, 1), timeZone);
+}
+
+/** The days of a rolling view of `length` days ending with `day`, oldest first. */
+export function rollingDays(day: Day, length: number): Day[] {
+  return Array.from({ length }, (_, i) => addDays(day, i - length + 1));
+}
+
+export type Lateness = 'on_time' | 'late_revision' | 'too_late';
+
+/**
+ * on_time: the event's window is still open at stream time. late_revision: closed, but within
+ * the allowed lateness, so the window is revised and re-emitted. too_late: past that; the event
+ * goes to the late side topic and is counted, never silently dropped.
+ */
+export function latenessOf(at: number, streamTime: number, allowedLatenessMs: number, timeZone: string): Lateness {
+  const closes = dayEnd(dayOf(at, timeZone), timeZone);
+  if (streamTime < closes) return 'on_time';
+  return streamTime < closes + allowedLatenessMs ? 'late_revision' : 'too_late';
+}
