@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import { applyToCustomer, profileOf, type CustomerState } from './customer.ts';
+
+const T0 = Date.parse('2026-11-01T10:00:00Z');
+const HOUR = 3600 * 1000;
+
+function envelope(id: number, atHours: number, segment: string | null = null) {
+  return {
+    event_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+    occurred_at: T0 + atHours * HOUR,
+    received_at: T0,
+    customer_id: 'c-1',
+    anonymous_id: null,
+    session_id: 's',
+    segment,
+    channel: null,
+  };
+}
+const view = (id: number, h: number, segment: string | null = null): JourneyEvent => ({
+  ...envelope(id, h, segment),
+  type: 'page_view',
+  properties: { url: 'https://x.example', page_type: 'pricing', referrer: null, duration_ms: 1000, cta_shown: false, cta_clicked: false },
+});
+const buy = (id: number, h: number, amount: string): JourneyEvent => ({
+  ...envelope(id, h),
+  type: 'purchase',
+  properties: { order_id: `o${id}`, amount, currency: 'EUR', items: 1 },
+});
+const nps = (id: number, h: number, score: number): JourneyEvent => ({
+  ...envelope(id, h),
+  type: 'survey_response',
+  properties: { survey_type: 'nps', score, comment: null },
+});
+
+function run(events: readonly JourneyEvent[]): { state: CustomerState | undefined; duplicates: number } {
+  let state: CustomerState | undefined;
+  let duplicates = 0;
+  for (const e of events) {
+    const step = applyToCustomer(state, 'c-1', e);
+    state = step.state;
+    if (step.duplicate) duplicates++;
+  }
+  return { state, duplicates };
+}
+
+describe('applyToCustomer', () => {
+  const events = [view(1, 0, 'smb'), nps(2, 1, 4), buy(3, 2, '19.99'), view(4, 30, 'enterprise'), nps(5, 31, 10), buy(6, 40, '0.01')];
+
+  it('builds the profile a hand count gives', () => {
+    const { state } = run(events);
+    expect(state && profileOf(state)).toEqual({
+      customer_id: 'c-1',
+      segment: 'enterprise',
+      stage: 'ongoing_engagement',
+      stage_since: T0 + 30 * HOUR,
+      first_seen_at: T0,
+      last_seen_at: T0 + 40 * HOUR,
+      page_views: 2,
+      forms_submitted: 0,
+      purchases: 2,
+      revenue: '20.00',
+      first_purchase_at: T0 + 2 * HOUR,
+      last_nps: 10,
+      last_csat: null,
+      last_ces: null,
+    });
+  });
+
+  it('counts a replayed event once', () => {
+    const { state, duplicates } = run([...events, events[2] as JourneyEvent, events[5] as JourneyEvent]);
+    expect(duplicates).toBe(2);
+    expect(state && profileOf(state)).toEqual(profileOf(run(events).state as CustomerState));
+  });
+
+  // stage_since is when processing reached the stage, so it follows arrival order; all else must not.
+  it('gives the same profile whatever the arrival order (latest means latest event time)', () => {
+    const reversed = run([...events].reverse()).state as CustomerState;
+    const { stage_since: _inOrderSince, ...inOrder } = profileOf(run(events).state as CustomerState);
+    const { stage_since: _outOfOrderSince, ...outOfOrder } = profileOf(reversed);
+    expect(outOfOrder).toEqual(inOrder);
+  });
+
+  it('survives a JSON round trip, as through the changelog topic', () => {
+    const { state } = run(events.slice(0, 3));
+    const restored = JSON.parse(JSON.stringify(state)) as CustomerState;
+    const rest = events.slice(3);
+    let fromRestored: CustomerState = restored;
+    for (const e of rest) fromRestored = applyToCustomer(fromRestored, 'c-1', e).state;
+    expect(fromRestored).toEqual(run(events).state);
+  });
+});

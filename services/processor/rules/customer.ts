@@ -1,0 +1,144 @@
+/**
+ * One customer's state as a pure function of (state, event): duplicate detection by event_id, the
+ * funnel stage, and the profile analysts read. "Latest" fields (segment, last survey scores) are
+ * the latest by event time, not by arrival, so the profile — like the stage — is a function of the
+ * set of events, whatever order they came in. The state is plain JSON so it can be written to a
+ * compacted changelog topic and restored from it.
+ */
+import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import { fromMinorUnits, toMinorUnits } from './kpis.ts';
+import { applyEvent, DEFAULT_STAGE_RULES, NEW_CUSTOMER, type CustomerStage, type Stage, type StageRules, type StageTransition } from './stage.ts';
+
+/** A value and the event time it was observed at; a later observation wins, ties by event_id. */
+export interface Latest<T> {
+  readonly value: T;
+  readonly at: number;
+  readonly event_id: string;
+}
+
+export interface CustomerState {
+  readonly customerId: string;
+  /** Every event_id applied, so a replayed event is recognised and counted once. */
+  readonly seenEventIds: readonly string[];
+  readonly stage: CustomerStage;
+  readonly firstSeenAt: number;
+  readonly lastSeenAt: number;
+  readonly segment: Latest<string> | null;
+  readonly pageViews: number;
+  readonly formsSubmitted: number;
+  readonly purchases: number;
+  /** Exact, in ten-thousandths (kpis.toMinorUnits), as a string: JSON has no bigint. */
+  readonly revenueMinor: string;
+  readonly lastNps: Latest<number> | null;
+  readonly lastCsat: Latest<number> | null;
+  readonly lastCes: Latest<number> | null;
+}
+
+/** The per-customer profile as published (compacted topic) and stored (ClickHouse). */
+export interface CustomerProfile {
+  readonly customer_id: string;
+  readonly segment: string | null;
+  readonly stage: Stage;
+  readonly stage_since: number | null;
+  readonly first_seen_at: number;
+  readonly last_seen_at: number;
+  readonly page_views: number;
+  readonly forms_submitted: number;
+  readonly purchases: number;
+  readonly revenue: string;
+  readonly first_purchase_at: number | null;
+  readonly last_nps: number | null;
+  readonly last_csat: number | null;
+  readonly last_ces: number | null;
+}
+
+function later<T>(current: Latest<T> | null, value: T, event: JourneyEvent): Latest<T> {
+  const candidate = { value, at: event.occurred_at, event_id: event.event_id };
+  if (current === null) return candidate;
+  if (candidate.at !== current.at) return candidate.at > current.at ? candidate : current;
+  return candidate.event_id > current.event_id ? candidate : current;
+}
+
+export function newCustomer(customerId: string, firstEvent: JourneyEvent): CustomerState {
+  return {
+    customerId,
+    seenEventIds: [],
+    stage: NEW_CUSTOMER,
+    firstSeenAt: firstEvent.occurred_at,
+    lastSeenAt: firstEvent.occurred_at,
+    segment: null,
+    pageViews: 0,
+    formsSubmitted: 0,
+    purchases: 0,
+    revenueMinor: '0',
+    lastNps: null,
+    lastCsat: null,
+    lastCes: null,
+  };
+}
+
+export type CustomerStep =
+  | { readonly duplicate: true; readonly state: CustomerState }
+  | { readonly duplicate: false; readonly state: CustomerState; readonly transition: StageTransition | null };
+
+export function applyToCustomer(
+  previous: CustomerState | undefined,
+  customerId: string,
+  event: JourneyEvent,
+  rules: StageRules = DEFAULT_STAGE_RULES,
+): CustomerStep {
+  const state = previous ?? newCustomer(customerId, event);
+  if (state.seenEventIds.includes(event.event_id)) return { duplicate: true, state };
+
+  const { state: stage, transition } = applyEvent(state.stage, event, customerId, rules);
+  let next: CustomerState = {
+    ...state,
+    seenEventIds: [...state.seenEventIds, event.event_id],
+    stage,
+    firstSeenAt: Math.min(state.firstSeenAt, event.occurred_at),
+    lastSeenAt: Math.max(state.lastSeenAt, event.occurred_at),
+    segment: event.segment === null ? state.segment : later(state.segment, event.segment, event),
+  };
+  switch (event.type) {
+    case 'page_view':
+      next = { ...next, pageViews: next.pageViews + 1 };
+      break;
+    case 'form_submission':
+      next = { ...next, formsSubmitted: next.formsSubmitted + 1 };
+      break;
+    case 'purchase':
+      next = {
+        ...next,
+        purchases: next.purchases + 1,
+        revenueMinor: (BigInt(next.revenueMinor) + toMinorUnits(event.properties.amount)).toString(),
+      };
+      break;
+    case 'survey_response': {
+      const { survey_type: kind, score } = event.properties;
+      if (kind === 'nps') next = { ...next, lastNps: later(next.lastNps, score, event) };
+      else if (kind === 'csat') next = { ...next, lastCsat: later(next.lastCsat, score, event) };
+      else next = { ...next, lastCes: later(next.lastCes, score, event) };
+      break;
+    }
+  }
+  return { duplicate: false, state: next, transition };
+}
+
+export function profileOf(state: CustomerState): CustomerProfile {
+  return {
+    customer_id: state.customerId,
+    segment: state.segment?.value ?? null,
+    stage: state.stage.stage,
+    stage_since: state.stage.stageSince,
+    first_seen_at: state.firstSeenAt,
+    last_seen_at: state.lastSeenAt,
+    page_views: state.pageViews,
+    forms_submitted: state.formsSubmitted,
+    purchases: state.purchases,
+    revenue: fromMinorUnits(BigInt(state.revenueMinor)),
+    first_purchase_at: state.stage.evidence.firstPurchaseAt,
+    last_nps: state.lastNps?.value ?? null,
+    last_csat: state.lastCsat?.value ?? null,
+    last_ces: state.lastCes?.value ?? null,
+  };
+}
