@@ -15,6 +15,16 @@ export function topicsFor(prefix: string) {
     events: topic('events'),
     /** Messages a consumer could not decode or validate, untouched, with the reason in headers. */
     deadLetter: topic('dead-letter'),
+    /** Events past their window's allowed lateness: untouched, counted, never silently dropped. */
+    lateEvents: topic('late-events'),
+    /** One JSON record per funnel stage change, keyed by customer. */
+    stageTransitions: topic('stage-transitions'),
+    /** Latest profile per customer (JSON), keyed by customer. */
+    customerProfiles: topic('customer-profiles', true),
+    /** Daily KPI window partials per (segment, day, processor partition), JSON; latest revision wins. */
+    segmentKpis: topic('segment-kpis', true),
+    /** The processor's state, keyed per customer and window; restored on rebalance and restart. */
+    processorChangelog: topic('processor-changelog', true),
   } as const;
 }
 

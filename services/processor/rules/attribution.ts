@@ -1,0 +1,261 @@
+/**
+ * What one event adds to the daily KPI windows, as integer deltas per (segment, day).
+ *
+ * Distinct counts (visitors, sessions, buyers, repeat buyers) are decided in the customer's own
+ * record of which segment-days it already counted in, so a window holds only integers. Because
+ * partitions are keyed by customer, every distinct set is disjoint across partitions: the windows
+ * of all partitions add up exactly, with no repartitioning.
+ *
+ * Events count in the event's segment (else the customer's latest known one, else
+ * `unassigned`) and in `*`, all segments together. Pure.
+ */
+import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import { npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
+import { sentimentOf } from './sentiment.ts';
+import { dayEnd, dayOf, type Day } from './windows.ts';
+
+export const ALL_SEGMENTS = '*';
+export const UNASSIGNED_SEGMENT = 'unassigned';
+
+/** Integer counters of one window; KpiCounts less what is computed at emission. */
+export type WindowCounts = Omit<KpiCounts, 'dormantCustomers'> & {
+  /** Transitions that happened in the window, by stage reached. */
+  readonly transitionsTo: Readonly<Record<string, number>>;
+};
+export type WindowDelta = Partial<Omit<WindowCounts, 'transitionsTo' | 'revenueMinor'>> & {
+  readonly revenueMinor?: bigint;
+  readonly transitionsTo?: Readonly<Record<string, number>>;
+};
+
+/** What a customer has already been counted as, per `segment|day`. */
+export interface SegmentDayMarks {
+  visitor?: true;
+  buyer?: true;
+  repeatBuyer?: true;
+  sessions?: string[];
+  timedSessions?: string[];
+}
+
+export interface CustomerKpiTrack {
+  readonly marks: Readonly<Record<string, SegmentDayMarks>>;
+  /** The two earliest purchase times: the second one decides "repeat buyer" for any window. */
+  readonly earliestPurchases: readonly number[];
+  /** The purchase-cycle contribution currently counted, so it can be retracted when it changes. */
+  readonly cycle: { readonly key: string; readonly days: number } | null;
+}
+
+export const NO_TRACK: CustomerKpiTrack = { marks: {}, earliestPurchases: [], cycle: null };
+
+export interface WindowKey {
+  readonly segment: string;
+  readonly day: Day;
+}
+
+export const windowKeyOf = (segment: string, day: Day): string => `${segment}|${day}`;
+export function parseWindowKey(key: string): WindowKey {
+  const cut = key.lastIndexOf('|');
+  return { segment: key.slice(0, cut), day: key.slice(cut + 1) };
+}
+
+export interface AttributionInput {
+  readonly event: JourneyEvent;
+  readonly segment: string;
+  readonly track: CustomerKpiTrack;
+  /** The customer's first event time, after this event. */
+  readonly firstSeenAt: number;
+  /** The stage transition this event caused, if any. */
+  readonly transitionTo: string | null;
+  readonly timeZone: string;
+  /** Whether this event may still change its daily window (not too late). */
+  readonly countsInWindow: boolean;
+}
+
+export interface Attribution {
+  readonly track: CustomerKpiTrack;
+  readonly deltas: ReadonlyMap<string, WindowDelta>;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+function add(deltas: Map<string, WindowDelta>, key: string, delta: WindowDelta): void {
+  const current = deltas.get(key) ?? {};
+  const merged: Record<string, unknown> = { ...current };
+  for (const [field, value] of Object.entries(delta)) {
+    if (field === 'transitionsTo') {
+      const into: Record<string, number> = { ...(current.transitionsTo ?? {}) };
+      for (const [stage, n] of Object.entries(value as Record<string, number>)) into[stage] = (into[stage] ?? 0) + n;
+      merged.transitionsTo = into;
+    } else if (typeof value === 'bigint') {
+      merged[field] = ((current[field as keyof WindowDelta] as bigint | undefined) ?? 0n) + value;
+    } else {
+      merged[field] = ((current[field as keyof WindowDelta] as number | undefined) ?? 0) + (value as number);
+    }
+  }
+  deltas.set(key, merged);
+}
+
+function twoEarliest(times: readonly number[], at: number): number[] {
+  return [...times, at].sort((a, b) => a - b).slice(0, 2);
+}
+
+export function attribute(input: AttributionInput): Attribution {
+  const { event, track, timeZone } = input;
+  const day = dayOf(event.occurred_at, timeZone);
+  const segments = input.segment === ALL_SEGMENTS ? [ALL_SEGMENTS] : [input.segment, ALL_SEGMENTS];
+  const deltas = new Map<string, WindowDelta>();
+  const marks: Record<string, SegmentDayMarks> = { ...track.marks };
+  let { earliestPurchases } = track;
+
+  if (event.type === 'purchase') earliestPurchases = twoEarliest(earliestPurchases, event.occurred_at);
+  const secondPurchase = earliestPurchases[1];
+  const firstPurchase = earliestPurchases[0];
+
+  for (const segment of segments) {
+    const key = windowKeyOf(segment, day);
+    const mark: SegmentDayMarks = { ...(marks[key] ?? {}) };
+    if (input.countsInWindow) {
+      if (input.transitionTo !== null) add(deltas, key, { transitionsTo: { [input.transitionTo]: 1 } });
+      switch (event.type) {
+        case 'page_view': {
+          const p = event.properties;
+          const session = event.session_id;
+          add(deltas, key, {
+            pageViews: 1,
+            ctaImpressions: p.cta_shown ? 1 : 0,
+            ctaClicks: p.cta_clicked ? 1 : 0,
+            ...(p.duration_ms !== null && { timeOnPageMsSum: p.duration_ms, timedPageViews: 1, timeOnSiteMsSum: p.duration_ms }),
+          });
+          if (!mark.visitor) {
+            mark.visitor = true;
+            add(deltas, key, { visitors: 1 });
+          }
+          if (session !== null && !(mark.sessions ?? []).includes(session)) {
+            mark.sessions = [...(mark.sessions ?? []), session];
+            add(deltas, key, { sessions: 1 });
+          }
+          if (session !== null && p.duration_ms !== null && !(mark.timedSessions ?? []).includes(session)) {
+            mark.timedSessions = [...(mark.timedSessions ?? []), session];
+            add(deltas, key, { timedSessions: 1 });
+          }
+          break;
+        }
+        case 'form_submission':
+          add(deltas, key, { formsSubmitted: 1 });
+          break;
+        case 'purchase':
+          add(deltas, key, { orders: 1, revenueMinor: toMinorUnits(event.properties.amount) });
+          if (!mark.buyer) {
+            mark.buyer = true;
+            add(deltas, key, { buyers: 1 });
+          }
+          break;
+        case 'survey_response': {
+          const { survey_type: kind, score, comment } = event.properties;
+          if (kind === 'nps') {
+            const cls = npsClassOf(score);
+            add(deltas, key, cls === 'promoter' ? { npsPromoters: 1 } : cls === 'detractor' ? { npsDetractors: 1 } : { npsPassives: 1 });
+          } else if (kind === 'csat') {
+            add(deltas, key, { csatSum: score, csatResponses: 1, csatSatisfied: score >= 4 ? 1 : 0 });
+          } else {
+            add(deltas, key, { cesSum: score, cesResponses: 1 });
+          }
+          if (comment !== null) {
+            const sentiment = sentimentOf(comment);
+            add(deltas, key, sentiment === 'positive' ? { positiveComments: 1 } : sentiment === 'negative' ? { negativeComments: 1 } : { neutralComments: 1 });
+          }
+          break;
+        }
+      }
+    }
+    marks[key] = mark;
+  }
+
+  // Repeat buyers: a window's buyer is a repeat buyer once their second purchase (in event time)
+  // precedes the window's end. A purchase can move the second purchase earlier, so every window
+  // the customer bought in is re-checked, and only changes are counted.
+  if (event.type === 'purchase' && secondPurchase !== undefined) {
+    for (const [key, mark] of Object.entries(marks)) {
+      if (!mark.buyer || mark.repeatBuyer) continue;
+      if (secondPurchase < dayEnd(parseWindowKey(key).day, timeZone)) {
+        marks[key] = { ...mark, repeatBuyer: true };
+        add(deltas, key, { repeatBuyers: 1 });
+      }
+    }
+  }
+
+  // Purchase cycle: counted in the window of the first purchase, from the first event. Either
+  // end can move with a late event, so the old contribution is retracted and the new one added.
+  let { cycle } = track;
+  if (firstPurchase !== undefined) {
+    const days = (firstPurchase - input.firstSeenAt) / DAY_MS;
+    const cycleDay = dayOf(firstPurchase, timeZone);
+    const cycleKey = windowKeyOf(input.segment, cycleDay);
+    if (cycle === null || cycle.key !== cycleKey || cycle.days !== days) {
+      const counted = segments.map((s) => windowKeyOf(s, cycleDay));
+      if (cycle !== null) {
+        const oldDay = parseWindowKey(cycle.key).day;
+        const oldSegment = parseWindowKey(cycle.key).segment;
+        for (const s of oldSegment === ALL_SEGMENTS ? [ALL_SEGMENTS] : [oldSegment, ALL_SEGMENTS]) {
+          add(deltas, windowKeyOf(s, oldDay), { purchaseCycleDaysSum: -cycle.days, firstPurchases: -1 });
+        }
+      }
+      for (const key of counted) add(deltas, key, { purchaseCycleDaysSum: days, firstPurchases: 1 });
+      cycle = { key: cycleKey, days };
+    }
+  }
+
+  return { track: { marks, earliestPurchases, cycle }, deltas };
+}
+
+/** Drops marks of days older than `oldestDay`, which no window can revise any more. */
+export function pruneTrack(track: CustomerKpiTrack, oldestDay: Day): CustomerKpiTrack {
+  const marks = Object.fromEntries(Object.entries(track.marks).filter(([key]) => parseWindowKey(key).day >= oldestDay));
+  return { ...track, marks };
+}
+
+export const EMPTY_WINDOW: WindowCounts = {
+  visitors: 0,
+  sessions: 0,
+  pageViews: 0,
+  timeOnPageMsSum: 0,
+  timedPageViews: 0,
+  timeOnSiteMsSum: 0,
+  timedSessions: 0,
+  ctaImpressions: 0,
+  ctaClicks: 0,
+  formsSubmitted: 0,
+  orders: 0,
+  revenueMinor: 0n,
+  buyers: 0,
+  repeatBuyers: 0,
+  purchaseCycleDaysSum: 0,
+  firstPurchases: 0,
+  npsPromoters: 0,
+  npsPassives: 0,
+  npsDetractors: 0,
+  csatSum: 0,
+  csatResponses: 0,
+  csatSatisfied: 0,
+  cesSum: 0,
+  cesResponses: 0,
+  positiveComments: 0,
+  neutralComments: 0,
+  negativeComments: 0,
+  transitionsTo: {},
+};
+
+export function applyDelta(window: WindowCounts, delta: WindowDelta): WindowCounts {
+  const next: Record<string, unknown> = { ...window };
+  for (const [field, value] of Object.entries(delta)) {
+    if (field === 'transitionsTo') {
+      const into: Record<string, number> = { ...window.transitionsTo };
+      for (const [stage, n] of Object.entries(value as Record<string, number>)) into[stage] = (into[stage] ?? 0) + n;
+      next.transitionsTo = into;
+    } else if (typeof value === 'bigint') {
+      next[field] = window.revenueMinor + value;
+    } else {
+      next[field] = (window[field as keyof Omit<WindowCounts, 'transitionsTo' | 'revenueMinor'>]) + (value as number);
+    }
+  }
+  return next as WindowCounts;
+}

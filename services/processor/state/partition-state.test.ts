@@ -1,0 +1,153 @@
+import { describe, expect, it } from 'vitest';
+import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import { kpisOf, EMPTY_COUNTS, type KpiCounts } from '../rules/kpis.ts';
+import { DEFAULT_STAGE_RULES } from '../rules/stage.ts';
+import { PartitionState, type ProcessorRules } from './partition-state.ts';
+
+const RULES: ProcessorRules = { stage: DEFAULT_STAGE_RULES, timeZone: 'UTC', allowedLatenessMs: 2 * 24 * 3600 * 1000, dormantAfterDays: 30 };
+const at = (iso: string) => Date.parse(iso);
+let serial = 0;
+
+function base(customer: string, when: string, segment: string | null) {
+  serial++;
+  return {
+    event_id: `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`,
+    occurred_at: at(when),
+    received_at: at(when),
+    customer_id: customer,
+    anonymous_id: null,
+    session_id: `${customer}-s1`,
+    segment,
+    channel: 'web',
+  };
+}
+const view = (c: string, when: string, segment: string | null = 'smb', duration: number | null = 2000): JourneyEvent => ({
+  ...base(c, when, segment),
+  type: 'page_view',
+  properties: { url: 'https://x.example', page_type: 'pricing', referrer: null, duration_ms: duration, cta_shown: true, cta_clicked: false },
+});
+const buy = (c: string, when: string, amount: string, segment: string | null = 'smb'): JourneyEvent => ({
+  ...base(c, when, segment),
+  type: 'purchase',
+  properties: { order_id: `o${serial}`, amount, currency: 'EUR', items: 1 },
+});
+const nps = (c: string, when: string, score: number, comment: string | null = null): JourneyEvent => ({
+  ...base(c, when, 'smb'),
+  type: 'survey_response',
+  properties: { survey_type: 'nps', score, comment },
+});
+
+function kpisFromPartial(counts: Readonly<Record<string, number | string>>, dormant: number) {
+  const { revenueMinor, ...rest } = counts;
+  return kpisOf({ ...EMPTY_COUNTS, ...(rest as Partial<KpiCounts>), revenueMinor: BigInt(revenueMinor ?? 0), dormantCustomers: dormant });
+}
+
+describe('PartitionState', () => {
+  it('turns events into transitions, profiles and exact daily windows', () => {
+    const state = new PartitionState(3, RULES);
+    const events = [
+      view('a', '2026-11-20T09:00:00Z'),
+      view('a', '2026-11-20T09:05:00Z', 'smb', null),
+      view('b', '2026-11-20T10:00:00Z'),
+      buy('a', '2026-11-20T11:00:00Z', '19.99'),
+      buy('a', '2026-11-20T12:00:00Z', '5.01'),
+      nps('b', '2026-11-20T13:00:00Z', 3, 'Terrible, slow delivery'),
+    ];
+    expect(events.map((e) => state.apply(e.customer_id ?? '', e))).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
+    const out = state.flush();
+    expect(out.transitions.map((t) => `${t.customer_id}:${t.from_stage}->${t.to_stage}`)).toEqual([
+      'a:unaware->discovery',
+      'b:unaware->discovery',
+      'a:discovery->conversion',
+      'a:conversion->ongoing_engagement',
+    ]);
+    expect(out.profiles.map((p) => [p.customer_id, p.stage, p.revenue])).toEqual([
+      ['a', 'ongoing_engagement', '25.00'],
+      ['b', 'discovery', '0.00'],
+    ]);
+    const smb = out.windows.find((w) => w.segment === 'smb');
+    expect(smb && { ...smb, counts: undefined }).toEqual({
+      segment: 'smb',
+      day: '2026-11-20',
+      time_zone: 'UTC',
+      partition: 3,
+      revision: 1,
+      counts: undefined,
+      transitions_to: { discovery: 2, conversion: 1, ongoing_engagement: 1 },
+      stage_counts: { ongoing_engagement: 1, discovery: 1 },
+      dormant_customers: 0,
+    });
+    expect(smb && kpisFromPartial(smb.counts, smb.dormant_customers)).toMatchObject({
+      visitors: 2,
+      sessions: 2,
+      page_views: 3,
+      pages_per_visit: 1.5,
+      avg_time_on_page_s: 2,
+      avg_time_on_site_s: 2,
+      cta_impressions: 3,
+      ctr_pct: 0,
+      orders: 2,
+      revenue: '25.00',
+      aov: '12.50',
+      buyers: 1,
+      conversion_rate_pct: 50,
+      repeat_purchase_rate_pct: 100,
+      purchase_cycle_days: 0.0833,
+      nps: -100,
+      nps_responses: 1,
+      negative_sentiment_pct: 100,
+    });
+    expect(out.windows.find((w) => w.segment === '*')?.counts).toEqual(smb?.counts);
+  });
+
+  it('counts a replayed event once', () => {
+    const state = new PartitionState(0, RULES);
+    const event = buy('a', '2026-11-20T11:00:00Z', '10');
+    expect([state.apply('a', event), state.apply('a', event)]).toEqual(['applied', 'duplicate']);
+    expect(state.flush().windows.find((w) => w.segment === 'smb')?.counts).toMatchObject({ orders: 1, buyers: 1, revenueMinor: '100000' });
+  });
+
+  it('revises a window for a late event within the allowed lateness, and sets aside a later one', () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', view('a', '2026-11-20T09:00:00Z'));
+    state.apply('b', view('b', '2026-11-22T12:00:00Z'));
+    state.flush();
+    expect(state.apply('c', view('c', '2026-11-20T23:00:00Z'))).toBe('applied'); // 20th closes 21st 00:00 + 2 d > stream time
+    const revised = state.flush().windows.find((w) => w.segment === 'smb' && w.day === '2026-11-20');
+    expect([revised?.revision, revised?.counts.visitors]).toEqual([2, 2]);
+
+    state.apply('d', view('d', '2026-11-24T00:00:00Z')); // stream time passes the 20th's close + 2 days
+    const closing = state.flush();
+    expect(closing.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual(['w|smb|2026-11-20', 'w|*|2026-11-20']);
+    expect(state.apply('e', view('e', '2026-11-20T22:00:00Z'))).toBe('too_late');
+    const after = state.flush();
+    expect(after.windows.map((w) => `${w.segment}|${w.day}`)).toEqual([]);
+    expect(after.profiles.map((p) => p.customer_id)).toEqual(['e']); // the customer still learns of it
+  });
+
+  it('restores from its changelog to a state that continues identically', () => {
+    const original = new PartitionState(1, RULES);
+    const replica = new PartitionState(1, RULES);
+    const first = [view('a', '2026-11-20T09:00:00Z'), buy('a', '2026-11-20T10:00:00Z', '3'), view('b', '2026-11-21T09:00:00Z')];
+    for (const e of first) original.apply(e.customer_id ?? '', e);
+    for (const record of original.flush().changelog) replica.restore(record.key, record.value);
+
+    const next = [buy('a', '2026-11-21T10:00:00Z', '4'), nps('b', '2026-11-21T11:00:00Z', 10), view('a', '2026-11-21T12:00:00Z')];
+    for (const e of next) {
+      original.apply(e.customer_id ?? '', e);
+      replica.apply(e.customer_id ?? '', e);
+    }
+    expect(replica.flush()).toEqual(original.flush());
+    expect(replica.apply('a', next[0] as JourneyEvent)).toBe('duplicate');
+  });
+
+  it('counts converted customers as dormant after 30 quiet days of event time', () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', buy('a', '2026-10-01T10:00:00Z', '1'));
+    state.apply('b', buy('b', '2026-10-20T10:00:00Z', '1'));
+    state.flush();
+    state.apply('z', view('z', '2026-11-05T10:00:00Z'));
+    const smb = state.flush().windows.find((w) => w.segment === 'smb' && w.day === '2026-11-05');
+    expect(smb?.dormant_customers).toBe(1);
+  });
+});

@@ -1,0 +1,300 @@
+/**
+ * The state one processor instance keeps for one input partition: its customers, its open daily
+ * windows and its stream time. It applies events with the pure rules and remembers what changed,
+ * so the consumer loop can publish outputs and changelog records for exactly that, in one
+ * transaction. Everything here can be rebuilt from the changelog records it emits.
+ */
+import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import type { CustomerProfileRecord, SegmentKpiPartial, StageTransitionRecord } from '../../../schemas/processor-outputs.ts';
+import {
+  ALL_SEGMENTS,
+  applyDelta,
+  attribute,
+  EMPTY_WINDOW,
+  NO_TRACK,
+  parseWindowKey,
+  pruneTrack,
+  UNASSIGNED_SEGMENT,
+  type CustomerKpiTrack,
+  type WindowCounts,
+} from '../rules/attribution.ts';
+import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
+import type { StageRules } from '../rules/stage.ts';
+import { addDays, dayEnd, dayOf, latenessOf, type Day } from '../rules/windows.ts';
+
+export interface ProcessorRules {
+  readonly stage: StageRules;
+  readonly timeZone: string;
+  readonly allowedLatenessMs: number;
+  readonly dormantAfterDays: number;
+}
+
+interface StoredCustomer {
+  readonly customer: CustomerState;
+  readonly track: CustomerKpiTrack;
+}
+
+interface OpenWindow {
+  counts: WindowCounts;
+  revision: number;
+  stageCounts: Record<string, number>;
+  dormant: number;
+}
+
+export type EventOutcome = 'applied' | 'duplicate' | 'too_late';
+
+/** A changelog record: key, and JSON value or null for a tombstone. */
+export interface ChangelogRecord {
+  readonly key: string;
+  readonly value: string | null;
+}
+
+export interface Flushed {
+  readonly transitions: readonly StageTransitionRecord[];
+  readonly profiles: readonly CustomerProfileRecord[];
+  readonly windows: readonly SegmentKpiPartial[];
+  readonly changelog: readonly ChangelogRecord[];
+}
+
+const CONVERTED: ReadonlySet<string> = new Set(['conversion', 'ongoing_engagement']);
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function bump<K>(map: Map<K, number>, key: K, by: number): void {
+  const next = (map.get(key) ?? 0) + by;
+  if (next === 0) map.delete(key);
+  else map.set(key, next);
+}
+
+export class PartitionState {
+  readonly partition: number;
+  private readonly rules: ProcessorRules;
+  private readonly customers = new Map<string, StoredCustomer>();
+  private readonly windows = new Map<string, OpenWindow>();
+  private streamTime: number | null = null;
+  /** Customers per (profile segment, stage), and converted customers per (segment, last-seen day). */
+  private readonly stageCounts = new Map<string, Map<string, number>>();
+  private readonly convertedLastSeen = new Map<string, Map<Day, number>>();
+
+  private transitions: StageTransitionRecord[] = [];
+  private readonly dirtyCustomers = new Set<string>();
+  private readonly dirtyWindows = new Set<string>();
+  private readonly closedWindows = new Set<string>();
+  private streamTimeMoved = false;
+
+  constructor(partition: number, rules: ProcessorRules) {
+    this.partition = partition;
+    this.rules = rules;
+  }
+
+  get customerCount(): number {
+    return this.customers.size;
+  }
+
+  /** Applies one validated event of customer `key` (see partitionKeyOf). */
+  apply(key: string, event: JourneyEvent): EventOutcome {
+    const stored = this.customers.get(key);
+    const step = applyToCustomer(stored?.customer, key, event, this.rules.stage);
+    if (step.duplicate) return 'duplicate';
+    if (this.streamTime !== null && event.occurred_at > this.streamTime) this.freezeDaysBefore(dayOf(event.occurred_at, this.rules.timeZone));
+
+    const tooLate =
+      this.streamTime !== null && latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
+    const customer = step.state;
+    const segment = event.segment ?? customer.segment?.value ?? UNASSIGNED_SEGMENT;
+    const { track, deltas } = attribute({
+      event,
+      segment,
+      track: stored?.track ?? NO_TRACK,
+      firstSeenAt: customer.firstSeenAt,
+      transitionTo: step.transition?.to_stage ?? null,
+      timeZone: this.rules.timeZone,
+      countsInWindow: !tooLate,
+    });
+    for (const [windowKey, delta] of deltas) {
+      const window = this.windows.get(windowKey) ?? (this.isOpen(parseWindowKey(windowKey).day) ? this.openWindow(windowKey) : undefined);
+      if (window === undefined) continue; // closed for good: a too-late contribution is not counted
+      window.counts = applyDelta(window.counts, delta);
+      this.dirtyWindows.add(windowKey);
+    }
+    this.track(stored?.customer, customer);
+    this.customers.set(key, { customer, track });
+    this.dirtyCustomers.add(key);
+    if (step.transition) {
+      const t = step.transition;
+      this.transitions.push({ customer_id: key, segment: customer.segment?.value ?? null, from_stage: t.from_stage, to_stage: t.to_stage, at: new Date(t.at).toISOString(), event_id: t.event_id });
+    }
+    if (this.streamTime === null || event.occurred_at > this.streamTime) {
+      this.streamTime = event.occurred_at;
+      this.streamTimeMoved = true;
+    }
+    return tooLate ? 'too_late' : 'applied';
+  }
+
+  /** Everything that changed since the last flush, as outputs and changelog records. */
+  flush(): Flushed {
+    if (this.streamTimeMoved) this.closeWindows();
+    const today = this.streamTime === null ? null : dayOf(this.streamTime, this.rules.timeZone);
+    const oldestOpenDay = this.oldestOpenDay();
+    const changelog: ChangelogRecord[] = [];
+    const profiles: CustomerProfileRecord[] = [];
+    for (const key of this.dirtyCustomers) {
+      const stored = this.customers.get(key);
+      if (stored === undefined) continue;
+      const pruned = oldestOpenDay === null ? stored : { ...stored, track: pruneTrack(stored.track, oldestOpenDay) };
+      this.customers.set(key, pruned);
+      changelog.push({ key: `c|${key}`, value: JSON.stringify(pruned) });
+      profiles.push(toProfileRecord(pruned.customer));
+    }
+    const windows: SegmentKpiPartial[] = [];
+    for (const windowKey of this.dirtyWindows) {
+      const window = this.windows.get(windowKey);
+      if (window === undefined) continue;
+      const { segment, day } = parseWindowKey(windowKey);
+      if (day === today) this.snapshot(window, segment, day);
+      window.revision++;
+      windows.push(this.partial(segment, day, window));
+      changelog.push({ key: `w|${windowKey}`, value: JSON.stringify({ ...window, counts: { ...window.counts, revenueMinor: window.counts.revenueMinor.toString() } }) });
+    }
+    for (const windowKey of this.closedWindows) changelog.push({ key: `w|${windowKey}`, value: null });
+    if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: 't|stream', value: String(this.streamTime) });
+
+    const flushed = { transitions: this.transitions, profiles, windows, changelog };
+    this.transitions = [];
+    this.dirtyCustomers.clear();
+    this.dirtyWindows.clear();
+    this.closedWindows.clear();
+    this.streamTimeMoved = false;
+    return flushed;
+  }
+
+  /** Rebuilds from changelog records (latest per key; null deletes). */
+  restore(key: string, value: string | null): void {
+    if (key.startsWith('c|')) {
+      const customerKey = key.slice(2);
+      const previous = this.customers.get(customerKey);
+      if (value === null) {
+        this.customers.delete(customerKey);
+        this.track(previous?.customer, undefined);
+        return;
+      }
+      const stored = JSON.parse(value) as StoredCustomer;
+      this.track(previous?.customer, stored.customer);
+      this.customers.set(customerKey, stored);
+    } else if (key.startsWith('w|')) {
+      const windowKey = key.slice(2);
+      if (value === null) {
+        this.windows.delete(windowKey);
+        return;
+      }
+      const parsed = JSON.parse(value) as OpenWindow & { counts: WindowCounts & { revenueMinor: string } };
+      this.windows.set(windowKey, { ...parsed, counts: { ...parsed.counts, revenueMinor: BigInt(parsed.counts.revenueMinor) } });
+    } else if (key === 't|stream' && value !== null) {
+      this.streamTime = Number(value);
+    }
+  }
+
+  private partial(segment: string, day: Day, window: OpenWindow): SegmentKpiPartial {
+    const { transitionsTo, revenueMinor, ...numbers } = window.counts;
+    return {
+      segment,
+      day,
+      time_zone: this.rules.timeZone,
+      partition: this.partition,
+      revision: window.revision,
+      counts: { ...numbers, revenueMinor: revenueMinor.toString() },
+      transitions_to: transitionsTo,
+      stage_counts: window.stageCounts,
+      dormant_customers: window.dormant,
+    };
+  }
+
+  private openWindow(windowKey: string): OpenWindow {
+    const window: OpenWindow = { counts: EMPTY_WINDOW, revision: 0, stageCounts: {}, dormant: 0 };
+    this.windows.set(windowKey, window);
+    return window;
+  }
+
+  private isOpen(day: Day): boolean {
+    return this.streamTime === null || this.streamTime < dayEnd(day, this.rules.timeZone) + this.rules.allowedLatenessMs;
+  }
+
+  private oldestOpenDay(): Day | null {
+    if (this.streamTime === null) return null;
+    // The oldest day whose window can still be revised: its end plus the lateness is after now.
+    let day = dayOf(this.streamTime - this.rules.allowedLatenessMs, this.rules.timeZone);
+    while (!this.isOpen(day)) day = addDays(day, 1);
+    return day;
+  }
+
+  private closeWindows(): void {
+    for (const windowKey of this.windows.keys()) {
+      if (!this.isOpen(parseWindowKey(windowKey).day)) {
+        this.windows.delete(windowKey);
+        this.dirtyWindows.delete(windowKey);
+        this.closedWindows.add(windowKey);
+      }
+    }
+  }
+
+  /**
+   * Takes the stage and dormancy snapshot of the current day's windows when stream time moves past
+   * that day, before the event that moves it is counted: the snapshot is then a function of the
+   * events, not of where batch boundaries fell, so a restarted run emits the same values.
+   */
+  private freezeDaysBefore(newDay: Day): void {
+    if (this.streamTime === null) return;
+    const today = dayOf(this.streamTime, this.rules.timeZone);
+    if (newDay <= today) return;
+    for (const [windowKey, window] of this.windows) {
+      const { segment, day } = parseWindowKey(windowKey);
+      if (day !== today) continue;
+      this.snapshot(window, segment, day);
+      this.dirtyWindows.add(windowKey);
+    }
+  }
+
+  private snapshot(window: OpenWindow, segment: string, day: Day): void {
+    window.stageCounts = Object.fromEntries(this.stageCounts.get(segment) ?? []);
+    window.dormant = this.dormantAt(segment, day);
+  }
+
+  private dormantAt(segment: string, day: Day): number {
+    const cutoff = addDays(day, -this.rules.dormantAfterDays);
+    let dormant = 0;
+    for (const [lastSeenDay, n] of this.convertedLastSeen.get(segment) ?? []) if (lastSeenDay <= cutoff) dormant += n;
+    return dormant;
+  }
+
+  /** Keeps the stage and dormancy histograms in step with one customer's change. */
+  private track(before: CustomerState | undefined, after: CustomerState | undefined): void {
+    const entries = (c: CustomerState | undefined) => {
+      if (c === undefined) return [];
+      const segment = c.segment?.value ?? UNASSIGNED_SEGMENT;
+      return segment === ALL_SEGMENTS ? [{ c, segment }] : [{ c, segment }, { c, segment: ALL_SEGMENTS }];
+    };
+    for (const [sign, list] of [[-1, entries(before)], [1, entries(after)]] as const) {
+      for (const { c, segment } of list) {
+        const stages = this.stageCounts.get(segment) ?? new Map<string, number>();
+        bump(stages, c.stage.stage, sign);
+        this.stageCounts.set(segment, stages);
+        if (CONVERTED.has(c.stage.stage)) {
+          const days = this.convertedLastSeen.get(segment) ?? new Map<Day, number>();
+          bump(days, dayOf(c.lastSeenAt, this.rules.timeZone), sign);
+          this.convertedLastSeen.set(segment, days);
+        }
+      }
+    }
+  }
+}
+
+function toProfileRecord(customer: CustomerState): CustomerProfileRecord {
+  const p = profileOf(customer);
+  return {
+    ...p,
+    stage_since: iso(p.stage_since),
+    first_seen_at: new Date(p.first_seen_at).toISOString(),
+    last_seen_at: new Date(p.last_seen_at).toISOString(),
+    first_purchase_at: iso(p.first_purchase_at),
+  };
+}
+
