@@ -7,12 +7,13 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../common/config.ts';
 import { createKafka } from '../common/kafka.ts';
-import { createLogger } from '../common/logger.ts';
+import { createLogger, type Logger } from '../common/logger.ts';
 import { createRegistry } from '../common/registry.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { acquireStack } from '../../infra/stack/acquire.ts';
 import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
 import { runCollector } from '../collector/main.ts';
+import { runProcessor } from '../processor/processor.ts';
 import { EventProducer } from '../producer/event-producer.ts';
 import { produceNdjson } from '../producer/ndjson.ts';
 
@@ -22,7 +23,7 @@ const say = (line: string) => {
 
 const USAGE = `usage: journey <command>
   start                    bring up Kafka, the registry and ClickHouse (see README), run every service; Ctrl-C stops
-  run collector            run one service against configured endpoints (production)
+  run collector|processor  run one service against configured endpoints (production)
   produce --file F.ndjson  validate and send a file of events (one JSON event per line)`;
 
 class UsageError extends Error {}
@@ -53,6 +54,7 @@ async function start(): Promise<number> {
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel);
     const collector = await runCollector(config, logger);
+    const processor = await runProcessor({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config, logger: logger.child({ component: 'processor' }) });
     try {
       say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
       for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${value}`);
@@ -65,18 +67,31 @@ async function start(): Promise<number> {
       return 0;
     } finally {
       await collector.close();
+      await processor.stop();
     }
   } finally {
     await stack.release();
   }
 }
 
+const SERVICES = {
+  collector: async (config: Config, logger: Logger) => {
+    const collector = await runCollector(config, logger);
+    return () => collector.close();
+  },
+  processor: async (config: Config, logger: Logger) => {
+    const processor = await runProcessor({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config, logger });
+    return () => processor.stop();
+  },
+} as const;
+
 async function runService(name: string | undefined, config: Config): Promise<number> {
-  if (name !== 'collector') throw new UsageError(`unknown service ${name ?? '(none)'}; known: collector`);
-  const logger = createLogger(config.logLevel);
-  const collector = await runCollector(config, logger);
+  if (name === undefined || !(name in SERVICES)) throw new UsageError(`unknown service ${name ?? '(none)'}; known: ${Object.keys(SERVICES).join(', ')}`);
+  const logger = createLogger(config.logLevel, name);
+  const stop = await SERVICES[name as keyof typeof SERVICES](config, logger);
+  logger.info({ event: 'service.started', service: name }, 'running');
   logger.info({ event: 'service.stopping', signal: await untilSignal() }, 'stopping');
-  await collector.close();
+  await stop();
   return 0;
 }
 

@@ -62,6 +62,30 @@ export const envSchema = z.object({
   /** How far in the future an event time may be (sender clock skew) before it is refused. */
   EVENT_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300),
 
+  /** Days of the daily KPI windows end at this zone's midnight (IANA name, e.g. Asia/Tehran). */
+  REPORTING_TIME_ZONE: z
+    .string()
+    .default('UTC')
+    .refine((zone) => {
+      try {
+        new Intl.DateTimeFormat('en', { timeZone: zone });
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'must be an IANA time zone such as UTC or Europe/Berlin'),
+  /** How long after a window's day ends (in stream time) late events still revise it. */
+  ALLOWED_LATENESS_S: z.coerce.number().int().min(0).default(2 * 24 * 3600),
+  /** Converted customers with no event for this many days (event time) count as dormant. */
+  DORMANT_AFTER_DAYS: z.coerce.number().int().min(1).default(30),
+  /** Upper bound of one fetch per partition, hence of one processor batch (= one transaction). */
+  PROCESSOR_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** A crashed processor's partitions move to the survivors after this long without heartbeats. */
+  PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
+  STAGE_CONSIDERATION_PRODUCT_VIEWS: z.coerce.number().int().min(1).default(3),
+  STAGE_CONSIDERATION_SESSIONS: z.coerce.number().int().min(1).default(2),
+  STAGE_ENGAGEMENT_AFTER_PURCHASE_H: z.coerce.number().positive().default(24),
+
   CLICKHOUSE_URL: optionalUrl(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: secret(),
@@ -123,6 +147,18 @@ function structure(env: ParsedEnv, cwd: string) {
       maxBodyBytes: env.COLLECTOR_MAX_BODY_BYTES,
     },
     events: { maxFutureSkewMs: env.EVENT_MAX_FUTURE_SKEW_S * 1000 },
+    processor: {
+      timeZone: env.REPORTING_TIME_ZONE,
+      allowedLatenessMs: env.ALLOWED_LATENESS_S * 1000,
+      dormantAfterDays: env.DORMANT_AFTER_DAYS,
+      maxBytesPerPartition: env.PROCESSOR_MAX_BYTES_PER_PARTITION,
+      sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
+      stage: {
+        considerationProductViews: env.STAGE_CONSIDERATION_PRODUCT_VIEWS,
+        considerationSessions: env.STAGE_CONSIDERATION_SESSIONS,
+        engagementAfterPurchaseMs: env.STAGE_ENGAGEMENT_AFTER_PURCHASE_H * 3600 * 1000,
+      },
+    },
     registry: {
       url: env.SCHEMA_REGISTRY_URL,
       auth:

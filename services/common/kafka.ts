@@ -1,4 +1,5 @@
 import { Kafka, logLevel, Partitioners, type KafkaConfig, type logCreator, type Producer, type SASLOptions } from 'kafkajs';
+import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
@@ -74,4 +75,72 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+}
+
+/**
+ * Reads the given partitions of a topic from their start to the end they had when called, and
+ * hands each record over (read_committed: records of aborted transactions never appear). Ends
+ * are judged by kafkajs's batch-end instrumentation, which also fires for batches that hold only
+ * transaction markers; `eachBatch` alone never sees those and would wait forever at a tail marker.
+ */
+export async function readPartitionsToEnd(
+  kafka: Kafka,
+  topic: string,
+  partitions: readonly number[],
+  onRecord: (partition: number, key: string, value: Buffer | null) => void,
+  timeoutMs: number,
+): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
+  const ends = new Map<number, bigint>();
+  for (const p of offsets) {
+    if (partitions.includes(p.partition) && BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
+  }
+  if (ends.size === 0) return 0;
+
+  const consumer = kafka.consumer({ groupId: `${topic}.restore.${randomUUID()}`, readUncommitted: false });
+  let records = 0;
+  const done = new Set<number>();
+  let finish: () => void = () => undefined;
+  const finished = new Promise<void>((resolve) => {
+    finish = resolve;
+  });
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const end = ends.get(payload.partition);
+    if (end !== undefined && BigInt(payload.lastOffset) >= end - 1n) {
+      done.add(payload.partition);
+      if (done.size === ends.size) finish();
+    }
+  });
+  await consumer.connect();
+  try {
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        if (ends.has(batch.partition) && !done.has(batch.partition)) {
+          for (const message of batch.messages) {
+            onRecord(batch.partition, message.key?.toString() ?? '', message.value);
+            records++;
+          }
+        }
+        return Promise.resolve();
+      },
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      finished,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          reject(new Error(`reading ${topic} partitions ${[...ends.keys()].join(',')} to their end took over ${timeoutMs} ms`));
+        }, timeoutMs);
+      }),
+    ]).finally(() => {
+      clearTimeout(timer);
+    });
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
 }

@@ -150,4 +150,13 @@ describe('PartitionState', () => {
     const smb = state.flush().windows.find((w) => w.segment === 'smb' && w.day === '2026-11-05');
     expect(smb?.dormant_customers).toBe(1);
   });
+
+  it('emits the final revision of a window that takes data and closes in the same batch', () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', view('a', '2026-11-10T09:00:00Z'));
+    state.apply('b', view('b', '2026-11-14T09:00:00Z')); // closes the 10th (end + 2 days < stream time)
+    const out = state.flush();
+    expect(out.windows.map((w) => `${w.segment}|${w.day}:${w.counts.visitors}`)).toEqual(['smb|2026-11-10:1', '*|2026-11-10:1', 'smb|2026-11-14:1', '*|2026-11-14:1']);
+    expect(out.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual(['w|smb|2026-11-10', 'w|*|2026-11-10']);
+  });
 });

@@ -86,6 +86,10 @@ export class PartitionState {
     this.rules = rules;
   }
 
+  get streamTimeMs(): number | null {
+    return this.streamTime;
+  }
+
   get customerCount(): number {
     return this.customers.size;
   }
@@ -111,8 +115,9 @@ export class PartitionState {
       countsInWindow: !tooLate,
     });
     for (const [windowKey, delta] of deltas) {
-      const window = this.windows.get(windowKey) ?? (this.isOpen(parseWindowKey(windowKey).day) ? this.openWindow(windowKey) : undefined);
-      if (window === undefined) continue; // closed for good: a too-late contribution is not counted
+      // Closed for good (even if not evicted until the next flush): too-late contributions do not count.
+      if (!this.isOpen(parseWindowKey(windowKey).day)) continue;
+      const window = this.windows.get(windowKey) ?? this.openWindow(windowKey);
       window.counts = applyDelta(window.counts, delta);
       this.dirtyWindows.add(windowKey);
     }
@@ -132,7 +137,6 @@ export class PartitionState {
 
   /** Everything that changed since the last flush, as outputs and changelog records. */
   flush(): Flushed {
-    if (this.streamTimeMoved) this.closeWindows();
     const today = this.streamTime === null ? null : dayOf(this.streamTime, this.rules.timeZone);
     const oldestOpenDay = this.oldestOpenDay();
     const changelog: ChangelogRecord[] = [];
@@ -155,6 +159,8 @@ export class PartitionState {
       windows.push(this.partial(segment, day, window));
       changelog.push({ key: `w|${windowKey}`, value: JSON.stringify({ ...window, counts: { ...window.counts, revenueMinor: window.counts.revenueMinor.toString() } }) });
     }
+    // Evict only after the final revision of a window that closed in this batch went out above.
+    if (this.streamTimeMoved) this.closeWindows();
     for (const windowKey of this.closedWindows) changelog.push({ key: `w|${windowKey}`, value: null });
     if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: 't|stream', value: String(this.streamTime) });
 
@@ -230,7 +236,6 @@ export class PartitionState {
     for (const windowKey of this.windows.keys()) {
       if (!this.isOpen(parseWindowKey(windowKey).day)) {
         this.windows.delete(windowKey);
-        this.dirtyWindows.delete(windowKey);
         this.closedWindows.add(windowKey);
       }
     }

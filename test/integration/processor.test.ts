@@ -1,0 +1,280 @@
+/**
+ * The processor on the real stack: stages, profiles and KPI windows come out as computed by hand;
+ * poison goes to the dead-letter topic and events past the allowed lateness to the late topic;
+ * and a processor SIGKILLed mid-stream and restarted publishes exactly what an uninterrupted run
+ * publishes — nothing lost, nothing counted twice.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../../services/common/config.ts';
+import { createIdempotentProducer, createKafka, readPartitionsToEnd } from '../../services/common/kafka.ts';
+import { createLogger } from '../../services/common/logger.ts';
+import { pollUntil } from '../../services/common/poll.ts';
+import { createRegistry } from '../../services/common/registry.ts';
+import { EventProducer } from '../../services/producer/event-producer.ts';
+import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
+import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
+import type { CustomerProfileRecord, SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { topicsFor } from '../../schemas/topics.ts';
+import { testConfig, uniqueName } from '../helpers/config.ts';
+import { journeys } from '../helpers/journeys.ts';
+
+const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/journey.ts');
+
+async function produceAll(config: Config, events: readonly unknown[]): Promise<void> {
+  const producer = await EventProducer.connect({
+    kafka: createKafka(config.kafka, undefined),
+    registry: createRegistry(config.registry),
+    kafkaSettings: config.kafka,
+    topics: topicsFor(config.topicPrefix),
+    maxFutureSkewMs: 300_000,
+  });
+  try {
+    for (let i = 0; i < events.length; i += 500) {
+      const outcome = await producer.send(events.slice(i, i + 500));
+      if (outcome.rejected > 0) throw new Error(`workload rejected: ${JSON.stringify(outcome.results.find((r) => r.status === 'rejected'))}`);
+    }
+  } finally {
+    await producer.close();
+  }
+}
+
+/** Resolves once the processor group has committed every event of the topic. */
+async function processedAll(kafka: Kafka, config: Config, timeoutMs = 90_000): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topic = topicsFor(config.topicPrefix).events.name;
+    const ends = await admin.fetchTopicOffsets(topic);
+    const total = ends.reduce((sum, p) => sum + Number(p.high), 0);
+    await pollUntil(
+      async () => {
+        const [committed] = await admin.fetchOffsets({ groupId: processorGroupOf(config), topics: [topic] });
+        const done = (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+        return done >= total ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 200, what: `the processor to commit all ${total} events of ${topic}` },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function committedFraction(kafka: Kafka, config: Config): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topic = topicsFor(config.topicPrefix).events.name;
+    const total = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+    const [committed] = await admin.fetchOffsets({ groupId: processorGroupOf(config), topics: [topic] });
+    return (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) / total;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Everything committed to the processor's output topics, reduced to what a reader keeps. */
+async function outputsOf(kafka: Kafka, config: Config) {
+  const topics = topicsFor(config.topicPrefix);
+  const partitions = Array.from({ length: config.kafka.topicPartitions }, (_, i) => i);
+  const read = async (topic: string) => {
+    const records: { key: string; value: string | null }[] = [];
+    await readPartitionsToEnd(kafka, topic, partitions, (_p, key, value) => records.push({ key, value: value?.toString() ?? null }), 60_000);
+    return records;
+  };
+  const latest = (records: { key: string; value: string | null }[]) => new Map(records.map((r) => [r.key, r.value]));
+  const transitions = (await read(topics.stageTransitions.name)).map((r) => r.value ?? '').sort();
+  const profiles = [...latest(await read(topics.customerProfiles.name))].sort(([a], [b]) => a.localeCompare(b));
+  const kpis = [...latest(await read(topics.segmentKpis.name))]
+    .map(([key, value]) => {
+      const { revision: _revision, ...partial } = JSON.parse(value ?? '{}') as SegmentKpiPartial;
+      return [key, partial] as const;
+    })
+    .sort(([a], [b]) => a.localeCompare(b));
+  return { transitions, profiles, kpis };
+}
+
+/** Sums the partials of every partition into one window's KPIs, as the sink and alerts do. */
+function windowKpis(partials: readonly SegmentKpiPartial[], segment: string, day: string) {
+  const counts: Record<string, number> = {};
+  let revenue = 0n;
+  for (const p of partials.filter((x) => x.segment === segment && x.day === day)) {
+    for (const [field, value] of Object.entries(p.counts)) {
+      if (field === 'revenueMinor') revenue += BigInt(value);
+      else counts[field] = (counts[field] ?? 0) + Number(value);
+    }
+  }
+  return kpisOf({ ...EMPTY_COUNTS, ...(counts as Partial<KpiCounts>), revenueMinor: revenue });
+}
+
+/** A processor process; its log is kept so a failure can show what the process saw. */
+function startChild(config: Config, log: string[]): ChildProcess {
+  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', JOURNEY, 'run', 'processor'], {
+    env: {
+      ...process.env,
+      ...inject('stackEnv'),
+      TOPIC_PREFIX: config.topicPrefix,
+      LOG_LEVEL: 'info',
+      PROCESSOR_MAX_BYTES_PER_PARTITION: '8192',
+      PROCESSOR_SESSION_TIMEOUT_MS: '6000',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'] as const,
+  });
+  child.stderr.on('data', (chunk: Buffer) => log.push(chunk.toString()));
+  return child;
+}
+
+const exited = (child: ChildProcess) => new Promise<void>((resolve) => child.once('exit', () => { resolve(); }));
+
+describe('journey processor', () => {
+  const running: RunningProcessor[] = [];
+  afterAll(async () => {
+    await Promise.all(running.map((p) => p.stop()));
+  });
+
+  it('publishes stages, profiles and KPI windows as worked out by hand; poison and too-late events go aside', async () => {
+    const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '3' });
+    const kafka = createKafka(config.kafka, undefined);
+    const topics = topicsFor(config.topicPrefix);
+    const day = '2026-11-10';
+    const t = (hhmm: string, d = day) => `${d}T${hhmm}:00Z`;
+    const ev = (id: number, customer: string, type: string, at: string, properties: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+      event_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+      type,
+      occurred_at: at,
+      customer_id: customer,
+      segment: 'smb',
+      session_id: `${customer}-1`,
+      properties,
+      ...extra,
+    });
+    const pv = (pageType: string, duration: number, clicked = false) => ({ url: 'https://shop.example/', page_type: pageType, duration_ms: duration, cta_shown: true, cta_clicked: clicked });
+    await produceAll(config, [
+      ev(1, 'ann', 'page_view', t('09:00'), pv('pricing', 10_000)),
+      ev(2, 'ann', 'page_view', t('09:01'), pv('product', 20_000, true)),
+      ev(3, 'bob', 'page_view', t('09:30'), pv('home', 30_000)),
+      ev(4, 'ann', 'purchase', t('10:00'), { order_id: 'o1', amount: '40.00', currency: 'EUR' }),
+      ev(5, 'ann', 'survey_response', t('10:05'), { survey_type: 'nps', score: 10, comment: 'Love it!' }),
+      ev(6, 'bob', 'survey_response', t('11:00'), { survey_type: 'nps', score: 2, comment: 'Terrible checkout experience' }),
+      ev(7, 'cid', 'form_submission', t('12:00'), { form_id: 'demo', form_type: 'demo_request' }),
+      ev(4, 'ann', 'purchase', t('10:00'), { order_id: 'o1', amount: '40.00', currency: 'EUR' }), // re-sent: counted once
+      // Stream time is per partition; eve's own later visit moves hers 4 days on, so her purchase on
+      // the 10th arrives after that window closed (end of day + 2 days of allowed lateness).
+      ev(8, 'eve', 'page_view', t('09:00', '2026-11-14'), pv('home', 5_000), { segment: 'consumer' }),
+      ev(9, 'eve', 'purchase', t('15:00'), { order_id: 'o2', amount: '10.00', currency: 'EUR' }),
+    ]);
+    const poison = createIdempotentProducer(kafka);
+    await poison.connect();
+    await poison.send({ topic: topics.events.name, messages: [{ key: 'zed', value: Buffer.from('not avro') }] });
+    await poison.disconnect();
+
+    running.push(await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') }));
+    await processedAll(kafka, config);
+    const { transitions, profiles, kpis } = await outputsOf(kafka, config);
+
+    expect(transitions.map((s) => JSON.parse(s) as { customer_id: string; to_stage: string }).map((x) => `${x.customer_id}>${x.to_stage}`).sort()).toEqual([
+      'ann>conversion',
+      'ann>discovery',
+      'ann>ongoing_engagement',
+      'bob>discovery',
+      'cid>consideration',
+      'eve>discovery',
+      'eve>ongoing_engagement', // the visit on the 14th is 24 h+ after the purchase on the 10th
+    ]);
+    const profile = (id: string) => JSON.parse(profiles.find(([k]) => k === id)?.[1] ?? 'null') as CustomerProfileRecord;
+    expect(profile('ann')).toMatchObject({ stage: 'ongoing_engagement', purchases: 1, revenue: '40.00', last_nps: 10, page_views: 2 });
+    expect(profile('eve')).toMatchObject({ stage: 'ongoing_engagement', purchases: 1, revenue: '10.00', segment: 'consumer' });
+
+    const partials = kpis.map(([, p]) => p as SegmentKpiPartial);
+    expect(windowKpis(partials, 'smb', day)).toEqual(
+      kpisOf({
+        ...EMPTY_COUNTS,
+        visitors: 2,
+        sessions: 2,
+        pageViews: 3,
+        timeOnPageMsSum: 60_000,
+        timedPageViews: 3,
+        timeOnSiteMsSum: 60_000,
+        timedSessions: 2,
+        ctaImpressions: 3,
+        ctaClicks: 1,
+        formsSubmitted: 1,
+        orders: 1,
+        revenueMinor: 400_000n,
+        buyers: 1,
+        purchaseCycleDaysSum: 1 / 24,
+        firstPurchases: 1,
+        npsPromoters: 1,
+        npsDetractors: 1,
+        positiveComments: 1,
+        negativeComments: 1,
+      }),
+    );
+    expect(windowKpis(partials, 'smb', day)).toMatchObject({ nps: 0, conversion_rate_pct: 50, ctr_pct: 33.3333, aov: '40.00', negative_sentiment_pct: 50 });
+
+    const partitions = [0, 1, 2];
+    const aside = async (topic: string) => {
+      const keys: string[] = [];
+      await readPartitionsToEnd(kafka, topic, partitions, (_p, key) => keys.push(key), 30_000);
+      return keys;
+    };
+    expect(await aside(topics.lateEvents.name)).toEqual(['eve']);
+    expect(await aside(topics.deadLetter.name)).toEqual(['zed']);
+  });
+
+  it('killed with SIGKILL mid-stream and restarted, publishes exactly what an uninterrupted run does', { timeout: 240_000 }, async () => {
+    const log: string[] = [];
+    const began = Date.now();
+    const phase = (name: string) => log.push(`--- ${name} at ${Date.now() - began} ms\n`);
+    try {
+      await killAndCompare(log, phase);
+    } catch (error: unknown) {
+      console.error(log.join('').split('\n').filter((l) => !l.includes('"level":30,') || l.includes('processor.')).slice(-80).join('\n'));
+      throw error;
+    }
+  });
+});
+
+async function killAndCompare(log: string[], phase: (name: string) => void): Promise<void> {
+  {
+    const workload = journeys({ customers: 150, start: '2026-11-01T00:00:00Z', days: 6, seed: 7 });
+    const killed = testConfig({ TOPIC_PREFIX: `${uniqueName('killed')}.` });
+    const reference = testConfig({ TOPIC_PREFIX: `${uniqueName('reference')}.` });
+    await Promise.all([produceAll(killed, workload), produceAll(reference, workload)]);
+    const kafka = createKafka(killed.kafka, undefined);
+
+    phase('produced');
+    const uninterrupted = startChild(reference, log);
+    await processedAll(kafka, reference);
+    uninterrupted.kill('SIGTERM');
+    await exited(uninterrupted);
+
+    phase('reference done');
+    const victim = startChild(killed, log);
+    const progress = await pollUntil(
+      async () => {
+        const fraction = await committedFraction(kafka, killed);
+        return fraction >= 0.2 ? fraction : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 20, what: 'the processor to commit a fifth of the events' },
+    );
+    victim.kill('SIGKILL');
+    await exited(victim);
+    phase(`killed at ${(progress * 100).toFixed(0)}% committed`);
+    expect(progress).toBeLessThan(1); // the kill landed mid-stream
+
+    const restarted = startChild(killed, log);
+    await processedAll(kafka, killed, 180_000);
+    phase('restarted run done');
+    restarted.kill('SIGTERM');
+    await exited(restarted);
+
+    const [after, expected] = await Promise.all([outputsOf(kafka, killed), outputsOf(kafka, reference)]);
+    expect(after.transitions.length).toBeGreaterThan(150);
+    expect(after.transitions).toEqual(expected.transitions);
+    expect(after.profiles).toEqual(expected.profiles);
+    expect(after.kpis).toEqual(expected.kpis);
+  }
+}
