@@ -66,8 +66,10 @@ async function start(): Promise<number> {
       say(`${await untilSignal()}: stopping`);
       return 0;
     } finally {
-      await collector.close();
-      await processor.stop();
+      await stopWithin(async () => {
+        await collector.close();
+        await processor.stop();
+      }, logger);
     }
   } finally {
     await stack.release();
@@ -85,14 +87,33 @@ const SERVICES = {
   },
 } as const;
 
+/** Graceful stop, bounded: a client library holding a socket open must not keep a stopped service alive. */
+const STOP_DEADLINE_MS = 20_000;
+
+async function stopWithin(stop: () => Promise<void>, logger: Logger): Promise<number> {
+  let timer: NodeJS.Timeout | undefined;
+  const stopped = await Promise.race([
+    stop().then(() => true),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => {
+        resolve(false);
+      }, STOP_DEADLINE_MS);
+    }),
+  ]).finally(() => {
+    clearTimeout(timer);
+  });
+  if (!stopped) logger.error({ event: 'service.stop_timeout', ms: STOP_DEADLINE_MS }, 'did not stop in time; exiting anyway');
+  else logger.info({ event: 'service.stopped', stillOpen: process.getActiveResourcesInfo() }, 'stopped');
+  return stopped ? 0 : 1;
+}
+
 async function runService(name: string | undefined, config: Config): Promise<number> {
   if (name === undefined || !(name in SERVICES)) throw new UsageError(`unknown service ${name ?? '(none)'}; known: ${Object.keys(SERVICES).join(', ')}`);
   const logger = createLogger(config.logLevel, name);
   const stop = await SERVICES[name as keyof typeof SERVICES](config, logger);
   logger.info({ event: 'service.started', service: name }, 'running');
   logger.info({ event: 'service.stopping', signal: await untilSignal() }, 'stopping');
-  await stop();
-  return 0;
+  process.exit(await stopWithin(stop, logger));
 }
 
 async function produce(args: readonly string[], config: Config): Promise<number> {
@@ -123,7 +144,8 @@ async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start':
-      return start();
+      // Services exit explicitly once stopped (see stopWithin): lingering client sockets must not hold them.
+      return process.exit(await start());
     case 'run':
       return runService(rest[0], loadConfig());
     case 'produce':

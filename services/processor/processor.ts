@@ -90,6 +90,8 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
     readUncommitted: false,
     maxBytesPerPartition: config.processor.maxBytesPerPartition,
     sessionTimeout: config.processor.sessionTimeoutMs,
+    // An idle fetch waits this long; a stop waits for it, so keep it short.
+    maxWaitTimeInMs: 1_000,
     heartbeatInterval: Math.min(3_000, Math.floor(config.processor.sessionTimeoutMs / 5)),
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
