@@ -50,6 +50,19 @@ function syntheticEvent(i: number): Record<string, unknown> {
   };
 }
 
+/** Runs `work` over `items` with at most `concurrency` in flight, like a pool of keep-alive clients. */
+async function eachConcurrently<T>(items: readonly T[], concurrency: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await work(item);
+      }
+    }),
+  );
+}
+
 const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 async function main(): Promise<void> {
@@ -76,16 +89,10 @@ async function main(): Promise<void> {
     for (const body of bodies.slice(0, Math.min(50, requests))) await post(body); // warm-up: JIT, connections, metadata
 
     const latencies: number[] = [];
-    let next = 0;
     const began = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < bodies.length) {
-          const body = bodies[next++];
-          if (body !== undefined) latencies.push(await post(body));
-        }
-      }),
-    );
+    await eachConcurrently(bodies, concurrency, async (body) => {
+      latencies.push(await post(body));
+    });
     const collectorSeconds = (performance.now() - began) / 1000;
     const rssAfterCollector = process.memoryUsage().rss;
 
@@ -102,16 +109,10 @@ async function main(): Promise<void> {
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
     const rawTopic = topicsFor(prefix).deadLetter.name; // an existing topic of the run, same partitions
-    let rawNext = 0;
     const rawBegan = performance.now();
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (rawNext < rawBatches.length) {
-          const messages = rawBatches[rawNext++];
-          if (messages !== undefined) await producer.send({ topic: rawTopic, messages, acks: -1 });
-        }
-      }),
-    );
+    await eachConcurrently(rawBatches, concurrency, async (messages) => {
+      await producer.send({ topic: rawTopic, messages, acks: -1 });
+    });
     const rawSeconds = (performance.now() - rawBegan) / 1000;
     await producer.disconnect();
 

@@ -19,7 +19,7 @@ export function seeded(seed: number): () => number {
 const uuidFrom = (random: () => number) =>
   'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(random() * 16).toString(16));
 
-export function journeys(options: { customers: number; start: string; days: number; seed: number }): Json[] {
+export function journeys(options: { customers: number; start: string; days: number; seed: number; maxSteps?: number }): Json[] {
   const random = seeded(options.seed);
   const start = Date.parse(options.start);
   const segments = ['smb', 'enterprise', 'consumer'];
@@ -29,7 +29,7 @@ export function journeys(options: { customers: number; start: string; days: numb
   for (let c = 0; c < options.customers; c++) {
     const customer = `cust-${c}`;
     const segment = segments[c % segments.length];
-    const steps = 2 + Math.floor(random() * 14);
+    const steps = 2 + Math.floor(random() * ((options.maxSteps ?? 15) - 1));
     let at = start + Math.floor(random() * options.days * 0.5 * 86_400_000);
     for (let s = 0; s < steps; s++) {
       at += Math.floor(random() * 0.4 * 86_400_000);

@@ -19,6 +19,7 @@ async function takeAPort(): Promise<{ port: number; release: () => Promise<void>
   return { port: address.port, release: () => new Promise((resolve) => server.close(() => { resolve(); })) };
 }
 
+// Fixed ports below Linux's ephemeral range (32768+), where no outgoing connection can hold them.
 function stackIn(dir: string, ports: { kafka: number; controller: number; registry: number; management: number }): NativeStack {
   return new NativeStack(
     loadConfig({
@@ -37,7 +38,7 @@ describe('native stack launcher', () => {
     const taken = await takeAPort();
     try {
       const dir = mkdtempSync(path.join(tmpdir(), 'journeyline-stack-'));
-      const stack = stackIn(dir, { kafka: taken.port, controller: 39_093, registry: 39_081, management: 39_082 });
+      const stack = stackIn(dir, { kafka: taken.port, controller: 29_193, registry: 29_181, management: 29_182 });
       const began = Date.now();
       await expect(stack.up()).rejects.toThrow(
         `port ${taken.port} for Kafka is already in use on 127.0.0.1 (EADDRINUSE); set STACK_KAFKA_PORT to a free port`,
@@ -52,7 +53,7 @@ describe('native stack launcher', () => {
   // Needs Java and the Maven artifacts, which only the native path provides.
   describe.runIf(inject('stackMode') === 'native')('lifecycle', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'journeyline-stack-'));
-    const stack = stackIn(dir, { kafka: 39_092, controller: 39_093, registry: 39_081, management: 39_082 });
+    const stack = stackIn(dir, { kafka: 29_192, controller: 29_193, registry: 29_181, management: 29_182 });
     afterAll(async () => {
       await stack.down();
     });

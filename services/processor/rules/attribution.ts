@@ -10,7 +10,7 @@
  * `unassigned`) and in `*`, all segments together. Pure.
  */
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
-import { npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
+import { EMPTY_COUNTS, npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
 import { sentimentOf } from './sentiment.ts';
 import { dayEnd, dayOf, type Day } from './windows.ts';
 
@@ -213,36 +213,8 @@ export function pruneTrack(track: CustomerKpiTrack, oldestDay: Day): CustomerKpi
   return { ...track, marks };
 }
 
-export const EMPTY_WINDOW: WindowCounts = {
-  visitors: 0,
-  sessions: 0,
-  pageViews: 0,
-  timeOnPageMsSum: 0,
-  timedPageViews: 0,
-  timeOnSiteMsSum: 0,
-  timedSessions: 0,
-  ctaImpressions: 0,
-  ctaClicks: 0,
-  formsSubmitted: 0,
-  orders: 0,
-  revenueMinor: 0n,
-  buyers: 0,
-  repeatBuyers: 0,
-  purchaseCycleDaysSum: 0,
-  firstPurchases: 0,
-  npsPromoters: 0,
-  npsPassives: 0,
-  npsDetractors: 0,
-  csatSum: 0,
-  csatResponses: 0,
-  csatSatisfied: 0,
-  cesSum: 0,
-  cesResponses: 0,
-  positiveComments: 0,
-  neutralComments: 0,
-  negativeComments: 0,
-  transitionsTo: {},
-};
+const { dormantCustomers: _computedAtEmission, ...emptyCounts } = EMPTY_COUNTS;
+export const EMPTY_WINDOW: WindowCounts = { ...emptyCounts, transitionsTo: {} };
 
 export function applyDelta(window: WindowCounts, delta: WindowDelta): WindowCounts {
   const next: Record<string, unknown> = { ...window };
