@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type KafkaConfig, type logCreator, type Producer, type SASLOptions } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type KafkaConfig, type logCreator, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -75,6 +75,53 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+}
+
+/**
+ * The most bytes one produce request carries per chunk. Kafka bounds a record batch (all of one
+ * request's messages for one partition) by the topic's max.message.bytes, 1 MiB by default, and
+ * kafkajs sends everything for a partition as one batch; a transaction's outputs easily outgrow
+ * its input, so they go out in chunks that stay under the limit whatever the key spread.
+ */
+export const MAX_REQUEST_CHUNK_BYTES = 768 * 1024;
+/** Kafka's per-record overhead (varints, attributes, header framing), rounded up. */
+const RECORD_OVERHEAD_BYTES = 64;
+
+const sizeOf = (value: Message['key'] | Message['value']): number => (value === null || value === undefined ? 0 : Buffer.byteLength(value));
+
+function bytesOf(message: Message): number {
+  let bytes = RECORD_OVERHEAD_BYTES + sizeOf(message.key) + sizeOf(message.value);
+  for (const [name, value] of Object.entries(message.headers ?? {})) {
+    bytes += Buffer.byteLength(name);
+    for (const v of Array.isArray(value) ? value : [value]) bytes += sizeOf(v);
+  }
+  return bytes;
+}
+
+/**
+ * Splits topic messages into consecutive chunks of at most `maxBytes` each (a message larger than
+ * that travels alone, and the broker's own limit decides). Order within a topic is kept.
+ */
+export function chunkTopicMessages(topicMessages: readonly TopicMessages[], maxBytes = MAX_REQUEST_CHUNK_BYTES): TopicMessages[][] {
+  const chunks: TopicMessages[][] = [];
+  let chunk: TopicMessages[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of topicMessages) {
+    for (const message of messages) {
+      const size = bytesOf(message);
+      if (bytes + size > maxBytes && bytes > 0) {
+        chunks.push(chunk);
+        chunk = [];
+        bytes = 0;
+      }
+      const last = chunk.at(-1);
+      if (last?.topic === topic) last.messages.push(message);
+      else chunk.push({ topic, messages: [message] });
+      bytes += size;
+    }
+  }
+  if (chunk.length > 0) chunks.push(chunk);
+  return chunks;
 }
 
 /**

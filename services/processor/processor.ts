@@ -20,7 +20,7 @@ import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
-import { ensureTopics, readPartitionsToEnd } from '../common/kafka.ts';
+import { chunkTopicMessages, ensureTopics, readPartitionsToEnd } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { partitionKeyOf } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
@@ -153,7 +153,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
       const next = (BigInt(last.offset) + 1n).toString();
       const tx = await producer.transaction();
       try {
-        if (topicMessages.length > 0) await tx.sendBatch({ topicMessages, acks: -1 });
+        for (const chunk of chunkTopicMessages(topicMessages)) await tx.sendBatch({ topicMessages: chunk, acks: -1 });
         await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
         await tx.commit();
       } catch (error: unknown) {

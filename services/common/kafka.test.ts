@@ -1,0 +1,29 @@
+import { describe, expect, it } from 'vitest';
+import { chunkTopicMessages } from './kafka.ts';
+
+const message = (key: string, bytes: number) => ({ key, value: 'x'.repeat(bytes) });
+
+describe('chunkTopicMessages', () => {
+  it('keeps each chunk under the byte budget and every message in order', () => {
+    const input = [
+      { topic: 'a', messages: Array.from({ length: 10 }, (_, i) => message(`a${i}`, 300)) },
+      { topic: 'b', messages: Array.from({ length: 5 }, (_, i) => message(`b${i}`, 300)) },
+    ];
+    const chunks = chunkTopicMessages(input, 1_000);
+    for (const chunk of chunks) {
+      const bytes = chunk.flatMap((t) => t.messages).reduce((sum, m) => sum + 64 + String(m.key).length + String(m.value).length, 0);
+      expect(bytes).toBeLessThanOrEqual(1_000);
+    }
+    const flattened = chunks.flatMap((chunk) => chunk.flatMap((t) => t.messages.map((m) => `${t.topic}:${String(m.key)}`)));
+    expect(flattened).toEqual(input.flatMap((t) => t.messages.map((m) => `${t.topic}:${m.key}`)));
+  });
+
+  it('sends a message larger than the budget alone rather than dropping it', () => {
+    const chunks = chunkTopicMessages([{ topic: 'a', messages: [message('small', 10), message('big', 5_000), message('next', 10)] }], 1_000);
+    expect(chunks.map((c) => c.flatMap((t) => t.messages.map((m) => m.key)))).toEqual([['small'], ['big'], ['next']]);
+  });
+
+  it('yields nothing for nothing', () => {
+    expect(chunkTopicMessages([{ topic: 'a', messages: [] }])).toEqual([]);
+  });
+});
