@@ -1,49 +1,60 @@
 /**
- * The JSON records the processor publishes (topics in topics.ts). Times are ISO-8601 UTC strings,
- * money is an exact decimal string. These shapes are what the sink and the alerts service read.
+ * The JSON records the processor publishes (topics in topics.ts), as zod schemas: the processor's
+ * outputs are typed by them and the sink validates what it reads with them, so the two cannot
+ * drift. Times are ISO-8601 UTC strings, money is an exact decimal string.
  */
-export interface StageTransitionRecord {
-  readonly customer_id: string;
-  readonly segment: string | null;
-  readonly from_stage: string;
-  readonly to_stage: string;
-  readonly at: string;
-  readonly event_id: string;
-}
+import { z } from 'zod';
 
-export interface CustomerProfileRecord {
-  readonly customer_id: string;
-  readonly segment: string | null;
-  readonly stage: string;
-  readonly stage_since: string | null;
-  readonly first_seen_at: string;
-  readonly last_seen_at: string;
-  readonly page_views: number;
-  readonly forms_submitted: number;
-  readonly purchases: number;
-  readonly revenue: string;
-  readonly first_purchase_at: string | null;
-  readonly last_nps: number | null;
-  readonly last_csat: number | null;
-  readonly last_ces: number | null;
-}
+const isoTime = z.iso.datetime({ offset: true });
+const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, 'must be a decimal string');
+
+export const stageTransitionRecord = z.object({
+  customer_id: z.string(),
+  segment: z.string().nullable(),
+  from_stage: z.string(),
+  to_stage: z.string(),
+  at: isoTime,
+  event_id: z.uuid(),
+});
+export type StageTransitionRecord = z.infer<typeof stageTransitionRecord>;
+
+const score = z.number().int().nullable();
+export const customerProfileRecord = z.object({
+  customer_id: z.string(),
+  segment: z.string().nullable(),
+  stage: z.string(),
+  stage_since: isoTime.nullable(),
+  first_seen_at: isoTime,
+  last_seen_at: isoTime,
+  page_views: z.number().int(),
+  forms_submitted: z.number().int(),
+  purchases: z.number().int(),
+  revenue: decimal,
+  first_purchase_at: isoTime.nullable(),
+  last_nps: score,
+  last_csat: score,
+  last_ces: score,
+});
+export type CustomerProfileRecord = z.infer<typeof customerProfileRecord>;
 
 /**
  * One processor partition's share of a daily window. The shares of all partitions add up to the
  * window (each customer lives in exactly one partition), so a reader keeps the latest revision
- * per key and sums by (segment, day). Field names are those of services/processor/rules/kpis.ts.
+ * per key and sums by (segment, day). `counts` fields are those of WindowCounts in
+ * services/processor/rules/attribution.ts; `revenueMinor` is ten-thousandths, as a string.
  */
-export interface SegmentKpiPartial {
-  readonly segment: string;
-  readonly day: string;
-  readonly time_zone: string;
-  readonly partition: number;
-  readonly revision: number;
-  readonly counts: Readonly<Record<string, number | string>>;
-  readonly transitions_to: Readonly<Record<string, number>>;
+export const segmentKpiPartial = z.object({
+  segment: z.string(),
+  day: z.iso.date(),
+  time_zone: z.string(),
+  partition: z.number().int().min(0),
+  revision: z.number().int().min(0),
+  counts: z.record(z.string(), z.union([z.number(), z.string()])),
+  transitions_to: z.record(z.string(), z.number().int()),
   /** Customers per current stage, as of the latest emission for this window (stream time). */
-  readonly stage_counts: Readonly<Record<string, number>>;
-  readonly dormant_customers: number;
-}
+  stage_counts: z.record(z.string(), z.number().int()),
+  dormant_customers: z.number().int(),
+});
+export type SegmentKpiPartial = z.infer<typeof segmentKpiPartial>;
 
 export const segmentKpiKey = (segment: string, day: string, partition: number): string => `${segment}|${day}|${partition}`;

@@ -6,25 +6,32 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Config } from '../common/config.ts';
+import { clickHouseMode, createClickHouse, type ClickHouseClient } from '../common/clickhouse.ts';
 import { createKafka } from '../common/kafka.ts';
+import { migrate } from '../common/migrations.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
 import { createRegistry } from '../common/registry.ts';
+import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { acquireStack } from '../../infra/stack/acquire.ts';
 import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
 import { runCollector } from '../collector/main.ts';
+import { startQueryEndpoint } from '../dashboard/query-endpoint.ts';
 import { runProcessor } from '../processor/processor.ts';
 import { EventProducer } from '../producer/event-producer.ts';
 import { produceNdjson } from '../producer/ndjson.ts';
+import { runSink } from '../sink/sink.ts';
 
 const say = (line: string) => {
   console.error(line);
 };
 
 const USAGE = `usage: journey <command>
-  start                    bring up Kafka, the registry and ClickHouse (see README), run every service; Ctrl-C stops
-  run collector|processor  run one service against configured endpoints (production)
-  produce --file F.ndjson  validate and send a file of events (one JSON event per line)`;
+  start                          bring up Kafka, the registry and ClickHouse (see README), run every service; Ctrl-C stops
+  run collector|processor|sink   run one service against configured endpoints (production)
+  produce --file F.ndjson        validate and send a file of events (one JSON event per line)
+  migrate                        apply the ClickHouse migrations (services apply them at start too)
+  sql "<query>" [--format F]     run a read-only query: on CLICKHOUSE_URL, else on the running product (QUERY_URL)`;
 
 class UsageError extends Error {}
 
@@ -53,8 +60,11 @@ async function start(): Promise<number> {
     }
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel);
+    const clickhouse = await openClickHouse(config, logger);
     const collector = await runCollector(config, logger);
     const processor = await runProcessor({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config, logger: logger.child({ component: 'processor' }) });
+    const sink = await runSink({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), clickhouse, config, logger: logger.child({ component: 'sink' }) });
+    const queries = clickHouseMode(config.clickhouse) === 'embedded' ? await startQueryEndpoint({ clickhouse, host: config.query.host, port: config.query.port, logger: logger.child({ component: 'query' }) }) : undefined;
     try {
       say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
       for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${value}`);
@@ -62,6 +72,12 @@ async function start(): Promise<number> {
       say(`collector: POST ${collector.url}/v1/events`);
       say(`  API key: ${keySource}`);
       if (keySource !== 'COLLECTOR_API_KEYS') say(`  Authorization: Bearer ${config.collector.apiKeys[0] ?? ''}`);
+      if (queries !== undefined) {
+        say(`query: ${queries.url} (read-only SQL, ClickHouse HTTP interface)`);
+        say(`  npm run journey -- sql "SELECT * FROM journey.segment_kpis_daily ORDER BY day DESC LIMIT 10"${queries.url === config.query.url ? '' : ` (with QUERY_URL=${queries.url})`}`);
+      } else {
+        say(`query: ClickHouse at ${config.clickhouse.url ?? ''} (journey sql uses it)`);
+      }
       say('running; Ctrl-C to stop');
       say(`${await untilSignal()}: stopping`);
       return 0;
@@ -69,6 +85,9 @@ async function start(): Promise<number> {
       await stopWithin(async () => {
         await collector.close();
         await processor.stop();
+        await sink.stop();
+        await queries?.close();
+        await clickhouse.close();
       }, logger);
     }
   } finally {
@@ -85,7 +104,65 @@ const SERVICES = {
     const processor = await runProcessor({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config, logger });
     return () => processor.stop();
   },
+  sink: async (config: Config, logger: Logger) => {
+    const clickhouse = await openClickHouse(config, logger);
+    const sink = await runSink({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), clickhouse, config, logger });
+    // Embedded chDB belongs to this process alone: it also answers the read-only queries.
+    const queries = clickHouseMode(config.clickhouse) === 'embedded' ? await startQueryEndpoint({ clickhouse, host: config.query.host, port: config.query.port, logger: logger.child({ component: 'query' }) }) : undefined;
+    if (queries !== undefined) logger.info({ event: 'query.listening', url: queries.url }, 'read-only SQL endpoint');
+    return async () => {
+      await sink.stop();
+      await queries?.close();
+      await clickhouse.close();
+    };
+  },
 } as const;
+
+/** The configured ClickHouse, migrated to this build's schema. */
+async function openClickHouse(config: Config, logger: Logger): Promise<ClickHouseClient> {
+  const clickhouse = createClickHouse(config.clickhouse);
+  const report = await migrate(clickhouse, journeyMigrations());
+  logger.info({ event: 'clickhouse.migrated', mode: clickHouseMode(config.clickhouse), applied: report.applied, alreadyApplied: report.alreadyApplied });
+  return clickhouse;
+}
+
+async function migrateCommand(config: Config): Promise<number> {
+  const clickhouse = createClickHouse(config.clickhouse);
+  try {
+    const report = await migrate(clickhouse, journeyMigrations());
+    console.log(report.applied.length === 0 ? `up to date (${report.alreadyApplied} applied before)` : `applied ${report.applied.join(', ')}`);
+    return 0;
+  } finally {
+    await clickhouse.close();
+  }
+}
+
+/** Sends the query over ClickHouse's HTTP interface: the server itself, or the product's endpoint. */
+async function sql(args: readonly string[], config: Config): Promise<number> {
+  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { format: { type: 'string', default: 'PrettyCompactMonoBlock' } } });
+  const query = positionals.join(' ');
+  if (query.trim() === '') throw new UsageError('sql needs a query, e.g. journey sql "SELECT count() FROM journey.events"');
+  const base = config.clickhouse.url ?? config.query.url;
+  const url = new URL(base);
+  url.searchParams.set('default_format', values.format);
+  // A server enforces read-only through the user's profile; readonly=1 here asks for it as well.
+  if (config.clickhouse.url !== undefined) url.searchParams.set('readonly', '1');
+  const headers: Record<string, string> = { 'content-type': 'text/plain' };
+  if (config.clickhouse.url !== undefined) headers.authorization = `Basic ${Buffer.from(`${config.clickhouse.username}:${config.clickhouse.password}`).toString('base64')}`;
+  let response: Response;
+  try {
+    response = await fetch(url, { method: 'POST', body: query, headers });
+  } catch (error: unknown) {
+    throw new Error(`cannot reach ${base}: is journeyline running (npm start)? ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`, { cause: error });
+  }
+  const text = await response.text();
+  if (!response.ok) {
+    say(text.trimEnd());
+    return 1;
+  }
+  process.stdout.write(text);
+  return 0;
+}
 
 /** Graceful stop, bounded: a client library holding a socket open must not keep a stopped service alive. */
 const STOP_DEADLINE_MS = 20_000;
@@ -150,6 +227,10 @@ async function main(argv: readonly string[]): Promise<number> {
       return runService(rest[0], loadConfig());
     case 'produce':
       return produce(rest, loadConfig());
+    case 'migrate':
+      return migrateCommand(loadConfig());
+    case 'sql':
+      return sql(rest, loadConfig());
     default:
       throw new UsageError(command === undefined ? 'no command' : `unknown command ${command}`);
   }

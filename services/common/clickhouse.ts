@@ -41,3 +41,24 @@ export function createClickHouse(clickhouse: Config['clickhouse']): ClickHouseCl
 export function clickHouseMode(clickhouse: Config['clickhouse']): 'server' | 'embedded' {
   return clickhouse.url === undefined ? 'embedded' : 'server';
 }
+
+/**
+ * Inserts rows as one block carrying `deduplicationToken`: a table with a deduplication window
+ * drops a block whose token it has seen, so a retried or replayed insert lands once. Every insert
+ * goes through here with a token of its own, because chDB applies per-query settings as session
+ * `SET`s: a token left behind by one insert would otherwise silently drop the next.
+ */
+export async function insertRows(clickhouse: ClickHouseClient, table: string, rows: readonly object[], deduplicationToken: string): Promise<void> {
+  if (rows.length === 0) return;
+  await clickhouse.insert({
+    table,
+    values: rows as object[],
+    format: 'JSONEachRow',
+    clickhouse_settings: { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1 },
+  });
+}
+
+/** Epoch ms → the text ClickHouse reads into DateTime64(3, 'UTC'). */
+export function clickHouseTime(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace('Z', '');
+}

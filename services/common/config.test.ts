@@ -18,7 +18,6 @@ describe('loadConfig', () => {
       url: undefined,
       username: 'default',
       password: '',
-      database: 'journey',
       chdbPath: '/srv/app/.journeyline/chdb',
     });
     expect(config.stack.dir).toBe('/srv/app/.journeyline/stack');
@@ -34,7 +33,7 @@ describe('loadConfig', () => {
 
   it('names every invalid variable, and never echoes a secret', () => {
     const attempt = () =>
-      loadConfig({ STACK_KAFKA_PORT: '70000', SCHEMA_REGISTRY_URL: 'not a url', KAFKA_SSL: 'maybe', CLICKHOUSE_DATABASE: 'drop table' });
+      loadConfig({ STACK_KAFKA_PORT: '70000', SCHEMA_REGISTRY_URL: 'not a url', KAFKA_SSL: 'maybe', REPORTING_TIME_ZONE: 'Mars/Olympus' });
     expect(attempt).toThrow(ConfigError);
     try {
       attempt();
@@ -42,7 +41,7 @@ describe('loadConfig', () => {
       expect((error as ConfigError).issues.map((issue) => issue.split(':')[0])).toEqual([
         'KAFKA_SSL="maybe"',
         'SCHEMA_REGISTRY_URL="not a url"',
-        'CLICKHOUSE_DATABASE="drop table"',
+        'REPORTING_TIME_ZONE="Mars/Olympus"',
         'STACK_KAFKA_PORT="70000"',
       ]);
     }

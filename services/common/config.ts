@@ -48,7 +48,6 @@ export const envSchema = z.object({
   SCHEMA_REGISTRY_USERNAME: z.string().optional(),
   SCHEMA_REGISTRY_PASSWORD: secret(),
 
-  /** Set: talk to a ClickHouse server over HTTP. Unset: embedded chDB at CHDB_PATH. */
   COLLECTOR_HOST: z.string().min(1).default('127.0.0.1'),
   COLLECTOR_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Bearer tokens the collector accepts. Required by `journey run collector`; `npm start` makes one if unset. */
@@ -86,11 +85,28 @@ export const envSchema = z.object({
   STAGE_CONSIDERATION_SESSIONS: z.coerce.number().int().min(1).default(2),
   STAGE_ENGAGEMENT_AFTER_PURCHASE_H: z.coerce.number().positive().default(24),
 
+  /** Set: talk to a ClickHouse server over HTTP. Unset: embedded chDB at CHDB_PATH. */
   CLICKHOUSE_URL: optionalUrl(),
   CLICKHOUSE_USER: z.string().default('default'),
   CLICKHOUSE_PASSWORD: secret(),
-  CLICKHOUSE_DATABASE: z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/, 'must be a plain identifier').default('journey'),
   CHDB_PATH: z.string().min(1).default('.journeyline/chdb'),
+
+  /** A sink insert block is one fetch of one partition: at most this many bytes of records... */
+  SINK_BATCH_MAX_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  /** ...the broker holds a fetch until this many bytes are there... */
+  SINK_BATCH_MIN_BYTES: z.coerce.number().int().min(1).default(256 * 1024),
+  /** ...or until this long has passed: rows reach ClickHouse within about this delay. */
+  SINK_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Retries of a retryable ClickHouse error back off exponentially up to this, while the consumer is paused. */
+  SINK_RETRY_MAX_BACKOFF_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Testing only: the sink SIGKILLs itself after this many inserts, before committing their offsets. */
+  SINK_FAULT_KILL_AFTER_INSERTS: z.coerce.number().int().min(0).default(0),
+
+  /** Embedded mode: the read-only SQL endpoint (ClickHouse's HTTP interface) on this address. */
+  QUERY_HOST: z.string().min(1).default('127.0.0.1'),
+  QUERY_PORT: z.coerce.number().int().min(0).max(65535).default(8123),
+  /** Where `journey sql` sends queries when CLICKHOUSE_URL is unset: the running product's endpoint. */
+  QUERY_URL: z.url().default('http://127.0.0.1:8123'),
 
   STACK_DIR: z.string().min(1).default('.journeyline/stack'),
   STACK_KAFKA_PORT: port(9092),
@@ -170,9 +186,16 @@ function structure(env: ParsedEnv, cwd: string) {
       url: env.CLICKHOUSE_URL,
       username: env.CLICKHOUSE_USER,
       password: env.CLICKHOUSE_PASSWORD ?? '',
-      database: env.CLICKHOUSE_DATABASE,
       chdbPath: path.resolve(cwd, env.CHDB_PATH),
     },
+    sink: {
+      maxBytesPerPartition: env.SINK_BATCH_MAX_BYTES,
+      minBytes: env.SINK_BATCH_MIN_BYTES,
+      maxWaitMs: env.SINK_BATCH_MAX_WAIT_MS,
+      maxBackoffMs: env.SINK_RETRY_MAX_BACKOFF_MS,
+      faultKillAfterInserts: env.SINK_FAULT_KILL_AFTER_INSERTS,
+    },
+    query: { host: env.QUERY_HOST, port: env.QUERY_PORT, url: env.QUERY_URL },
     stack: {
       dir: path.resolve(cwd, env.STACK_DIR),
       kafkaPort: env.STACK_KAFKA_PORT,

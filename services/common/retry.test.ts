@@ -1,0 +1,38 @@
+import { describe, expect, it } from 'vitest';
+import { isRetryableClickHouseError, retryWithBackoff } from './retry.ts';
+
+const clickHouseError = (code: string) => Object.assign(new Error(`Code: ${code}. DB::Exception`), { code });
+
+describe('retryWithBackoff', () => {
+  it('retries retryable failures with growing, capped backoff until the attempt succeeds', async () => {
+    let calls = 0;
+    const waits: number[] = [];
+    const value = await retryWithBackoff(
+      () => {
+        calls++;
+        return calls < 4 ? Promise.reject(clickHouseError('252')) : Promise.resolve('inserted');
+      },
+      { isRetryable: isRetryableClickHouseError, firstBackoffMs: 1, maxBackoffMs: 3, onRetry: (_e, _n, ms) => void waits.push(ms) },
+    );
+    expect(value).toBe('inserted');
+    expect(waits).toEqual([1, 2, 3]);
+  });
+
+  it('gives up at once on an error no retry can fix', async () => {
+    let calls = 0;
+    const attempt = () => {
+      calls++;
+      return Promise.reject(clickHouseError('60'));
+    };
+    await expect(retryWithBackoff(attempt, { isRetryable: isRetryableClickHouseError, firstBackoffMs: 1, maxBackoffMs: 1 })).rejects.toThrow('Code: 60');
+    expect(calls).toBe(1);
+  });
+
+  it('classifies ClickHouse codes and socket failures', () => {
+    expect(isRetryableClickHouseError(clickHouseError('241'))).toBe(true);
+    expect(isRetryableClickHouseError(clickHouseError('62'))).toBe(false);
+    expect(isRetryableClickHouseError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' }))).toBe(true);
+    expect(isRetryableClickHouseError(new Error('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }))).toBe(true);
+    expect(isRetryableClickHouseError('not an error')).toBe(false);
+  });
+});

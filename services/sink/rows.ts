@@ -1,0 +1,85 @@
+/**
+ * Records → ClickHouse rows, pure. Rows hold only what the record and its Kafka position say (no
+ * clock), so a block rebuilt from the same offsets after a crash is byte-for-byte the block sent
+ * before it: that is what lets ClickHouse recognise and drop the replay.
+ */
+import type { JourneyEvent } from '../../schemas/event-contract.ts';
+import type { CustomerProfileRecord, SegmentKpiPartial, StageTransitionRecord } from '../../schemas/processor-outputs.ts';
+import { clickHouseTime } from '../common/clickhouse.ts';
+
+/** Where a record sat in Kafka; `timestamp` is the record's own (producer) time, epoch ms. */
+export interface KafkaPosition {
+  readonly partition: number;
+  readonly offset: string;
+  readonly timestamp: string;
+}
+
+export type Row = Record<string, string | number | boolean | null | Record<string, number>>;
+
+const time = (iso: string | null): string | null => (iso === null ? null : clickHouseTime(Date.parse(iso)));
+
+export function eventRow(event: JourneyEvent, at: KafkaPosition): Row {
+  const envelope: Row = {
+    event_id: event.event_id,
+    type: event.type,
+    occurred_at: clickHouseTime(event.occurred_at),
+    received_at: clickHouseTime(event.received_at),
+    customer_id: event.customer_id,
+    anonymous_id: event.anonymous_id,
+    session_id: event.session_id,
+    segment: event.segment,
+    channel: event.channel,
+    kafka_partition: at.partition,
+    kafka_offset: Number(at.offset),
+  };
+  // Property names are the column names (see 001_events.sql); absent ones default to NULL.
+  return { ...envelope, ...event.properties };
+}
+
+export function transitionRow(t: StageTransitionRecord, at: KafkaPosition): Row {
+  return { ...t, at: clickHouseTime(Date.parse(t.at)), kafka_partition: at.partition, kafka_offset: Number(at.offset) };
+}
+
+export function profileRow(p: CustomerProfileRecord, at: KafkaPosition): Row {
+  return {
+    ...p,
+    stage_since: time(p.stage_since),
+    first_seen_at: clickHouseTime(Date.parse(p.first_seen_at)),
+    last_seen_at: clickHouseTime(Date.parse(p.last_seen_at)),
+    first_purchase_at: time(p.first_purchase_at),
+    updated_at: clickHouseTime(Number(at.timestamp)),
+  };
+}
+
+export function stageRow(p: CustomerProfileRecord, at: KafkaPosition): Row {
+  return { customer_id: p.customer_id, segment: p.segment, stage: p.stage, stage_since: time(p.stage_since), updated_at: clickHouseTime(Number(at.timestamp)) };
+}
+
+const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+
+/** Ten-thousandths as a string → the decimal ClickHouse reads into Decimal(38, 4). */
+function minorToDecimal(minor: string): string {
+  const negative = minor.startsWith('-');
+  const digits = (negative ? minor.slice(1) : minor).padStart(5, '0');
+  return `${negative ? '-' : ''}${digits.slice(0, -4)}.${digits.slice(-4)}`;
+}
+
+export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
+  const counts: Row = {};
+  for (const [name, value] of Object.entries(w.counts)) {
+    if (name === 'revenueMinor') counts.revenue = minorToDecimal(String(value));
+    else counts[snakeCase(name)] = value;
+  }
+  return {
+    segment: w.segment,
+    day: w.day,
+    time_zone: w.time_zone,
+    partition: w.partition,
+    revision: w.revision,
+    ...counts,
+    dormant_customers: w.dormant_customers,
+    transitions_to: w.transitions_to,
+    stage_counts: w.stage_counts,
+    updated_at: clickHouseTime(Number(at.timestamp)),
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * The sink: the events topic and the processor's outputs → ClickHouse, exactly once.
+ *
+ * Contract:
+ * - One insert block = one fetched batch of one topic-partition, bounded by the fetch settings
+ *   (SINK_BATCH_MAX_BYTES per partition; the broker waits for SINK_BATCH_MIN_BYTES or
+ *   SINK_BATCH_MAX_WAIT_MS), so Kafka does the batching.
+ * - Per block: commit the start position with the range as metadata (blocks.ts), insert into each
+ *   table with a token derived from the range, then commit the end. Offsets only move after
+ *   ClickHouse acknowledged; a crash anywhere replays the same range with the same token.
+ * - Retryable ClickHouse errors (retry.ts) are retried with backoff while every topic is paused,
+ *   so nothing piles up and nothing is lost while ClickHouse is down; other errors stop the sink.
+ * - Records that do not decode or validate go to the dead-letter topic with the reason.
+ * - The derived topics are read read_committed: aborted processor transactions never land.
+ */
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { z } from 'zod';
+import { insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
+import type { Config } from '../common/config.ts';
+import { deadLetterMessage } from '../common/dead-letter.ts';
+import type { DecodeResult } from '../common/decoding-consumer.ts';
+import { createIdempotentProducer, ensureTopics } from '../common/kafka.ts';
+import type { Logger } from '../common/logger.ts';
+import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
+import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
+import { customerProfileRecord, segmentKpiPartial, stageTransitionRecord } from '../../schemas/processor-outputs.ts';
+import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
+import { deduplicationToken, intentMetadata, parseIntent, planBlock, type BlockRange } from './blocks.ts';
+import { eventRow, partialRow, profileRow, stageRow, transitionRow, type KafkaPosition, type Row } from './rows.ts';
+
+export interface SinkDeps {
+  readonly kafka: Kafka;
+  readonly registry: SchemaRegistry;
+  readonly clickhouse: ClickHouseClient;
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+export interface RunningSink {
+  stop(): Promise<void>;
+}
+
+/** How one topic's records become rows: the decoder, and per table the row builder. */
+interface Route {
+  readonly decode: (message: KafkaMessage) => Promise<DecodeResult<unknown>>;
+  readonly tables: readonly { readonly table: string; readonly row: (value: never, at: KafkaPosition) => Row }[];
+}
+
+export const sinkGroupOf = (config: Config) => `${config.topicPrefix}sink`;
+
+function jsonDecoder<T>(schema: z.ZodType<T>): Route['decode'] {
+  return (message) => {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(message.value?.toString('utf8') ?? '');
+    } catch (error: unknown) {
+      return Promise.resolve({ ok: false, reason: `not JSON: ${error instanceof Error ? error.message : String(error)}`, stage: 'decode' });
+    }
+    const checked = schema.safeParse(parsed);
+    if (checked.success) return Promise.resolve({ ok: true, value: checked.data });
+    const reason = checked.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
+    return Promise.resolve({ ok: false, reason, stage: 'validate' });
+  };
+}
+
+interface PartitionProgress {
+  position: bigint | null;
+  intent: BlockRange | null;
+}
+
+export async function runSink({ kafka, registry, clickhouse, config, logger }: SinkDeps): Promise<RunningSink> {
+  const topics = topicsFor(config.topicPrefix);
+  await ensureTopics(kafka, config.kafka, Object.values(topics));
+  const groupId = sinkGroupOf(config);
+  const decodeEvent = createJourneyEventDecoder(registry);
+  const routes = new Map<string, Route>([
+    [topics.events.name, { decode: (m) => decodeEvent(m), tables: [{ table: 'journey.events', row: eventRow }] }],
+    [topics.stageTransitions.name, { decode: jsonDecoder(stageTransitionRecord), tables: [{ table: 'journey.stage_transitions', row: transitionRow }] }],
+    [
+      topics.customerProfiles.name,
+      {
+        decode: jsonDecoder(customerProfileRecord),
+        tables: [
+          { table: 'journey.customer_profiles', row: profileRow },
+          { table: 'journey.customer_stages', row: stageRow },
+        ],
+      },
+    ],
+    [topics.segmentKpis.name, { decode: jsonDecoder(segmentKpiPartial), tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] }],
+  ]);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  const { clusterId } = await admin.describeCluster();
+  const progress = new Map<string, PartitionProgress>();
+  const progressOf = async (topic: string, partition: number): Promise<PartitionProgress> => {
+    const key = `${topic}:${partition}`;
+    let known = progress.get(key);
+    if (known === undefined) {
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const entry = committed?.partitions.find((p) => p.partition === partition);
+      const offset = entry === undefined ? -1n : BigInt(entry.offset);
+      known = { position: offset < 0n ? null : offset, intent: parseIntent(entry?.metadata) };
+      progress.set(key, known);
+    }
+    return known;
+  };
+
+  const deadLetters: Producer = createIdempotentProducer(kafka);
+  await deadLetters.connect();
+  const consumer: Consumer = kafka.consumer({
+    groupId,
+    readUncommitted: false,
+    minBytes: config.sink.minBytes,
+    maxWaitTimeInMs: config.sink.maxWaitMs,
+    maxBytesPerPartition: config.sink.maxBytesPerPartition,
+    maxBytes: Math.max(config.sink.maxBytesPerPartition * 4, 10 * 1024 * 1024),
+  });
+  // Positions and intents are re-read after every rebalance: another member may have moved them.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    progress.clear();
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: true });
+
+  let inserts = 0;
+  const insertWithRetry = async (payload: EachBatchPayload, table: string, rows: Row[], token: string) => {
+    const pause = { on: false };
+    await retryWithBackoff(() => insertRows(clickhouse, table, rows, token), {
+      isRetryable: isRetryableClickHouseError,
+      maxBackoffMs: config.sink.maxBackoffMs,
+      onRetry: (error, attempt, backoffMs) => {
+        if (!pause.on) consumer.pause([...routes.keys()].map((topic) => ({ topic })));
+        pause.on = true;
+        logger.warn({ event: 'sink.insert_retry', table, attempt, backoffMs, err: error }, 'ClickHouse unavailable; consumer paused');
+      },
+      whileWaiting: async () => {
+        if (!payload.isRunning() || payload.isStale()) throw new Error('sink stopping or partition revoked during a retry');
+        await payload.heartbeat();
+      },
+    });
+    if (pause.on) {
+      consumer.resume([...routes.keys()].map((topic) => ({ topic })));
+      logger.info({ event: 'sink.resumed', table }, 'ClickHouse back; consumer resumed');
+    }
+  };
+
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    eachBatch: async (payload) => {
+      const { batch } = payload;
+      const first = batch.messages[0];
+      const last = batch.messages.at(-1);
+      const route = routes.get(batch.topic);
+      if (first === undefined || last === undefined || route === undefined || payload.isStale()) return;
+      const { partition, topic } = batch;
+      const known = await progressOf(topic, partition);
+      const plan = planBlock(known.position, BigInt(first.offset), BigInt(last.offset), known.intent);
+      if (plan.kind === 'wait_for_rest') {
+        // Unresolved, so kafkajs fetches from the same position again, now with more records.
+        logger.debug({ event: 'sink.replay_waits', topic, partition, from: String(plan.range.from), to: String(plan.range.to) });
+        return;
+      }
+      const { range } = plan;
+      if (!plan.replay) await consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
+
+      const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
+      const poison = [];
+      for (const message of batch.messages) {
+        if (BigInt(message.offset) > range.to) break;
+        const decoded = await route.decode(message);
+        const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
+        if (decoded.ok) {
+          for (const { table, row } of route.tables) rows.get(table)?.push(row(decoded.value as never, at));
+        } else {
+          poison.push(deadLetterMessage({ ...message, topic, partition }, { reason: decoded.reason, stage: decoded.stage, consumerGroup: groupId, at: Number(message.timestamp) }, DEAD_LETTER_HEADERS));
+        }
+      }
+      if (poison.length > 0) await deadLetters.send({ topic: topics.deadLetter.name, messages: poison, acks: -1 });
+      const token = deduplicationToken(clusterId, topic, partition, range);
+      for (const [table, tableRows] of rows) await insertWithRetry(payload, table, tableRows, token);
+
+      inserts++;
+      if (config.sink.faultKillAfterInserts > 0 && inserts >= config.sink.faultKillAfterInserts) {
+        logger.warn({ event: 'sink.fault_injected', topic, partition, from: String(range.from), to: String(range.to) }, 'SIGKILL between insert and offset commit');
+        process.kill(process.pid, 'SIGKILL');
+      }
+      const next = range.to + 1n;
+      await consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]);
+      known.position = next;
+      known.intent = null;
+      payload.resolveOffset(String(range.to));
+      await payload.heartbeat();
+      logger.debug({ event: 'sink.block', topic, partition, from: String(range.from), to: String(range.to), replay: plan.replay, rows: [...rows.values()].reduce((n, r) => n + r.length, 0), dead: poison.length });
+    },
+  });
+
+  return {
+    stop: async () => {
+      await consumer.disconnect();
+      await Promise.allSettled([deadLetters.disconnect(), admin.disconnect()]);
+    },
+  };
+}
