@@ -99,7 +99,9 @@ SETTINGS non_replicated_deduplication_window = 10000;
 
 -- The KPIs per segment and day (day = calendar day in the processor's reporting time zone, UTC
 -- by default); segment '*' is all segments together. The formulas match
--- services/processor/rules/kpis.ts (kpisOf), which a test holds them to.
+-- services/processor/rules/kpis.ts (kpisOf), which the end-to-end test holds them to: the same
+-- operations in the same order, rounded to 4 places half away from zero (Decimal rounding; float
+-- round() would round ties to even).
 CREATE VIEW IF NOT EXISTS journey.segment_kpis_daily AS
 SELECT
     segment,
@@ -108,29 +110,29 @@ SELECT
     toUInt64(s_visitors)                                                  AS visitors,
     toUInt64(s_sessions)                                                  AS sessions,
     toUInt64(s_page_views)                                                AS page_views,
-    round(s_page_views / nullIf(s_sessions, 0), 4)                        AS pages_per_visit,
-    round(s_time_on_page_ms_sum / nullIf(s_timed_page_views, 0) / 1000, 4) AS avg_time_on_page_s,
-    round(s_time_on_site_ms_sum / nullIf(s_timed_sessions, 0) / 1000, 4) AS avg_time_on_site_s,
+    if(s_sessions = 0, NULL, toFloat64(round(toDecimal128(s_page_views / s_sessions, 10), 4))) AS pages_per_visit,
+    if(s_timed_page_views = 0, NULL, toFloat64(round(toDecimal128((s_time_on_page_ms_sum / s_timed_page_views) * 0.001, 10), 4))) AS avg_time_on_page_s,
+    if(s_timed_sessions = 0, NULL, toFloat64(round(toDecimal128((s_time_on_site_ms_sum / s_timed_sessions) * 0.001, 10), 4))) AS avg_time_on_site_s,
     toUInt64(s_cta_impressions)                                           AS cta_impressions,
     toUInt64(s_cta_clicks)                                                AS cta_clicks,
-    round(100 * s_cta_clicks / nullIf(s_cta_impressions, 0), 4)           AS ctr_pct,
+    if(s_cta_impressions = 0, NULL, toFloat64(round(toDecimal128((s_cta_clicks / s_cta_impressions) * 100, 10), 4))) AS ctr_pct,
     toUInt64(s_forms_submitted)                                           AS forms_submitted,
     toUInt64(s_orders)                                                    AS orders,
     s_revenue                                                             AS revenue,
     if(s_orders = 0, NULL, round(toDecimal128(s_revenue, 8) / s_orders, 4)) AS aov,
     toUInt64(s_buyers)                                                    AS buyers,
-    round(100 * s_buyers / nullIf(s_visitors, 0), 4)                      AS conversion_rate_pct,
-    round(100 * s_repeat_buyers / nullIf(s_buyers, 0), 4)                 AS repeat_purchase_rate_pct,
-    round(s_purchase_cycle_days_sum / nullIf(s_first_purchases, 0), 4)    AS purchase_cycle_days,
-    round(100 * (s_nps_promoters - s_nps_detractors) / nullIf(s_nps_promoters + s_nps_passives + s_nps_detractors, 0), 4) AS nps,
+    if(s_visitors = 0, NULL, toFloat64(round(toDecimal128((s_buyers / s_visitors) * 100, 10), 4))) AS conversion_rate_pct,
+    if(s_buyers = 0, NULL, toFloat64(round(toDecimal128((s_repeat_buyers / s_buyers) * 100, 10), 4))) AS repeat_purchase_rate_pct,
+    if(s_first_purchases = 0, NULL, toFloat64(round(toDecimal128(s_purchase_cycle_days_sum / s_first_purchases, 10), 4))) AS purchase_cycle_days,
+    if((s_nps_promoters + s_nps_passives + s_nps_detractors) = 0, NULL, toFloat64(round(toDecimal128(((s_nps_promoters - s_nps_detractors) / (s_nps_promoters + s_nps_passives + s_nps_detractors)) * 100, 10), 4))) AS nps,
     toUInt64(s_nps_promoters + s_nps_passives + s_nps_detractors)         AS nps_responses,
-    round(s_csat_sum / nullIf(s_csat_responses, 0), 4)                    AS csat,
-    round(100 * s_csat_satisfied / nullIf(s_csat_responses, 0), 4)        AS csat_pct,
+    if(s_csat_responses = 0, NULL, toFloat64(round(toDecimal128(s_csat_sum / s_csat_responses, 10), 4))) AS csat,
+    if(s_csat_responses = 0, NULL, toFloat64(round(toDecimal128((s_csat_satisfied / s_csat_responses) * 100, 10), 4))) AS csat_pct,
     toUInt64(s_csat_responses)                                            AS csat_responses,
-    round(s_ces_sum / nullIf(s_ces_responses, 0), 4)                      AS ces,
+    if(s_ces_responses = 0, NULL, toFloat64(round(toDecimal128(s_ces_sum / s_ces_responses, 10), 4))) AS ces,
     toUInt64(s_ces_responses)                                             AS ces_responses,
-    round(100 * s_positive_comments / nullIf(s_positive_comments + s_neutral_comments + s_negative_comments, 0), 4) AS positive_sentiment_pct,
-    round(100 * s_negative_comments / nullIf(s_positive_comments + s_neutral_comments + s_negative_comments, 0), 4) AS negative_sentiment_pct,
+    if((s_positive_comments + s_neutral_comments + s_negative_comments) = 0, NULL, toFloat64(round(toDecimal128((s_positive_comments / (s_positive_comments + s_neutral_comments + s_negative_comments)) * 100, 10), 4))) AS positive_sentiment_pct,
+    if((s_positive_comments + s_neutral_comments + s_negative_comments) = 0, NULL, toFloat64(round(toDecimal128((s_negative_comments / (s_positive_comments + s_neutral_comments + s_negative_comments)) * 100, 10), 4))) AS negative_sentiment_pct,
     toUInt64(s_dormant_customers)                                         AS dormant_customers,
     transitions_to,
     stage_counts,

@@ -4,77 +4,24 @@
  * and a processor SIGKILLed mid-stream and restarted publishes exactly what an uninterrupted run
  * publishes — nothing lost, nothing counted twice.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../services/common/config.ts';
 import { createIdempotentProducer, createKafka, readPartitionsToEnd } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { EventProducer } from '../../services/producer/event-producer.ts';
 import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
 import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
 import type { CustomerProfileRecord, SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { journeys } from '../helpers/journeys.ts';
+import { caughtUp, committedFraction, exited, produceAll, startJourney, stopJourney } from '../helpers/pipeline.ts';
 
-const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/journey.ts');
-
-async function produceAll(config: Config, events: readonly unknown[]): Promise<void> {
-  const producer = await EventProducer.connect({
-    kafka: createKafka(config.kafka, undefined),
-    registry: createRegistry(config.registry),
-    kafkaSettings: config.kafka,
-    topics: topicsFor(config.topicPrefix),
-    maxFutureSkewMs: 300_000,
-  });
-  try {
-    for (let i = 0; i < events.length; i += 500) {
-      const outcome = await producer.send(events.slice(i, i + 500));
-      if (outcome.rejected > 0) throw new Error(`workload rejected: ${JSON.stringify(outcome.results.find((r) => r.status === 'rejected'))}`);
-    }
-  } finally {
-    await producer.close();
-  }
-}
-
-/** Resolves once the processor group has committed every event of the topic. */
-async function processedAll(kafka: Kafka, config: Config, timeoutMs = 90_000): Promise<void> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const topic = topicsFor(config.topicPrefix).events.name;
-    const ends = await admin.fetchTopicOffsets(topic);
-    const total = ends.reduce((sum, p) => sum + Number(p.high), 0);
-    await pollUntil(
-      async () => {
-        const [committed] = await admin.fetchOffsets({ groupId: processorGroupOf(config), topics: [topic] });
-        const done = (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-        return done >= total ? true : undefined;
-      },
-      { timeoutMs, intervalMs: 200, what: `the processor to commit all ${total} events of ${topic}` },
-    );
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function committedFraction(kafka: Kafka, config: Config): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const topic = topicsFor(config.topicPrefix).events.name;
-    const total = (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-    const [committed] = await admin.fetchOffsets({ groupId: processorGroupOf(config), topics: [topic] });
-    return (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0) / total;
-  } finally {
-    await admin.disconnect();
-  }
-}
+const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) => caughtUp(kafka, processorGroupOf(config), [topicsFor(config.topicPrefix).events.name], timeoutMs);
 
 /** Everything committed to the processor's output topics, reduced to what a reader keeps. */
 async function outputsOf(kafka: Kafka, config: Config) {
@@ -111,37 +58,8 @@ function windowKpis(partials: readonly SegmentKpiPartial[], segment: string, day
 }
 
 /** A processor process; its log is kept so a failure can show what the process saw. */
-function startChild(config: Config, log: { push: (line: string) => void }): ChildProcess {
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', JOURNEY, 'run', 'processor'], {
-    env: {
-      ...process.env,
-      ...inject('stackEnv'),
-      TOPIC_PREFIX: config.topicPrefix,
-      LOG_LEVEL: 'info',
-      PROCESSOR_MAX_BYTES_PER_PARTITION: '8192',
-      PROCESSOR_SESSION_TIMEOUT_MS: '6000',
-    },
-    stdio: ['ignore', 'ignore', 'pipe'] as const,
-  });
-  child.stderr.on('data', (chunk: Buffer) => { log.push(chunk.toString()); });
-  return child;
-}
-
-const exited = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) resolve();
-    else child.once('exit', () => { resolve(); });
-  });
-
-/** Asks a processor to stop; one that has not exited after 20 s is a failure, not a wait. */
-async function stopChild(child: ChildProcess): Promise<void> {
-  child.kill('SIGTERM');
-  const stopped = await Promise.race([exited(child).then(() => true), new Promise<boolean>((resolve) => setTimeout(() => { resolve(false); }, 20_000))]);
-  if (!stopped) {
-    child.kill('SIGKILL');
-    throw new Error('the processor did not stop within 20 s of SIGTERM');
-  }
-}
+const startChild = (config: Config, log: { push: (line: string) => void }) =>
+  startJourney(['run', 'processor'], { TOPIC_PREFIX: config.topicPrefix, PROCESSOR_MAX_BYTES_PER_PARTITION: '8192', PROCESSOR_SESSION_TIMEOUT_MS: '6000' }, log);
 
 describe('journey processor', () => {
   const running: RunningProcessor[] = [];
@@ -266,13 +184,13 @@ async function killAndCompare(log: { push: (line: string) => void }, phase: (nam
     phase('produced');
     const uninterrupted = startChild(reference, log);
     await processedAll(kafka, reference);
-    await stopChild(uninterrupted);
+    await stopJourney(uninterrupted);
 
     phase('reference done');
     const victim = startChild(killed, log);
     const progress = await pollUntil(
       async () => {
-        const fraction = await committedFraction(kafka, killed);
+        const fraction = await committedFraction(kafka, processorGroupOf(killed), [topicsFor(killed.topicPrefix).events.name]);
         return fraction >= 0.2 ? fraction : undefined;
       },
       { timeoutMs: 60_000, intervalMs: 20, what: 'the processor to commit a fifth of the events' },
@@ -285,7 +203,7 @@ async function killAndCompare(log: { push: (line: string) => void }, phase: (nam
     const restarted = startChild(killed, log);
     await processedAll(kafka, killed, 180_000);
     phase('restarted run done');
-    await stopChild(restarted);
+    await stopJourney(restarted);
 
     const [after, expected] = await Promise.all([outputsOf(kafka, killed), outputsOf(kafka, reference)]);
     expect(after.transitions.length).toBeGreaterThan(150);

@@ -85,8 +85,12 @@ export function fromMinorUnits(minor: bigint): string {
   return `${whole}.${fraction.length < 2 ? fraction.padEnd(2, '0') : fraction}`;
 }
 
-const ratio = (numerator: number, denominator: number, scale = 1): number | null =>
-  denominator === 0 ? null : Math.round((numerator / denominator) * scale * 10_000) / 10_000;
+/** Rounded to 4 places, half away from zero: as ClickHouse rounds Decimals (segment_kpis_daily). */
+function ratio(numerator: number, denominator: number, scale = 1): number | null {
+  if (denominator === 0) return null;
+  const value = (numerator / denominator) * scale;
+  return (Math.sign(value) * Math.round(Math.abs(value) * 10_000)) / 10_000;
+}
 
 export function kpisOf(c: KpiCounts): Kpis {
   const npsResponses = c.npsPromoters + c.npsPassives + c.npsDetractors;

@@ -1,0 +1,190 @@
+/**
+ * End to end, started the way the README starts it (`journey start`, here on the test's stack):
+ * events in through the collector → rows in ClickHouse with the values worked out by hand, read
+ * through the read-only query endpoint; every query in docs/analysts.md runs; writes are refused;
+ * Ctrl-C stops it cleanly.
+ */
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { pollUntil } from '../../services/common/poll.ts';
+import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
+import { uniqueName } from '../helpers/config.ts';
+import { exited, startJourney } from '../helpers/pipeline.ts';
+import { sqlBlocks, sqlRows } from '../helpers/sql.ts';
+
+const API_KEY = 'e2e-key-0123456789abcdef';
+const DAY = '2026-11-10';
+const at = (hhmm: string) => `${DAY}T${hhmm}:00Z`;
+let n = 0;
+const ev = (customer: string, segment: string, type: string, occurred: string, properties: Record<string, unknown>, session?: string) => ({
+  event_id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+  type,
+  occurred_at: at(occurred),
+  customer_id: customer,
+  segment,
+  channel: 'web',
+  ...(session !== undefined && { session_id: session }),
+  properties,
+});
+
+const purchase = ev('ann', 'smb', 'purchase', '10:00', { order_id: 'o-1', amount: '40.00', currency: 'EUR', items: 2 }, 's1');
+const EVENTS = [
+  ev('ann', 'smb', 'page_view', '09:00', { url: 'https://shop.example/p/1', page_type: 'product', duration_ms: 20_000, cta_shown: true, cta_clicked: true }, 's1'),
+  ev('ann', 'smb', 'page_view', '09:10', { url: 'https://shop.example/pricing', page_type: 'pricing', duration_ms: 40_000, cta_shown: true }, 's1'),
+  purchase,
+  ev('ann', 'smb', 'survey_response', '11:00', { survey_type: 'nps', score: 10, comment: 'Great service, thank you' }),
+  ev('bob', 'smb', 'page_view', '12:00', { url: 'https://shop.example/', page_type: 'home', duration_ms: 30_000 }, 's2'),
+  ev('bob', 'smb', 'form_submission', '12:05', { form_id: 'demo', form_type: 'demo_request' }, 's2'),
+  ev('bob', 'smb', 'survey_response', '12:10', { survey_type: 'nps', score: 3, comment: 'Terrible checkout experience' }),
+  ev('bob', 'smb', 'survey_response', '12:15', { survey_type: 'csat', score: 4 }),
+  ev('cid', 'enterprise', 'page_view', '13:00', { url: 'https://shop.example/p/2', page_type: 'product' }, 's3'),
+  ev('cid', 'enterprise', 'purchase', '13:30', { order_id: 'o-2', amount: '100.00', currency: 'EUR' }, 's3'),
+  ev('cid', 'enterprise', 'survey_response', '14:00', { survey_type: 'ces', score: 2 }),
+];
+
+/** What `journey start` printed: the collector and query URLs. */
+function printed(log: string[], pattern: RegExp): string | undefined {
+  return pattern.exec(log.join(''))?.[1];
+}
+
+describe('journey start, end to end', () => {
+  const log: string[] = [];
+  let product: ChildProcess | undefined;
+  afterAll(() => {
+    product?.kill('SIGKILL');
+  });
+
+  it('takes events at the collector and serves them, with stages and KPIs, as ClickHouse rows', { timeout: 240_000 }, async () => {
+    product = startJourney(
+      ['start'],
+      {
+        TOPIC_PREFIX: `${uniqueName('e2e')}.`,
+        CHDB_PATH: mkdtempSync(path.join(tmpdir(), 'journeyline-e2e-')),
+        COLLECTOR_API_KEYS: API_KEY,
+        COLLECTOR_PORT: '0',
+        QUERY_PORT: '0',
+        SINK_BATCH_MAX_WAIT_MS: '200',
+      },
+      { push: (line) => log.push(line) },
+    );
+    const started = await pollUntil(
+      () => {
+        const collector = printed(log, /collector: POST (\S+)\/v1\/events/);
+        const query = printed(log, /query: (http\S+)/);
+        return Promise.resolve(collector !== undefined && query !== undefined && log.join('').includes('running; Ctrl-C to stop') ? { collector, query } : undefined);
+      },
+      { timeoutMs: 120_000, what: 'journey start to print its endpoints', giveUpIf: () => (product?.exitCode != null ? `exited ${product.exitCode}: ${log.join('').slice(-2000)}` : undefined) },
+    );
+
+    const response = await fetch(`${started.collector}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(EVENTS),
+    });
+    expect(response.status).toBe(202);
+    // The same purchase again, later: accepted, never counted twice.
+    const resent = await fetch(`${started.collector}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(purchase) });
+    expect(resent.status).toBe(202);
+
+    const q = <T = Record<string, unknown>>(sql: string, params?: Record<string, string>) => sqlRows<T>(started.query, sql, params);
+    const everything = await pollUntil(
+      async () => {
+        const [row] = await q<{ orders: string; nps_responses: string; ces_responses: string; csat_responses: string }>(
+          "SELECT orders, nps_responses, ces_responses, csat_responses FROM journey.segment_kpis_daily WHERE segment = '*' AND day = {day:Date}",
+          { day: DAY },
+        );
+        return row !== undefined && row.orders === '2' && row.nps_responses === '2' && row.ces_responses === '1' && row.csat_responses === '1' ? row : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500, what: 'all KPIs to reach ClickHouse' },
+    );
+    expect(everything).toBeDefined();
+
+    const [counts] = await q<{ rows: string; distinct_ids: string }>('SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events FINAL');
+    expect(counts).toEqual({ rows: '11', distinct_ids: '11' });
+
+    const stages = await q('SELECT customer_id, segment, stage, stage_since FROM journey.customer_stages FINAL ORDER BY customer_id');
+    expect(stages).toEqual([
+      { customer_id: 'ann', segment: 'smb', stage: 'ongoing_engagement', stage_since: `${DAY} 11:00:00.000` },
+      { customer_id: 'bob', segment: 'smb', stage: 'consideration', stage_since: `${DAY} 12:05:00.000` },
+      { customer_id: 'cid', segment: 'enterprise', stage: 'ongoing_engagement', stage_since: `${DAY} 14:00:00.000` },
+    ]);
+
+    const transitions = await q("SELECT customer_id, from_stage, to_stage, at FROM journey.stage_transitions WHERE customer_id = 'ann' ORDER BY at");
+    expect(transitions).toEqual([
+      { customer_id: 'ann', from_stage: 'unaware', to_stage: 'discovery', at: `${DAY} 09:00:00.000` },
+      { customer_id: 'ann', from_stage: 'discovery', to_stage: 'conversion', at: `${DAY} 10:00:00.000` },
+      { customer_id: 'ann', from_stage: 'conversion', to_stage: 'ongoing_engagement', at: `${DAY} 11:00:00.000` },
+    ]);
+
+    const [smb] = await q("SELECT * EXCEPT (updated_at, time_zone) FROM journey.segment_kpis_daily WHERE segment = 'smb' AND day = {day:Date}", { day: DAY });
+    expect(smb).toEqual({
+      segment: 'smb',
+      day: DAY,
+      visitors: '2',
+      sessions: '2',
+      page_views: '3',
+      pages_per_visit: 1.5,
+      avg_time_on_page_s: 30,
+      avg_time_on_site_s: 45,
+      cta_impressions: '2',
+      cta_clicks: '1',
+      ctr_pct: 50,
+      forms_submitted: '1',
+      orders: '1',
+      revenue: 40,
+      aov: 40,
+      buyers: '1',
+      conversion_rate_pct: 50,
+      repeat_purchase_rate_pct: 0,
+      purchase_cycle_days: 0.0417,
+      nps: 0,
+      nps_responses: '2',
+      csat: 4,
+      csat_pct: 100,
+      csat_responses: '1',
+      ces: null,
+      ces_responses: '0',
+      positive_sentiment_pct: 50,
+      negative_sentiment_pct: 50,
+      dormant_customers: '0',
+      transitions_to: { discovery: '2', consideration: '1', conversion: '1', ongoing_engagement: '1' },
+      stage_counts: { consideration: '1', ongoing_engagement: '1' },
+    });
+
+    // The view's SQL formulas and the processor's kpisOf must agree on the same counts.
+    const partials = await q<Record<string, string | number>>("SELECT * FROM journey.segment_kpi_partials FINAL WHERE segment = '*'");
+    const sum = (column: string) => partials.reduce((total, p) => total + Number(p[column]), 0);
+    const counts_: KpiCounts = Object.fromEntries(
+      Object.keys(EMPTY_COUNTS).map((field) => [field, field === 'revenueMinor' ? BigInt(Math.round(sum('revenue') * 10_000)) : sum(field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))]),
+    ) as unknown as KpiCounts;
+    const expected = kpisOf(counts_);
+    const [all] = await q("SELECT * FROM journey.segment_kpis_daily WHERE segment = '*' AND day = {day:Date}", { day: DAY });
+    for (const [kpi, value] of Object.entries(expected)) {
+      const actual = all?.[kpi];
+      expect([kpi, typeof value === 'number' || kpi === 'revenue' || kpi === 'aov' ? (actual === null ? null : Number(actual)) : actual]).toEqual([kpi, value === null ? null : typeof value === 'string' ? Number(value) : value]);
+    }
+
+    // Every documented query runs on this data.
+    const docs = sqlBlocks(readFileSync(path.resolve(import.meta.dirname, '../../docs/analysts.md'), 'utf8'));
+    expect(docs.length).toBeGreaterThanOrEqual(10);
+    for (const { title, sql } of docs) {
+      const rows = await q(sql).catch((error: unknown) => {
+        throw new Error(`docs/analysts.md "${title}" failed: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      if (!/alerts|Dormant/i.test(title)) expect(rows.length, title).toBeGreaterThan(0);
+    }
+
+    // Reads only.
+    await expect(q('DROP TABLE journey.events')).rejects.toThrow(/HTTP 403.*only reads are allowed/);
+    await expect(q("INSERT INTO journey.alerts (segment) VALUES ('x')")).rejects.toThrow(/HTTP 403/);
+    await expect(q("SELECT * FROM file('/etc/hostname', 'LineAsString')")).rejects.toThrow(/readonly/);
+
+    // Ctrl-C stops everything and the process exits 0.
+    product.kill('SIGINT');
+    await exited(product);
+    expect(product.exitCode).toBe(0);
+  });
+});
