@@ -1,6 +1,6 @@
 -- What the processor publishes. "Latest wins" tables are ReplacingMergeTree versioned by
 -- updated_at (the Kafka timestamp of the record the row came from): read them with FINAL or
--- argMax(column, updated_at).
+-- argMax(column, updated_at). kafka_partition and kafka_offset name the record a row came from.
 
 CREATE TABLE IF NOT EXISTS journey.stage_transitions
 (
@@ -34,7 +34,9 @@ CREATE TABLE IF NOT EXISTS journey.customer_profiles
     last_nps           Nullable(UInt8),
     last_csat          Nullable(UInt8),
     last_ces           Nullable(UInt8),
-    updated_at         DateTime64(3, 'UTC')
+    updated_at         DateTime64(3, 'UTC'),
+    kafka_partition    UInt32,
+    kafka_offset       UInt64
 )
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY customer_id
@@ -46,7 +48,9 @@ CREATE TABLE IF NOT EXISTS journey.customer_stages
     segment      LowCardinality(Nullable(String)),
     stage        LowCardinality(String),
     stage_since  Nullable(DateTime64(3, 'UTC')),
-    updated_at   DateTime64(3, 'UTC')
+    updated_at   DateTime64(3, 'UTC'),
+    kafka_partition UInt32,
+    kafka_offset    UInt64
 )
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY customer_id
@@ -91,7 +95,9 @@ CREATE TABLE IF NOT EXISTS journey.segment_kpi_partials
     dormant_customers        Int64,
     transitions_to           Map(LowCardinality(String), Int64),
     stage_counts             Map(LowCardinality(String), Int64),
-    updated_at               DateTime64(3, 'UTC')
+    updated_at               DateTime64(3, 'UTC'),
+    kafka_partition          UInt32,
+    kafka_offset             UInt64
 )
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY (segment, day, partition)

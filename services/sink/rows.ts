@@ -17,6 +17,7 @@ export interface KafkaPosition {
 export type Row = Record<string, string | number | boolean | null | Record<string, number>>;
 
 const time = (iso: string | null): string | null => (iso === null ? null : clickHouseTime(Date.parse(iso)));
+const lineage = (at: KafkaPosition) => ({ kafka_partition: at.partition, kafka_offset: Number(at.offset) });
 
 export function eventRow(event: JourneyEvent, at: KafkaPosition): Row {
   const envelope: Row = {
@@ -29,15 +30,14 @@ export function eventRow(event: JourneyEvent, at: KafkaPosition): Row {
     session_id: event.session_id,
     segment: event.segment,
     channel: event.channel,
-    kafka_partition: at.partition,
-    kafka_offset: Number(at.offset),
+    ...lineage(at),
   };
   // Property names are the column names (see 001_events.sql); absent ones default to NULL.
   return { ...envelope, ...event.properties };
 }
 
 export function transitionRow(t: StageTransitionRecord, at: KafkaPosition): Row {
-  return { ...t, at: clickHouseTime(Date.parse(t.at)), kafka_partition: at.partition, kafka_offset: Number(at.offset) };
+  return { ...t, at: clickHouseTime(Date.parse(t.at)), ...lineage(at) };
 }
 
 export function profileRow(p: CustomerProfileRecord, at: KafkaPosition): Row {
@@ -48,11 +48,12 @@ export function profileRow(p: CustomerProfileRecord, at: KafkaPosition): Row {
     last_seen_at: clickHouseTime(Date.parse(p.last_seen_at)),
     first_purchase_at: time(p.first_purchase_at),
     updated_at: clickHouseTime(Number(at.timestamp)),
+    ...lineage(at),
   };
 }
 
 export function stageRow(p: CustomerProfileRecord, at: KafkaPosition): Row {
-  return { customer_id: p.customer_id, segment: p.segment, stage: p.stage, stage_since: time(p.stage_since), updated_at: clickHouseTime(Number(at.timestamp)) };
+  return { customer_id: p.customer_id, segment: p.segment, stage: p.stage, stage_since: time(p.stage_since), updated_at: clickHouseTime(Number(at.timestamp)), ...lineage(at) };
 }
 
 const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
@@ -81,5 +82,6 @@ export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
     transitions_to: w.transitions_to,
     stage_counts: w.stage_counts,
     updated_at: clickHouseTime(Number(at.timestamp)),
+    ...lineage(at),
   };
 }

@@ -67,6 +67,8 @@ function jsonDecoder<T>(schema: z.ZodType<T>): Route['decode'] {
 interface PartitionProgress {
   position: bigint | null;
   intent: BlockRange | null;
+  /** A commit made outside eachBatch (past transaction markers) that the next block must follow. */
+  committing: Promise<void>;
 }
 
 export async function runSink({ kafka, registry, clickhouse, config, logger }: SinkDeps): Promise<RunningSink> {
@@ -101,7 +103,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
       const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
       const entry = committed?.partitions.find((p) => p.partition === partition);
       const offset = entry === undefined ? -1n : BigInt(entry.offset);
-      known = { position: offset < 0n ? null : offset, intent: parseIntent(entry?.metadata) };
+      known = { position: offset < 0n ? null : offset, intent: parseIntent(entry?.metadata), committing: Promise.resolve() };
       progress.set(key, known);
     }
     return known;
@@ -120,6 +122,23 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
   // Positions and intents are re-read after every rebalance: another member may have moved them.
   consumer.on(consumer.events.GROUP_JOIN, () => {
     progress.clear();
+  });
+  // A fetch that holds only transaction markers (the processor's topics end with one) never
+  // reaches eachBatch; committing past it keeps the group's lag at zero when all is written.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.batchSize !== 0) return;
+    const { topic, partition } = payload;
+    const key = `${topic}:${partition}`;
+    const next = BigInt(payload.lastOffset) + 1n;
+    const known = progress.get(key) ?? { position: null, intent: null, committing: Promise.resolve() };
+    if (known.intent !== null || (known.position !== null && known.position >= next)) return;
+    progress.set(key, known);
+    known.position = next;
+    known.committing = known.committing
+      .then(() => consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]))
+      .catch((error: unknown) => {
+        logger.warn({ event: 'sink.marker_commit_failed', topic, partition, err: error });
+      });
   });
   await consumer.connect();
   await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: true });
@@ -152,12 +171,14 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
     eachBatch: async (payload) => {
       const { batch } = payload;
       const first = batch.messages[0];
-      const last = batch.messages.at(-1);
       const route = routes.get(batch.topic);
-      if (first === undefined || last === undefined || route === undefined || payload.isStale()) return;
+      if (first === undefined || route === undefined || payload.isStale()) return;
       const { partition, topic } = batch;
       const known = await progressOf(topic, partition);
-      const plan = planBlock(known.position, BigInt(first.offset), BigInt(last.offset), known.intent);
+      await known.committing;
+      // lastOffset() counts the transaction markers and aborted records the fetch held after the
+      // last message, so the block (and the commit) covers them too.
+      const plan = planBlock(known.position, BigInt(first.offset), BigInt(batch.lastOffset()), known.intent);
       if (plan.kind === 'wait_for_rest') {
         // Unresolved, so kafkajs fetches from the same position again, now with more records.
         logger.debug({ event: 'sink.replay_waits', topic, partition, from: String(plan.range.from), to: String(plan.range.to) });

@@ -19,7 +19,8 @@ export function seeded(seed: number): () => number {
 const uuidFrom = (random: () => number) =>
   'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(random() * 16).toString(16));
 
-export function journeys(options: { customers: number; start: string; days: number; seed: number; maxSteps?: number }): Json[] {
+/** `resend: false` leaves out the re-sent duplicates (for exact row counts downstream). */
+export function journeys(options: { customers: number; start: string; days: number; seed: number; maxSteps?: number; resend?: boolean }): Json[] {
   const random = seeded(options.seed);
   const start = Date.parse(options.start);
   const segments = ['smb', 'enterprise', 'consumer'];
@@ -56,6 +57,6 @@ export function journeys(options: { customers: number; start: string; days: numb
       [ordered[i], ordered[j]] = [ordered[j] as Json, ordered[i] as Json];
     }
   }
-  const resent = ordered.filter(() => random() < 0.03);
+  const resent = options.resend === false ? [] : ordered.filter(() => random() < 0.03);
   return [...ordered, ...resent];
 }

@@ -1,0 +1,122 @@
+/**
+ * The sink, SIGKILLed between a ClickHouse insert and its offset commit, and restarted: the
+ * replayed block is dropped by ClickHouse (same offset range, same deduplication token), so
+ * `events` holds each event once and every table equals that of a sink that never crashed.
+ */
+import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { Config } from '../../services/common/config.ts';
+import { createKafka } from '../../services/common/kafka.ts';
+import { createLogger } from '../../services/common/logger.ts';
+import { pollUntil } from '../../services/common/poll.ts';
+import { createRegistry } from '../../services/common/registry.ts';
+import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
+import { sinkGroupOf } from '../../services/sink/sink.ts';
+import { topicsFor } from '../../schemas/topics.ts';
+import { testConfig, uniqueName } from '../helpers/config.ts';
+import { journeys } from '../helpers/journeys.ts';
+import { caughtUp, exited, produceAll, startJourney, stopJourney } from '../helpers/pipeline.ts';
+import { sqlRows } from '../helpers/sql.ts';
+
+/** Events in, processor run to the end: the sink's four input topics, complete. */
+async function processedWorkload(config: Config, workload: readonly unknown[]): Promise<void> {
+  await produceAll(config, workload);
+  const kafka = createKafka(config.kafka, undefined);
+  const processor = await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') });
+  try {
+    await caughtUp(kafka, processorGroupOf(config), [topicsFor(config.topicPrefix).events.name]);
+  } finally {
+    await processor.stop();
+  }
+}
+
+const sinkTopics = (config: Config) => {
+  const t = topicsFor(config.topicPrefix);
+  return [t.events.name, t.stageTransitions.name, t.customerProfiles.name, t.segmentKpis.name];
+};
+
+/** `journey run sink` on its own chDB directory; `url()` waits for its query endpoint. */
+function startSink(config: Config, chdbPath: string, log: { push: (line: string) => void }, extra: Record<string, string> = {}) {
+  const lines: string[] = [];
+  const child = startJourney(
+    ['run', 'sink'],
+    { TOPIC_PREFIX: config.topicPrefix, CHDB_PATH: chdbPath, QUERY_PORT: '0', LOG_LEVEL: 'debug', SINK_BATCH_MAX_BYTES: '8192', SINK_BATCH_MIN_BYTES: '1', SINK_BATCH_MAX_WAIT_MS: '100', ...extra },
+    {
+      push: (line) => {
+        lines.push(line);
+        log.push(line);
+      },
+    },
+  );
+  const url = () =>
+    pollUntil(() => Promise.resolve(/"event":"query.listening","url":"([^"]+)"/.exec(lines.join(''))?.[1]), {
+      timeoutMs: 60_000,
+      what: 'the sink to listen for queries',
+      giveUpIf: () => (child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode ?? ''})` : undefined),
+    });
+  return { child, url, lines };
+}
+
+/** What an analyst would compare: everything but Kafka lineage and receipt/record times (the two runs produced separately). */
+async function tablesOf(url: string) {
+  const q = (sql: string) => sqlRows(url, sql);
+  return {
+    events: await q('SELECT * EXCEPT (kafka_partition, kafka_offset, received_at) FROM journey.events ORDER BY event_id'),
+    stages: await q('SELECT * EXCEPT (updated_at, kafka_partition, kafka_offset) FROM journey.customer_stages FINAL ORDER BY customer_id'),
+    profiles: await q('SELECT * EXCEPT (updated_at, kafka_partition, kafka_offset) FROM journey.customer_profiles FINAL ORDER BY customer_id'),
+    transitions: await q('SELECT * EXCEPT (kafka_partition, kafka_offset) FROM journey.stage_transitions ORDER BY customer_id, at, to_stage'),
+    kpis: await q('SELECT * EXCEPT (updated_at) FROM journey.segment_kpis_daily ORDER BY segment, day'),
+  };
+}
+
+describe('sink crash', () => {
+  it('SIGKILLed between insert and offset commit, restarted: no duplicate rows, the same tables as an uninterrupted sink', { timeout: 240_000 }, async () => {
+    const logFile = path.resolve(import.meta.dirname, '../../.journeyline/test-logs/sink-crash.log');
+    mkdirSync(path.dirname(logFile), { recursive: true });
+    writeFileSync(logFile, '');
+    const log = { push: (line: string) => { appendFileSync(logFile, line); } };
+
+    const workload = journeys({ customers: 120, start: '2026-11-01T00:00:00Z', days: 5, seed: 11, resend: false });
+    const reference = testConfig({ TOPIC_PREFIX: `${uniqueName('sinkref')}.`, KAFKA_TOPIC_PARTITIONS: '3' });
+    const crashed = testConfig({ TOPIC_PREFIX: `${uniqueName('sinkcrash')}.`, KAFKA_TOPIC_PARTITIONS: '3' });
+    await Promise.all([processedWorkload(reference, workload), processedWorkload(crashed, workload)]);
+    const kafka = createKafka(crashed.kafka, undefined);
+
+    const uninterrupted = startSink(reference, mkdtempSync(path.join(tmpdir(), 'journeyline-sinkref-')), log);
+    await caughtUp(kafka, sinkGroupOf(reference), sinkTopics(reference));
+    const expected = await tablesOf(await uninterrupted.url());
+    await stopJourney(uninterrupted.child);
+
+    const chdbPath = mkdtempSync(path.join(tmpdir(), 'journeyline-sinkcrash-'));
+    const victim = startSink(crashed, chdbPath, log, { SINK_FAULT_KILL_AFTER_INSERTS: '12', SINK_BATCH_MAX_BYTES: '2048' });
+    await exited(victim.child);
+    expect(victim.child.signalCode).toBe('SIGKILL');
+    expect(victim.lines.join('')).toContain('"event":"sink.fault_injected"');
+
+    // Restarted with larger fetches, as after new data or a retune: a fetch now returns a range
+    // other than the one in flight, so only the recorded intent can rebuild the same block.
+    const restarted = startSink(crashed, chdbPath, log, { SINK_BATCH_MAX_BYTES: '65536' });
+    await caughtUp(kafka, sinkGroupOf(crashed), sinkTopics(crashed));
+    // The block in flight at the kill was rebuilt from its recorded range, not from a new fetch.
+    expect(restarted.lines.join('')).toMatch(/"event":"sink.block"[^\n]*"replay":true/);
+
+    const url = await restarted.url();
+    const [counts] = await sqlRows<{ rows: string; distinct_ids: string }>(url, 'SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events');
+    expect(counts).toEqual({ rows: String(workload.length), distinct_ids: String(workload.length) });
+    // No table holds a Kafka record twice, FINAL or not.
+    for (const table of ['events', 'stage_transitions', 'customer_profiles', 'customer_stages', 'segment_kpi_partials']) {
+      const [lineage] = await sqlRows<{ rows: string; records: string }>(url, `SELECT count() AS rows, uniqExact(kafka_partition, kafka_offset) AS records FROM journey.${table}`);
+      expect(lineage?.rows, table).toBe(lineage?.records);
+    }
+    const after = await tablesOf(url);
+    await stopJourney(restarted.child);
+    expect(after.events).toEqual(expected.events);
+    expect(after.transitions).toEqual(expected.transitions);
+    expect(after.stages).toEqual(expected.stages);
+    expect(after.profiles).toEqual(expected.profiles);
+    expect(after.kpis.length).toBeGreaterThan(5);
+    expect(after.kpis).toEqual(expected.kpis);
+  });
+});
