@@ -42,7 +42,8 @@ function startSink(config: Config, chdbPath: string, log: { push: (line: string)
   const lines: string[] = [];
   const child = startJourney(
     ['run', 'sink'],
-    { TOPIC_PREFIX: config.topicPrefix, CHDB_PATH: chdbPath, QUERY_PORT: '0', LOG_LEVEL: 'debug', SINK_BATCH_MAX_BYTES: '8192', SINK_BATCH_MIN_BYTES: '1', SINK_BATCH_MAX_WAIT_MS: '100', ...extra },
+    // CLICKHOUSE_URL blank: its own embedded ClickHouse even when the stack has a server.
+    { TOPIC_PREFIX: config.topicPrefix, CLICKHOUSE_URL: '', CHDB_PATH: chdbPath, QUERY_PORT: '0', LOG_LEVEL: 'debug', SINK_BATCH_MAX_BYTES: '8192', SINK_BATCH_MIN_BYTES: '1', SINK_BATCH_MAX_WAIT_MS: '100', ...extra },
     {
       push: (line) => {
         lines.push(line);
