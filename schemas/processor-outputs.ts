@@ -54,6 +54,17 @@ export const segmentKpiPartial = z.object({
   /** Customers per current stage, as of the latest emission for this window (stream time). */
   stage_counts: z.record(z.string(), z.number().int()),
   dormant_customers: z.number().int(),
+  /**
+   * Distinct counts of the rolling 7- and 30-day windows ending on `day` (visitors, sessions,
+   * timedSessions, buyers, repeatBuyers): this partition's share, additive like `counts`. Sums of
+   * a rolling window are the sums of its days' `counts`.
+   */
+  rolling: z.object({ '7': z.record(z.string(), z.number().int()), '30': z.record(z.string(), z.number().int()) }),
+  /**
+   * False for a day still ahead of this partition's stream time (published for its rolling counts
+   * only). A reader shows a day once any partition has reached it.
+   */
+  day_reached: z.boolean(),
 });
 export type SegmentKpiPartial = z.infer<typeof segmentKpiPartial>;
 

@@ -65,6 +65,15 @@ function minorToDecimal(minor: string): string {
   return `${negative ? '-' : ''}${digits.slice(0, -4)}.${digits.slice(-4)}`;
 }
 
+/** `{ '7': { visitors: 3 } }` → `{ visitors_7d: 3 }` (columns of 004_rolling_views.sql). */
+function rollingColumns(rolling: SegmentKpiPartial['rolling']): Row {
+  const columns: Row = {};
+  for (const [length, counts] of Object.entries(rolling)) {
+    for (const [name, value] of Object.entries(counts)) columns[`${snakeCase(name)}_${length}d`] = value;
+  }
+  return columns;
+}
+
 export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
   const counts: Row = {};
   for (const [name, value] of Object.entries(w.counts)) {
@@ -79,6 +88,8 @@ export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
     revision: w.revision,
     ...counts,
     dormant_customers: w.dormant_customers,
+    ...rollingColumns(w.rolling),
+    day_reached: w.day_reached,
     transitions_to: w.transitions_to,
     stage_counts: w.stage_counts,
     updated_at: clickHouseTime(Number(at.timestamp)),

@@ -17,12 +17,13 @@ import { sqlBlocks, sqlRows } from '../helpers/sql.ts';
 
 const API_KEY = 'e2e-key-0123456789abcdef';
 const DAY = '2026-11-10';
-const at = (hhmm: string) => `${DAY}T${hhmm}:00Z`;
+const LATER = '2026-11-12';
+const at = (hhmm: string, day = DAY) => `${day}T${hhmm}:00Z`;
 let n = 0;
-const ev = (customer: string, segment: string, type: string, occurred: string, properties: Record<string, unknown>, session?: string) => ({
+const ev = (customer: string, segment: string, type: string, occurred: string, properties: Record<string, unknown>, session?: string, day = DAY) => ({
   event_id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
   type,
-  occurred_at: at(occurred),
+  occurred_at: at(occurred, day),
   customer_id: customer,
   segment,
   channel: 'web',
@@ -43,6 +44,9 @@ const EVENTS = [
   ev('cid', 'enterprise', 'page_view', '13:00', { url: 'https://shop.example/p/2', page_type: 'product' }, 's3'),
   ev('cid', 'enterprise', 'purchase', '13:30', { order_id: 'o-2', amount: '100.00', currency: 'EUR' }, 's3'),
   ev('cid', 'enterprise', 'survey_response', '14:00', { survey_type: 'ces', score: 2 }),
+  // Two days later: ann again, and a new visitor. Her week has three smb visitors, not four.
+  ev('ann', 'smb', 'page_view', '09:00', { url: 'https://shop.example/blog/1', page_type: 'blog', duration_ms: 10_000 }, 's4', LATER),
+  ev('dan', 'smb', 'page_view', '10:00', { url: 'https://shop.example/', page_type: 'home' }, 's5', LATER),
 ];
 
 /** What `journey start` printed: the collector and query URLs. */
@@ -94,24 +98,26 @@ describe('journey start, end to end', () => {
     const q = <T = Record<string, unknown>>(sql: string, params?: Record<string, string>) => sqlRows<T>(started.query, sql, params);
     const everything = await pollUntil(
       async () => {
-        const [row] = await q<{ orders: string; nps_responses: string; ces_responses: string; csat_responses: string }>(
-          "SELECT orders, nps_responses, ces_responses, csat_responses FROM journey.segment_kpis_daily WHERE segment = '*' AND day = {day:Date}",
-          { day: DAY },
+        const [row, later] = await q<{ orders: string; nps_responses: string; ces_responses: string; csat_responses: string; visitors: string }>(
+          "SELECT orders, nps_responses, ces_responses, csat_responses, visitors FROM journey.segment_kpis_daily WHERE segment = '*' AND day IN ({day:Date}, {later:Date}) ORDER BY day",
+          { day: DAY, later: LATER },
         );
-        return row !== undefined && row.orders === '2' && row.nps_responses === '2' && row.ces_responses === '1' && row.csat_responses === '1' ? row : undefined;
+        const done = row?.orders === '2' && row.nps_responses === '2' && row.ces_responses === '1' && row.csat_responses === '1' && later?.visitors === '2';
+        return done ? row : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 500, what: 'all KPIs to reach ClickHouse' },
     );
     expect(everything).toBeDefined();
 
     const [counts] = await q<{ rows: string; distinct_ids: string }>('SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events FINAL');
-    expect(counts).toEqual({ rows: '11', distinct_ids: '11' });
+    expect(counts).toEqual({ rows: '13', distinct_ids: '13' });
 
     const stages = await q('SELECT customer_id, segment, stage, stage_since FROM journey.customer_stages FINAL ORDER BY customer_id');
     expect(stages).toEqual([
       { customer_id: 'ann', segment: 'smb', stage: 'ongoing_engagement', stage_since: `${DAY} 11:00:00.000` },
       { customer_id: 'bob', segment: 'smb', stage: 'consideration', stage_since: `${DAY} 12:05:00.000` },
       { customer_id: 'cid', segment: 'enterprise', stage: 'ongoing_engagement', stage_since: `${DAY} 14:00:00.000` },
+      { customer_id: 'dan', segment: 'smb', stage: 'discovery', stage_since: `${LATER} 10:00:00.000` },
     ]);
 
     const transitions = await q("SELECT customer_id, from_stage, to_stage, at FROM journey.stage_transitions WHERE customer_id = 'ann' ORDER BY at");
@@ -156,8 +162,26 @@ describe('journey start, end to end', () => {
       stage_counts: { consideration: '1', ongoing_engagement: '1' },
     });
 
+    // Rolling windows: sums over the days, distinct visitors and buyers over the whole window,
+    // and a day without events (the 11th) still has its week.
+    const rolling = await pollUntil(
+      async () => {
+        const rows = await q(
+          "SELECT day, window_days, visitors, sessions, page_views, orders, revenue, buyers, conversion_rate_pct, nps, avg_time_on_site_s FROM journey.segment_kpis WHERE segment = 'smb' ORDER BY day, window_days",
+        );
+        return rows.some((r) => r.day === LATER && r.window_days === 7 && r.visitors === '3') ? rows : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 500, what: 'the rolling views of the 12th' },
+    );
+    const view = (day: string, windowDays: number) => rolling.find((r) => r.day === day && r.window_days === windowDays);
+    expect(view(LATER, 1)).toMatchObject({ visitors: '2', sessions: '2', page_views: '2', orders: '0', buyers: '0' });
+    expect(view(LATER, 7)).toEqual({ day: LATER, window_days: 7, visitors: '3', sessions: '4', page_views: '5', orders: '1', revenue: 40, buyers: '1', conversion_rate_pct: 33.3333, nps: 0, avg_time_on_site_s: 33.3333 });
+    expect(view(LATER, 30)).toMatchObject({ visitors: '3', page_views: '5', buyers: '1' });
+    expect(view('2026-11-11', 1)).toMatchObject({ visitors: '0', page_views: '0' });
+    expect(view('2026-11-11', 7)).toMatchObject({ visitors: '2', page_views: '3', orders: '1' });
+
     // The view's SQL formulas and the processor's kpisOf must agree on the same counts.
-    const partials = await q<Record<string, string | number>>("SELECT * FROM journey.segment_kpi_partials FINAL WHERE segment = '*'");
+    const partials = await q<Record<string, string | number>>("SELECT * FROM journey.segment_kpi_partials FINAL WHERE segment = '*' AND day = {day:Date}", { day: DAY });
     const sum = (column: string) => partials.reduce((total, p) => total + Number(p[column]), 0);
     const counts_: KpiCounts = Object.fromEntries(
       Object.keys(EMPTY_COUNTS).map((field) => [field, field === 'revenueMinor' ? BigInt(Math.round(sum('revenue') * 10_000)) : sum(field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))]),

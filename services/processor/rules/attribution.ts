@@ -98,10 +98,13 @@ function twoEarliest(times: readonly number[], at: number): number[] {
   return [...times, at].sort((a, b) => a - b).slice(0, 2);
 }
 
+/** The windows an event of `segment` counts in: its segment's and all segments' together. */
+export const segmentsOf = (segment: string): string[] => (segment === ALL_SEGMENTS ? [ALL_SEGMENTS] : [segment, ALL_SEGMENTS]);
+
 export function attribute(input: AttributionInput): Attribution {
   const { event, track, timeZone } = input;
   const day = dayOf(event.occurred_at, timeZone);
-  const segments = input.segment === ALL_SEGMENTS ? [ALL_SEGMENTS] : [input.segment, ALL_SEGMENTS];
+  const segments = segmentsOf(input.segment);
   const deltas = new Map<string, WindowDelta>();
   const marks: Record<string, SegmentDayMarks> = { ...track.marks };
   let { earliestPurchases } = track;
@@ -195,7 +198,7 @@ export function attribute(input: AttributionInput): Attribution {
       if (cycle !== null) {
         const oldDay = parseWindowKey(cycle.key).day;
         const oldSegment = parseWindowKey(cycle.key).segment;
-        for (const s of oldSegment === ALL_SEGMENTS ? [ALL_SEGMENTS] : [oldSegment, ALL_SEGMENTS]) {
+        for (const s of segmentsOf(oldSegment)) {
           add(deltas, windowKeyOf(s, oldDay), { purchaseCycleDaysSum: -cycle.days, firstPurchases: -1 });
         }
       }

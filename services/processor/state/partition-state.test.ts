@@ -76,6 +76,11 @@ describe('PartitionState', () => {
       transitions_to: { discovery: 2, conversion: 1, ongoing_engagement: 1 },
       stage_counts: { ongoing_engagement: 1, discovery: 1 },
       dormant_customers: 0,
+      rolling: {
+        '7': { visitors: 2, sessions: 2, timedSessions: 2, buyers: 1, repeatBuyers: 1 },
+        '30': { visitors: 2, sessions: 2, timedSessions: 2, buyers: 1, repeatBuyers: 1 },
+      },
+      day_reached: true,
     });
     expect(smb && kpisFromPartial(smb.counts, smb.dormant_customers)).toMatchObject({
       visitors: 2,
@@ -118,7 +123,17 @@ describe('PartitionState', () => {
 
     state.apply('d', view('d', '2026-11-24T00:00:00Z')); // stream time passes the 20th's close + 2 days
     const closing = state.flush();
-    expect(closing.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual(['w|smb|2026-11-20', 'w|*|2026-11-20']);
+    // The 21st had no events but a rolling view (the 20th's visitors are in its week); both close.
+    expect(closing.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual([
+      'w|smb|2026-11-20',
+      'r|smb|2026-11-20',
+      'w|*|2026-11-20',
+      'r|*|2026-11-20',
+      'w|smb|2026-11-21',
+      'r|smb|2026-11-21',
+      'w|*|2026-11-21',
+      'r|*|2026-11-21',
+    ]);
     expect(state.apply('e', view('e', '2026-11-20T22:00:00Z'))).toBe('too_late');
     const after = state.flush();
     expect(after.windows.map((w) => `${w.segment}|${w.day}`)).toEqual([]);
@@ -156,7 +171,31 @@ describe('PartitionState', () => {
     state.apply('a', view('a', '2026-11-10T09:00:00Z'));
     state.apply('b', view('b', '2026-11-14T09:00:00Z')); // closes the 10th (end + 2 days < stream time)
     const out = state.flush();
-    expect(out.windows.map((w) => `${w.segment}|${w.day}:${w.counts.visitors}`)).toEqual(['smb|2026-11-10:1', '*|2026-11-10:1', 'smb|2026-11-14:1', '*|2026-11-14:1']);
-    expect(out.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual(['w|smb|2026-11-10', 'w|*|2026-11-10']);
+    // The 12th and 13th had no events, but a's visit on the 10th is in their rolling weeks.
+    const reached = out.windows.filter((w) => w.day_reached);
+    expect(reached.map((w) => `${w.segment}|${w.day}:${w.counts.visitors}/${w.rolling['7'].visitors ?? 0}`)).toEqual([
+      'smb|2026-11-10:1/1',
+      '*|2026-11-10:1/1',
+      'smb|2026-11-14:1/2',
+      '*|2026-11-14:1/2',
+      'smb|2026-11-12:0/1',
+      'smb|2026-11-13:0/1',
+      '*|2026-11-12:0/1',
+      '*|2026-11-13:0/1',
+    ]);
+    // Days ahead of this partition's stream time go out for their rolling views, marked unreached.
+    const ahead = out.windows.filter((w) => !w.day_reached && w.segment === 'smb').map((w) => `${w.day}:${w.rolling['7'].visitors ?? 0}/${w.rolling['30'].visitors ?? 0}`);
+    expect(ahead.slice(0, 3)).toEqual(['2026-11-15:2/2', '2026-11-16:2/2', '2026-11-17:1/2']);
+    expect(ahead.at(-1)).toBe('2026-12-13:0/1');
+    expect(out.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual([
+      'w|smb|2026-11-10',
+      'r|smb|2026-11-10',
+      'w|*|2026-11-10',
+      'r|*|2026-11-10',
+      'w|smb|2026-11-11',
+      'r|smb|2026-11-11',
+      'w|*|2026-11-11',
+      'r|*|2026-11-11',
+    ]);
   });
 });

@@ -14,11 +14,14 @@ import {
   NO_TRACK,
   parseWindowKey,
   pruneTrack,
+  segmentsOf,
   UNASSIGNED_SEGMENT,
+  windowKeyOf,
   type CustomerKpiTrack,
   type WindowCounts,
 } from '../rules/attribution.ts';
 import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
+import { addRolling, EMPTY_ROLLING, ROLLING_LOOKBACK_DAYS, rollingDeltas, type RollingCounts } from '../rules/rolling.ts';
 import type { StageRules } from '../rules/stage.ts';
 import { addDays, dayEnd, dayOf, latenessOf, type Day } from '../rules/windows.ts';
 
@@ -39,6 +42,8 @@ interface OpenWindow {
   revision: number;
   stageCounts: Record<string, number>;
   dormant: number;
+  /** Whether this partition's stream time had reached the day when the window was last published. */
+  reached: boolean;
 }
 
 export type EventOutcome = 'applied' | 'duplicate' | 'too_late';
@@ -70,6 +75,8 @@ export class PartitionState {
   private readonly rules: ProcessorRules;
   private readonly customers = new Map<string, StoredCustomer>();
   private readonly windows = new Map<string, OpenWindow>();
+  /** Rolling distinct counts per `segment|end day`, also for end days still ahead of stream time. */
+  private readonly rolling = new Map<string, RollingCounts>();
   private streamTime: number | null = null;
   /** Customers per (profile segment, stage), and converted customers per (segment, last-seen day). */
   private readonly stageCounts = new Map<string, Map<string, number>>();
@@ -78,6 +85,7 @@ export class PartitionState {
   private transitions: StageTransitionRecord[] = [];
   private readonly dirtyCustomers = new Set<string>();
   private readonly dirtyWindows = new Set<string>();
+  private readonly dirtyRolling = new Set<string>();
   private readonly closedWindows = new Set<string>();
   private streamTimeMoved = false;
 
@@ -121,6 +129,12 @@ export class PartitionState {
       window.counts = applyDelta(window.counts, delta);
       this.dirtyWindows.add(windowKey);
     }
+    const rolling = rollingDeltas({ before: stored?.track ?? NO_TRACK, after: track, segments: segmentsOf(segment), session: event.session_id, timeZone: this.rules.timeZone });
+    for (const [windowKey, delta] of rolling) {
+      if (!this.isOpen(parseWindowKey(windowKey).day)) continue;
+      this.rolling.set(windowKey, addRolling(this.rolling.get(windowKey) ?? EMPTY_ROLLING, delta));
+      this.dirtyRolling.add(windowKey);
+    }
     this.track(stored?.customer, customer);
     this.customers.set(key, { customer, track });
     this.dirtyCustomers.add(key);
@@ -144,10 +158,25 @@ export class PartitionState {
     for (const key of this.dirtyCustomers) {
       const stored = this.customers.get(key);
       if (stored === undefined) continue;
-      const pruned = oldestOpenDay === null ? stored : { ...stored, track: pruneTrack(stored.track, oldestOpenDay) };
+      // Marks stay as long as a rolling window that is still open can reach back to them.
+      const pruned = oldestOpenDay === null ? stored : { ...stored, track: pruneTrack(stored.track, addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS)) };
       this.customers.set(key, pruned);
       changelog.push({ key: `c|${key}`, value: JSON.stringify(pruned) });
       profiles.push(toProfileRecord(pruned.customer));
+    }
+    // A day whose rolling counts changed is published, even one without events of its own, and
+    // even one ahead of this partition's stream time: other partitions may be there already.
+    for (const [windowKey] of this.rolling) {
+      const { day } = parseWindowKey(windowKey);
+      if (today === null || !this.isOpen(day)) continue;
+      const window = this.windows.get(windowKey);
+      if (window === undefined) this.openWindow(windowKey);
+      else if (!this.dirtyRolling.has(windowKey) && (window.reached || day > today)) continue;
+      this.dirtyWindows.add(windowKey);
+    }
+    for (const windowKey of this.dirtyRolling) {
+      const counts = this.rolling.get(windowKey);
+      if (counts !== undefined) changelog.push({ key: `r|${windowKey}`, value: JSON.stringify(counts) });
     }
     const windows: SegmentKpiPartial[] = [];
     for (const windowKey of this.dirtyWindows) {
@@ -155,19 +184,21 @@ export class PartitionState {
       if (window === undefined) continue;
       const { segment, day } = parseWindowKey(windowKey);
       if (day === today) this.snapshot(window, segment, day);
+      window.reached = today !== null && day <= today;
       window.revision++;
       windows.push(this.partial(segment, day, window));
       changelog.push({ key: `w|${windowKey}`, value: JSON.stringify({ ...window, counts: { ...window.counts, revenueMinor: window.counts.revenueMinor.toString() } }) });
     }
     // Evict only after the final revision of a window that closed in this batch went out above.
     if (this.streamTimeMoved) this.closeWindows();
-    for (const windowKey of this.closedWindows) changelog.push({ key: `w|${windowKey}`, value: null });
+    for (const windowKey of this.closedWindows) changelog.push({ key: `w|${windowKey}`, value: null }, { key: `r|${windowKey}`, value: null });
     if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: 't|stream', value: String(this.streamTime) });
 
     const flushed = { transitions: this.transitions, profiles, windows, changelog };
     this.transitions = [];
     this.dirtyCustomers.clear();
     this.dirtyWindows.clear();
+    this.dirtyRolling.clear();
     this.closedWindows.clear();
     this.streamTimeMoved = false;
     return flushed;
@@ -194,6 +225,9 @@ export class PartitionState {
       }
       const parsed = JSON.parse(value) as OpenWindow & { counts: WindowCounts & { revenueMinor: string } };
       this.windows.set(windowKey, { ...parsed, counts: { ...parsed.counts, revenueMinor: BigInt(parsed.counts.revenueMinor) } });
+    } else if (key.startsWith('r|')) {
+      if (value === null) this.rolling.delete(key.slice(2));
+      else this.rolling.set(key.slice(2), JSON.parse(value) as RollingCounts);
     } else if (key === 't|stream' && value !== null) {
       this.streamTime = Number(value);
     }
@@ -211,11 +245,13 @@ export class PartitionState {
       transitions_to: transitionsTo,
       stage_counts: window.stageCounts,
       dormant_customers: window.dormant,
+      rolling: this.rolling.get(windowKeyOf(segment, day)) ?? EMPTY_ROLLING,
+      day_reached: window.reached,
     };
   }
 
   private openWindow(windowKey: string): OpenWindow {
-    const window: OpenWindow = { counts: EMPTY_WINDOW, revision: 0, stageCounts: {}, dormant: 0 };
+    const window: OpenWindow = { counts: EMPTY_WINDOW, revision: 0, stageCounts: {}, dormant: 0, reached: false };
     this.windows.set(windowKey, window);
     return window;
   }
@@ -233,9 +269,10 @@ export class PartitionState {
   }
 
   private closeWindows(): void {
-    for (const windowKey of this.windows.keys()) {
+    for (const windowKey of new Set([...this.windows.keys(), ...this.rolling.keys()])) {
       if (!this.isOpen(parseWindowKey(windowKey).day)) {
         this.windows.delete(windowKey);
+        this.rolling.delete(windowKey);
         this.closedWindows.add(windowKey);
       }
     }

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import { ALL_SEGMENTS, attribute, NO_TRACK, type CustomerKpiTrack } from './attribution.ts';
+import { addRolling, EMPTY_ROLLING, ROLLING_LENGTHS, rollingDeltas, type RollingCounts } from './rolling.ts';
+import { addDays, dayEnd, dayOf, type Day } from './windows.ts';
+
+const TZ = 'UTC';
+const T0 = Date.parse('2026-10-01T08:00:00Z');
+const DAY_MS = 86_400_000;
+
+function event(id: number, customer: string, type: 'page_view' | 'purchase', day: number, session: string | null): JourneyEvent {
+  const envelope = {
+    event_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+    occurred_at: T0 + day * DAY_MS + id * 1000,
+    received_at: T0,
+    customer_id: customer,
+    anonymous_id: null,
+    session_id: session,
+    segment: 'smb',
+    channel: null,
+  };
+  return type === 'page_view'
+    ? { ...envelope, type, properties: { url: 'https://x.example', page_type: 'home', referrer: null, duration_ms: 1000, cta_shown: false, cta_clicked: false } }
+    : { ...envelope, type, properties: { order_id: `o${id}`, amount: '10.00', currency: 'EUR', items: 1 } };
+}
+
+/** Applies events in the given order, the way the processor does, summing the rolling deltas. */
+function accumulate(events: readonly JourneyEvent[]): Map<string, RollingCounts> {
+  const tracks = new Map<string, CustomerKpiTrack>();
+  const firstSeen = new Map<string, number>();
+  const totals = new Map<string, RollingCounts>();
+  for (const e of events) {
+    const customer = e.customer_id ?? '';
+    const before = tracks.get(customer) ?? NO_TRACK;
+    firstSeen.set(customer, Math.min(firstSeen.get(customer) ?? Infinity, e.occurred_at));
+    const { track } = attribute({ event: e, segment: 'smb', track: before, firstSeenAt: firstSeen.get(customer) ?? e.occurred_at, transitionTo: null, timeZone: TZ, countsInWindow: true });
+    tracks.set(customer, track);
+    for (const [key, delta] of rollingDeltas({ before, after: track, segments: ['smb', ALL_SEGMENTS], session: e.session_id, timeZone: TZ })) {
+      totals.set(key, addRolling(totals.get(key) ?? EMPTY_ROLLING, delta));
+    }
+  }
+  return totals;
+}
+
+/** The rolling distinct counts straight from the definition, for the window ending `end`. */
+function bruteForce(events: readonly JourneyEvent[], end: Day, length: number) {
+  const start = addDays(end, 1 - length);
+  const inWindow = events.filter((e) => dayOf(e.occurred_at, TZ) >= start && dayOf(e.occurred_at, TZ) <= end);
+  const views = inWindow.filter((e) => e.type === 'page_view');
+  const buyers = new Set(inWindow.filter((e) => e.type === 'purchase').map((e) => e.customer_id));
+  const secondPurchase = (customer: string | null) =>
+    events
+      .filter((e) => e.type === 'purchase' && e.customer_id === customer)
+      .map((e) => e.occurred_at)
+      .sort((a, b) => a - b)[1];
+  return {
+    visitors: new Set(views.map((e) => e.customer_id)).size,
+    sessions: new Set(views.flatMap((e) => (e.session_id === null ? [] : [e.session_id]))).size,
+    timedSessions: new Set(views.flatMap((e) => (e.session_id === null ? [] : [e.session_id]))).size,
+    buyers: buyers.size,
+    repeatBuyers: [...buyers].filter((c) => (secondPurchase(c) ?? Infinity) < dayEnd(end, TZ)).length,
+  };
+}
+
+function seeded(seed: number) {
+  let a = seed;
+  return () => {
+    a = (a * 1103515245 + 12345) % 2147483648;
+    return a / 2147483648;
+  };
+}
+
+describe('rolling 7- and 30-day distinct counts', () => {
+  it('counts a customer who visits on several days of the week once', () => {
+    const totals = accumulate([event(1, 'ann', 'page_view', 0, 's1'), event(2, 'ann', 'page_view', 2, 's2'), event(3, 'ann', 'page_view', 4, 's2')]);
+    const day = (n: number) => dayOf(T0 + n * DAY_MS, TZ);
+    expect(totals.get(`smb|${day(4)}`)?.['7']).toEqual({ visitors: 1, sessions: 2, timedSessions: 2, buyers: 0, repeatBuyers: 0 });
+    // Day 10: only the visit of day 4 is within the last 7 days; day 0 has left the window.
+    expect(totals.get(`smb|${day(10)}`)?.['7'].visitors).toBe(1);
+    expect(totals.get(`smb|${day(11)}`)?.['7'].visitors ?? 0).toBe(0);
+    expect(totals.get(`smb|${day(33)}`)?.['30'].visitors).toBe(1);
+    expect(totals.get(`smb|${day(34)}`)?.['30'].visitors ?? 0).toBe(0);
+  });
+
+  it('makes a buyer a repeat buyer from the window in which the second purchase falls, even when it arrives first', () => {
+    const totals = accumulate([event(2, 'bob', 'purchase', 5, null), event(1, 'bob', 'purchase', 1, null)]);
+    const day = (n: number) => dayOf(T0 + n * DAY_MS, TZ);
+    expect(totals.get(`smb|${day(3)}`)?.['7']).toMatchObject({ buyers: 1, repeatBuyers: 0 });
+    expect(totals.get(`smb|${day(5)}`)?.['7']).toMatchObject({ buyers: 1, repeatBuyers: 1 });
+  });
+
+  it('equals the definition for every window, whatever the arrival order', () => {
+    const random = seeded(42);
+    const events: JourneyEvent[] = [];
+    for (let i = 1; i <= 300; i++) {
+      const customer = `c${Math.floor(random() * 12)}`;
+      const day = Math.floor(random() * 45);
+      events.push(event(i, customer, random() < 0.7 ? 'page_view' : 'purchase', day, random() < 0.8 ? `${customer}-s${Math.floor(day / 3)}` : null));
+    }
+    const shuffled = [...events].sort(() => random() - 0.5);
+    const totals = accumulate(shuffled);
+    for (let n = 0; n < 80; n++) {
+      const end = dayOf(T0 + n * DAY_MS, TZ);
+      for (const length of ROLLING_LENGTHS) {
+        const expected = bruteForce(events, end, length);
+        expect({ end, length, ...(totals.get(`smb|${end}`)?.[length] ?? EMPTY_ROLLING[length]) }).toEqual({ end, length, ...expected });
+        expect(totals.get(`*|${end}`)?.[length] ?? EMPTY_ROLLING[length]).toEqual(totals.get(`smb|${end}`)?.[length] ?? EMPTY_ROLLING[length]);
+      }
+    }
+  });
+});
