@@ -11,7 +11,7 @@
  * set of events says. Pure.
  */
 import { parseWindowKey, windowKeyOf, type CustomerKpiTrack, type SegmentDayMarks } from './attribution.ts';
-import { addDays, dayEnd, type Day } from './windows.ts';
+import { dayEnd, type Day } from './windows.ts';
 
 export const ROLLING_LENGTHS = [7, 30] as const;
 export type RollingLength = (typeof ROLLING_LENGTHS)[number];
@@ -25,31 +25,49 @@ export type RollingCounts = Readonly<Record<`${RollingLength}`, Readonly<Record<
 const zero = (): Record<RollingField, number> => ({ visitors: 0, sessions: 0, timedSessions: 0, buyers: 0, repeatBuyers: 0 });
 export const EMPTY_ROLLING: RollingCounts = { '7': zero(), '30': zero() };
 
+const sum = (x: Readonly<Record<RollingField, number>>, y: Readonly<Record<RollingField, number>>): Record<RollingField, number> => ({
+  visitors: x.visitors + y.visitors,
+  sessions: x.sessions + y.sessions,
+  timedSessions: x.timedSessions + y.timedSessions,
+  buyers: x.buyers + y.buyers,
+  repeatBuyers: x.repeatBuyers + y.repeatBuyers,
+});
+
 export function addRolling(a: RollingCounts, b: RollingCounts): RollingCounts {
-  const sum = (x: Readonly<Record<RollingField, number>>, y: Readonly<Record<RollingField, number>>) =>
-    Object.fromEntries(ROLLING_FIELDS.map((f) => [f, x[f] + y[f]])) as Record<RollingField, number>;
   return { '7': sum(a['7'], b['7']), '30': sum(a['30'], b['30']) };
 }
 
 export const isEmptyRolling = (r: RollingCounts): boolean => ROLLING_LENGTHS.every((l) => ROLLING_FIELDS.every((f) => r[l][f] === 0));
 
-/** Days (sorted) on which `segment` marks satisfy `has`. */
-function daysWith(marks: Readonly<Record<string, SegmentDayMarks>>, segment: string, has: (mark: SegmentDayMarks) => boolean): Day[] {
-  const days: Day[] = [];
+// Days as whole numbers (days since 1970-01-01) here: this runs for every event, over up to 37
+// window ends each, and calendar arithmetic on strings was most of the processor's time.
+const DAY_MS = 86_400_000;
+const numberOf = (day: Day): number => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
+const names = new Map<number, Day>();
+function nameOf(n: number): Day {
+  let name = names.get(n);
+  if (name === undefined) {
+    name = new Date(n * DAY_MS).toISOString().slice(0, 10);
+    if (names.size > 100_000) names.clear();
+    names.set(n, name);
+  }
+  return name;
+}
+
+/** Days (ascending) on which `segment` marks satisfy `has`. */
+function daysWith(marks: Readonly<Record<string, SegmentDayMarks>>, segment: string, has: (mark: SegmentDayMarks) => boolean): number[] {
+  const days: number[] = [];
   for (const [key, mark] of Object.entries(marks)) {
     const parsed = parseWindowKey(key);
-    if (parsed.segment === segment && has(mark)) days.push(parsed.day);
+    if (parsed.segment === segment && has(mark)) days.push(numberOf(parsed.day));
   }
-  return days.sort();
+  return days.sort((a, b) => a - b);
 }
 
 /** Whether some day of `days` lies in the window of `length` days ending `end`. */
-const covered = (days: readonly Day[], end: Day, length: number): boolean => {
-  const start = addDays(end, 1 - length);
-  return days.some((d) => d >= start && d <= end);
-};
+const covered = (days: readonly number[], end: number, length: number): boolean => days.some((d) => d > end - length && d <= end);
 
-const sameDays = (a: readonly Day[], b: readonly Day[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+const sameDays = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 export interface RollingInput {
   readonly before: CustomerKpiTrack;
@@ -64,9 +82,9 @@ export interface RollingInput {
 export function rollingDeltas(input: RollingInput): Map<string, RollingCounts> {
   const { before, after } = input;
   const deltas = new Map<string, Record<`${RollingLength}`, Record<RollingField, number>>>();
-  const bump = (segment: string, end: Day, length: RollingLength, field: RollingField, by: number) => {
+  const bump = (segment: string, end: number, length: RollingLength, field: RollingField, by: number) => {
     if (by === 0) return;
-    const key = windowKeyOf(segment, end);
+    const key = windowKeyOf(segment, nameOf(end));
     const delta = deltas.get(key) ?? { '7': zero(), '30': zero() };
     delta[length][field] += by;
     deltas.set(key, delta);
@@ -76,26 +94,18 @@ export function rollingDeltas(input: RollingInput): Map<string, RollingCounts> {
     const was = daysWith(before.marks, segment, has);
     const is = daysWith(after.marks, segment, has);
     if (sameDays(was, is)) return;
-    const changed = [...was.filter((d) => !is.includes(d)), ...is.filter((d) => !was.includes(d))].sort();
+    const changed = [...was.filter((d) => !is.includes(d)), ...is.filter((d) => !was.includes(d))].sort((a, b) => a - b);
     const first = changed[0];
     const last = changed.at(-1);
     if (first === undefined || last === undefined) return;
     for (const length of ROLLING_LENGTHS) {
-      for (let end = first; end <= addDays(last, length - 1); end = addDays(end, 1)) {
+      for (let end = first; end <= last + length - 1; end++) {
         bump(segment, end, length, field, Number(covered(is, end, length)) - Number(covered(was, end, length)));
       }
     }
   };
 
-  const ends = new Map<Day, number>();
-  const endOf = (day: Day) => {
-    let end = ends.get(day);
-    if (end === undefined) {
-      end = dayEnd(day, input.timeZone);
-      ends.set(day, end);
-    }
-    return end;
-  };
+  const endOf = (day: number) => dayEnd(nameOf(day), input.timeZone);
 
   for (const segment of input.segments) {
     distinct(segment, 'visitors', (m) => m.visitor === true);
@@ -111,12 +121,12 @@ export function rollingDeltas(input: RollingInput): Map<string, RollingCounts> {
     const boughtBefore = daysWith(before.marks, segment, (m) => m.buyer === true);
     const boughtAfter = daysWith(after.marks, segment, (m) => m.buyer === true);
     if (secondBefore === secondAfter && sameDays(boughtBefore, boughtAfter)) continue;
-    const all = [...new Set([...boughtBefore, ...boughtAfter])].sort();
+    const all = [...new Set([...boughtBefore, ...boughtAfter])].sort((a, b) => a - b);
     const first = all[0];
     const last = all.at(-1);
     if (first === undefined || last === undefined) continue;
     for (const length of ROLLING_LENGTHS) {
-      for (let end = first; end <= addDays(last, length - 1); end = addDays(end, 1)) {
+      for (let end = first; end <= last + length - 1; end++) {
         const was = secondBefore !== undefined && secondBefore < endOf(end) && covered(boughtBefore, end, length);
         const is = secondAfter !== undefined && secondAfter < endOf(end) && covered(boughtAfter, end, length);
         bump(segment, end, length, 'repeatBuyers', Number(is) - Number(was));

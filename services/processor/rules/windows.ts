@@ -51,18 +51,35 @@ export function addDays(day: Day, days: number): Day {
   return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
 }
 
-/** The instant the local day starts, in the zone. */
+const dayStarts = new Map<string, number>();
+
+/** The instant the local day starts, in the zone. Remembered: window checks ask for it per event. */
 export function dayStart(day: Day, timeZone: string): number {
+  const key = `${timeZone}|${day}`;
+  const known = dayStarts.get(key);
+  if (known !== undefined) return known;
   const { y, m, d } = parseDay(day);
   const wallClock = Date.UTC(y, m - 1, d);
   // The offset at the guess can differ from the offset at the answer across a DST change: settle it.
   const guess = wallClock - offsetAt(wallClock, timeZone);
-  return wallClock - offsetAt(guess, timeZone);
+  const start = wallClock - offsetAt(guess, timeZone);
+  if (dayStarts.size > 100_000) dayStarts.clear();
+  dayStarts.set(key, start);
+  return start;
 }
+
+const dayEnds = new Map<string, number>();
 
 /** The instant the window of `day` closes: the zone's next midnight. */
 export function dayEnd(day: Day, timeZone: string): number {
-  return dayStart(addDays(day, 1), timeZone);
+  const key = `${timeZone}|${day}`;
+  let end = dayEnds.get(key);
+  if (end === undefined) {
+    end = dayStart(addDays(day, 1), timeZone);
+    if (dayEnds.size > 100_000) dayEnds.clear();
+    dayEnds.set(key, end);
+  }
+  return end;
 }
 
 /** The days of a rolling view of `length` days ending with `day`, oldest first. */
