@@ -5,105 +5,76 @@
  * raw kafkajs consume rate of that topic (eachBatch, no work) and (2) the processor draining it
  * with exactly-once transactions, state and outputs. The ratio is the figure that carries across
  * machines. RSS is sampled in this process, after the raw pass, so the processor's share per
- * 100k customers can be read off; the live heap after a full GC gives the state's own size. Kafka and the registry share the machine's cores.
+ * 100k customers can be read off; the live heap after a full GC gives the state's own size.
+ * Kafka and the registry share the machine's cores.
  */
-import os from 'node:os';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../../services/common/config.ts';
 import { createKafka } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { EventProducer } from '../../services/producer/event-producer.ts';
 import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
 import { topicsFor } from '../../schemas/topics.ts';
-import { acquireStack } from '../../infra/stack/acquire.ts';
-import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
 import { journeys } from '../helpers/journeys.ts';
+import { caughtUp, produceAll } from '../helpers/streams.ts';
+import { runBench } from './harness.ts';
 
 const { values } = parseArgs({ options: { customers: { type: 'string', default: '100000' }, steps: { type: 'string', default: '4' } } });
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
-async function main(): Promise<void> {
-  const stack = await acquireStack(loadConfig(), process.env, (line) => {
-    console.error(`[stack] ${line}`);
+runBench(async ({ config, prefix }) => {
+  const kafka = createKafka(config.kafka, undefined);
+  const workload = journeys({ customers: Number(values.customers), start: '2026-10-01T00:00:00Z', days: 30, seed: 1, maxSteps: Number(values.steps) });
+  await produceAll(config, workload);
+  const total = workload.length;
+  console.error(`[bench] ${total} events for ${values.customers} customers loaded`);
+
+  // (1) raw consume of the same topic
+  const raw = kafka.consumer({ groupId: `${prefix}raw`, maxBytesPerPartition: config.processor.maxBytesPerPartition });
+  let seen = 0;
+  await raw.connect();
+  await raw.subscribe({ topic: topicsFor(prefix).events.name, fromBeginning: true });
+  const rawBegan = performance.now();
+  let rawFirst = 0;
+  await raw.run({
+    eachBatch: ({ batch }) => {
+      if (rawFirst === 0) rawFirst = performance.now();
+      seen += batch.messages.length;
+      return Promise.resolve();
+    },
   });
-  try {
-    const prefix = `bench.${Date.now().toString(36)}.`;
-    const config = loadConfig({ ...process.env, ...endpointsAsEnv(stack.endpoints), TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn' });
-    const kafka = createKafka(config.kafka, undefined);
-    const workload = journeys({ customers: Number(values.customers), start: '2026-10-01T00:00:00Z', days: 30, seed: 1, maxSteps: Number(values.steps) });
-    const producer = await EventProducer.connect({ kafka, registry: createRegistry(config.registry), kafkaSettings: config.kafka, topics: topicsFor(prefix), maxFutureSkewMs: 300_000 });
-    for (let i = 0; i < workload.length; i += 1000) await producer.send(workload.slice(i, i + 1000));
-    await producer.close();
-    const total = workload.length;
-    console.error(`[bench] ${total} events for ${values.customers} customers loaded`);
+  await pollUntil(() => Promise.resolve(seen >= total ? true : undefined), { timeoutMs: 600_000, intervalMs: 20, what: 'the raw consumer' });
+  const rawSeconds = (performance.now() - rawFirst) / 1000;
+  const rawJoinSeconds = (rawFirst - rawBegan) / 1000;
+  await raw.disconnect();
 
-    // (1) raw consume of the same topic
-    const raw = kafka.consumer({ groupId: `${prefix}raw`, maxBytesPerPartition: config.processor.maxBytesPerPartition });
-    let seen = 0;
-    await raw.connect();
-    await raw.subscribe({ topic: topicsFor(prefix).events.name, fromBeginning: true });
-    const rawBegan = performance.now();
-    let rawFirst = 0;
-    await raw.run({
-      eachBatch: ({ batch }) => {
-        if (rawFirst === 0) rawFirst = performance.now();
-        seen += batch.messages.length;
-        return Promise.resolve();
-      },
-    });
-    await pollUntil(() => Promise.resolve(seen >= total ? true : undefined), { timeoutMs: 600_000, intervalMs: 20, what: 'the raw consumer' });
-    const rawSeconds = (performance.now() - rawFirst) / 1000;
-    const rawJoinSeconds = (rawFirst - rawBegan) / 1000;
-    await raw.disconnect();
+  // (2) the processor, exactly once, same topic
+  global.gc?.();
+  const rssBefore = process.memoryUsage().rss;
+  const heapBefore = process.memoryUsage().heapUsed;
+  const processor = await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('warn') });
+  const began = performance.now();
+  let peak = rssBefore;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 100);
+  await caughtUp(kafka, processorGroupOf(config), [topicsFor(prefix).events.name], 1_800_000, 100).finally(() => {
+    clearInterval(sampler);
+  });
+  const processorSeconds = (performance.now() - began) / 1000;
+  global.gc?.();
+  const rssAfter = process.memoryUsage().rss;
+  // Live heap after a full GC while the processor still holds its state: the state's own size.
+  const heapAfter = process.memoryUsage().heapUsed;
+  await processor.stop();
 
-    // (2) the processor, exactly once, same topic
-    global.gc?.();
-    const rssBefore = process.memoryUsage().rss;
-    const heapBefore = process.memoryUsage().heapUsed;
-    const admin = kafka.admin();
-    await admin.connect();
-    const processor = await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('warn') });
-    const began = performance.now();
-    let peak = rssBefore;
-    await pollUntil(
-      async () => {
-        peak = Math.max(peak, process.memoryUsage().rss);
-        const [committed] = await admin.fetchOffsets({ groupId: processorGroupOf(config), topics: [topicsFor(prefix).events.name] });
-        const done = (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-        return done >= total ? true : undefined;
-      },
-      { timeoutMs: 1_800_000, intervalMs: 100, what: 'the processor' },
-    );
-    const processorSeconds = (performance.now() - began) / 1000;
-    global.gc?.();
-    const rssAfter = process.memoryUsage().rss;
-    // Live heap after a full GC while the processor still holds its state: the state's own size.
-    const heapAfter = process.memoryUsage().heapUsed;
-    await processor.stop();
-    await admin.disconnect();
-
-    const customers = Number(values.customers);
-    const result = {
-      machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, stack: stack.mode },
-      workload: { events: total, customers, partitions: config.kafka.topicPartitions, batchBytesPerPartition: config.processor.maxBytesPerPartition },
-      rawKafkajsConsume: { eventsPerSecond: Math.round(total / rawSeconds), groupJoinSeconds: +rawJoinSeconds.toFixed(1) },
-      processor: { eventsPerSecond: Math.round(total / processorSeconds), secondsIncludingJoinAndRestore: +processorSeconds.toFixed(1) },
-      processorToRawRatio: +(rawSeconds / processorSeconds).toFixed(3),
-      rssMiB: { beforeProcessor: mib(rssBefore), afterProcessor: mib(rssAfter), peak: mib(peak), processorPer100kCustomers: mib(((rssAfter - rssBefore) / customers) * 100_000) },
-      liveHeapMiB: { processorStatePer100kCustomers: mib(((heapAfter - heapBefore) / customers) * 100_000) },
-    };
-    console.log(JSON.stringify(result, null, 2));
-  } finally {
-    await stack.release();
-  }
-}
-
-main().then(
-  () => process.exit(0),
-  (error: unknown) => {
-    console.error(error);
-    process.exit(1);
-  },
-);
+  const customers = Number(values.customers);
+  return {
+    workload: { events: total, customers, partitions: config.kafka.topicPartitions, batchBytesPerPartition: config.processor.maxBytesPerPartition },
+    rawKafkajsConsume: { eventsPerSecond: Math.round(total / rawSeconds), groupJoinSeconds: +rawJoinSeconds.toFixed(1) },
+    processor: { eventsPerSecond: Math.round(total / processorSeconds), secondsIncludingJoinAndRestore: +processorSeconds.toFixed(1) },
+    processorToRawRatio: +(rawSeconds / processorSeconds).toFixed(3),
+    rssMiB: { beforeProcessor: mib(rssBefore), afterProcessor: mib(rssAfter), peak: mib(peak), processorPer100kCustomers: mib(((rssAfter - rssBefore) / customers) * 100_000) },
+    liveHeapMiB: { processorStatePer100kCustomers: mib(((heapAfter - heapBefore) / customers) * 100_000) },
+  };
+});

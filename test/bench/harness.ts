@@ -1,0 +1,39 @@
+/**
+ * What every benchmark script shares: the stack `npm start` would use (acquired, released after),
+ * a config of its own topic prefix on it, the machine the figures were taken on, one JSON result
+ * on stdout, and an exit code.
+ */
+import os from 'node:os';
+import { loadConfig, type Config } from '../../services/common/config.ts';
+import { acquireStack, type StackMode } from '../../infra/stack/acquire.ts';
+import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
+
+export interface BenchContext {
+  readonly config: Config;
+  readonly prefix: string;
+  readonly stackMode: StackMode;
+}
+
+export function runBench(run: (context: BenchContext) => Promise<Record<string, unknown>>, env: Record<string, string> = {}): void {
+  const main = async () => {
+    const stack = await acquireStack(loadConfig(), process.env, (line) => {
+      console.error(`[stack] ${line}`);
+    });
+    try {
+      const prefix = `bench.${Date.now().toString(36)}.`;
+      const config = loadConfig({ ...process.env, ...endpointsAsEnv(stack.endpoints), TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn', ...env });
+      const result = await run({ config, prefix, stackMode: stack.mode });
+      const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, stack: stack.mode };
+      console.log(JSON.stringify({ machine, ...result }, null, 2));
+    } finally {
+      await stack.release();
+    }
+  };
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

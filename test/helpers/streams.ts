@@ -1,0 +1,54 @@
+/** Feeding events in and watching consumer groups catch up (no test framework here: benchmarks use it too). */
+import type { Kafka } from 'kafkajs';
+import type { Config } from '../../services/common/config.ts';
+import { createKafka } from '../../services/common/kafka.ts';
+import { pollUntil } from '../../services/common/poll.ts';
+import { createRegistry } from '../../services/common/registry.ts';
+import { EventProducer } from '../../services/producer/event-producer.ts';
+import { topicsFor } from '../../schemas/topics.ts';
+
+/** Validates and sends events to the events topic of `config`; any rejection is an error. */
+export async function produceAll(config: Config, events: readonly unknown[]): Promise<void> {
+  const producer = await EventProducer.connect({
+    kafka: createKafka(config.kafka, undefined),
+    registry: createRegistry(config.registry),
+    kafkaSettings: config.kafka,
+    topics: topicsFor(config.topicPrefix),
+    maxFutureSkewMs: 300_000,
+  });
+  try {
+    for (let i = 0; i < events.length; i += 1000) {
+      const outcome = await producer.send(events.slice(i, i + 1000));
+      if (outcome.rejected > 0) throw new Error(`workload rejected: ${JSON.stringify(outcome.results.find((r) => r.status === 'rejected'))}`);
+    }
+  } finally {
+    await producer.close();
+  }
+}
+
+/** Of the records now in `topics`, the share `groupId` has committed (1 = caught up). */
+export async function committedFraction(kafka: Kafka, groupId: string, topics: readonly string[]): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    let total = 0;
+    let done = 0;
+    for (const topic of topics) {
+      total += (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      done += (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    }
+    return total === 0 ? 1 : done / total;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Resolves once `groupId` has committed everything `topics` held when called. */
+export async function caughtUp(kafka: Kafka, groupId: string, topics: readonly string[], timeoutMs = 90_000, intervalMs = 200): Promise<void> {
+  await pollUntil(async () => ((await committedFraction(kafka, groupId, topics)) >= 1 ? true : undefined), {
+    timeoutMs,
+    intervalMs,
+    what: `group ${groupId} to commit everything in ${topics.join(', ')}`,
+  });
+}
