@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { ALL_SEGMENTS, attribute, NO_TRACK, type CustomerKpiTrack } from './attribution.ts';
-import { addRolling, EMPTY_ROLLING, ROLLING_LENGTHS, rollingDeltas, type RollingCounts } from './rolling.ts';
+import { addSteps, EMPTY_ROLLING, newSegmentRolling, ROLLING_LENGTHS, rollingAt, rollingSteps, type RollingCounts, type SegmentRolling } from './rolling.ts';
 import { addDays, dayEnd, dayOf, type Day } from './windows.ts';
 
 const TZ = 'UTC';
@@ -24,22 +24,29 @@ function event(id: number, customer: string, type: 'page_view' | 'purchase', day
     : { ...envelope, type, properties: { order_id: `o${id}`, amount: '10.00', currency: 'EUR', items: 1 } };
 }
 
-/** Applies events in the given order, the way the processor does, summing the rolling deltas. */
-function accumulate(events: readonly JourneyEvent[]): Map<string, RollingCounts> {
+/** Applies events in the given order, the way the processor does; reads the windows back by `segment|end`. */
+function accumulate(events: readonly JourneyEvent[]): { get: (key: string) => RollingCounts | undefined } {
   const tracks = new Map<string, CustomerKpiTrack>();
   const firstSeen = new Map<string, number>();
-  const totals = new Map<string, RollingCounts>();
+  const counters = new Map<string, SegmentRolling>();
   for (const e of events) {
     const customer = e.customer_id ?? '';
     const before = tracks.get(customer) ?? NO_TRACK;
     firstSeen.set(customer, Math.min(firstSeen.get(customer) ?? Infinity, e.occurred_at));
     const { track } = attribute({ event: e, segment: 'smb', track: before, firstSeenAt: firstSeen.get(customer) ?? e.occurred_at, transitionTo: null, timeZone: TZ, countsInWindow: true });
     tracks.set(customer, track);
-    for (const [key, delta] of rollingDeltas({ before, after: track, segments: ['smb', ALL_SEGMENTS], session: e.session_id, timeZone: TZ })) {
-      totals.set(key, addRolling(totals.get(key) ?? EMPTY_ROLLING, delta));
+    for (const [segment, delta] of rollingSteps({ before, after: track, segments: ['smb', ALL_SEGMENTS], session: e.session_id, timeZone: TZ })) {
+      const state = counters.get(segment) ?? newSegmentRolling();
+      addSteps(state, delta);
+      counters.set(segment, state);
     }
   }
-  return totals;
+  return {
+    get: (key) => {
+      const cut = key.lastIndexOf('|');
+      return rollingAt(counters.get(key.slice(0, cut)), key.slice(cut + 1));
+    },
+  };
 }
 
 /** The rolling distinct counts straight from the definition, for the window ending `end`. */

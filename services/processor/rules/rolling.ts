@@ -1,17 +1,18 @@
 /**
  * Rolling 7- and 30-day views derived from the daily windows. Sums (page views, revenue, …) of a
  * rolling window are sums of its days, so a reader adds the daily windows up. Distinct counts are
- * not: a customer who visits on three of seven days is one visitor of the week. Those are decided
- * here, from the customer's own record of the days it was counted on (attribution.ts marks), as
- * integer deltas per (segment, window end day) — so, like the daily windows, the shares of all
- * partitions add up exactly.
+ * not: a customer who visits on three days of a week is one visitor of that week. Those are decided
+ * here, from the customer's own record of the days it was counted on (attribution.ts marks), so —
+ * like the daily windows — the shares of all partitions add up exactly.
  *
- * Each change is worked out as "covered after" minus "covered before" for every window end the
- * change can reach, so an event arriving late or out of order moves the counts to exactly what the
- * set of events says. Pure.
+ * A customer's days cover the windows ending within `length` days after each of them: a union of
+ * intervals of window ends. Counts are kept as steps (+1 where an interval starts, −1 after it
+ * ends), so the count of the window ending on E is the sum of the steps up to E, and a change costs
+ * a few steps rather than one update per window. Each change is "steps after" minus "steps before",
+ * so an event arriving late or out of order moves the counts to exactly what the set of events says.
  */
-import { parseWindowKey, windowKeyOf, type CustomerKpiTrack, type SegmentDayMarks } from './attribution.ts';
-import { dayEnd, type Day } from './windows.ts';
+import { parseWindowKey, type CustomerKpiTrack, type SegmentDayMarks } from './attribution.ts';
+import { dayOf, type Day } from './windows.ts';
 
 export const ROLLING_LENGTHS = [7, 30] as const;
 export type RollingLength = (typeof ROLLING_LENGTHS)[number];
@@ -21,30 +22,17 @@ export const ROLLING_LOOKBACK_DAYS = Math.max(...ROLLING_LENGTHS) - 1;
 export const ROLLING_FIELDS = ['visitors', 'sessions', 'timedSessions', 'buyers', 'repeatBuyers'] as const;
 export type RollingField = (typeof ROLLING_FIELDS)[number];
 export type RollingCounts = Readonly<Record<`${RollingLength}`, Readonly<Record<RollingField, number>>>>;
+/** One counter: a field over one window length, e.g. `visitors:7`. */
+export type RollingSeries = `${RollingField}:${RollingLength}`;
+/** Steps per series: window-end day number → change of the count from that window end on. */
+export type RollingSteps = Map<RollingSeries, Map<number, number>>;
 
-const zero = (): Record<RollingField, number> => ({ visitors: 0, sessions: 0, timedSessions: 0, buyers: 0, repeatBuyers: 0 });
-export const EMPTY_ROLLING: RollingCounts = { '7': zero(), '30': zero() };
-
-const sum = (x: Readonly<Record<RollingField, number>>, y: Readonly<Record<RollingField, number>>): Record<RollingField, number> => ({
-  visitors: x.visitors + y.visitors,
-  sessions: x.sessions + y.sessions,
-  timedSessions: x.timedSessions + y.timedSessions,
-  buyers: x.buyers + y.buyers,
-  repeatBuyers: x.repeatBuyers + y.repeatBuyers,
-});
-
-export function addRolling(a: RollingCounts, b: RollingCounts): RollingCounts {
-  return { '7': sum(a['7'], b['7']), '30': sum(a['30'], b['30']) };
-}
-
-export const isEmptyRolling = (r: RollingCounts): boolean => ROLLING_LENGTHS.every((l) => ROLLING_FIELDS.every((f) => r[l][f] === 0));
-
-// Days as whole numbers (days since 1970-01-01) here: this runs for every event, over up to 37
-// window ends each, and calendar arithmetic on strings was most of the processor's time.
+// Days as whole numbers (days since 1970-01-01) here: calendar arithmetic on strings was most of
+// the processor's time when this ran per window.
 const DAY_MS = 86_400_000;
-const numberOf = (day: Day): number => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
+export const dayNumber = (day: Day): number => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
 const names = new Map<number, Day>();
-function nameOf(n: number): Day {
+export function dayName(n: number): Day {
   let name = names.get(n);
   if (name === undefined) {
     name = new Date(n * DAY_MS).toISOString().slice(0, 10);
@@ -59,15 +47,43 @@ function daysWith(marks: Readonly<Record<string, SegmentDayMarks>>, segment: str
   const days: number[] = [];
   for (const [key, mark] of Object.entries(marks)) {
     const parsed = parseWindowKey(key);
-    if (parsed.segment === segment && has(mark)) days.push(numberOf(parsed.day));
+    if (parsed.segment === segment && has(mark)) days.push(dayNumber(parsed.day));
   }
   return days.sort((a, b) => a - b);
 }
 
-/** Whether some day of `days` lies in the window of `length` days ending `end`. */
-const covered = (days: readonly number[], end: number, length: number): boolean => days.some((d) => d > end - length && d <= end);
+function addStep(steps: Map<number, number>, day: number, by: number): void {
+  const next = (steps.get(day) ?? 0) + by;
+  if (next === 0) steps.delete(day);
+  else steps.set(day, next);
+}
 
-const sameDays = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+/** The window ends `days` (ascending) cover, as steps; ends before `from` do not count. */
+function coverage(days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY): Map<number, number> {
+  const steps = new Map<number, number>();
+  let start: number | undefined;
+  let end = 0;
+  for (const d of days) {
+    const s = Math.max(d, from);
+    const e = d + length - 1;
+    if (s > e) continue;
+    if (start !== undefined && s <= end + 1) {
+      end = Math.max(end, e);
+      continue;
+    }
+    if (start !== undefined) {
+      addStep(steps, start, 1);
+      addStep(steps, end + 1, -1);
+    }
+    start = s;
+    end = e;
+  }
+  if (start !== undefined) {
+    addStep(steps, start, 1);
+    addStep(steps, end + 1, -1);
+  }
+  return steps;
+}
 
 export interface RollingInput {
   readonly before: CustomerKpiTrack;
@@ -79,33 +95,31 @@ export interface RollingInput {
   readonly timeZone: string;
 }
 
-export function rollingDeltas(input: RollingInput): Map<string, RollingCounts> {
+/** What one event changes in the rolling counts, per segment (segments with no change left out). */
+export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const { before, after } = input;
-  const deltas = new Map<string, Record<`${RollingLength}`, Record<RollingField, number>>>();
-  const bump = (segment: string, end: number, length: RollingLength, field: RollingField, by: number) => {
-    if (by === 0) return;
-    const key = windowKeyOf(segment, nameOf(end));
-    const delta = deltas.get(key) ?? { '7': zero(), '30': zero() };
-    delta[length][field] += by;
-    deltas.set(key, delta);
+  const bySegment = new Map<string, RollingSteps>();
+  const record = (segment: string, series: RollingSeries, was: Map<number, number>, is: Map<number, number>) => {
+    const delta = new Map(is);
+    for (const [day, n] of was) addStep(delta, day, -n);
+    if (delta.size === 0) return;
+    const steps = bySegment.get(segment) ?? new Map<RollingSeries, Map<number, number>>();
+    steps.set(series, delta);
+    bySegment.set(segment, steps);
   };
-  /** For a token counted once per window (a visitor, a session, …): the windows it entered or left. */
+  /** For a token counted once per window (a visitor, a session, …). */
   const distinct = (segment: string, field: RollingField, has: (mark: SegmentDayMarks) => boolean) => {
     const was = daysWith(before.marks, segment, has);
     const is = daysWith(after.marks, segment, has);
-    if (sameDays(was, is)) return;
-    const changed = [...was.filter((d) => !is.includes(d)), ...is.filter((d) => !was.includes(d))].sort((a, b) => a - b);
-    const first = changed[0];
-    const last = changed.at(-1);
-    if (first === undefined || last === undefined) return;
-    for (const length of ROLLING_LENGTHS) {
-      for (let end = first; end <= last + length - 1; end++) {
-        bump(segment, end, length, field, Number(covered(is, end, length)) - Number(covered(was, end, length)));
-      }
-    }
+    if (was.length === is.length && was.every((d, i) => d === is[i])) return;
+    for (const length of ROLLING_LENGTHS) record(segment, `${field}:${length}`, coverage(was, length), coverage(is, length));
   };
-
-  const endOf = (day: number) => dayEnd(nameOf(day), input.timeZone);
+  // The day (in the reporting zone) of the second purchase: from that window end on, a buyer of
+  // the window is a repeat buyer.
+  const repeatFrom = (track: CustomerKpiTrack) => {
+    const second = track.earliestPurchases[1];
+    return second === undefined ? Number.POSITIVE_INFINITY : dayNumber(dayOf(second, input.timeZone));
+  };
 
   for (const segment of input.segments) {
     distinct(segment, 'visitors', (m) => m.visitor === true);
@@ -115,23 +129,92 @@ export function rollingDeltas(input: RollingInput): Map<string, RollingCounts> {
       distinct(segment, 'sessions', (m) => m.sessions?.includes(session) === true);
       distinct(segment, 'timedSessions', (m) => m.timedSessions?.includes(session) === true);
     }
-    // A window's buyer is a repeat buyer once their second purchase precedes the window's end.
-    const secondBefore = before.earliestPurchases[1];
-    const secondAfter = after.earliestPurchases[1];
+    const wasFrom = repeatFrom(before);
+    const isFrom = repeatFrom(after);
     const boughtBefore = daysWith(before.marks, segment, (m) => m.buyer === true);
     const boughtAfter = daysWith(after.marks, segment, (m) => m.buyer === true);
-    if (secondBefore === secondAfter && sameDays(boughtBefore, boughtAfter)) continue;
-    const all = [...new Set([...boughtBefore, ...boughtAfter])].sort((a, b) => a - b);
-    const first = all[0];
-    const last = all.at(-1);
-    if (first === undefined || last === undefined) continue;
-    for (const length of ROLLING_LENGTHS) {
-      for (let end = first; end <= last + length - 1; end++) {
-        const was = secondBefore !== undefined && secondBefore < endOf(end) && covered(boughtBefore, end, length);
-        const is = secondAfter !== undefined && secondAfter < endOf(end) && covered(boughtAfter, end, length);
-        bump(segment, end, length, 'repeatBuyers', Number(is) - Number(was));
-      }
+    if (wasFrom === isFrom && boughtBefore.length === boughtAfter.length && boughtBefore.every((d, i) => d === boughtAfter[i])) continue;
+    for (const length of ROLLING_LENGTHS) record(segment, `repeatBuyers:${length}`, coverage(boughtBefore, length, wasFrom), coverage(boughtAfter, length, isFrom));
+  }
+  return bySegment;
+}
+
+/** The window ends (inclusive ranges of day numbers) whose counts `steps` change. */
+export function touchedEnds(steps: RollingSteps): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const delta of steps.values()) {
+    const days = [...delta.keys()].sort((a, b) => a - b);
+    let running = 0;
+    for (let i = 0; i < days.length; i++) {
+      const day = days[i] as number;
+      running += delta.get(day) ?? 0;
+      const next = days[i + 1];
+      if (running !== 0 && next !== undefined) ranges.push([day, next - 1]);
     }
   }
-  return deltas;
+  return ranges;
 }
+
+/** One segment's rolling counters: what has been folded in from days gone, and the steps since. */
+export interface SegmentRolling {
+  readonly base: Map<RollingSeries, number>;
+  readonly steps: RollingSteps;
+}
+
+export const newSegmentRolling = (): SegmentRolling => ({ base: new Map(), steps: new Map() });
+
+/** Adds an event's steps to a segment's counters, in place. */
+export function addSteps(into: SegmentRolling, delta: RollingSteps): void {
+  for (const [series, steps] of delta) {
+    const target = into.steps.get(series) ?? new Map<number, number>();
+    for (const [day, n] of steps) addStep(target, day, n);
+    into.steps.set(series, target);
+  }
+}
+
+/** The counts of the windows ending on `end`. */
+export function rollingAt(state: SegmentRolling | undefined, end: Day): RollingCounts {
+  const e = dayNumber(end);
+  const count = (series: RollingSeries) => {
+    let n = state?.base.get(series) ?? 0;
+    for (const [day, by] of state?.steps.get(series) ?? []) if (day <= e) n += by;
+    return n;
+  };
+  const of = (length: RollingLength) => ({
+    visitors: count(`visitors:${length}`),
+    sessions: count(`sessions:${length}`),
+    timedSessions: count(`timedSessions:${length}`),
+    buyers: count(`buyers:${length}`),
+    repeatBuyers: count(`repeatBuyers:${length}`),
+  });
+  return { '7': of(7), '30': of(30) };
+}
+
+/** Folds the steps of window ends before `day` into the base, in place; true if any moved. */
+export function foldBefore(state: SegmentRolling, day: Day): boolean {
+  const cut = dayNumber(day);
+  let moved = false;
+  for (const [series, steps] of state.steps) {
+    for (const [d, n] of steps) {
+      if (d >= cut) continue;
+      state.base.set(series, (state.base.get(series) ?? 0) + n);
+      steps.delete(d);
+      moved = true;
+    }
+  }
+  return moved;
+}
+
+/** JSON for the changelog, and back. */
+export function rollingToJson(state: SegmentRolling): string {
+  return JSON.stringify({ base: Object.fromEntries(state.base), steps: Object.fromEntries([...state.steps].map(([s, m]) => [s, Object.fromEntries(m)])) });
+}
+export function rollingFromJson(json: string): SegmentRolling {
+  const parsed = JSON.parse(json) as { base: Record<string, number>; steps: Record<string, Record<string, number>> };
+  return {
+    base: new Map(Object.entries(parsed.base) as [RollingSeries, number][]),
+    steps: new Map(Object.entries(parsed.steps).map(([s, m]) => [s as RollingSeries, new Map(Object.entries(m).map(([d, n]) => [Number(d), n]))])),
+  };
+}
+
+export const EMPTY_ROLLING: RollingCounts = rollingAt(undefined, '1970-01-01');

@@ -21,7 +21,19 @@ import {
   type WindowCounts,
 } from '../rules/attribution.ts';
 import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
-import { addRolling, EMPTY_ROLLING, ROLLING_LOOKBACK_DAYS, rollingDeltas, type RollingCounts } from '../rules/rolling.ts';
+import {
+  addSteps,
+  dayName,
+  foldBefore,
+  newSegmentRolling,
+  ROLLING_LOOKBACK_DAYS,
+  rollingAt,
+  rollingFromJson,
+  rollingSteps,
+  rollingToJson,
+  touchedEnds,
+  type SegmentRolling,
+} from '../rules/rolling.ts';
 import type { StageRules } from '../rules/stage.ts';
 import { addDays, dayEnd, dayOf, latenessOf, type Day } from '../rules/windows.ts';
 
@@ -75,8 +87,8 @@ export class PartitionState {
   private readonly rules: ProcessorRules;
   private readonly customers = new Map<string, StoredCustomer>();
   private readonly windows = new Map<string, OpenWindow>();
-  /** Rolling distinct counts per `segment|end day`, also for end days still ahead of stream time. */
-  private readonly rolling = new Map<string, RollingCounts>();
+  /** Rolling distinct counters per segment (see rules/rolling.ts). */
+  private readonly rolling = new Map<string, SegmentRolling>();
   private streamTime: number | null = null;
   /** Customers per (profile segment, stage), and converted customers per (segment, last-seen day). */
   private readonly stageCounts = new Map<string, Map<string, number>>();
@@ -85,7 +97,8 @@ export class PartitionState {
   private transitions: StageTransitionRecord[] = [];
   private readonly dirtyCustomers = new Set<string>();
   private readonly dirtyWindows = new Set<string>();
-  private readonly dirtyRolling = new Set<string>();
+  /** Segments whose rolling counters changed, with the first and last window end (day numbers) that moved. */
+  private readonly dirtyRolling = new Map<string, { from: number; to: number }>();
   private readonly closedWindows = new Set<string>();
   private streamTimeMoved = false;
 
@@ -129,11 +142,18 @@ export class PartitionState {
       window.counts = applyDelta(window.counts, delta);
       this.dirtyWindows.add(windowKey);
     }
-    const rolling = rollingDeltas({ before: stored?.track ?? NO_TRACK, after: track, segments: segmentsOf(segment), session: event.session_id, timeZone: this.rules.timeZone });
-    for (const [windowKey, delta] of rolling) {
-      if (!this.isOpen(parseWindowKey(windowKey).day)) continue;
-      this.rolling.set(windowKey, addRolling(this.rolling.get(windowKey) ?? EMPTY_ROLLING, delta));
-      this.dirtyRolling.add(windowKey);
+    // Steps at closed window ends are harmless: only open windows are ever read from them.
+    const steps = rollingSteps({ before: stored?.track ?? NO_TRACK, after: track, segments: segmentsOf(segment), session: event.session_id, timeZone: this.rules.timeZone });
+    for (const [rollingSegment, delta] of steps) {
+      const counters = this.rolling.get(rollingSegment) ?? newSegmentRolling();
+      addSteps(counters, delta);
+      this.rolling.set(rollingSegment, counters);
+      const moved = this.dirtyRolling.get(rollingSegment) ?? { from: Number.POSITIVE_INFINITY, to: Number.NEGATIVE_INFINITY };
+      for (const [from, to] of touchedEnds(delta)) {
+        moved.from = Math.min(moved.from, from);
+        moved.to = Math.max(moved.to, to);
+      }
+      this.dirtyRolling.set(rollingSegment, moved);
     }
     this.track(stored?.customer, customer);
     this.customers.set(key, { customer, track });
@@ -166,17 +186,18 @@ export class PartitionState {
     }
     // A day whose rolling counts changed is published, even one without events of its own, and
     // even one ahead of this partition's stream time: other partitions may be there already.
-    for (const [windowKey] of this.rolling) {
-      const { day } = parseWindowKey(windowKey);
-      if (today === null || !this.isOpen(day)) continue;
-      const window = this.windows.get(windowKey);
-      if (window === undefined) this.openWindow(windowKey);
-      else if (!this.dirtyRolling.has(windowKey) && (window.reached || day > today)) continue;
-      this.dirtyWindows.add(windowKey);
+    for (const [segment, { from, to }] of this.dirtyRolling) {
+      for (let end = from; end <= to; end++) {
+        const day = dayName(end);
+        if (!this.isOpen(day)) continue;
+        const windowKey = windowKeyOf(segment, day);
+        if (!this.windows.has(windowKey)) this.openWindow(windowKey);
+        this.dirtyWindows.add(windowKey);
+      }
     }
-    for (const windowKey of this.dirtyRolling) {
-      const counts = this.rolling.get(windowKey);
-      if (counts !== undefined) changelog.push({ key: `r|${windowKey}`, value: JSON.stringify(counts) });
+    // A day published ahead of stream time goes out again once stream time reaches it.
+    for (const [windowKey, window] of this.windows) {
+      if (!window.reached && today !== null && parseWindowKey(windowKey).day <= today) this.dirtyWindows.add(windowKey);
     }
     const windows: SegmentKpiPartial[] = [];
     for (const windowKey of this.dirtyWindows) {
@@ -191,7 +212,16 @@ export class PartitionState {
     }
     // Evict only after the final revision of a window that closed in this batch went out above.
     if (this.streamTimeMoved) this.closeWindows();
-    for (const windowKey of this.closedWindows) changelog.push({ key: `w|${windowKey}`, value: null }, { key: `r|${windowKey}`, value: null });
+    if (this.streamTimeMoved && oldestOpenDay !== null) {
+      for (const [segment, counters] of this.rolling) {
+        if (foldBefore(counters, oldestOpenDay) && !this.dirtyRolling.has(segment)) this.dirtyRolling.set(segment, { from: 0, to: -1 });
+      }
+    }
+    for (const segment of this.dirtyRolling.keys()) {
+      const counters = this.rolling.get(segment);
+      if (counters !== undefined) changelog.push({ key: `r|${segment}`, value: rollingToJson(counters) });
+    }
+    for (const windowKey of this.closedWindows) changelog.push({ key: `w|${windowKey}`, value: null });
     if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: 't|stream', value: String(this.streamTime) });
 
     const flushed = { transitions: this.transitions, profiles, windows, changelog };
@@ -227,7 +257,7 @@ export class PartitionState {
       this.windows.set(windowKey, { ...parsed, counts: { ...parsed.counts, revenueMinor: BigInt(parsed.counts.revenueMinor) } });
     } else if (key.startsWith('r|')) {
       if (value === null) this.rolling.delete(key.slice(2));
-      else this.rolling.set(key.slice(2), JSON.parse(value) as RollingCounts);
+      else this.rolling.set(key.slice(2), rollingFromJson(value));
     } else if (key === 't|stream' && value !== null) {
       this.streamTime = Number(value);
     }
@@ -245,7 +275,7 @@ export class PartitionState {
       transitions_to: transitionsTo,
       stage_counts: window.stageCounts,
       dormant_customers: window.dormant,
-      rolling: this.rolling.get(windowKeyOf(segment, day)) ?? EMPTY_ROLLING,
+      rolling: rollingAt(this.rolling.get(segment), day),
       day_reached: window.reached,
     };
   }
@@ -269,10 +299,9 @@ export class PartitionState {
   }
 
   private closeWindows(): void {
-    for (const windowKey of new Set([...this.windows.keys(), ...this.rolling.keys()])) {
+    for (const windowKey of this.windows.keys()) {
       if (!this.isOpen(parseWindowKey(windowKey).day)) {
         this.windows.delete(windowKey);
-        this.rolling.delete(windowKey);
         this.closedWindows.add(windowKey);
       }
     }
