@@ -102,8 +102,12 @@ describe('journey start, end to end', () => {
           "SELECT orders, nps_responses, ces_responses, csat_responses, visitors FROM journey.segment_kpis_daily WHERE segment = '*' AND day IN ({day:Date}, {later:Date}) ORDER BY day",
           { day: DAY, later: LATER },
         );
-        const done = row?.orders === '2' && row.nps_responses === '2' && row.ces_responses === '1' && row.csat_responses === '1' && later?.visitors === '2';
-        return done ? row : undefined;
+        const kpisDone = row?.orders === '2' && row.nps_responses === '2' && row.ces_responses === '1' && row.csat_responses === '1' && later?.visitors === '2';
+        // Each topic reaches ClickHouse on its own: wait for all of them.
+        const [landed] = await q<{ events: string; stages: string; transitions: string }>(
+          'SELECT (SELECT count() FROM journey.events FINAL) AS events, (SELECT count() FROM journey.customer_stages FINAL) AS stages, (SELECT count() FROM journey.stage_transitions) AS transitions',
+        );
+        return kpisDone && landed?.events === '13' && landed.stages === '4' && landed.transitions === '9' ? row : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 500, what: 'all KPIs to reach ClickHouse' },
     );

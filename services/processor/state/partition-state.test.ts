@@ -167,13 +167,15 @@ describe('PartitionState', () => {
     expect(reached.map((w) => `${w.segment}|${w.day}:${w.counts.visitors}/${w.rolling['7'].visitors ?? 0}`)).toEqual([
       'smb|2026-11-10:1/1',
       '*|2026-11-10:1/1',
+      'smb|2026-11-12:0/1',
+      '*|2026-11-12:0/1',
+      'smb|2026-11-13:0/1',
+      '*|2026-11-13:0/1',
       'smb|2026-11-14:1/2',
       '*|2026-11-14:1/2',
-      'smb|2026-11-12:0/1',
-      'smb|2026-11-13:0/1',
-      '*|2026-11-12:0/1',
-      '*|2026-11-13:0/1',
     ]);
+    // Days without events still end with the partition's stage counts (as of the 10th's end).
+    expect(reached.find((w) => w.segment === 'smb' && w.day === '2026-11-13')?.stage_counts).toEqual({ discovery: 1 });
     // Days ahead of this partition's stream time go out for their rolling views, marked unreached.
     const ahead = out.windows.filter((w) => !w.day_reached && w.segment === 'smb').map((w) => `${w.day}:${w.rolling['7'].visitors ?? 0}/${w.rolling['30'].visitors ?? 0}`);
     expect(ahead.slice(0, 3)).toEqual(['2026-11-15:2/2', '2026-11-16:2/2', '2026-11-17:1/2']);

@@ -120,7 +120,7 @@ export class PartitionState {
     const stored = this.customers.get(key);
     const step = applyToCustomer(stored?.customer, key, event, this.rules.stage);
     if (step.duplicate) return 'duplicate';
-    if (this.streamTime !== null && event.occurred_at > this.streamTime) this.freezeDaysBefore(dayOf(event.occurred_at, this.rules.timeZone));
+    if (this.streamTime !== null && event.occurred_at > this.streamTime) this.freezeDaysBefore(event.occurred_at);
 
     const tooLate =
       this.streamTime !== null && latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
@@ -312,15 +312,27 @@ export class PartitionState {
    * that day, before the event that moves it is counted: the snapshot is then a function of the
    * events, not of where batch boundaries fell, so a restarted run emits the same values.
    */
-  private freezeDaysBefore(newDay: Day): void {
+  private freezeDaysBefore(newStreamTime: number): void {
     if (this.streamTime === null) return;
     const today = dayOf(this.streamTime, this.rules.timeZone);
+    const newDay = dayOf(newStreamTime, this.rules.timeZone);
     if (newDay <= today) return;
-    for (const [windowKey, window] of this.windows) {
-      const { segment, day } = parseWindowKey(windowKey);
-      if (day !== today) continue;
-      this.snapshot(window, segment, day);
-      this.dirtyWindows.add(windowKey);
+    // No event came between today and the new day, so the stage counts at the end of each day in
+    // between are today's: every segment with customers here gets them, also on days without events
+    // of its own. Skipped days already closed at the new stream time are not published.
+    const oldestStillOpen = dayOf(newStreamTime - this.rules.allowedLatenessMs, this.rules.timeZone);
+    const days = [today];
+    for (let day = [addDays(today, 1), oldestStillOpen].sort()[1] ?? newDay; day < newDay; day = addDays(day, 1)) {
+      if (newStreamTime < dayEnd(day, this.rules.timeZone) + this.rules.allowedLatenessMs) days.push(day);
+    }
+    const segments = [...this.stageCounts].filter(([, stages]) => stages.size > 0).map(([segment]) => segment);
+    for (const day of days) {
+      for (const segment of segments) {
+        const windowKey = windowKeyOf(segment, day);
+        const window = this.windows.get(windowKey) ?? this.openWindow(windowKey);
+        this.snapshot(window, segment, day);
+        this.dirtyWindows.add(windowKey);
+      }
     }
   }
 
