@@ -16,7 +16,7 @@
  *   committed) and the error is rethrown: kafkajs re-reads from the committed offset and the state
  *   is restored again. A partition lost in a rebalance is dropped and its producer closed.
  */
-import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
@@ -64,6 +64,8 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
+        // Java-compatible murmur2, as every journeyline producer (kafka.ts createIdempotentProducer).
+        createPartitioner: Partitioners.DefaultPartitioner,
       });
       await producer.connect(); // initProducerId: fences the previous owner of this transactional.id
       const state = new PartitionState(partition, config.processor);
