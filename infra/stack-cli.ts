@@ -1,7 +1,8 @@
 /**
- * `npm run stack:fetch|up|down|status` — the native stack by hand. Exit codes: 0 done, 1 failed
+ * `npm run stack:fetch|up|down|reset|status` — the native stack by hand. Exit codes: 0 done, 1 failed
  * (the message says what and where its log is), 2 bad usage or configuration.
  */
+import { rmSync } from 'node:fs';
 import { ConfigError, loadConfig } from '../services/common/config.ts';
 import { endpointsAsEnv } from './stack/endpoints.ts';
 import { NativeStack } from './stack/native.ts';
@@ -28,7 +29,15 @@ async function main(command: string | undefined): Promise<number> {
     }
     case 'down': {
       const { stopped } = await stack.down();
-      say(stopped > 0 ? `stopped ${stopped} stack process(es)` : 'native stack was not running');
+      say(stopped > 0 ? `stopped ${stopped} stack process(es); data kept in ${config.stack.dir}` : 'native stack was not running');
+      return 0;
+    }
+    case 'reset': {
+      const { stopped } = await stack.reset();
+      // ClickHouse's rows came from that Kafka: they go with it, or a restarted processor would
+      // start empty next to the previous run's tables.
+      rmSync(config.clickhouse.chdbPath, { recursive: true, force: true });
+      say(`stopped ${stopped} stack process(es); wiped Kafka, the registry and embedded ClickHouse (${config.clickhouse.chdbPath})`);
       return 0;
     }
     case 'status': {
@@ -40,7 +49,7 @@ async function main(command: string | undefined): Promise<number> {
       return components.every((c) => c.healthy) ? 0 : 1;
     }
     default:
-      say('usage: node infra/stack-cli.ts fetch|up|down|status');
+      say('usage: node infra/stack-cli.ts fetch|up|down|reset|status');
       return 2;
   }
 }

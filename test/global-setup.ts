@@ -16,9 +16,14 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const stack = await acquireStack(loadConfig(), process.env, (line) => {
-    console.error(`[stack] ${line}`);
-  });
+  const stack = await acquireStack(
+    loadConfig(),
+    process.env,
+    (line) => {
+      console.error(`[stack] ${line}`);
+    },
+    { ephemeral: true },
+  );
   console.error(`[stack] ${stack.mode}: ${JSON.stringify(endpointsAsEnv(stack.endpoints))}`);
   project.provide('stackEnv', endpointsAsEnv(stack.endpoints));
   project.provide('stackMode', stack.mode);

@@ -4,7 +4,8 @@
  *   1. endpoints given in the environment (KAFKA_BROKERS and SCHEMA_REGISTRY_URL, or JOURNEY_STACK=external);
  *   2. else containers, when a Docker engine answers;
  *   3. else the native launcher (JVMs on this machine, ClickHouse embedded).
- * `release` undoes only what `acquireStack` itself started.
+ * `release` undoes only what `acquireStack` itself started; with `ephemeral` (tests, benchmarks)
+ * a native stack it started is also wiped, so their topics do not pile up in the developer's stack.
  */
 import { endpointsGivenIn, type Config } from '../../services/common/config.ts';
 import { dockerAvailable, startContainers } from './containers.ts';
@@ -31,6 +32,7 @@ export async function acquireStack(
   config: Config,
   env: Readonly<Record<string, string | undefined>>,
   report: (line: string) => void = () => undefined,
+  options: { readonly ephemeral?: boolean } = {},
 ): Promise<AcquiredStack> {
   const mode = await chooseMode(config, env);
   switch (mode) {
@@ -54,7 +56,7 @@ export async function acquireStack(
         endpoints,
         started,
         release: async () => {
-          if (started) await stack.down();
+          if (started) await (options.ephemeral === true ? stack.reset() : stack.down());
         },
       };
     }

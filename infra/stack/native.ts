@@ -1,14 +1,15 @@
 /**
  * The native stack, for machines without a Docker engine: Apache Kafka (KRaft, one combined
- * broker+controller) and Apicurio Registry (Confluent-compatible API, in-memory storage) as
+ * broker+controller) and Apicurio Registry (Confluent-compatible API, H2 file storage) as
  * background JVMs on 127.0.0.1, from Maven Central artifacts cached in infra/.cache.
  * ClickHouse needs no process here: it is embedded (chDB) in whichever process uses it.
  *
  * Contract:
  * - `up` is idempotent: a running, healthy stack is left alone. Ports are checked before any JVM
  *   starts, so a taken port fails at once naming the port and its setting.
- * - The registry keeps schemas in memory, so a stack that starts fresh also starts Kafka on empty
- *   storage: messages whose schema ids the new registry never issued must not survive.
+ * - Kafka's log and the registry's schemas persist together in the state dir across `down`/`up`,
+ *   so `npm start` resumes where it stopped. They are only ever kept or wiped together (`reset`):
+ *   messages whose schema ids the registry never issued must not survive.
  * - `down` stops every process carrying this state dir's marker, not only the recorded PIDs, and
  *   fails if any survives.
  */
@@ -120,8 +121,12 @@ export class NativeStack {
         await this.waitHealthy(running);
         return { endpoints: this.endpoints(), started: false };
       }
-      // Half a stack, or one that died with the machine: clear it and start clean.
+      // Half a stack, or one that died with the machine: stop what is left, keep the data.
       await this.stopAll();
+      if (existsSync(this.kafkaDataDir) !== existsSync(this.registryDataDir)) {
+        report('Kafka data without registry data (or the reverse): starting both empty');
+        this.wipeData();
+      }
 
       await this.assertPortsFree();
       this.fetch(report);
@@ -165,6 +170,32 @@ export class NativeStack {
     } finally {
       rmSync(this.lockFile, { force: true });
     }
+  }
+
+  /** `down`, then forget every topic, message and schema. */
+  async reset(): Promise<{ stopped: number }> {
+    mkdirSync(this.settings.dir, { recursive: true });
+    await this.lock();
+    try {
+      const stopped = await this.stopAll();
+      this.wipeData();
+      return { stopped };
+    } finally {
+      rmSync(this.lockFile, { force: true });
+    }
+  }
+
+  private get kafkaDataDir(): string {
+    return path.join(this.settings.dir, 'kafka-data');
+  }
+
+  private get registryDataDir(): string {
+    return path.join(this.settings.dir, 'registry-data');
+  }
+
+  private wipeData(): void {
+    rmSync(this.kafkaDataDir, { recursive: true, force: true });
+    rmSync(this.registryDataDir, { recursive: true, force: true });
   }
 
   async status(): Promise<ComponentStatus[]> {
@@ -231,7 +262,6 @@ export class NativeStack {
     const left = processesMarkedWith(this.settings.dir);
     if (left.length > 0) throw new StackError(`stack processes still running after stop: ${left.join(', ')}`);
     rmSync(this.stateFile, { force: true });
-    rmSync(path.join(this.settings.dir, 'kafka-data'), { recursive: true, force: true });
     return pids.length;
   }
 
@@ -257,9 +287,8 @@ export class NativeStack {
 
   private startKafka(java: string): number {
     const dir = path.join(this.settings.dir, 'kafka');
-    const dataDir = path.join(this.settings.dir, 'kafka-data');
+    const dataDir = this.kafkaDataDir;
     mkdirSync(dir, { recursive: true });
-    rmSync(dataDir, { recursive: true, force: true });
     const { kafkaPort, kafkaControllerPort } = this.settings;
     const properties = path.join(dir, 'server.properties');
     writeFileSync(
@@ -304,16 +333,19 @@ export class NativeStack {
     );
     const classpath = `${KAFKA_LIBS}/*`;
     const logging = `-Dlog4j.configuration=file:${log4j}`;
-    // Kafka's own cluster-id format: 16 random bytes, base64url without padding.
-    const clusterId = randomBytes(16).toString('base64url');
-    try {
-      execFileSync(java, [logging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', properties], {
-        stdio: 'pipe',
-        encoding: 'utf8',
-      });
-    } catch (error: unknown) {
-      const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-      throw new StackError(`formatting Kafka storage in ${dataDir} failed:\n${stdout ?? ''}${stderr ?? ''}`);
+    // Storage is formatted once; later starts resume its log.
+    if (!existsSync(path.join(dataDir, 'meta.properties'))) {
+      // Kafka's own cluster-id format: 16 random bytes, base64url without padding.
+      const clusterId = randomBytes(16).toString('base64url');
+      try {
+        execFileSync(java, [logging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', properties], {
+          stdio: 'pipe',
+          encoding: 'utf8',
+        });
+      } catch (error: unknown) {
+        const { stdout, stderr } = error as { stdout?: string; stderr?: string };
+        throw new StackError(`formatting Kafka storage in ${dataDir} failed:\n${stdout ?? ''}${stderr ?? ''}`);
+      }
     }
     const heap = this.settings.kafkaHeap;
     return spawnDetached(
@@ -336,6 +368,7 @@ export class NativeStack {
   }
 
   private startRegistry(java: string): number {
+    mkdirSync(this.registryDataDir, { recursive: true });
     return spawnDetached(
       java,
       [
@@ -348,6 +381,8 @@ export class NativeStack {
         '-Dquarkus.management.host=127.0.0.1',
         `-Dquarkus.management.port=${this.settings.registryManagementPort}`,
         '-Dquarkus.http.access-log.enabled=false',
+        // Schemas on disk (H2 file) instead of the default in-memory H2, so ids outlive a restart.
+        `-Dapicurio.datasource.url=jdbc:h2:file:${path.join(this.registryDataDir, 'registry')};DB_CLOSE_ON_EXIT=FALSE`,
         '-jar',
         path.join(APICURIO_DIR, 'quarkus-run.jar'),
       ],

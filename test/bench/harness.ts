@@ -16,9 +16,14 @@ export interface BenchContext {
 
 export function runBench(run: (context: BenchContext) => Promise<Record<string, unknown>>, env: Record<string, string> = {}): void {
   const main = async () => {
-    const stack = await acquireStack(loadConfig(), process.env, (line) => {
-      console.error(`[stack] ${line}`);
-    });
+    const stack = await acquireStack(
+      loadConfig(),
+      process.env,
+      (line) => {
+        console.error(`[stack] ${line}`);
+      },
+      { ephemeral: true },
+    );
     try {
       const prefix = `bench.${Date.now().toString(36)}.`;
       const config = loadConfig({ ...process.env, ...endpointsAsEnv(stack.endpoints), TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn', ...env });
