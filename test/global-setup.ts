@@ -1,12 +1,12 @@
 /**
  * Brings up the services the integration suites talk to, through the same decision `npm start`
  * uses (infra/stack/acquire.ts): environment endpoints, else containers, else the native launcher.
- * Tests read the endpoints with `inject('stackEnv')`; what this run started, it stops.
+ * Tests read the endpoints with `inject('stackEnv')`; what this run started, it stops and wipes.
  */
 import type { TestProject } from 'vitest/node';
-import { loadConfig } from '../services/common/config.ts';
-import { acquireStack, type StackMode } from '../infra/stack/acquire.ts';
+import type { StackMode } from '../infra/stack/acquire.ts';
 import { endpointsAsEnv } from '../infra/stack/endpoints.ts';
+import { acquireScratchStack } from './helpers/stack.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,14 +16,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const stack = await acquireStack(
-    loadConfig(),
-    process.env,
-    (line) => {
-      console.error(`[stack] ${line}`);
-    },
-    { ephemeral: true },
-  );
+  const stack = await acquireScratchStack();
   console.error(`[stack] ${stack.mode}: ${JSON.stringify(endpointsAsEnv(stack.endpoints))}`);
   project.provide('stackEnv', endpointsAsEnv(stack.endpoints));
   project.provide('stackMode', stack.mode);

@@ -5,8 +5,9 @@
  */
 import os from 'node:os';
 import { loadConfig, type Config } from '../../services/common/config.ts';
-import { acquireStack, type StackMode } from '../../infra/stack/acquire.ts';
+import type { StackMode } from '../../infra/stack/acquire.ts';
 import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
+import { acquireScratchStack } from '../helpers/stack.ts';
 
 export interface BenchContext {
   readonly config: Config;
@@ -16,14 +17,7 @@ export interface BenchContext {
 
 export function runBench(run: (context: BenchContext) => Promise<Record<string, unknown>>, env: Record<string, string> = {}): void {
   const main = async () => {
-    const stack = await acquireStack(
-      loadConfig(),
-      process.env,
-      (line) => {
-        console.error(`[stack] ${line}`);
-      },
-      { ephemeral: true },
-    );
+    const stack = await acquireScratchStack();
     try {
       const prefix = `bench.${Date.now().toString(36)}.`;
       const config = loadConfig({ ...process.env, ...endpointsAsEnv(stack.endpoints), TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn', ...env });
