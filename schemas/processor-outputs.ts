@@ -69,3 +69,9 @@ export const segmentKpiPartial = z.object({
 export type SegmentKpiPartial = z.infer<typeof segmentKpiPartial>;
 
 export const segmentKpiKey = (segment: string, day: string, partition: number): string => `${segment}|${day}|${partition}`;
+/**
+ * What a segment-kpis record is partitioned by: its segment and day, without the processor
+ * partition, so all shares of one window sit in one partition and one consumer can add them up
+ * (the alerting service), while compaction still keeps one record per share.
+ */
+export const segmentKpiRoute = (key: string): string => key.slice(0, key.lastIndexOf('|'));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { chunkTopicMessages } from './kafka.ts';
+import { Partitioners } from 'kafkajs';
+import { chunkTopicMessages, routingPartitioner } from './kafka.ts';
 
 const message = (key: string, bytes: number) => ({ key, value: 'x'.repeat(bytes) });
 
@@ -25,5 +26,20 @@ describe('chunkTopicMessages', () => {
 
   it('yields nothing for nothing', () => {
     expect(chunkTopicMessages([{ topic: 'a', messages: [] }])).toEqual([]);
+  });
+});
+
+describe('routingPartitioner', () => {
+  const partitionMetadata = Array.from({ length: 12 }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+  const place = (topic: string, key: string) => routingPartitioner({ kpis: (k) => k.slice(0, k.lastIndexOf('|')) })()({ topic, partitionMetadata, message: { key, value: null } });
+
+  it('puts records with the same route on one partition, whatever the rest of their keys', () => {
+    const partitions = new Set([0, 1, 2, 3, 4, 5].map((p) => place('kpis', `smb|2026-11-10|${p}`)));
+    expect(partitions.size).toBe(1);
+  });
+
+  it('places other topics by the whole key, as the Java client would', () => {
+    const murmur2 = Partitioners.DefaultPartitioner()({ topic: 'other', partitionMetadata, message: { key: 'smb|2026-11-10|3', value: null } });
+    expect(place('other', 'smb|2026-11-10|3')).toBe(murmur2);
   });
 });

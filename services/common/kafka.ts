@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type KafkaConfig, type logCreator, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type ICustomPartitioner, type KafkaConfig, type logCreator, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -75,6 +75,23 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
     allowAutoTopicCreation: false,
     createPartitioner: Partitioners.DefaultPartitioner,
   });
+}
+
+/**
+ * The Java client's murmur2 partitioner, except that on the named topics a message is placed by
+ * part of its key (`routeBy(key)`), not the whole key. A compacted topic whose key must be unique
+ * per record can so still co-locate records that belong together: same route, same partition.
+ */
+export function routingPartitioner(routes: Readonly<Record<string, (key: string) => string>>): ICustomPartitioner {
+  return () => {
+    const murmur2 = Partitioners.DefaultPartitioner();
+    return (args) => {
+      const routeBy = routes[args.topic];
+      const key = args.message.key;
+      if (routeBy === undefined || key === null || key === undefined) return murmur2(args);
+      return murmur2({ ...args, message: { ...args.message, key: routeBy(key.toString()) } });
+    };
+  };
 }
 
 /**

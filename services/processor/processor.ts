@@ -16,15 +16,15 @@
  *   committed) and the error is rethrown: kafkajs re-reads from the committed offset and the state
  *   is restored again. A partition lost in a rebalance is dropped and its producer closed.
  */
-import { Partitioners, type Kafka, type Message, type Producer, type TopicMessages } from 'kafkajs';
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
-import { chunkTopicMessages, ensureTopics, readPartitionsToEnd } from '../common/kafka.ts';
+import { chunkTopicMessages, ensureTopics, readPartitionsToEnd, routingPartitioner } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { partitionKeyOf } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
-import { segmentKpiKey } from '../../schemas/processor-outputs.ts';
+import { segmentKpiKey, segmentKpiRoute } from '../../schemas/processor-outputs.ts';
 import { DEAD_LETTER_HEADERS, topicsFor, type Topics } from '../../schemas/topics.ts';
 import { PartitionState } from './state/partition-state.ts';
 
@@ -64,8 +64,8 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        // Java-compatible murmur2, as every journeyline producer (kafka.ts createIdempotentProducer).
-        createPartitioner: Partitioners.DefaultPartitioner,
+        // murmur2 as every journeyline producer; KPI shares of one window go to one partition.
+        createPartitioner: routingPartitioner({ [topics.segmentKpis.name]: segmentKpiRoute }),
       });
       await producer.connect(); // initProducerId: fences the previous owner of this transactional.id
       const state = new PartitionState(partition, config.processor);

@@ -155,6 +155,15 @@ describe('journey processor', () => {
     };
     expect(await aside(topics.lateEvents.name)).toEqual(['eve']);
     expect(await aside(topics.deadLetter.name)).toEqual(['zed']);
+
+    // All shares of a window sit in one partition of the segment-kpis topic.
+    const placed = new Map<string, Set<number>>();
+    await readPartitionsToEnd(kafka, topics.segmentKpis.name, partitions, (p, key) => {
+      const route = key.slice(0, key.lastIndexOf('|'));
+      placed.set(route, (placed.get(route) ?? new Set()).add(p));
+    }, 30_000);
+    expect(placed.size).toBeGreaterThan(0);
+    expect([...placed.values()].every((p) => p.size === 1)).toBe(true);
   });
 
   it('killed with SIGKILL mid-stream and restarted, publishes exactly what an uninterrupted run does', { timeout: 240_000 }, async () => {
