@@ -21,7 +21,7 @@ export function topicsFor(prefix: string) {
     stageTransitions: topic('stage-transitions'),
     /** Latest profile per customer (JSON), keyed by customer. */
     customerProfiles: topic('customer-profiles', true),
-    /** Daily KPI window partials per (segment, day, processor partition), JSON; latest revision wins. */
+    /** Daily (and rolling) KPI window partials per (segment, day, processor partition), JSON; latest revision wins; placed by segment|day. */
     segmentKpis: topic('segment-kpis', true),
     /** The processor's state, keyed per customer and window; restored on rebalance and restart. */
     processorChangelog: topic('processor-changelog', true),
