@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../services/common/poll.ts';
 import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
@@ -205,6 +206,17 @@ describe('journey start, end to end', () => {
         throw new Error(`docs/analysts.md "${title}" failed: ${error instanceof Error ? error.message : String(error)}`);
       });
       if (!/alerts|Dormant/i.test(title)) expect(rows.length, title).toBeGreaterThan(0);
+    }
+
+    // @clickhouse/client speaks to the endpoint as to a ClickHouse server.
+    const client = createClient({ url: started.query, log: { level: ClickHouseLogLevel.OFF } });
+    try {
+      expect((await client.ping()).success).toBe(true);
+      const result = await client.query({ query: 'SELECT stage FROM journey.customer_stages FINAL WHERE customer_id = {customer:String}', query_params: { customer: 'bob' }, format: 'JSONEachRow' });
+      expect(await result.json()).toEqual([{ stage: 'consideration' }]);
+      await expect(client.command({ query: 'TRUNCATE TABLE journey.events' })).rejects.toMatchObject({ code: '164', type: 'READONLY' });
+    } finally {
+      await client.close();
     }
 
     // Reads only.
