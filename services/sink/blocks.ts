@@ -38,7 +38,7 @@ export type BlockPlan = { readonly kind: 'insert'; readonly range: BlockRange; r
 export function planBlock(position: bigint | null, firstOffset: bigint, lastOffset: bigint, intent: BlockRange | null): BlockPlan {
   const from = position ?? firstOffset;
   if (intent !== null && intent.from === from) {
-    // The replay of a block that may have reached ClickHouse: exactly that range, or wait for it.
+    // The replay of a block that may have reached ClickHouse: exactly that range, or read on to its end.
     return lastOffset < intent.to ? { kind: 'wait_for_rest', range: intent } : { kind: 'insert', range: intent, replay: true };
   }
   return { kind: 'insert', range: { from, to: lastOffset }, replay: false };

@@ -67,6 +67,8 @@ function jsonDecoder<T>(schema: z.ZodType<T>): Route['decode'] {
 interface PartitionProgress {
   position: bigint | null;
   intent: BlockRange | null;
+  /** Records of a replayed block fetched so far, while later fetches bring the rest of its range. */
+  buffered: KafkaMessage[];
   /** A commit made outside eachBatch (past transaction markers) that the next block must follow. */
   committing: Promise<void>;
 }
@@ -103,7 +105,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
       const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
       const entry = committed?.partitions.find((p) => p.partition === partition);
       const offset = entry === undefined ? -1n : BigInt(entry.offset);
-      known = { position: offset < 0n ? null : offset, intent: parseIntent(entry?.metadata), committing: Promise.resolve() };
+      known = { position: offset < 0n ? null : offset, intent: parseIntent(entry?.metadata), buffered: [], committing: Promise.resolve() };
       progress.set(key, known);
     }
     return known;
@@ -130,7 +132,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
     const { topic, partition } = payload;
     const key = `${topic}:${partition}`;
     const next = BigInt(payload.lastOffset) + 1n;
-    const known = progress.get(key) ?? { position: null, intent: null, committing: Promise.resolve() };
+    const known = progress.get(key) ?? { position: null, intent: null, buffered: [], committing: Promise.resolve() };
     if (known.intent !== null || (known.position !== null && known.position >= next)) return;
     progress.set(key, known);
     known.position = next;
@@ -176,12 +178,15 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
       const { partition, topic } = batch;
       const known = await progressOf(topic, partition);
       await known.committing;
+      const messages = [...known.buffered, ...batch.messages];
       // lastOffset() counts the transaction markers and aborted records the fetch held after the
       // last message, so the block (and the commit) covers them too.
-      const plan = planBlock(known.position, BigInt(first.offset), BigInt(batch.lastOffset()), known.intent);
+      const plan = planBlock(known.position, BigInt(messages[0]?.offset ?? first.offset), BigInt(batch.lastOffset()), known.intent);
       if (plan.kind === 'wait_for_rest') {
-        // Unresolved, so kafkajs fetches from the same position again, now with more records.
-        logger.debug({ event: 'sink.replay_waits', topic, partition, from: String(plan.range.from), to: String(plan.range.to) });
+        // Fetches now smaller than the block in flight: keep what came and read on to its end.
+        known.buffered = messages;
+        payload.resolveOffset(batch.lastOffset());
+        logger.debug({ event: 'sink.replay_collects', topic, partition, from: String(plan.range.from), to: String(plan.range.to), have: messages.length });
         return;
       }
       const { range } = plan;
@@ -189,7 +194,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
 
       const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
       const poison = [];
-      for (const message of batch.messages) {
+      for (const message of messages) {
         if (BigInt(message.offset) > range.to) break;
         const decoded = await route.decode(message);
         const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
@@ -212,6 +217,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
       await consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]);
       known.position = next;
       known.intent = null;
+      known.buffered = [];
       payload.resolveOffset(String(range.to));
       await payload.heartbeat();
       logger.debug({ event: 'sink.block', topic, partition, from: String(range.from), to: String(range.to), replay: plan.replay, rows: [...rows.values()].reduce((n, r) => n + r.length, 0), dead: poison.length });

@@ -73,32 +73,40 @@ async function tablesOf(url: string) {
 }
 
 describe('sink crash', () => {
-  it('SIGKILLed between insert and offset commit, restarted: no duplicate rows, the same tables as an uninterrupted sink', { timeout: 240_000 }, async () => {
-    const logFile = path.resolve(import.meta.dirname, '../../.journeyline/test-logs/sink-crash.log');
-    mkdirSync(path.dirname(logFile), { recursive: true });
-    writeFileSync(logFile, '');
-    const log = { push: (line: string) => { appendFileSync(logFile, line); } };
+  const logFile = path.resolve(import.meta.dirname, '../../.journeyline/test-logs/sink-crash.log');
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  writeFileSync(logFile, '');
+  const log = { push: (line: string) => { appendFileSync(logFile, line); } };
+  const workload = journeys({ customers: 120, start: '2026-11-01T00:00:00Z', days: 5, seed: 11, resend: false });
 
-    const workload = journeys({ customers: 120, start: '2026-11-01T00:00:00Z', days: 5, seed: 11, resend: false });
-    const reference = testConfig({ TOPIC_PREFIX: `${uniqueName('sinkref')}.`, KAFKA_TOPIC_PARTITIONS: '3' });
+  // What a sink that never crashed writes, computed once for both cases.
+  let uninterruptedTables: ReturnType<typeof tablesOf> | undefined;
+  const expectedTables = () =>
+    (uninterruptedTables ??= (async () => {
+      const reference = testConfig({ TOPIC_PREFIX: `${uniqueName('sinkref')}.`, KAFKA_TOPIC_PARTITIONS: '3' });
+      await processedWorkload(reference, workload);
+      const uninterrupted = startSink(reference, mkdtempSync(path.join(tmpdir(), 'journeyline-sinkref-')), log);
+      await caughtUp(createKafka(reference.kafka, undefined), sinkGroupOf(reference), sinkTopics(reference));
+      const tables = await tablesOf(await uninterrupted.url());
+      await stopJourney(uninterrupted.child);
+      return tables;
+    })());
+
+  // Restarted with larger fetches, as after new data or a retune: a fetch now returns a range other
+  // than the one in flight, so only the recorded intent can rebuild the same block. (Smaller fetches
+  // rarely split a block: Kafka returns whole record batches, and the processor writes big ones.)
+  it.each([{ fetches: 'larger', victimBytes: '2048', restartBytes: '65536' }])('SIGKILLed between insert and offset commit, restarted with $fetches fetches: no duplicate rows, the same tables as an uninterrupted sink', async ({ victimBytes, restartBytes }) => {
     const crashed = testConfig({ TOPIC_PREFIX: `${uniqueName('sinkcrash')}.`, KAFKA_TOPIC_PARTITIONS: '3' });
-    await Promise.all([processedWorkload(reference, workload), processedWorkload(crashed, workload)]);
+    const [expected] = await Promise.all([expectedTables(), processedWorkload(crashed, workload)]);
     const kafka = createKafka(crashed.kafka, undefined);
 
-    const uninterrupted = startSink(reference, mkdtempSync(path.join(tmpdir(), 'journeyline-sinkref-')), log);
-    await caughtUp(kafka, sinkGroupOf(reference), sinkTopics(reference));
-    const expected = await tablesOf(await uninterrupted.url());
-    await stopJourney(uninterrupted.child);
-
     const chdbPath = mkdtempSync(path.join(tmpdir(), 'journeyline-sinkcrash-'));
-    const victim = startSink(crashed, chdbPath, log, { SINK_FAULT_KILL_AFTER_INSERTS: '12', SINK_BATCH_MAX_BYTES: '2048' });
+    const victim = startSink(crashed, chdbPath, log, { SINK_FAULT_KILL_AFTER_INSERTS: '12', SINK_BATCH_MAX_BYTES: victimBytes });
     await exited(victim.child);
     expect(victim.child.signalCode).toBe('SIGKILL');
     expect(victim.lines.join('')).toContain('"event":"sink.fault_injected"');
 
-    // Restarted with larger fetches, as after new data or a retune: a fetch now returns a range
-    // other than the one in flight, so only the recorded intent can rebuild the same block.
-    const restarted = startSink(crashed, chdbPath, log, { SINK_BATCH_MAX_BYTES: '65536' });
+    const restarted = startSink(crashed, chdbPath, log, { SINK_BATCH_MAX_BYTES: restartBytes });
     await caughtUp(kafka, sinkGroupOf(crashed), sinkTopics(crashed));
     // The block in flight at the kill was rebuilt from its recorded range, not from a new fetch.
     expect(restarted.lines.join('')).toMatch(/"event":"sink.block"[^\n]*"replay":true/);
@@ -119,5 +127,5 @@ describe('sink crash', () => {
     expect(after.profiles).toEqual(expected.profiles);
     expect(after.kpis.length).toBeGreaterThan(5);
     expect(after.kpis).toEqual(expected.kpis);
-  });
+  }, 240_000);
 });
