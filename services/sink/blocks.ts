@@ -23,8 +23,8 @@ export function parseIntent(metadata: string | null | undefined): BlockRange | n
 }
 
 /**
- * The token names the Kafka cluster too: a development stack that recreates Kafka restarts offsets
- * at 0 while ClickHouse keeps its data, and new records must not pass for old blocks.
+ * The token names the Kafka cluster too: a recreated cluster restarts offsets at 0 while ClickHouse
+ * may keep its data, and new records must not pass for old blocks.
  */
 export const deduplicationToken = (clusterId: string, topic: string, partition: number, range: BlockRange): string =>
   `${clusterId}/${topic}/${partition}/${range.from}-${range.to}`;
