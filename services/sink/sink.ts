@@ -167,60 +167,75 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
     }
   };
 
+  /** Intent, inserts with the range's token, commit: one block, exactly once (see blocks.ts). */
+  const writeBlock = async (payload: EachBatchPayload, route: Route, topic: string, partition: number, range: BlockRange, replay: boolean, messages: readonly KafkaMessage[]) => {
+    if (!replay) await consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
+    const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
+    const poison = [];
+    for (const message of messages) {
+      const decoded = await route.decode(message);
+      const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
+      if (decoded.ok) {
+        for (const { table, row } of route.tables) rows.get(table)?.push(row(decoded.value as never, at));
+      } else {
+        poison.push(deadLetterMessage({ ...message, topic, partition }, { reason: decoded.reason, stage: decoded.stage, consumerGroup: groupId, at: Number(message.timestamp) }, DEAD_LETTER_HEADERS));
+      }
+    }
+    if (poison.length > 0) await deadLetters.send({ topic: topics.deadLetter.name, messages: poison, acks: -1 });
+    const token = deduplicationToken(clusterId, topic, partition, range);
+    for (const [table, tableRows] of rows) await insertWithRetry(payload, table, tableRows, token);
+
+    inserts++;
+    if (config.sink.faultKillAfterInserts > 0 && inserts >= config.sink.faultKillAfterInserts) {
+      logger.warn({ event: 'sink.fault_injected', topic, partition, from: String(range.from), to: String(range.to) }, 'SIGKILL between insert and offset commit');
+      process.kill(process.pid, 'SIGKILL');
+    }
+    await consumer.commitOffsets([{ topic, partition, offset: String(range.to + 1n), metadata: null }]);
+    logger.debug({ event: 'sink.block', topic, partition, from: String(range.from), to: String(range.to), replay, rows: [...rows.values()].reduce((n, r) => n + r.length, 0), dead: poison.length });
+  };
+
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async (payload) => {
       const { batch } = payload;
-      const first = batch.messages[0];
       const route = routes.get(batch.topic);
-      if (first === undefined || route === undefined || payload.isStale()) return;
+      if (batch.messages.length === 0 || route === undefined || payload.isStale()) return;
       const { partition, topic } = batch;
       const known = await progressOf(topic, partition);
       await known.committing;
-      const messages = [...known.buffered, ...batch.messages];
       // lastOffset() counts the transaction markers and aborted records the fetch held after the
-      // last message, so the block (and the commit) covers them too.
-      const plan = planBlock(known.position, BigInt(messages[0]?.offset ?? first.offset), BigInt(batch.lastOffset()), known.intent);
-      if (plan.kind === 'wait_for_rest') {
-        // Fetches now smaller than the block in flight: keep what came and read on to its end.
-        known.buffered = messages;
-        payload.resolveOffset(batch.lastOffset());
-        logger.debug({ event: 'sink.replay_collects', topic, partition, from: String(plan.range.from), to: String(plan.range.to), have: messages.length });
-        return;
-      }
-      const { range } = plan;
-      if (!plan.replay) await consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
-
-      const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
-      const poison = [];
-      for (const message of messages) {
-        if (BigInt(message.offset) > range.to) break;
-        const decoded = await route.decode(message);
-        const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
-        if (decoded.ok) {
-          for (const { table, row } of route.tables) rows.get(table)?.push(row(decoded.value as never, at));
-        } else {
-          poison.push(deadLetterMessage({ ...message, topic, partition }, { reason: decoded.reason, stage: decoded.stage, consumerGroup: groupId, at: Number(message.timestamp) }, DEAD_LETTER_HEADERS));
+      // last message, so the blocks (and the commits) cover them too.
+      const lastOffset = BigInt(batch.lastOffset());
+      let messages = [...known.buffered, ...batch.messages];
+      // Usually one block; two when a replayed block ends inside this fetch and the rest of it
+      // follows. Nothing is left for a refetch to bring back.
+      for (;;) {
+        const first = messages[0];
+        if (first === undefined) {
+          // Only transaction markers or aborted records after the last block: no rows, move past them.
+          const next = lastOffset + 1n;
+          if (known.position === null || known.position < next) await consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]);
+          known.position = next;
+          break;
         }
+        const plan = planBlock(known.position, BigInt(first.offset), lastOffset, known.intent);
+        if (plan.kind === 'wait_for_rest') {
+          // Fetches now smaller than the block in flight: keep what came and read on to its end.
+          known.buffered = messages;
+          logger.debug({ event: 'sink.replay_collects', topic, partition, from: String(plan.range.from), to: String(plan.range.to), have: messages.length });
+          break;
+        }
+        const { range } = plan;
+        await writeBlock(payload, route, topic, partition, range, plan.replay, messages.filter((m) => BigInt(m.offset) <= range.to));
+        known.position = range.to + 1n;
+        known.intent = null;
+        known.buffered = [];
+        if (range.to >= lastOffset) break;
+        messages = messages.filter((m) => BigInt(m.offset) > range.to);
       }
-      if (poison.length > 0) await deadLetters.send({ topic: topics.deadLetter.name, messages: poison, acks: -1 });
-      const token = deduplicationToken(clusterId, topic, partition, range);
-      for (const [table, tableRows] of rows) await insertWithRetry(payload, table, tableRows, token);
-
-      inserts++;
-      if (config.sink.faultKillAfterInserts > 0 && inserts >= config.sink.faultKillAfterInserts) {
-        logger.warn({ event: 'sink.fault_injected', topic, partition, from: String(range.from), to: String(range.to) }, 'SIGKILL between insert and offset commit');
-        process.kill(process.pid, 'SIGKILL');
-      }
-      const next = range.to + 1n;
-      await consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]);
-      known.position = next;
-      known.intent = null;
-      known.buffered = [];
-      payload.resolveOffset(String(range.to));
+      payload.resolveOffset(String(lastOffset));
       await payload.heartbeat();
-      logger.debug({ event: 'sink.block', topic, partition, from: String(range.from), to: String(range.to), replay: plan.replay, rows: [...rows.values()].reduce((n, r) => n + r.length, 0), dead: poison.length });
     },
   });
 
