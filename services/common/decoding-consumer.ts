@@ -12,7 +12,7 @@
  *   treats as fatal so a supervisor restarts it.
  * - On rebalance kafkajs waits for the batch in hand to finish before partitions are revoked.
  */
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import { deadLetterMessage, type DeadLetterNames } from './dead-letter.ts';
 import { createIdempotentProducer } from './kafka.ts';
 import type { Logger } from './logger.ts';
@@ -22,6 +22,38 @@ export type DecodeResult<T> = { readonly ok: true; readonly value: T } | { reado
 export interface Decodable {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+}
+
+export interface DecodedBatch<T> {
+  readonly decoded: readonly { readonly message: KafkaMessage; readonly value: T }[];
+  /** What did not decode or validate, in batch order, with its dead-letter copy. */
+  readonly poison: readonly { readonly message: KafkaMessage; readonly reason: string; readonly deadLetter: Message }[];
+}
+
+/**
+ * Decodes a fetched batch, message by message, setting aside each one that fails as its
+ * dead-letter copy with the reason. Every consumer of journeyline's topics starts here.
+ */
+export async function decodeOrSetAside<T>(
+  batch: { readonly topic: string; readonly partition: number; readonly messages: readonly KafkaMessage[] },
+  decode: (message: KafkaMessage) => Promise<DecodeResult<T>>,
+  aside: { readonly consumerGroup: string; readonly names: DeadLetterNames; readonly failedAt: (message: KafkaMessage) => number },
+): Promise<DecodedBatch<T>> {
+  const decoded: { message: KafkaMessage; value: T }[] = [];
+  const poison: { message: KafkaMessage; reason: string; deadLetter: Message }[] = [];
+  for (const message of batch.messages) {
+    const result = await decode(message);
+    if (result.ok) decoded.push({ message, value: result.value });
+    else {
+      const deadLetter = deadLetterMessage(
+        { ...message, topic: batch.topic, partition: batch.partition },
+        { reason: result.reason, stage: result.stage, consumerGroup: aside.consumerGroup, at: aside.failedAt(message) },
+        aside.names,
+      );
+      poison.push({ message, reason: result.reason, deadLetter });
+    }
+  }
+  return { decoded, poison };
 }
 
 export interface Delivered<T> {
@@ -57,24 +89,12 @@ export async function runDecodingConsumer<T>(options: DecodingConsumerOptions<T>
     eachBatchAutoResolve: false,
     eachBatch: async (payload) => {
       const { batch } = payload;
-      const good: Delivered<T>[] = [];
-      const poison = [];
-      for (const message of batch.messages) {
-        const decoded = await options.decode(message);
-        if (decoded.ok) {
-          good.push({ value: decoded.value, topic: batch.topic, partition: batch.partition, offset: message.offset });
-        } else {
-          poison.push(
-            deadLetterMessage(
-              { ...message, topic: batch.topic, partition: batch.partition },
-              { reason: decoded.reason, stage: decoded.stage, consumerGroup: groupId, at: Date.now() },
-              options.deadLetterHeaders,
-            ),
-          );
-          logger.warn({ event: 'consumer.dead_letter', topic: batch.topic, partition: batch.partition, offset: message.offset, reason: decoded.reason });
-        }
+      const { decoded, poison } = await decodeOrSetAside(batch, options.decode, { consumerGroup: groupId, names: options.deadLetterHeaders, failedAt: () => Date.now() });
+      const good: Delivered<T>[] = decoded.map(({ message, value }) => ({ value, topic: batch.topic, partition: batch.partition, offset: message.offset }));
+      for (const { message, reason } of poison) {
+        logger.warn({ event: 'consumer.dead_letter', topic: batch.topic, partition: batch.partition, offset: message.offset, reason });
       }
-      if (poison.length > 0) await deadLetters.send({ topic: options.deadLetterTopic, messages: poison, acks: -1 });
+      if (poison.length > 0) await deadLetters.send({ topic: options.deadLetterTopic, messages: poison.map((p) => p.deadLetter), acks: -1 });
       if (good.length > 0) await options.handle(good);
       const last = batch.messages.at(-1);
       if (last !== undefined) payload.resolveOffset(last.offset);

@@ -19,7 +19,7 @@
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
-import { deadLetterMessage } from '../common/dead-letter.ts';
+import { decodeOrSetAside } from '../common/decoding-consumer.ts';
 import { chunkTopicMessages, ensureTopics, readPartitionsToEnd, routingPartitioner } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { partitionKeyOf } from '../../schemas/event-contract.ts';
@@ -116,21 +116,10 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
       const { partition } = batch;
       const { state, producer } = await acquire(partition);
       const late: Message[] = [];
-      const dead: Message[] = [];
-      let counted = 0;
-      for (const message of batch.messages) {
-        const decoded = await decode(message);
-        if (!decoded.ok) {
-          dead.push(
-            deadLetterMessage(
-              { ...message, topic: batch.topic, partition },
-              { reason: decoded.reason, stage: decoded.stage, consumerGroup: groupId, at: Number(message.timestamp) },
-              DEAD_LETTER_HEADERS,
-            ),
-          );
-          continue;
-        }
-        const outcome = state.apply(partitionKeyOf(decoded.value), decoded.value);
+      // failed.at is the record's own time, so a re-processed batch sets aside identical copies.
+      const { decoded, poison } = await decodeOrSetAside(batch, decode, { consumerGroup: groupId, names: DEAD_LETTER_HEADERS, failedAt: (m) => Number(m.timestamp) });
+      for (const { message, value } of decoded) {
+        const outcome = state.apply(partitionKeyOf(value), value);
         if (outcome === 'too_late') {
           late.push({
             key: message.key,
@@ -138,7 +127,6 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
             headers: { ...message.headers, [LATE_HEADERS.reason]: 'window closed beyond the allowed lateness', [LATE_HEADERS.streamTime]: String(state.streamTimeMs ?? '') },
           });
         }
-        counted++;
       }
       const flushed = state.flush();
       const json = (value: unknown) => JSON.stringify(value);
@@ -148,7 +136,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
         { topic: topics.segmentKpis.name, messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: json(w) })) },
         { topic: topics.processorChangelog.name, messages: flushed.changelog.map((r) => ({ key: r.key, value: r.value, partition })) },
         { topic: topics.lateEvents.name, messages: late },
-        { topic: topics.deadLetter.name, messages: dead },
+        { topic: topics.deadLetter.name, messages: poison.map((p) => p.deadLetter) },
       ].filter((t) => t.messages.length > 0);
       const last = batch.messages[batch.messages.length - 1];
       if (last === undefined) return;
@@ -166,7 +154,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
       }
       payload.resolveOffset(last.offset);
       await payload.heartbeat();
-      logger.debug({ event: 'processor.batch', partition, messages: batch.messages.length, counted, late: late.length, dead: dead.length });
+      logger.debug({ event: 'processor.batch', partition, messages: batch.messages.length, counted: decoded.length, late: late.length, dead: poison.length });
     },
   });
 

@@ -18,8 +18,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { z } from 'zod';
 import { insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
 import type { Config } from '../common/config.ts';
-import { deadLetterMessage } from '../common/dead-letter.ts';
-import type { DecodeResult } from '../common/decoding-consumer.ts';
+import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer.ts';
 import { createIdempotentProducer, ensureTopics } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
@@ -171,17 +170,12 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
   const writeBlock = async (payload: EachBatchPayload, route: Route, topic: string, partition: number, range: BlockRange, replay: boolean, messages: readonly KafkaMessage[]) => {
     if (!replay) await consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
     const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
-    const poison = [];
-    for (const message of messages) {
-      const decoded = await route.decode(message);
+    const { decoded, poison } = await decodeOrSetAside({ topic, partition, messages }, route.decode, { consumerGroup: groupId, names: DEAD_LETTER_HEADERS, failedAt: (m) => Number(m.timestamp) });
+    for (const { message, value } of decoded) {
       const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
-      if (decoded.ok) {
-        for (const { table, row } of route.tables) rows.get(table)?.push(row(decoded.value as never, at));
-      } else {
-        poison.push(deadLetterMessage({ ...message, topic, partition }, { reason: decoded.reason, stage: decoded.stage, consumerGroup: groupId, at: Number(message.timestamp) }, DEAD_LETTER_HEADERS));
-      }
+      for (const { table, row } of route.tables) rows.get(table)?.push(row(value as never, at));
     }
-    if (poison.length > 0) await deadLetters.send({ topic: topics.deadLetter.name, messages: poison, acks: -1 });
+    if (poison.length > 0) await deadLetters.send({ topic: topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
     const token = deduplicationToken(clusterId, topic, partition, range);
     for (const [table, tableRows] of rows) await insertWithRetry(payload, table, tableRows, token);
 
