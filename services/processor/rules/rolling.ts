@@ -12,7 +12,7 @@
  * so an event arriving late or out of order moves the counts to exactly what the set of events says.
  */
 import { parseWindowKey, type CustomerKpiTrack, type SegmentDayMarks } from './attribution.ts';
-import { dayOf, type Day } from './windows.ts';
+import { dayNumber, dayOf, type Day } from './windows.ts';
 
 export const ROLLING_LENGTHS = [7, 30] as const;
 export type RollingLength = (typeof ROLLING_LENGTHS)[number];
@@ -27,20 +27,8 @@ export type RollingSeries = `${RollingField}:${RollingLength}`;
 /** Steps per series: window-end day number → change of the count from that window end on. */
 export type RollingSteps = Map<RollingSeries, Map<number, number>>;
 
-// Days as whole numbers (days since 1970-01-01) here: calendar arithmetic on strings was most of
+// Days as whole numbers here (windows.ts dayNumber): calendar arithmetic on strings was most of
 // the processor's time when this ran per window.
-const DAY_MS = 86_400_000;
-export const dayNumber = (day: Day): number => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
-const names = new Map<number, Day>();
-export function dayName(n: number): Day {
-  let name = names.get(n);
-  if (name === undefined) {
-    name = new Date(n * DAY_MS).toISOString().slice(0, 10);
-    if (names.size > 100_000) names.clear();
-    names.set(n, name);
-  }
-  return name;
-}
 
 /** Days (ascending) on which `segment` marks satisfy `has`. */
 function daysWith(marks: Readonly<Record<string, SegmentDayMarks>>, segment: string, has: (mark: SegmentDayMarks) => boolean): number[] {

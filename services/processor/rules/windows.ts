@@ -40,15 +40,27 @@ function offsetAt(at: number, timeZone: string): number {
   return (match[1] === '-' ? -minutes : minutes) * 60_000;
 }
 
-function parseDay(day: Day): { y: number; m: number; d: number } {
-  const [y, m, d] = day.split('-').map(Number);
-  return { y: y ?? 0, m: m ?? 1, d: d ?? 1 };
+const DAY_MS = 86_400_000;
+
+/** A calendar day as a whole number (days since 1970-01-01), for arithmetic in hot paths. */
+export const dayNumber = (day: Day): number => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
+
+const names = new Map<number, Day>();
+
+/** The calendar day of a day number; remembered, as the same few days come back all the time. */
+export function dayName(n: number): Day {
+  let name = names.get(n);
+  if (name === undefined) {
+    name = new Date(n * DAY_MS).toISOString().slice(0, 10);
+    if (names.size > 100_000) names.clear();
+    names.set(n, name);
+  }
+  return name;
 }
 
 /** `day` shifted by whole calendar days (no time zone involved). */
 export function addDays(day: Day, days: number): Day {
-  const { y, m, d } = parseDay(day);
-  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+  return dayName(dayNumber(day) + days);
 }
 
 const dayStarts = new Map<string, number>();
@@ -58,8 +70,7 @@ export function dayStart(day: Day, timeZone: string): number {
   const key = `${timeZone}|${day}`;
   const known = dayStarts.get(key);
   if (known !== undefined) return known;
-  const { y, m, d } = parseDay(day);
-  const wallClock = Date.UTC(y, m - 1, d);
+  const wallClock = dayNumber(day) * DAY_MS;
   // The offset at the guess can differ from the offset at the answer across a DST change: settle it.
   const guess = wallClock - offsetAt(wallClock, timeZone);
   const start = wallClock - offsetAt(guess, timeZone);

@@ -23,7 +23,6 @@ import {
 import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
 import {
   addSteps,
-  dayName,
   foldBefore,
   newSegmentRolling,
   ROLLING_LOOKBACK_DAYS,
@@ -35,7 +34,7 @@ import {
   type SegmentRolling,
 } from '../rules/rolling.ts';
 import type { StageRules } from '../rules/stage.ts';
-import { addDays, dayEnd, dayOf, latenessOf, type Day } from '../rules/windows.ts';
+import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/windows.ts';
 
 export interface ProcessorRules {
   readonly stage: StageRules;
