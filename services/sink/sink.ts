@@ -72,6 +72,8 @@ interface PartitionProgress {
   committing: Promise<void>;
 }
 
+const noProgressYet = (): PartitionProgress => ({ position: null, intent: null, buffered: [], committing: Promise.resolve() });
+
 export async function runSink({ kafka, registry, clickhouse, config, logger }: SinkDeps): Promise<RunningSink> {
   const topics = topicsFor(config.topicPrefix);
   await ensureTopics(kafka, config.kafka, Object.values(topics));
@@ -104,7 +106,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
       const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
       const entry = committed?.partitions.find((p) => p.partition === partition);
       const offset = entry === undefined ? -1n : BigInt(entry.offset);
-      known = { position: offset < 0n ? null : offset, intent: parseIntent(entry?.metadata), buffered: [], committing: Promise.resolve() };
+      known = { ...noProgressYet(), position: offset < 0n ? null : offset, intent: parseIntent(entry?.metadata) };
       progress.set(key, known);
     }
     return known;
@@ -131,7 +133,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
     const { topic, partition } = payload;
     const key = `${topic}:${partition}`;
     const next = BigInt(payload.lastOffset) + 1n;
-    const known = progress.get(key) ?? { position: null, intent: null, buffered: [], committing: Promise.resolve() };
+    const known = progress.get(key) ?? noProgressYet();
     if (known.intent !== null || (known.position !== null && known.position >= next)) return;
     progress.set(key, known);
     known.position = next;

@@ -321,7 +321,8 @@ export class PartitionState {
     // of its own. Skipped days already closed at the new stream time are not published.
     const oldestStillOpen = dayOf(newStreamTime - this.rules.allowedLatenessMs, this.rules.timeZone);
     const days = [today];
-    for (let day = [addDays(today, 1), oldestStillOpen].sort()[1] ?? newDay; day < newDay; day = addDays(day, 1)) {
+    const tomorrow = addDays(today, 1);
+    for (let day = oldestStillOpen > tomorrow ? oldestStillOpen : tomorrow; day < newDay; day = addDays(day, 1)) {
       if (newStreamTime < dayEnd(day, this.rules.timeZone) + this.rules.allowedLatenessMs) days.push(day);
     }
     const segments = [...this.stageCounts].filter(([, stages]) => stages.size > 0).map(([segment]) => segment);
