@@ -26,36 +26,42 @@ export function readWireHeader(buffer: Buffer | null): { schemaId: number } | { 
  */
 export function createAvroDecoder(registry: SchemaRegistry, readerSchema: object): (buffer: Buffer | null) => Promise<Decoded> {
   const readerType = avro.Type.forSchema(readerSchema as avro.Schema);
-  const resolvers = new Map<number, Promise<(payload: Buffer) => unknown>>();
-  const resolverFor = (schemaId: number) => {
-    let resolver = resolvers.get(schemaId);
-    if (resolver === undefined) {
-      resolver = registry.getSchema(schemaId).then((writer) => {
-        if (!(writer instanceof avro.Type)) throw new TypeError(`schema id ${schemaId} is not an Avro schema`);
-        if (readerType.equals(writer)) return (payload: Buffer): unknown => readerType.fromBuffer(payload) as unknown;
-        const resolved = readerType.createResolver(writer);
-        return (payload: Buffer): unknown => readerType.fromBuffer(payload, resolved) as unknown;
+  // A writer schema this reader cannot read makes every message written with it poison; that
+  // verdict is as permanent as the schema id, so it is remembered like a resolver.
+  type Reader = { readonly ok: true; readonly decode: (payload: Buffer) => unknown } | { readonly ok: false; readonly reason: string };
+  const readers = new Map<number, Promise<Reader>>();
+  const readerFor = (schemaId: number) => {
+    let reader = readers.get(schemaId);
+    if (reader === undefined) {
+      reader = registry.getSchema(schemaId).then((writer): Reader => {
+        if (!(writer instanceof avro.Type)) return { ok: false, reason: `schema id ${schemaId} is not an Avro schema` };
+        if (readerType.equals(writer)) return { ok: true, decode: (payload) => readerType.fromBuffer(payload) as unknown };
+        try {
+          const resolved = readerType.createResolver(writer);
+          return { ok: true, decode: (payload) => readerType.fromBuffer(payload, resolved) as unknown };
+        } catch (error: unknown) {
+          return { ok: false, reason: `schema id ${schemaId} cannot be read as this build's schema: ${error instanceof Error ? error.message : String(error)}` };
+        }
       });
-      resolvers.set(schemaId, resolver);
+      readers.set(schemaId, reader);
       // A failed lookup (registry down) must be retried next time, not remembered.
-      resolver.catch(() => resolvers.delete(schemaId));
+      reader.catch(() => readers.delete(schemaId));
     }
-    return resolver;
+    return reader;
   };
   return async (buffer) => {
     const header = readWireHeader(buffer);
     if ('error' in header) return { ok: false, reason: header.error };
-    let decode: (payload: Buffer) => unknown;
+    let reader: Reader;
     try {
-      decode = await resolverFor(header.schemaId);
+      reader = await readerFor(header.schemaId);
     } catch (error: unknown) {
-      const status = (error as { status?: unknown }).status;
-      if (status === 404) return { ok: false, reason: `schema id ${header.schemaId} is unknown to the registry` };
-      if (error instanceof TypeError && error.message.includes('not an Avro schema')) return { ok: false, reason: error.message };
+      if ((error as { status?: unknown }).status === 404) return { ok: false, reason: `schema id ${header.schemaId} is unknown to the registry` };
       throw error; // registry trouble: transient
     }
+    if (!reader.ok) return reader;
     try {
-      return { ok: true, value: decode((buffer as Buffer).subarray(HEADER_BYTES)) };
+      return { ok: true, value: reader.decode((buffer as Buffer).subarray(HEADER_BYTES)) };
     } catch (error: unknown) {
       const detail = error instanceof Error ? error.message : String(error);
       return { ok: false, reason: `Avro decoding with schema id ${header.schemaId} failed: ${detail}` };

@@ -3,6 +3,7 @@
  * issued, an event that decodes but breaks the contract — moves each message untouched to the
  * dead-letter topic with the reason and its origin in headers, and goes on to the valid ones.
  */
+import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runDecodingConsumer, type RunningConsumer } from '../../services/common/decoding-consumer.ts';
 import { createKafka, createIdempotentProducer, ensureTopics } from '../../services/common/kafka.ts';
@@ -34,11 +35,17 @@ describe('dead-letter topic', () => {
     // Encoded with the registered schema but outside the contract: an NPS score of 42.
     const outOfContract = { ...toAvro(second), event_id: '00000000-0000-4000-8000-000000000042', properties: { 'dev.journeyline.events.SurveyResponse': { survey_type: 'nps', score: 42, comment: null } } };
     const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0x00]), Buffer.from('whatever')]);
+    // Written with a schema the registry knows, but one the events reader cannot resolve.
+    const { id: foreignId } = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify({ type: 'record', name: 'Foreign', namespace: 'elsewhere', fields: [{ name: 'x', type: 'string' }] }) },
+      { subject: uniqueName('foreign-value') },
+    );
     const messages = [
       { key: 'a', value: await registry.encode(schemaId, toAvro(first)) },
       { key: 'b', value: Buffer.from('{"not":"avro"}'), headers: { origin: 'legacy-app' } },
       { key: 'c', value: unknownId },
       { key: 'd', value: await registry.encode(schemaId, outOfContract) },
+      { key: 'f', value: await registry.encode(foreignId, { x: 'not an event' }) },
       { key: 'e', value: await registry.encode(schemaId, toAvro(second)) },
     ];
     const producer = createIdempotentProducer(kafka);
@@ -64,7 +71,7 @@ describe('dead-letter topic', () => {
     await pollUntil(() => Promise.resolve(delivered.length >= 2 ? true : undefined), { timeoutMs: 30_000, what: 'the valid events' });
     expect(delivered).toEqual([first, second]);
 
-    const dead = await consumeN(kafka, topics.deadLetter.name, 3);
+    const dead = await consumeN(kafka, topics.deadLetter.name, 4);
     const header = (m: (typeof dead)[number], name: string) => m.headers?.[name]?.toString();
     expect(
       dead.map((m) => ({
@@ -80,6 +87,7 @@ describe('dead-letter topic', () => {
       { key: 'b', untouched: true, origin: 'legacy-app', reason: 'value does not start with the Confluent magic byte 0 (got 123)', stage: 'decode', source: [topics.events.name, '0', '1'], group: groupId },
       { key: 'c', untouched: true, origin: undefined, reason: `schema id ${String(0x7fffff00)} is unknown to the registry`, stage: 'decode', source: [topics.events.name, '0', '2'], group: groupId },
       { key: 'd', untouched: true, origin: undefined, reason: 'properties.score: nps score must be 0–10, got 42', stage: 'validate', source: [topics.events.name, '0', '3'], group: groupId },
+      { key: 'f', untouched: true, origin: undefined, reason: expect.stringContaining(`schema id ${foreignId} cannot be read as this build's schema`) as unknown, stage: 'decode', source: [topics.events.name, '0', '4'], group: groupId },
     ]);
   });
 });
