@@ -5,6 +5,7 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import {
+  DAY_MS,
   EVENT_TYPES,
   FORM_TYPES,
   JOURNEY_EVENT_AVSC,
@@ -19,7 +20,7 @@ import {
 } from './event-contract.ts';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
-const context = { now: NOW, maxFutureSkewMs: 300_000 };
+const context = { now: NOW, maxFutureSkewMs: 300_000, maxPastMs: 365 * DAY_MS };
 const avroType = avro.Type.forSchema(JOURNEY_EVENT_AVSC as avro.Schema);
 
 type Json = Record<string, unknown>;
@@ -143,13 +144,50 @@ describe('validateEvent', () => {
     expect(rejected(input)).toEqual(errors);
   });
 
-  it('allows clock skew up to the limit, and any age (backfills)', () => {
+  it('allows clock skew up to the limit, and backfills up to the age limit', () => {
     expect(validateEvent({ ...SAMPLES.form_submission, occurred_at: '2026-11-23T12:04:59Z' }, context).ok).toBe(true);
-    expect(validateEvent({ ...SAMPLES.form_submission, occurred_at: '2020-01-01T00:00:00Z' }, context).ok).toBe(true);
+    expect(validateEvent({ ...SAMPLES.form_submission, occurred_at: '2025-11-24T12:00:00Z' }, context).ok).toBe(true);
+    expect(validateEvent({ ...SAMPLES.form_submission, occurred_at: '2020-01-01T00:00:00Z' }, { ...context, maxPastMs: Number.POSITIVE_INFINITY }).ok).toBe(true);
+  });
+
+  const ids = (field: string, value: unknown) => rejected({ ...SAMPLES.purchase, [field]: value });
+  it.each([
+    ['before year 1000', { ...SAMPLES.page_view, occurred_at: '0999-01-01T00:00:00Z' }, 'occurred_at', 'must be from 2000-01-01 up to (not including) 2100-01-01'],
+    ['in 1900', { ...SAMPLES.page_view, occurred_at: '1900-06-01T00:00:00Z' }, 'occurred_at', 'must be from 2000-01-01 up to (not including) 2100-01-01'],
+    ['older than the age limit', { ...SAMPLES.page_view, occurred_at: '2024-11-23T12:00:00Z' }, 'occurred_at', 'is 730 days old; events older than 365 days are not accepted (EVENT_MAX_PAST_DAYS)'],
+    ['an amount number with 17 significant digits', { ...SAMPLES.purchase, properties: { order_id: 'o', amount: 12345678901234.567, currency: 'EUR' } }, 'properties.amount', 'has more than 15 significant digits, which a JSON number cannot hold exactly: send it as a string, e.g. "12345678901234.566"'],
+  ])('rejects an event %s', (_name, input, path, message) => {
+    expect(rejected(input)).toEqual([{ path, message }]);
+  });
+
+  it('takes ids exactly as sent and refuses the ones it would have to alter', () => {
+    expect(ids('customer_id', '\uD800c1')).toEqual([{ path: 'customer_id', message: 'must be well-formed Unicode (it holds a lone surrogate)' }]);
+    expect(ids('customer_id', 'c\u00001')).toEqual([{ path: 'customer_id', message: 'must not contain control characters' }]);
+    expect(ids('customer_id', '  c1  ')).toEqual([{ path: 'customer_id', message: 'must not start or end with white space' }]);
+    expect(ids('customer_id', '\u200B\u200C')).toEqual([{ path: 'customer_id', message: 'must contain a visible character' }]);
+    expect(ids('session_id', '')).toEqual([{ path: 'session_id', message: 'must not be empty' }]);
+    expect(ids('segment', '*')).toEqual([{ path: 'segment', message: "'*' and 'unassigned' are reserved segment names" }]);
+    expect(ids('segment', 'unassigned')).toEqual([{ path: 'segment', message: "'*' and 'unassigned' are reserved segment names" }]);
+    // Persian and Arabic names, with the zero-width non-joiner Persian writes inside words.
+    expect(accepted({ ...SAMPLES.purchase, customer_id: 'مشتری‌۴۲', segment: 'خرده‌فروشی', channel: 'متجر' })).toMatchObject({ customer_id: 'مشتری‌۴۲', segment: 'خرده‌فروشی' });
+  });
+
+  it('refuses malformed Unicode and stray controls in free text', () => {
+    const comment = (text: string) => rejected({ ...SAMPLES.survey_response, properties: { survey_type: 'nps', score: 9, comment: text } });
+    expect(comment('bad \uDC00')).toEqual([{ path: 'properties.comment', message: 'must be well-formed Unicode (it holds a lone surrogate)' }]);
+    expect(comment('a\u0000b')).toEqual([{ path: 'properties.comment', message: 'must not contain control characters other than tab and line breaks' }]);
+    expect(comment('خیلی خوب بود\nممنون')).toEqual([]);
   });
 });
 
 describe('fromAvro', () => {
+  it('refuses event times outside 2000–2100 that did not pass our edge, instead of throwing on them', () => {
+    const event = accepted(SAMPLES.page_view);
+    for (const occurred_at of [Date.parse('0999-01-01T00:00:00Z'), 9e15, -1]) {
+      expect(fromAvro({ ...toAvro(event), occurred_at })).toEqual({ ok: false, errors: [{ path: 'occurred_at', message: 'must be epoch milliseconds from 2000-01-01 up to 2100-01-01' }] });
+    }
+  });
+
   it('rejects a record whose properties are not the record its type names', () => {
     const event = accepted(SAMPLES.page_view);
     expect(fromAvro({ ...toAvro(event), type: 'purchase' })).toEqual({

@@ -18,6 +18,9 @@ export const SURVEY_TYPES = ['nps', 'csat', 'ces'] as const;
 
 export type EventType = (typeof EVENT_TYPES)[number];
 
+/** One calendar day of UTC time; every duration in days is counted with this. */
+export const DAY_MS = 86_400_000;
+
 /** The Avro record that carries each event type's properties. */
 export const PROPERTIES_RECORD: Readonly<Record<EventType, string>> = {
   page_view: 'dev.journeyline.events.PageView',
@@ -35,7 +38,56 @@ export const SCORE_RANGE: Readonly<Record<(typeof SURVEY_TYPES)[number], readonl
 const ISO_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
 const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
 
-const text = (max: number) => z.string().trim().min(1, 'must not be empty').max(max, `must be at most ${max} characters`);
+/**
+ * Event times journeyline accepts anywhere, whatever the edge's settings: nothing before 2000
+ * (a year-0999 or 1900 time is a sender's bug, and calendar arithmetic on it fails), nothing
+ * from 2100 on. The edge narrows this further (EventTimeBounds).
+ */
+export const EARLIEST_EVENT_TIME = Date.parse('2000-01-01T00:00:00Z');
+export const LATEST_EVENT_TIME = Date.parse('2100-01-01T00:00:00Z');
+
+/** Names analysts' tables reserve: every segment together, and the segment of events without one. */
+export const RESERVED_SEGMENTS: readonly string[] = ['*', 'unassigned'];
+
+// C0/C1 controls; free text may still hold tab, line feed and carriage return.
+const CONTROL = /\p{Cc}/u;
+const TEXT_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+// A character someone can see: not white space, not a format character (zero-width space, joiners, BOM).
+const VISIBLE = /[^\s\p{Z}\p{Cf}]/u;
+
+/**
+ * An identifier, taken exactly as sent: no trimming, no Unicode normalisation (two spellings of a
+ * name are two ids). Refused rather than altered: malformed UTF-16 (a lone surrogate would become
+ * U+FFFD in Avro and merge customers), control characters, white space at either end, and ids with
+ * nothing visible. Zero-width joiners inside a name stay: Persian writes with them.
+ */
+const id = (max: number) =>
+  z
+    .string({ error: 'must be a string' })
+    .min(1, { error: 'must not be empty', abort: true })
+    .max(max, { error: `must be at most ${max} characters`, abort: true })
+    .superRefine((value, ctx) => {
+      const problem = !value.isWellFormed()
+        ? 'must be well-formed Unicode (it holds a lone surrogate)'
+        : CONTROL.test(value)
+          ? 'must not contain control characters'
+          : value !== value.trim()
+            ? 'must not start or end with white space'
+            : !VISIBLE.test(value)
+              ? 'must contain a visible character'
+              : undefined;
+      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+    });
+
+/** Free text (comments, referrers): surrounding white space is trimmed; malformed Unicode and controls other than tab and line breaks are refused. */
+const text = (max: number) =>
+  z
+    .string({ error: 'must be a string' })
+    .refine((value) => value.isWellFormed(), 'must be well-formed Unicode (it holds a lone surrogate)')
+    .refine((value) => !TEXT_CONTROL.test(value), 'must not contain control characters other than tab and line breaks')
+    .trim()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`);
 /** Absent, null and a value all arrive; Avro's optional fields want null for "absent". */
 const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? null);
 
@@ -51,11 +103,17 @@ const pageView = z.strictObject({
 });
 
 const formSubmission = z.strictObject({
-  form_id: text(256),
+  form_id: id(256),
   form_type: z.enum(FORM_TYPES, { error: `must be one of ${FORM_TYPES.join(', ')}` }).default('other'),
 });
 
-/** Money stays exact: a decimal string with at most 4 places (numbers are accepted and converted). */
+/** Significant digits a JSON number (an IEEE double) carries exactly. */
+const EXACT_NUMBER_DIGITS = 15;
+
+/**
+ * Money stays exact: a decimal string with at most 4 places. A JSON number is accepted only when
+ * it has at most 15 significant digits: a longer one was already rounded by the JSON parser.
+ */
 const amount = z
   .union([z.string(), z.number()], { error: 'must be a decimal number or string, e.g. "19.99"' })
   .transform((value, ctx) => {
@@ -64,11 +122,15 @@ const amount = z
       ctx.addIssue({ code: 'custom', message: 'must be a decimal >= 0 with at most 14 digits before and 4 after the point' });
       return z.NEVER;
     }
+    if (typeof value === 'number' && asText.replace('.', '').replace(/^0+/, '').length > EXACT_NUMBER_DIGITS) {
+      ctx.addIssue({ code: 'custom', message: `has more than ${EXACT_NUMBER_DIGITS} significant digits, which a JSON number cannot hold exactly: send it as a string, e.g. "${asText}"` });
+      return z.NEVER;
+    }
     return asText;
   });
 
 const purchase = z.strictObject({
-  order_id: text(256),
+  order_id: id(256),
   amount,
   currency: z.string().refine((code) => ISO_CURRENCIES.has(code), 'must be an ISO 4217 currency code, e.g. EUR'),
   items: optional(z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be >= 1').max(1_000_000)),
@@ -91,12 +153,13 @@ const envelope = {
   event_id: z.uuid({ error: 'must be a UUID' }),
   occurred_at: z.iso
     .datetime({ offset: true, error: 'must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-23T10:15:00+01:00' })
-    .transform((iso) => Date.parse(iso)),
-  customer_id: optional(text(256)),
-  anonymous_id: optional(text(256)),
-  session_id: optional(text(256)),
-  segment: optional(text(128)),
-  channel: optional(text(64)),
+    .transform((iso) => Date.parse(iso))
+    .refine((at) => at >= EARLIEST_EVENT_TIME && at < LATEST_EVENT_TIME, 'must be from 2000-01-01 up to (not including) 2100-01-01'),
+  customer_id: optional(id(256)),
+  anonymous_id: optional(id(256)),
+  session_id: optional(id(256)),
+  segment: optional(id(128).refine((segment) => !RESERVED_SEGMENTS.includes(segment), `${RESERVED_SEGMENTS.map((s) => `'${s}'`).join(' and ')} are reserved segment names`)),
+  channel: optional(id(64)),
 };
 
 const variant = <T extends EventType, P extends z.ZodType>(type: T, properties: P) =>
@@ -132,10 +195,17 @@ export interface FieldError {
 
 export type Validation = { ok: true; event: JourneyEvent } | { ok: false; errors: FieldError[] };
 
-export interface ValidationContext {
-  /** Time of receipt (epoch ms): stamps received_at and bounds future event times. */
-  readonly now: number;
+/** How far from the time of receipt an event time may be; the edge's settings. */
+export interface EventTimeBounds {
+  /** Sender clock skew tolerated into the future. */
   readonly maxFutureSkewMs: number;
+  /** How old an event may be when it arrives (backfills included). */
+  readonly maxPastMs: number;
+}
+
+export interface ValidationContext extends EventTimeBounds {
+  /** Time of receipt (epoch ms): stamps received_at and bounds event times. */
+  readonly now: number;
 }
 
 function pathOf(path: readonly PropertyKey[]): string {
@@ -154,15 +224,12 @@ export function validateEvent(input: unknown, context: ValidationContext): Valid
   }
   const skewMs = parsed.data.occurred_at - context.now;
   if (skewMs > context.maxFutureSkewMs) {
-    return {
-      ok: false,
-      errors: [
-        {
-          path: 'occurred_at',
-          message: `is ${Math.round(skewMs / 1000)} s in the future; at most ${Math.round(context.maxFutureSkewMs / 1000)} s of clock skew is allowed`,
-        },
-      ],
-    };
+    const message = `is ${Math.round(skewMs / 1000)} s in the future; at most ${Math.round(context.maxFutureSkewMs / 1000)} s of clock skew is allowed`;
+    return { ok: false, errors: [{ path: 'occurred_at', message }] };
+  }
+  if (-skewMs > context.maxPastMs) {
+    const message = `is ${Math.floor(-skewMs / DAY_MS)} days old; events older than ${Math.floor(context.maxPastMs / DAY_MS)} days are not accepted (EVENT_MAX_PAST_DAYS)`;
+    return { ok: false, errors: [{ path: 'occurred_at', message }] };
   }
   return { ok: true, event: { ...parsed.data, received_at: context.now } };
 }
@@ -192,12 +259,14 @@ export function fromAvro(record: unknown): Validation {
   if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type) || branch !== PROPERTIES_RECORD[type as EventType]) {
     return { ok: false, errors: [{ path: 'properties', message: `record ${branch ?? '(none)'} does not match type ${String(type)}` }] };
   }
-  if (typeof occurred_at !== 'number' || typeof received_at !== 'number') {
-    return { ok: false, errors: [{ path: 'occurred_at', message: 'must be epoch milliseconds' }] };
+  const inRange = (at: unknown): at is number => typeof at === 'number' && at >= EARLIEST_EVENT_TIME && at < LATEST_EVENT_TIME;
+  if (!inRange(occurred_at) || !inRange(received_at)) {
+    const path = inRange(occurred_at) ? 'received_at' : 'occurred_at';
+    return { ok: false, errors: [{ path, message: 'must be epoch milliseconds from 2000-01-01 up to 2100-01-01' }] };
   }
   // Spread into plain objects: avsc hands back class instances whose prototype methods a strict
   // key check would take for unknown fields.
   const asSent = { ...rest, occurred_at: new Date(occurred_at).toISOString(), properties: { ...(wrapped[branch] as object) } };
-  // Revalidate as if just received at `received_at`; the future-skew rule was the edge's to apply.
-  return validateEvent(asSent, { now: received_at, maxFutureSkewMs: Number.POSITIVE_INFINITY });
+  // Revalidate as if just received at `received_at`; the edge's own time bounds were its to apply.
+  return validateEvent(asSent, { now: received_at, maxFutureSkewMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY });
 }

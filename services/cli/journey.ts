@@ -203,7 +203,7 @@ async function produce(args: readonly string[], config: Config): Promise<number>
     registry: createRegistry(config.registry),
     kafkaSettings: config.kafka,
     topics: topicsFor(config.topicPrefix),
-    maxFutureSkewMs: config.events.maxFutureSkewMs,
+    eventTime: config.events,
   });
   try {
     const outcome = await produceNdjson(values.file, producer, batchSize);

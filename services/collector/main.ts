@@ -19,7 +19,7 @@ export async function runCollector(config: Config, logger: Logger): Promise<Runn
     registry,
     kafkaSettings: config.kafka,
     topics: topicsFor(config.topicPrefix),
-    maxFutureSkewMs: config.events.maxFutureSkewMs,
+    eventTime: config.events,
   });
   const admin = kafka.admin();
   await admin.connect();

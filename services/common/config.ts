@@ -60,6 +60,8 @@ export const envSchema = z.object({
   COLLECTOR_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
   /** How far in the future an event time may be (sender clock skew) before it is refused. */
   EVENT_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300),
+  /** How old an event may be when it arrives; older ones are refused (never before 2000 in any case). */
+  EVENT_MAX_PAST_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
 
   /** Days of the daily KPI windows end at this zone's midnight (IANA name, e.g. Asia/Tehran). */
   REPORTING_TIME_ZONE: z
@@ -162,7 +164,7 @@ function structure(env: ParsedEnv, cwd: string) {
       maxEvents: env.COLLECTOR_MAX_EVENTS,
       maxBodyBytes: env.COLLECTOR_MAX_BODY_BYTES,
     },
-    events: { maxFutureSkewMs: env.EVENT_MAX_FUTURE_SKEW_S * 1000 },
+    events: { maxFutureSkewMs: env.EVENT_MAX_FUTURE_SKEW_S * 1000, maxPastMs: env.EVENT_MAX_PAST_DAYS * 86_400_000 },
     processor: {
       timeZone: env.REPORTING_TIME_ZONE,
       allowedLatenessMs: env.ALLOWED_LATENESS_S * 1000,

@@ -20,6 +20,8 @@ import {
   partitionKeyOf,
   toAvro,
   validateEvent,
+  type EventTimeBounds,
+  type ValidationContext,
   type FieldError,
   type JourneyEvent,
 } from '../../schemas/event-contract.ts';
@@ -50,7 +52,8 @@ export interface EventProducerOptions {
   readonly registry: SchemaRegistry;
   readonly kafkaSettings: Config['kafka'];
   readonly topics: Topics;
-  readonly maxFutureSkewMs: number;
+  /** How far from the time of receipt an event time may be (config.events). */
+  readonly eventTime: EventTimeBounds;
   readonly now?: () => number;
 }
 
@@ -83,7 +86,7 @@ export async function registerEventSchema(registry: SchemaRegistry, topics: Topi
 /** Pure: validates a batch, dropping repeated event_ids after the first. */
 export function validateBatch(
   inputs: readonly unknown[],
-  context: { now: number; maxFutureSkewMs: number },
+  context: ValidationContext,
 ): { results: EventResult[]; events: JourneyEvent[] } {
   const seen = new Set<string>();
   const events: JourneyEvent[] = [];
@@ -126,7 +129,7 @@ export class EventProducer {
 
   async send(inputs: readonly unknown[]): Promise<SendOutcome> {
     const now = (this.options.now ?? Date.now)();
-    const { results, events } = validateBatch(inputs, { now, maxFutureSkewMs: this.options.maxFutureSkewMs });
+    const { results, events } = validateBatch(inputs, { now, ...this.options.eventTime });
     if (events.length > 0) {
       const messages: Message[] = await Promise.all(
         events.map(async (event) => ({

@@ -102,7 +102,7 @@ async function main(): Promise<void> {
     const schemaId = await registerEventSchema(registry, topicsFor(prefix));
     const rawBatches = await Promise.all(
       bodies.map(async (body) => {
-        const { events } = validateBatch(JSON.parse(body) as unknown[], { now: Date.now(), maxFutureSkewMs: 300_000 });
+        const { events } = validateBatch(JSON.parse(body) as unknown[], { now: Date.now(), maxFutureSkewMs: 300_000, maxPastMs: 365 * 86_400_000 });
         return Promise.all(events.map(async (e) => ({ key: partitionKeyOf(e), value: await registry.encode(schemaId, toAvro(e)) })));
       }),
     );

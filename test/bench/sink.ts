@@ -56,7 +56,7 @@ runBench(
     // The ceiling: the same event rows, inserted directly in large blocks.
     await clickhouse.command({ query: 'CREATE TABLE journey.bench_events AS journey.events' });
     const eventRows = workload.map((raw, i) => {
-      const checked = validateEvent(raw, { now: Date.parse('2026-11-01T00:00:00Z'), maxFutureSkewMs: Number.POSITIVE_INFINITY });
+      const checked = validateEvent(raw, { now: Date.parse('2026-11-01T00:00:00Z'), maxFutureSkewMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY });
       if (!checked.ok) throw new Error('workload event invalid');
       return eventRow(checked.event, { partition: 0, offset: String(i), timestamp: '0' });
     });

@@ -14,7 +14,7 @@ export async function produceAll(config: Config, events: readonly unknown[]): Pr
     registry: createRegistry(config.registry),
     kafkaSettings: config.kafka,
     topics: topicsFor(config.topicPrefix),
-    maxFutureSkewMs: 300_000,
+    eventTime: config.events,
   });
   try {
     for (let i = 0; i < events.length; i += 1000) {

@@ -43,7 +43,7 @@ describe('sink', () => {
     const topics = topicsFor(config.topicPrefix);
     await ensureTopics(kafka, config.kafka, Object.values(topics));
     const schemaId = await registerEventSchema(registry, topics);
-    const [event] = validateBatch([pageView({ customer_id: 'sink-1' })], { now: Date.now(), maxFutureSkewMs: 0 }).events as [JourneyEvent];
+    const [event] = validateBatch([pageView({ customer_id: 'sink-1' })], { now: Date.now(), maxFutureSkewMs: 0, maxPastMs: 365 * 86_400_000 }).events as [JourneyEvent];
     const transition = { customer_id: 'sink-1', segment: null, from_stage: 'unaware', to_stage: 'discovery', at: new Date(event.occurred_at).toISOString(), event_id: event.event_id };
     const producer = createIdempotentProducer(kafka);
     await producer.connect();

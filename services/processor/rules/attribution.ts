@@ -9,7 +9,7 @@
  * Events count in the event's segment (else the customer's latest known one, else
  * `unassigned`) and in `*`, all segments together. Pure.
  */
-import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import { DAY_MS, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { EMPTY_COUNTS, npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
 import { sentimentOf } from './sentiment.ts';
 import { dayEnd, dayOf, type Day } from './windows.ts';
@@ -74,8 +74,6 @@ export interface Attribution {
   readonly track: CustomerKpiTrack;
   readonly deltas: ReadonlyMap<string, WindowDelta>;
 }
-
-const DAY_MS = 24 * 3600 * 1000;
 
 function add(deltas: Map<string, WindowDelta>, key: string, delta: WindowDelta): void {
   const current = deltas.get(key) ?? {};

@@ -4,6 +4,7 @@
  * against stream time — the newest event time seen — so a backfill of old events is processed
  * in order of its own clock, never judged by the wall clock. Pure.
  */
+import { DAY_MS } from '../../../schemas/event-contract.ts';
 
 /** A calendar day, YYYY-MM-DD. */
 export type Day = string;
@@ -39,8 +40,6 @@ function offsetAt(at: number, timeZone: string): number {
   const minutes = Number(match[2]) * 60 + Number(match[3]);
   return (match[1] === '-' ? -minutes : minutes) * 60_000;
 }
-
-const DAY_MS = 86_400_000;
 
 /** A calendar day as a whole number (days since 1970-01-01), for arithmetic in hot paths. */
 export const dayNumber = (day: Day): number => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
