@@ -51,7 +51,7 @@ export const RESERVED_SEGMENTS: readonly string[] = ['*', 'unassigned'];
 
 // C0/C1 controls; free text may still hold tab, line feed and carriage return.
 const CONTROL = /\p{Cc}/u;
-const TEXT_CONTROL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F]/u;
+const TEXT_CONTROL = /(?![\t\n\r])\p{Cc}/u;
 // A character someone can see: not white space, not a format character (zero-width space, joiners, BOM).
 const VISIBLE = /[^\s\p{Z}\p{Cf}]/u;
 
