@@ -83,6 +83,10 @@ export const envSchema = z.object({
   PROCESSOR_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** A crashed processor's partitions move to the survivors after this long without heartbeats. */
   PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
+  /** A customer's event_ids are remembered (replays recognised) for events this many days before its newest... */
+  PROCESSOR_DEDUP_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
+  /** ...and at most this many per customer; older events are set aside as late, never counted twice. */
+  PROCESSOR_DEDUP_MAX_IDS: z.coerce.number().int().min(10).max(10_000).default(2000),
   STAGE_CONSIDERATION_PRODUCT_VIEWS: z.coerce.number().int().min(1).default(3),
   STAGE_CONSIDERATION_SESSIONS: z.coerce.number().int().min(1).default(2),
   STAGE_ENGAGEMENT_AFTER_PURCHASE_H: z.coerce.number().positive().default(24),
@@ -171,6 +175,7 @@ function structure(env: ParsedEnv, cwd: string) {
       dormantAfterDays: env.DORMANT_AFTER_DAYS,
       maxBytesPerPartition: env.PROCESSOR_MAX_BYTES_PER_PARTITION,
       sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
+      dedup: { windowMs: env.PROCESSOR_DEDUP_WINDOW_DAYS * 86_400_000, maxIds: env.PROCESSOR_DEDUP_MAX_IDS },
       stage: {
         considerationProductViews: env.STAGE_CONSIDERATION_PRODUCT_VIEWS,
         considerationSessions: env.STAGE_CONSIDERATION_SESSIONS,

@@ -12,13 +12,17 @@
  *   of the outputs read committed, so a crash at any point leaves either all of a batch or none.
  * - Processing is deterministic in the order of the partition, so the batch re-read after a crash
  *   yields the same outputs as the one that was lost.
+ * - An event the rules throw on (PartitionState.apply changes nothing before it could throw) goes
+ *   to the dead-letter topic with the error as its reason, in the same transaction: one event
+ *   never stalls its partition.
  * - If a transaction fails, the partition's in-memory state is discarded (it ran ahead of what was
  *   committed) and the error is rethrown: kafkajs re-reads from the committed offset and the state
  *   is restored again. A partition lost in a rebalance is dropped and its producer closed.
  */
-import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type { Kafka, KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
+import { deadLetterMessage } from '../common/dead-letter.ts';
 import { decodeOrSetAside } from '../common/decoding-consumer.ts';
 import { chunkTopicMessages, ensureTopics, readPartitionsToEnd, routingPartitioner } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
@@ -26,7 +30,7 @@ import { partitionKeyOf } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
 import { segmentKpiKey, segmentKpiRoute } from '../../schemas/processor-outputs.ts';
 import { DEAD_LETTER_HEADERS, topicsFor, type Topics } from '../../schemas/topics.ts';
-import { PartitionState } from './state/partition-state.ts';
+import { PartitionState, type EventOutcome } from './state/partition-state.ts';
 
 export interface ProcessorDeps {
   readonly kafka: Kafka;
@@ -45,6 +49,10 @@ export interface RunningProcessor {
 }
 
 const LATE_HEADERS = { reason: 'journeyline.late.reason', streamTime: 'journeyline.late.stream_time' } as const;
+const LATE_REASONS: Readonly<Record<'too_late' | 'beyond_dedup_horizon', string>> = {
+  too_late: 'window closed beyond the allowed lateness',
+  beyond_dedup_horizon: "older than the customer's remembered event_ids (PROCESSOR_DEDUP_WINDOW_DAYS / _MAX_IDS): not counted, as a replay could not be recognised",
+};
 
 export const processorGroupOf = (config: Config) => `${config.topicPrefix}processor`;
 
@@ -117,14 +125,24 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
       const { state, producer } = await acquire(partition);
       const late: Message[] = [];
       // failed.at is the record's own time, so a re-processed batch sets aside identical copies.
-      const { decoded, poison } = await decodeOrSetAside(batch, decode, { consumerGroup: groupId, names: DEAD_LETTER_HEADERS, failedAt: (m) => Number(m.timestamp) });
+      const aside = { consumerGroup: groupId, names: DEAD_LETTER_HEADERS, failedAt: (m: KafkaMessage) => Number(m.timestamp) };
+      const { decoded, poison } = await decodeOrSetAside(batch, decode, aside);
+      const deadLetters = poison.map((p) => p.deadLetter);
       for (const { message, value } of decoded) {
-        const outcome = state.apply(partitionKeyOf(value), value);
-        if (outcome === 'too_late') {
+        let outcome: EventOutcome;
+        try {
+          outcome = state.apply(partitionKeyOf(value), value);
+        } catch (error: unknown) {
+          const reason = `processing failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+          logger.warn({ event: 'processor.event_failed', partition, offset: message.offset, reason });
+          deadLetters.push(deadLetterMessage({ ...message, topic: batch.topic, partition }, { reason, stage: 'process', consumerGroup: groupId, at: aside.failedAt(message) }, DEAD_LETTER_HEADERS));
+          continue;
+        }
+        if (outcome === 'too_late' || outcome === 'beyond_dedup_horizon') {
           late.push({
             key: message.key,
             value: message.value,
-            headers: { ...message.headers, [LATE_HEADERS.reason]: 'window closed beyond the allowed lateness', [LATE_HEADERS.streamTime]: String(state.streamTimeMs ?? '') },
+            headers: { ...message.headers, [LATE_HEADERS.reason]: LATE_REASONS[outcome], [LATE_HEADERS.streamTime]: String(state.streamTimeMs ?? '') },
           });
         }
       }
@@ -136,7 +154,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
         { topic: topics.segmentKpis.name, messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: json(w) })) },
         { topic: topics.processorChangelog.name, messages: flushed.changelog.map((r) => ({ key: r.key, value: r.value, partition })) },
         { topic: topics.lateEvents.name, messages: late },
-        { topic: topics.deadLetter.name, messages: poison.map((p) => p.deadLetter) },
+        { topic: topics.deadLetter.name, messages: deadLetters },
       ].filter((t) => t.messages.length > 0);
       const last = batch.messages[batch.messages.length - 1];
       if (last === undefined) return;
@@ -154,7 +172,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
       }
       payload.resolveOffset(last.offset);
       await payload.heartbeat();
-      logger.debug({ event: 'processor.batch', partition, messages: batch.messages.length, counted: decoded.length, late: late.length, dead: poison.length });
+      logger.debug({ event: 'processor.batch', partition, messages: batch.messages.length, counted: decoded.length, late: late.length, dead: deadLetters.length });
     },
   });
 

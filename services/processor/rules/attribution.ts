@@ -51,6 +51,12 @@ export interface WindowKey {
   readonly day: Day;
 }
 
+/**
+ * Distinct sessions counted per customer and day: past this a session id is not a visit any
+ * more (a client minting one per request) and the marks would grow with the event count.
+ */
+export const MAX_SESSIONS_PER_CUSTOMER_DAY = 200;
+
 export const windowKeyOf = (segment: string, day: Day): string => `${segment}|${day}`;
 export function parseWindowKey(key: string): WindowKey {
   const cut = key.lastIndexOf('|');
@@ -130,11 +136,11 @@ export function attribute(input: AttributionInput): Attribution {
             mark.visitor = true;
             add(deltas, key, { visitors: 1 });
           }
-          if (session !== null && !(mark.sessions ?? []).includes(session)) {
+          if (session !== null && (mark.sessions ?? []).length < MAX_SESSIONS_PER_CUSTOMER_DAY && !(mark.sessions ?? []).includes(session)) {
             mark.sessions = [...(mark.sessions ?? []), session];
             add(deltas, key, { sessions: 1 });
           }
-          if (session !== null && p.duration_ms !== null && !(mark.timedSessions ?? []).includes(session)) {
+          if (session !== null && p.duration_ms !== null && (mark.timedSessions ?? []).length < MAX_SESSIONS_PER_CUSTOMER_DAY && !(mark.timedSessions ?? []).includes(session)) {
             mark.timedSessions = [...(mark.timedSessions ?? []), session];
             add(deltas, key, { timedSessions: 1 });
           }

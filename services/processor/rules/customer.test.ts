@@ -33,15 +33,10 @@ const nps = (id: number, h: number, score: number): JourneyEvent => ({
   properties: { survey_type: 'nps', score, comment: null },
 });
 
-function run(events: readonly JourneyEvent[]): { state: CustomerState | undefined; duplicates: number } {
+function run(events: readonly JourneyEvent[]): { state: CustomerState | undefined } {
   let state: CustomerState | undefined;
-  let duplicates = 0;
-  for (const e of events) {
-    const step = applyToCustomer(state, 'c-1', e);
-    state = step.state;
-    if (step.duplicate) duplicates++;
-  }
-  return { state, duplicates };
+  for (const e of events) state = applyToCustomer(state, 'c-1', e).state;
+  return { state };
 }
 
 describe('applyToCustomer', () => {
@@ -65,12 +60,6 @@ describe('applyToCustomer', () => {
       last_csat: null,
       last_ces: null,
     });
-  });
-
-  it('counts a replayed event once', () => {
-    const { state, duplicates } = run([...events, events[2] as JourneyEvent, events[5] as JourneyEvent]);
-    expect(duplicates).toBe(2);
-    expect(state && profileOf(state)).toEqual(profileOf(run(events).state as CustomerState));
   });
 
   // stage_since is when processing reached the stage, so it follows arrival order; all else must not.

@@ -1,6 +1,6 @@
 /**
- * One customer's state as a pure function of (state, event): duplicate detection by event_id, the
- * funnel stage, and the profile analysts read. "Latest" fields (segment, last survey scores) are
+ * One customer's state as a pure function of (state, event): the funnel stage and the profile
+ * analysts read. The caller applies each event once (state/recent-event-ids.ts recognises replays). "Latest" fields (segment, last survey scores) are
  * the latest by event time, not by arrival, so the profile — like the stage — is a function of the
  * set of events, whatever order they came in. The state is plain JSON so it can be written to a
  * compacted changelog topic and restored from it.
@@ -18,8 +18,6 @@ export interface Latest<T> {
 
 export interface CustomerState {
   readonly customerId: string;
-  /** Every event_id applied, so a replayed event is recognised and counted once. */
-  readonly seenEventIds: readonly string[];
   readonly stage: CustomerStage;
   readonly firstSeenAt: number;
   readonly lastSeenAt: number;
@@ -62,7 +60,6 @@ function later<T>(current: Latest<T> | null, value: T, event: JourneyEvent): Lat
 export function newCustomer(customerId: string, firstEvent: JourneyEvent): CustomerState {
   return {
     customerId,
-    seenEventIds: [],
     stage: NEW_CUSTOMER,
     firstSeenAt: firstEvent.occurred_at,
     lastSeenAt: firstEvent.occurred_at,
@@ -77,9 +74,10 @@ export function newCustomer(customerId: string, firstEvent: JourneyEvent): Custo
   };
 }
 
-export type CustomerStep =
-  | { readonly duplicate: true; readonly state: CustomerState }
-  | { readonly duplicate: false; readonly state: CustomerState; readonly transition: StageTransition | null };
+export interface CustomerStep {
+  readonly state: CustomerState;
+  readonly transition: StageTransition | null;
+}
 
 export function applyToCustomer(
   previous: CustomerState | undefined,
@@ -88,12 +86,9 @@ export function applyToCustomer(
   rules: StageRules = DEFAULT_STAGE_RULES,
 ): CustomerStep {
   const state = previous ?? newCustomer(customerId, event);
-  if (state.seenEventIds.includes(event.event_id)) return { duplicate: true, state };
-
   const { state: stage, transition } = applyEvent(state.stage, event, customerId, rules);
   let next: CustomerState = {
     ...state,
-    seenEventIds: [...state.seenEventIds, event.event_id],
     stage,
     firstSeenAt: Math.min(state.firstSeenAt, event.occurred_at),
     lastSeenAt: Math.max(state.lastSeenAt, event.occurred_at),
@@ -121,7 +116,7 @@ export function applyToCustomer(
       break;
     }
   }
-  return { duplicate: false, state: next, transition };
+  return { state: next, transition };
 }
 
 export function profileOf(state: CustomerState): CustomerProfile {

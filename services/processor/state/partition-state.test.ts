@@ -4,7 +4,13 @@ import { kpisOf, EMPTY_COUNTS, type KpiCounts } from '../rules/kpis.ts';
 import { DEFAULT_STAGE_RULES } from '../rules/stage.ts';
 import { PartitionState, type ProcessorRules } from './partition-state.ts';
 
-const RULES: ProcessorRules = { stage: DEFAULT_STAGE_RULES, timeZone: 'UTC', allowedLatenessMs: 2 * 24 * 3600 * 1000, dormantAfterDays: 30 };
+const RULES: ProcessorRules = {
+  stage: DEFAULT_STAGE_RULES,
+  timeZone: 'UTC',
+  allowedLatenessMs: 2 * 24 * 3600 * 1000,
+  dormantAfterDays: 30,
+  dedup: { windowMs: 30 * 24 * 3600 * 1000, maxIds: 2000 },
+};
 const at = (iso: string) => Date.parse(iso);
 let serial = 0;
 
@@ -110,6 +116,43 @@ describe('PartitionState', () => {
     const event = buy('a', '2026-11-20T11:00:00Z', '10');
     expect([state.apply('a', event), state.apply('a', event)]).toEqual(['applied', 'duplicate']);
     expect(state.flush().windows.find((w) => w.segment === 'smb')?.counts).toMatchObject({ orders: 1, buyers: 1, revenueMinor: '100000' });
+  });
+
+  it('counts a customer with 100,000 events in full, with bounded state', () => {
+    const state = new PartitionState(0, RULES);
+    const start = at('2026-11-20T00:00:00Z');
+    const outcomes = new Map<string, number>();
+    let largestRecord = 0;
+    let pageViews = 0;
+    for (let i = 0; i < 100_000; i++) {
+      const event = { ...view('busy', '2026-11-20T00:00:00Z'), occurred_at: start + i * 500, session_id: `s-${i}` };
+      const outcome = state.apply('busy', event);
+      outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
+      if (i % 1000 === 999) {
+        const { changelog, profiles } = state.flush();
+        largestRecord = Math.max(largestRecord, changelog.find((r) => r.key === 'c|busy')?.value?.length ?? 0);
+        pageViews = profiles.find((p) => p.customer_id === 'busy')?.page_views ?? pageViews;
+      }
+    }
+    expect(Object.fromEntries(outcomes)).toEqual({ applied: 100_000 });
+    expect(pageViews).toBe(100_000);
+    // 2,000 remembered ids (plus a quarter before a trim) and at most 200 sessions a day: far under Kafka's 1 MB.
+    expect(largestRecord).toBeLessThan(250_000);
+    // A replay of a remembered event is still recognised; one older than the horizon is not counted.
+    const replay = { ...view('busy', '2026-11-20T00:00:00Z'), occurred_at: start };
+    expect(state.apply('busy', replay)).toBe('beyond_dedup_horizon');
+  });
+
+  it('leaves the state untouched when an event throws, so the event alone can be set aside', () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', view('a', '2026-11-20T09:00:00Z'));
+    const before = state.flush();
+    const broken = { ...view('a', '2026-11-21T09:00:00Z'), occurred_at: Number.NaN };
+    expect(() => state.apply('a', broken)).toThrow(RangeError);
+    expect(state.flush()).toEqual({ transitions: [], profiles: [], windows: [], changelog: [] });
+    expect(before.profiles.map((p) => p.page_views)).toEqual([1]);
+    expect(state.apply('a', view('a', '2026-11-20T10:00:00Z'))).toBe('applied');
+    expect(state.flush().profiles.map((p) => p.page_views)).toEqual([2]);
   });
 
   it('revises a window for a late event within the allowed lateness, and sets aside a later one', () => {

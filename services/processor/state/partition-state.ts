@@ -35,17 +35,21 @@ import {
 } from '../rules/rolling.ts';
 import type { StageRules } from '../rules/stage.ts';
 import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/windows.ts';
+import { RecentEventIds, type DedupLimits, type RecentEventIdsJson } from './recent-event-ids.ts';
 
 export interface ProcessorRules {
   readonly stage: StageRules;
   readonly timeZone: string;
   readonly allowedLatenessMs: number;
   readonly dormantAfterDays: number;
+  readonly dedup: DedupLimits;
 }
 
 interface StoredCustomer {
   readonly customer: CustomerState;
   readonly track: CustomerKpiTrack;
+  /** Serialised through its toJSON in the changelog. */
+  readonly seen: RecentEventIds;
 }
 
 interface OpenWindow {
@@ -57,7 +61,12 @@ interface OpenWindow {
   reached: boolean;
 }
 
-export type EventOutcome = 'applied' | 'duplicate' | 'too_late';
+/**
+ * too_late: counted for the customer, but past its window's allowed lateness. beyond_dedup_horizon:
+ * older than the customer's remembered event_ids reach, so not counted at all (a replay could not
+ * be told apart). The consumer sets both aside on the late-events topic.
+ */
+export type EventOutcome = 'applied' | 'duplicate' | 'too_late' | 'beyond_dedup_horizon';
 
 /** A changelog record: key, and JSON value or null for a tombstone. */
 export interface ChangelogRecord {
@@ -114,12 +123,18 @@ export class PartitionState {
     return this.customers.size;
   }
 
-  /** Applies one validated event of customer `key` (see partitionKeyOf). */
+  /**
+   * Applies one validated event of customer `key` (see partitionKeyOf). Everything that can fail
+   * on an odd event is computed before the first change to the state, so an event that throws
+   * leaves the state as it was and can be set aside on its own.
+   */
   apply(key: string, event: JourneyEvent): EventOutcome {
     const stored = this.customers.get(key);
+    const seen = stored?.seen ?? RecentEventIds.empty();
+    const sighting = seen.sighting(event.event_id, event.occurred_at);
+    if (sighting === 'duplicate') return 'duplicate';
+    if (sighting === 'beyond_horizon') return 'beyond_dedup_horizon';
     const step = applyToCustomer(stored?.customer, key, event, this.rules.stage);
-    if (step.duplicate) return 'duplicate';
-    if (this.streamTime !== null && event.occurred_at > this.streamTime) this.freezeDaysBefore(event.occurred_at);
 
     const tooLate =
       this.streamTime !== null && latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
@@ -134,6 +149,9 @@ export class PartitionState {
       timeZone: this.rules.timeZone,
       countsInWindow: !tooLate,
     });
+    const steps = rollingSteps({ before: stored?.track ?? NO_TRACK, after: track, segments: segmentsOf(segment), session: event.session_id, timeZone: this.rules.timeZone });
+
+    if (this.streamTime !== null && event.occurred_at > this.streamTime) this.freezeDaysBefore(event.occurred_at);
     for (const [windowKey, delta] of deltas) {
       // Closed for good (even if not evicted until the next flush): too-late contributions do not count.
       if (!this.isOpen(parseWindowKey(windowKey).day)) continue;
@@ -142,7 +160,6 @@ export class PartitionState {
       this.dirtyWindows.add(windowKey);
     }
     // Steps at closed window ends are harmless: only open windows are ever read from them.
-    const steps = rollingSteps({ before: stored?.track ?? NO_TRACK, after: track, segments: segmentsOf(segment), session: event.session_id, timeZone: this.rules.timeZone });
     for (const [rollingSegment, delta] of steps) {
       const counters = this.rolling.get(rollingSegment) ?? newSegmentRolling();
       addSteps(counters, delta);
@@ -155,7 +172,8 @@ export class PartitionState {
       this.dirtyRolling.set(rollingSegment, moved);
     }
     this.track(stored?.customer, customer);
-    this.customers.set(key, { customer, track });
+    seen.remember(event.event_id, event.occurred_at, this.rules.dedup);
+    this.customers.set(key, { customer, track, seen });
     this.dirtyCustomers.add(key);
     if (step.transition) {
       const t = step.transition;
@@ -177,6 +195,7 @@ export class PartitionState {
     for (const key of this.dirtyCustomers) {
       const stored = this.customers.get(key);
       if (stored === undefined) continue;
+      stored.seen.forgetOutsideWindow(stored.customer.lastSeenAt, this.rules.dedup);
       // Marks stay as long as a rolling window that is still open can reach back to them.
       const pruned = oldestOpenDay === null ? stored : { ...stored, track: pruneTrack(stored.track, addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS)) };
       this.customers.set(key, pruned);
@@ -243,7 +262,7 @@ export class PartitionState {
         this.track(previous?.customer, undefined);
         return;
       }
-      const stored = JSON.parse(value) as StoredCustomer;
+      const stored = customerFromJson(value);
       this.track(previous?.customer, stored.customer);
       this.customers.set(customerKey, stored);
     } else if (key.startsWith('w|')) {
@@ -368,6 +387,14 @@ export class PartitionState {
       }
     }
   }
+}
+
+/** A `c|` changelog value; records written before ids were bounded list them all in the customer. */
+function customerFromJson(value: string): StoredCustomer {
+  const parsed = JSON.parse(value) as Omit<StoredCustomer, 'seen'> & { seen?: RecentEventIdsJson; customer: { seenEventIds?: string[] } };
+  const { seenEventIds, ...customer } = parsed.customer;
+  const seen = parsed.seen ?? { horizon: null, ids: (seenEventIds ?? []).map((id) => [id, customer.lastSeenAt] as const) };
+  return { customer, track: parsed.track, seen: RecentEventIds.fromJSON(seen) };
 }
 
 function toProfileRecord(customer: CustomerState): CustomerProfileRecord {
