@@ -16,7 +16,9 @@ import { topicsFor } from '../../schemas/topics.ts';
 import { acquireStack } from '../../infra/stack/acquire.ts';
 import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
 import { runCollector } from '../collector/main.ts';
+import { basicAuthorization } from '../common/http.ts';
 import { startQueryEndpoint } from '../dashboard/query-endpoint.ts';
+import { queryTokenOf, queryTokensFor } from '../dashboard/query-token.ts';
 import { runProcessor } from '../processor/processor.ts';
 import { EventProducer } from '../producer/event-producer.ts';
 import { produceNdjson } from '../producer/ndjson.ts';
@@ -64,7 +66,7 @@ async function start(): Promise<number> {
     const collector = await runCollector(config, logger);
     const processor = await runProcessor({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config, logger: logger.child({ component: 'processor' }) });
     const sink = await runSink({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), clickhouse, config, logger: logger.child({ component: 'sink' }) });
-    const queries = clickHouseMode(config.clickhouse) === 'embedded' ? await startQueryEndpoint({ clickhouse, host: config.query.host, port: config.query.port, logger: logger.child({ component: 'query' }) }) : undefined;
+    const queries = await openQueryEndpoint(config, logger);
     try {
       say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
       for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${value}`);
@@ -73,8 +75,10 @@ async function start(): Promise<number> {
       say(`  API key: ${keySource}`);
       if (keySource !== 'COLLECTOR_API_KEYS') say(`  Authorization: Bearer ${config.collector.apiKeys[0] ?? ''}`);
       if (queries !== undefined) {
-        say(`query: ${queries.url} (read-only SQL, ClickHouse HTTP interface)`);
-        say(`  npm run journey -- sql "SELECT * FROM journey.segment_kpis_daily ORDER BY day DESC LIMIT 10"${queries.url === config.query.url ? '' : ` (with QUERY_URL=${queries.url})`}`);
+        say(`query: ${queries.endpoint.url} (read-only SQL, ClickHouse HTTP interface)`);
+        say(`  token: ${queries.source}`);
+        say(`  Authorization: Bearer ${queries.tokens[0] ?? ''}`);
+        say(`  npm run journey -- sql "SELECT * FROM journey.segment_kpis_daily ORDER BY day DESC LIMIT 10"${queries.endpoint.url === config.query.url ? '' : ` (with QUERY_URL=${queries.endpoint.url})`}`);
       } else {
         say(`query: ClickHouse at ${config.clickhouse.url ?? ''} (journey sql uses it)`);
       }
@@ -86,7 +90,7 @@ async function start(): Promise<number> {
         await collector.close();
         await processor.stop();
         await sink.stop();
-        await queries?.close();
+        await queries?.endpoint.close();
         await clickhouse.close();
       }, logger);
     }
@@ -107,16 +111,23 @@ const SERVICES = {
   sink: async (config: Config, logger: Logger) => {
     const clickhouse = await openClickHouse(config, logger);
     const sink = await runSink({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), clickhouse, config, logger });
-    // Embedded chDB belongs to this process alone: it also answers the read-only queries.
-    const queries = clickHouseMode(config.clickhouse) === 'embedded' ? await startQueryEndpoint({ clickhouse, host: config.query.host, port: config.query.port, logger: logger.child({ component: 'query' }) }) : undefined;
-    if (queries !== undefined) logger.info({ event: 'query.listening', url: queries.url }, 'read-only SQL endpoint');
+    const queries = await openQueryEndpoint(config, logger);
+    if (queries !== undefined) logger.info({ event: 'query.listening', url: queries.endpoint.url, token: queries.source }, 'read-only SQL endpoint');
     return async () => {
       await sink.stop();
-      await queries?.close();
+      await queries?.endpoint.close();
       await clickhouse.close();
     };
   },
 } as const;
+
+/** Embedded chDB belongs to the process that runs the sink: it also answers analysts' read-only queries. */
+async function openQueryEndpoint(config: Config, logger: Logger) {
+  if (clickHouseMode(config.clickhouse) !== 'embedded') return undefined;
+  const { tokens, source } = queryTokensFor(config.query);
+  const endpoint = await startQueryEndpoint({ chdbPath: config.clickhouse.chdbPath, settings: config.query, apiKeys: tokens, logger: logger.child({ component: 'query' }) });
+  return { endpoint, tokens, source };
+}
 
 /** The configured ClickHouse, migrated to this build's schema. */
 async function openClickHouse(config: Config, logger: Logger): Promise<ClickHouseClient> {
@@ -148,7 +159,12 @@ async function sql(args: readonly string[], config: Config): Promise<number> {
   // A server enforces read-only through the user's profile; readonly=1 here asks for it as well.
   if (config.clickhouse.url !== undefined) url.searchParams.set('readonly', '1');
   const headers: Record<string, string> = { 'content-type': 'text/plain' };
-  if (config.clickhouse.url !== undefined) headers.authorization = `Basic ${Buffer.from(`${config.clickhouse.username}:${config.clickhouse.password}`).toString('base64')}`;
+  if (config.clickhouse.url !== undefined) headers.authorization = basicAuthorization(config.clickhouse.username, config.clickhouse.password);
+  else {
+    const token = queryTokenOf(config.query);
+    if (token === undefined) throw new Error(`no query token: start journeyline (npm start), which writes one to ${config.query.tokenFile}, or set QUERY_API_KEYS`);
+    headers.authorization = `Bearer ${token}`;
+  }
   let response: Response;
   try {
     response = await fetch(url, { method: 'POST', body: query, headers });

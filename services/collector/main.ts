@@ -1,6 +1,7 @@
 /** Wires the collector to real Kafka and the registry; used by `journey start` and `journey run collector`. */
 import type { Config } from '../common/config.ts';
 import { createKafka } from '../common/kafka.ts';
+import { basicAuthorization } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
 import { createRegistry } from '../common/registry.ts';
 import { topicsFor } from '../../schemas/topics.ts';
@@ -24,7 +25,7 @@ export async function runCollector(config: Config, logger: Logger): Promise<Runn
   const admin = kafka.admin();
   await admin.connect();
   const registryAuth = config.registry.auth
-    ? { authorization: `Basic ${Buffer.from(`${config.registry.auth.username}:${config.registry.auth.password}`).toString('base64')}` }
+    ? { authorization: basicAuthorization(config.registry.auth.username, config.registry.auth.password) }
     : undefined;
   const ready = async () => {
     const [cluster, subjects] = await Promise.all([

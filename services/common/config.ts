@@ -58,6 +58,11 @@ export const envSchema = z.object({
     .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
   COLLECTOR_MAX_EVENTS: z.coerce.number().int().min(1).max(100_000).default(500),
   COLLECTOR_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** A client must send its headers within this, and its whole request within the next: slow clients are dropped. */
+  COLLECTOR_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(10_000),
+  COLLECTOR_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** Connections the collector holds at once (idle keep-alive ones included). */
+  COLLECTOR_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   /** How far in the future an event time may be (sender clock skew) before it is refused. */
   EVENT_MAX_FUTURE_SKEW_S: z.coerce.number().int().min(0).default(300),
   /** How old an event may be when it arrives; older ones are refused (never before 2000 in any case). */
@@ -111,6 +116,24 @@ export const envSchema = z.object({
   /** Embedded mode: the read-only SQL endpoint (ClickHouse's HTTP interface) on this address. */
   QUERY_HOST: z.string().min(1).default('127.0.0.1'),
   QUERY_PORT: z.coerce.number().int().min(0).max(65535).default(8123),
+  /** Bearer tokens the endpoint accepts (also as the password of Basic auth). Unset: one is made per run and written to QUERY_TOKEN_FILE. */
+  QUERY_API_KEYS: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0))
+    .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
+  /** Where the made token is written (mode 0600) and where `journey sql` finds it. */
+  QUERY_TOKEN_FILE: z.string().min(1).default('.journeyline/query-token'),
+  /** Host headers the endpoint answers (DNS rebinding); default: its own address, and the loopback names when it listens on loopback. */
+  QUERY_ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .transform((s) => (s ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0)),
+  /** The budget of one analyst query: time, memory, result size; and how many run at once. */
+  QUERY_MAX_EXECUTION_S: z.coerce.number().int().min(1).max(3600).default(60),
+  QUERY_MAX_MEMORY_BYTES: z.coerce.number().int().min(16 * 1024 * 1024).default(2 * 1024 * 1024 * 1024),
+  QUERY_MAX_RESULT_BYTES: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
+  QUERY_MAX_CONCURRENT: z.coerce.number().int().min(1).max(16).default(2),
   /** Where `journey sql` sends queries when CLICKHOUSE_URL is unset: the running product's endpoint. */
   QUERY_URL: z.url().default('http://127.0.0.1:8123'),
 
@@ -133,7 +156,7 @@ export const envSchema = z.object({
 export type Env = z.input<typeof envSchema>;
 type ParsedEnv = z.output<typeof envSchema>;
 
-const SECRET_KEYS: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'CLICKHOUSE_PASSWORD', 'COLLECTOR_API_KEYS']);
+const SECRET_KEYS: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'CLICKHOUSE_PASSWORD', 'COLLECTOR_API_KEYS', 'QUERY_API_KEYS']);
 
 export class ConfigError extends Error {
   readonly issues: readonly string[];
@@ -167,6 +190,12 @@ function structure(env: ParsedEnv, cwd: string) {
       apiKeys: env.COLLECTOR_API_KEYS,
       maxEvents: env.COLLECTOR_MAX_EVENTS,
       maxBodyBytes: env.COLLECTOR_MAX_BODY_BYTES,
+      connections: {
+        headersTimeoutMs: env.COLLECTOR_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: env.COLLECTOR_REQUEST_TIMEOUT_MS,
+        keepAliveTimeoutMs: 65_000,
+        maxConnections: env.COLLECTOR_MAX_CONNECTIONS,
+      },
     },
     events: { maxFutureSkewMs: env.EVENT_MAX_FUTURE_SKEW_S * 1000, maxPastMs: env.EVENT_MAX_PAST_DAYS * 86_400_000 },
     processor: {
@@ -202,7 +231,20 @@ function structure(env: ParsedEnv, cwd: string) {
       maxBackoffMs: env.SINK_RETRY_MAX_BACKOFF_MS,
       faultKillAfterInserts: env.SINK_FAULT_KILL_AFTER_INSERTS,
     },
-    query: { host: env.QUERY_HOST, port: env.QUERY_PORT, url: env.QUERY_URL },
+    query: {
+      host: env.QUERY_HOST,
+      port: env.QUERY_PORT,
+      url: env.QUERY_URL,
+      apiKeys: env.QUERY_API_KEYS,
+      tokenFile: path.resolve(cwd, env.QUERY_TOKEN_FILE),
+      allowedHosts: env.QUERY_ALLOWED_HOSTS,
+      limits: {
+        maxExecutionS: env.QUERY_MAX_EXECUTION_S,
+        maxMemoryBytes: env.QUERY_MAX_MEMORY_BYTES,
+        maxResultBytes: env.QUERY_MAX_RESULT_BYTES,
+        maxConcurrent: env.QUERY_MAX_CONCURRENT,
+      },
+    },
     stack: {
       dir: path.resolve(cwd, env.STACK_DIR),
       kafkaPort: env.STACK_KAFKA_PORT,
@@ -268,5 +310,6 @@ export function redactedConfig(config: Config): Config {
     },
     clickhouse: { ...config.clickhouse, password: mask(config.clickhouse.password) ?? '' },
     collector: { ...config.collector, apiKeys: config.collector.apiKeys.map(() => '***') },
+    query: { ...config.query, apiKeys: config.query.apiKeys.map(() => '***') },
   };
 }

@@ -1,24 +1,36 @@
 /**
- * Read-only SQL over ClickHouse's HTTP interface, for the embedded engine (chDB lives inside this
- * process, so nothing else can open it). GET or POST `/?query=…&default_format=…`, `param_<name>`
- * query parameters, `GET /ping`: enough for curl, `journey sql` and `@clickhouse/client`.
- * Errors come back as ClickHouse writes them (`Code: N. DB::Exception: … (NAME)`), which is what
- * clients parse. Bound to loopback by default; in server mode analysts use ClickHouse itself.
+ * Read-only SQL over ClickHouse's HTTP interface, for the embedded engine (chDB lives inside the
+ * process that runs the sink, so nothing else can open it). GET or POST `/?query=…&default_format=…`,
+ * `param_<name>` query parameters, `GET /ping`: enough for curl, `journey sql` and
+ * `@clickhouse/client`. Errors come back as ClickHouse writes them (`Code: N. DB::Exception: …
+ * (NAME)`), which is what clients parse.
+ *
+ * Defences, in the order a request meets them:
+ * - the Host header must name this endpoint (DNS rebinding) and an Origin, if any, too (a web page
+ *   the analyst has open cannot post here);
+ * - a token (Bearer, or the password of Basic auth) before anything is read;
+ * - the body is read up to 1 MiB;
+ * - ClickHouse parses the query (formatQuery: one statement) and its parse tree decides
+ *   (read-only-sql.ts): reads only, no INTO OUTFILE, no in-query settings, no table functions
+ *   reaching files or the network;
+ * - it runs in an analysts' session of its own (chdb-sessions.ts), never the sink's, with a
+ *   budget of time, memory and result bytes and readonly = 1, at most QUERY_MAX_CONCURRENT at once;
+ * - the result streams with backpressure, and a client that goes away cancels its query.
  */
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import type { DataFormat } from '@clickhouse/client';
-import type { ClickHouseClient } from '../common/clickhouse.ts';
+import { once } from 'node:events';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { ChdbSessionPool, EngineBusy, type AnalystSession } from '../common/chdb-sessions.ts';
+import type { Config } from '../common/config.ts';
+import { BodyTooLarge, closeServer, createLimitedServer, listen, presentedSecret, readBody, secretMatcher } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
-import { prepareReadOnly, RefusedQuery } from './read-only-sql.ts';
+import { checkReadOnlyAst, prepareReadOnly, RefusedQuery } from './read-only-sql.ts';
 
 export interface QueryEndpointOptions {
-  readonly clickhouse: ClickHouseClient;
-  readonly host: string;
-  readonly port: number;
+  readonly chdbPath: string;
+  readonly settings: Config['query'];
+  /** The tokens accepted; at least one. */
+  readonly apiKeys: readonly string[];
   readonly logger: Logger;
-  readonly maxExecutionS?: number;
-  readonly maxQueryBytes?: number;
 }
 
 export interface RunningQueryEndpoint {
@@ -26,38 +38,95 @@ export interface RunningQueryEndpoint {
   close(): Promise<void>;
 }
 
+const MAX_QUERY_BYTES = 1024 * 1024;
+/** How long a query waits for a free analysts' session before the answer is 503. */
+const SLOT_WAIT_MS = 10_000;
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
 /** Not settings: the HTTP interface's own parameters. */
 const HTTP_PARAMETERS: ReadonlySet<string> = new Set(['query', 'default_format', 'database', 'query_id', 'user', 'password', 'session_id', 'session_timeout', 'compress', 'decompress']);
 
-async function readBody(request: IncomingMessage, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request) {
-    size += (chunk as Buffer).length;
-    if (size > limit) throw new RefusedQuery(`query is larger than ${limit} bytes`, 413);
-    chunks.push(chunk as Buffer);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** The Host values this endpoint answers to. */
+export function allowedHostsOf(settings: Pick<Config['query'], 'host' | 'allowedHosts'>, port: number): ReadonlySet<string> | 'any' {
+  if (settings.allowedHosts.length > 0) return new Set(settings.allowedHosts);
+  if (settings.host === '0.0.0.0' || settings.host === '::') return 'any';
+  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
+  const names = LOOPBACK_NAMES.includes(host) ? LOOPBACK_NAMES : [host.toLowerCase()];
+  return new Set(names.map((name) => `${name}:${port}`));
 }
 
 function clickHouseErrorText(error: unknown): { status: number; code: string; text: string } {
   if (error instanceof RefusedQuery) {
     return { status: error.status, code: '164', text: `Code: 164. DB::Exception: journeyline: ${error.message}. (READONLY)\n` };
   }
+  if (error instanceof BodyTooLarge) return { status: 413, code: '164', text: `Code: 164. DB::Exception: journeyline: query ${error.message}. (READONLY)\n` };
+  if (error instanceof EngineBusy) return { status: 503, code: '202', text: `Code: 202. DB::Exception: journeyline: ${error.message}; retry. (TOO_MANY_SIMULTANEOUS_QUERIES)\n` };
   const message = (error instanceof Error ? error.message : String(error)).trim();
-  const { code: rawCode, type } = error as { code?: unknown; type?: unknown };
-  const code = typeof rawCode === 'string' ? rawCode : (/^Code: (\d+)/.exec(message)?.[1] ?? '1000');
+  const { clickhouseCode, type } = error as { clickhouseCode?: unknown; type?: unknown };
+  const code = typeof clickhouseCode === 'number' ? String(clickhouseCode) : (/^Code: (\d+)/.exec(message)?.[1] ?? '1000');
   let text = /^Code: \d+/.test(message) ? message : `Code: ${code}. DB::Exception: ${message}`;
   // Clients read the error name from the trailing "(NAME)", as the server writes it.
   if (typeof type === 'string' && !text.endsWith(`(${type})`)) text = `${text} (${type})`;
-  // Refusals and the caller's syntax and analysis errors are 4xx; the rest are ours.
-  const status = code === '164' ? 403 : ['62', '46', '47', '60', '81', '43', '386', '36', '497'].includes(code) ? 400 : 500;
+  // The caller's syntax, analysis and limit errors are 4xx; the rest are ours.
+  const status = ['62', '46', '47', '60', '81', '43', '386', '36', '497', '456', '159', '241', '396', '158'].includes(code) ? 400 : 500;
   return { status, code, text: `${text}\n` };
 }
 
 export async function startQueryEndpoint(options: QueryEndpointOptions): Promise<RunningQueryEndpoint> {
-  const { clickhouse, logger } = options;
-  const maxQueryBytes = options.maxQueryBytes ?? 1024 * 1024;
+  const { settings, logger } = options;
+  if (options.apiKeys.length === 0) throw new Error('the query endpoint needs at least one token (QUERY_API_KEYS)');
+  const tokenMatches = secretMatcher(options.apiKeys);
+  const pool = new ChdbSessionPool(options.chdbPath, settings.limits.maxConcurrent);
+  const tableFunctions = await pool.with(SLOT_WAIT_MS, async (session) => new Set((await session.text('SELECT lower(name) FROM system.table_functions', {})).split('\n').filter(Boolean)));
+  let allowedHosts: ReadonlySet<string> | 'any' = 'any';
+  const hostAllowed = (value: string | undefined) => allowedHosts === 'any' || (value !== undefined && allowedHosts.has(value.toLowerCase()));
+
+  /** Everything before the query runs: who is asking, and what. */
+  const admit = async (request: IncomingMessage, url: URL) => {
+    if (!hostAllowed(request.headers.host)) throw new RefusedQuery(`Host ${request.headers.host ?? '(none)'} is not this endpoint's (QUERY_ALLOWED_HOSTS)`);
+    const origin = request.headers.origin;
+    if (origin !== undefined && !hostAllowed(URL.canParse(origin) ? new URL(origin).host : undefined)) throw new RefusedQuery(`requests from ${origin} are not allowed`);
+    if (!tokenMatches(presentedSecret(request) ?? url.searchParams.get('password') ?? undefined)) {
+      throw new RefusedQuery('a token is required: Authorization: Bearer <token> (npm start prints where it is; QUERY_API_KEYS)', 401);
+    }
+    const body = request.method === 'POST' ? (await readBody(request, MAX_QUERY_BYTES)).toString('utf8') : '';
+    const query = [url.searchParams.get('query') ?? '', body].filter((part) => part.trim() !== '').join(' ');
+    if (query.trim() === '') throw new RefusedQuery('empty query: pass it as ?query= or as the POST body', 400);
+    const params: Record<string, string> = {};
+    const callerSettings: Record<string, string> = {};
+    for (const [name, value] of url.searchParams) {
+      if (name.startsWith('param_')) params[name.slice('param_'.length)] = value;
+      else if (!HTTP_PARAMETERS.has(name)) callerSettings[name] = value;
+    }
+    return { query, params, callerSettings, defaultFormat: url.searchParams.get('default_format') ?? 'TabSeparated' };
+  };
+
+  const run = async (session: AnalystSession, response: ServerResponse, asked: Awaited<ReturnType<typeof admit>>) => {
+    const formatted = await session.text('SELECT formatQuery({sql:String})', { sql: asked.query });
+    const { select } = checkReadOnlyAst(await session.text(`EXPLAIN AST ${formatted}`, asked.params), tableFunctions);
+    const prepared = prepareReadOnly(formatted, asked.defaultFormat, asked.callerSettings, settings.limits);
+    // A client that goes away, or a query that outlives its budget, cancels the stream.
+    const cancel = new AbortController();
+    response.once('close', () => {
+      cancel.abort();
+    });
+    const signal = AbortSignal.any([cancel.signal, AbortSignal.timeout((settings.limits.maxExecutionS + 5) * 1000)]);
+    // Only SELECTs stream; SHOW, DESCRIBE, EXISTS and EXPLAIN answer in a few rows.
+    const chunks = select ? session.stream(prepared.sql, asked.params, prepared.format, signal) : [await session.whole(prepared.sql, asked.params, prepared.format, signal)];
+    let sent = 0;
+    for await (const chunk of chunks) {
+      if (!response.headersSent) response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-format': prepared.format });
+      sent += chunk.byteLength;
+      if (sent > settings.limits.maxResultBytes) {
+        cancel.abort();
+        throw new RefusedQuery(`the result is larger than ${settings.limits.maxResultBytes} bytes (QUERY_MAX_RESULT_BYTES): narrow it or add LIMIT`, 400);
+      }
+      if (!response.write(chunk)) await once(response, 'drain', { signal });
+    }
+    if (!response.headersSent) response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-format': prepared.format });
+    response.end();
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/ping' || (url.pathname === '/' && request.method === 'GET' && !url.searchParams.has('query'))) {
@@ -68,50 +137,40 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
       response.writeHead(404, { 'content-type': 'text/plain' }).end('Code: 1000. DB::Exception: not found: use GET or POST / (ClickHouse HTTP interface). (UNKNOWN)\n');
       return;
     }
-    const body = request.method === 'POST' ? await readBody(request, maxQueryBytes) : '';
-    const query = [url.searchParams.get('query') ?? '', body].filter((part) => part.trim() !== '').join(' ');
-    if (query.trim() === '') throw new RefusedQuery('empty query: pass it as ?query= or as the POST body', 400);
-    const params: Record<string, string> = {};
-    const settings: Record<string, string> = {};
-    for (const [name, value] of url.searchParams) {
-      if (name.startsWith('param_')) params[name.slice('param_'.length)] = value;
-      else if (!HTTP_PARAMETERS.has(name)) settings[name] = value;
-    }
-    const parsed = await clickhouse.query({ query: 'SELECT formatQuery({sql:String}) AS sql', query_params: { sql: query }, format: 'JSONEachRow' });
-    const [row] = await parsed.json<{ sql: string }>();
-    const prepared = prepareReadOnly(row?.sql ?? '', url.searchParams.get('default_format') ?? 'TabSeparated', settings, options.maxExecutionS ?? 60);
+    const asked = await admit(request, url);
     const began = performance.now();
-    const result = await clickhouse.exec({ query: prepared.sql, query_params: params, clickhouse_settings: { default_format: prepared.format as DataFormat } });
-    response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-format': prepared.format, 'x-clickhouse-query-id': result.query_id });
-    for await (const chunk of result.stream) response.write(chunk as Buffer);
-    response.end();
-    logger.debug({ event: 'query.served', ms: Math.round(performance.now() - began), format: prepared.format });
+    await pool.with(SLOT_WAIT_MS, (session) => run(session, response, asked));
+    logger.debug({ event: 'query.served', ms: Math.round(performance.now() - began) });
   };
 
-  const server = createServer((request, response) => {
+  const server = createLimitedServer({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 10_000, maxConnections: 256 }, (request, response) => {
     handle(request, response).catch((error: unknown) => {
       const { status, code, text } = clickHouseErrorText(error);
       logger.info({ event: 'query.refused', status, reason: text.trim().slice(0, 300) });
-      if (!response.headersSent) response.writeHead(status, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-exception-code': code });
+      if (response.headersSent) {
+        // As the server does: the exception ends the body that was already streaming.
+        response.end(`\n${text}`);
+        return;
+      }
+      response.writeHead(status, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-exception-code': code, ...(status === 401 && { 'www-authenticate': 'Bearer' }) });
       response.end(text);
+      // A refused request's unread body is not worth reading.
+      if (!request.complete) request.destroy();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  let port: number;
+  try {
+    port = await listen(server, settings.port, settings.host);
+  } catch (error: unknown) {
+    pool.close();
+    throw error;
+  }
+  allowedHosts = allowedHostsOf(settings, port);
   return {
-    url: `http://${options.host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => {
-          resolve();
-        });
-        server.closeAllConnections();
-      }),
+    url: `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`,
+    close: async () => {
+      await closeServer(server);
+      pool.close();
+    },
   };
 }

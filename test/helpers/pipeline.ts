@@ -3,6 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { inject } from 'vitest';
 
+import { TEST_QUERY_TOKEN } from './sql.ts';
+
 export { caughtUp, committedFraction, produceAll } from './streams.ts';
 
 export const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/journey.ts');
@@ -10,7 +12,7 @@ export const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/jou
 /** `journey <args>` as a child process on the test stack; its stderr goes to `log`. */
 export function startJourney(args: readonly string[], env: Record<string, string>, log: { push: (line: string) => void }): ChildProcess {
   const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', JOURNEY, ...args], {
-    env: { ...process.env, ...inject('stackEnv'), LOG_LEVEL: 'info', ...env },
+    env: { ...process.env, ...inject('stackEnv'), LOG_LEVEL: 'info', QUERY_API_KEYS: TEST_QUERY_TOKEN, ...env },
     stdio: ['ignore', 'ignore', 'pipe'] as const,
   });
   child.stderr.on('data', (chunk: Buffer) => {
