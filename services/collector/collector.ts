@@ -9,10 +9,9 @@
  * or too many events; 415 not JSON content; 503 when Kafka refused the batch (nothing was
  * accepted; retrying is safe because event_ids are idempotency keys).
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
-import http, { type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../common/config.ts';
+import { BodyTooLarge, closeServer, createLimitedServer, listen, presentedSecret, readBody, secretMatcher } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
 import { ProduceError, type SendOutcome } from '../producer/event-producer.ts';
 
@@ -40,34 +39,21 @@ const fail = (status: number, error: string, headers?: Record<string, string>): 
   ...(headers && { headers }),
 });
 
-const digest = (key: string) => createHash('sha256').update(key).digest();
-
-/** Constant-time over the key set, so response timing does not leak key prefixes. */
-export function apiKeyMatcher(keys: readonly string[]): (presented: string) => boolean {
-  const digests = keys.map(digest);
-  return (presented) => {
-    const candidate = digest(presented);
-    let match = false;
-    for (const known of digests) match = timingSafeEqual(known, candidate) || match;
-    return match;
-  };
+/**
+ * What can be decided from the headers alone, before a byte of the body is read: a client
+ * without a key, or sending something other than JSON, costs us no more than its headers.
+ */
+export function admitEvents(request: { contentType: string | undefined; keyMatches: boolean }): Reply | undefined {
+  if (!request.keyMatches) return fail(401, 'missing or unknown API key: send Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
+  if (!/^application\/(.+\+)?json\b/i.test(request.contentType ?? '')) return fail(415, 'Content-Type must be application/json');
+  return undefined;
 }
 
-/** Pure request handling for POST /v1/events once the body is read. */
-export async function handleEvents(
-  request: { authorization: string | undefined; contentType: string | undefined; body: Buffer },
-  deps: { settings: Config['collector']; sink: EventSink; keyMatches: (key: string) => boolean },
-): Promise<Reply> {
-  const bearer = /^Bearer\s+(\S+)$/i.exec(request.authorization ?? '')?.[1];
-  if (bearer === undefined || !deps.keyMatches(bearer)) {
-    return fail(401, 'missing or unknown API key: send Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
-  }
-  if (!/^application\/(.+\+)?json\b/i.test(request.contentType ?? '')) {
-    return fail(415, 'Content-Type must be application/json');
-  }
+/** POST /v1/events once admitted and its body read. */
+export async function handleEvents(body: Buffer, deps: { settings: Config['collector']; sink: EventSink }): Promise<Reply> {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(request.body.toString('utf8'));
+    parsed = JSON.parse(body.toString('utf8'));
   } catch (error: unknown) {
     return fail(400, `body is not valid JSON: ${error instanceof Error ? error.message : String(error)}`);
   }
@@ -96,33 +82,23 @@ export async function handleEvents(
   return { status: 202, body: { ...outcome } };
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | 'too-large'> {
-  return new Promise((resolve, reject) => {
-    const declared = Number(req.headers['content-length']);
-    if (Number.isFinite(declared) && declared > limit) {
-      resolve('too-large');
-      req.resume();
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) over = true;
-      if (!over) chunks.push(chunk);
-    });
-    req.on('end', () => {
-      resolve(over ? 'too-large' : Buffer.concat(chunks));
-    });
-    req.on('error', reject);
-  });
-}
-
 function write(res: ServerResponse, reply: Reply): void {
   const payload = JSON.stringify(reply.body);
   res.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8', ...reply.headers });
   res.end(payload);
+}
+
+/** How long a /readyz answer is reused: a flood of probes must not become a flood on Kafka and the registry. */
+const READY_CACHE_MS = 2_000;
+
+/** `check` at most once per `ttlMs`, callers in between sharing its answer (and its wait). */
+function cachedReadiness(check: () => Promise<boolean>, ttlMs: number): () => Promise<boolean> {
+  let last: { at: number; answer: Promise<boolean> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (last === undefined || now - last.at >= ttlMs) last = { at: now, answer: check().catch(() => false) };
+    return last.answer;
+  };
 }
 
 export interface RunningCollector {
@@ -132,30 +108,37 @@ export interface RunningCollector {
 
 export async function startCollector(deps: CollectorDeps): Promise<RunningCollector> {
   const { settings, logger } = deps;
-  const keyMatches = apiKeyMatcher(settings.apiKeys);
+  const keyMatches = secretMatcher(settings.apiKeys);
+  const ready = cachedReadiness(deps.ready, READY_CACHE_MS);
 
   const route = async (req: IncomingMessage): Promise<Reply> => {
     const path = new URL(req.url ?? '/', 'http://collector').pathname;
     if (path === '/healthz') return { status: 200, body: { status: 'ok' } };
     if (path === '/readyz') {
-      const ready = await deps.ready().catch(() => false);
-      return ready ? { status: 200, body: { status: 'ready' } } : fail(503, 'not ready: Kafka or the schema registry does not answer');
+      return (await ready()) ? { status: 200, body: { status: 'ready' } } : fail(503, 'not ready: Kafka, the schema registry or a service of this process does not answer');
     }
     if (path !== '/v1/events') return fail(404, `no route ${path}`);
     if (req.method !== 'POST') return fail(405, 'use POST', { allow: 'POST' });
-    const body = await readBody(req, settings.maxBodyBytes);
-    if (body === 'too-large') return fail(413, `body is larger than ${settings.maxBodyBytes} bytes`);
-    return handleEvents(
-      { authorization: req.headers.authorization, contentType: req.headers['content-type'], body },
-      { settings, sink: deps.sink, keyMatches },
-    );
+    const refused = admitEvents({ contentType: req.headers['content-type'], keyMatches: keyMatches(presentedSecret(req)) });
+    if (refused !== undefined) return refused;
+    let body: Buffer;
+    try {
+      body = await readBody(req, settings.maxBodyBytes);
+    } catch (error: unknown) {
+      if (error instanceof BodyTooLarge) return fail(413, error.message);
+      throw error;
+    }
+    return handleEvents(body, { settings, sink: deps.sink });
   };
 
-  const server = http.createServer((req, res) => {
+  const server = createLimitedServer(settings.connections, (req, res) => {
     const began = performance.now();
     route(req).then(
       (reply) => {
+        // A body left unread (refused before it, or past the limit) is not read: the connection goes.
+        if (!req.complete) res.setHeader('connection', 'close');
         write(res, reply);
+        if (!req.complete) res.once('finish', () => req.destroy());
         const level = reply.status >= 500 ? 'warn' : 'debug';
         logger[level]({ event: 'collector.request', method: req.method, path: req.url, status: reply.status, ms: performance.now() - began });
       },
@@ -166,23 +149,11 @@ export async function startCollector(deps: CollectorDeps): Promise<RunningCollec
       },
     );
   });
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(settings.port, settings.host, resolve);
-  });
-  const { port } = server.address() as AddressInfo;
+  const port = await listen(server, settings.port, settings.host);
   const url = `http://${settings.host}:${port}`;
   logger.info({ event: 'collector.listening', url }, 'collector listening');
   return {
     url,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((error) => {
-          if (error) reject(error);
-          else resolve();
-        });
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
   };
 }
