@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, type Config } from '../common/config.ts';
+import { ConfigError, loadConfig, redactUrl, type Config } from '../common/config.ts';
 import { clickHouseMode, createClickHouse, type ClickHouseClient } from '../common/clickhouse.ts';
 import { createKafka } from '../common/kafka.ts';
 import { migrate } from '../common/migrations.ts';
@@ -69,7 +69,7 @@ async function start(): Promise<number> {
     const queries = await openQueryEndpoint(config, logger);
     try {
       say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
-      for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${value}`);
+      for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${redactUrl(value)}`);
       if (stack.endpoints.clickhouseUrl === undefined) say(`  ClickHouse: embedded (chDB) at ${config.clickhouse.chdbPath}`);
       say(`collector: POST ${collector.url}/v1/events`);
       say(`  API key: ${keySource}`);
@@ -80,7 +80,7 @@ async function start(): Promise<number> {
         say(`  Authorization: Bearer ${queries.tokens[0] ?? ''}`);
         say(`  npm run journey -- sql "SELECT * FROM journey.segment_kpis_daily ORDER BY day DESC LIMIT 10"${queries.endpoint.url === config.query.url ? '' : ` (with QUERY_URL=${queries.endpoint.url})`}`);
       } else {
-        say(`query: ClickHouse at ${config.clickhouse.url ?? ''} (journey sql uses it)`);
+        say(`query: ClickHouse at ${redactUrl(config.clickhouse.url ?? '')} (journey sql uses it)`);
       }
       say('running; Ctrl-C to stop');
       say(`${await untilSignal()}: stopping`);
@@ -169,7 +169,7 @@ async function sql(args: readonly string[], config: Config): Promise<number> {
   try {
     response = await fetch(url, { method: 'POST', body: query, headers });
   } catch (error: unknown) {
-    throw new Error(`cannot reach ${base}: is journeyline running (npm start)? ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`, { cause: error });
+    throw new Error(`cannot reach ${redactUrl(base)}: is journeyline running (npm start)? ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`, { cause: error });
   }
   const text = await response.text();
   if (!response.ok) {

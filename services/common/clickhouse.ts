@@ -47,6 +47,11 @@ export function clickHouseMode(clickhouse: Config['clickhouse']): 'server' | 'em
  * drops a block whose token it has seen, so a retried or replayed insert lands once. Every insert
  * goes through here with a token of its own, because chDB applies per-query settings as session
  * `SET`s: a token left behind by one insert would otherwise silently drop the next.
+ *
+ * A block may span any number of partitions (months): one Kafka fetch of a backfill can hold
+ * events of years, and refusing it (TOO_MANY_PARTS, after 100) would stop its partition for good.
+ * ClickHouse splits the block by partition and gives each part the token with its index, so a
+ * replay is still recognised part by part.
  */
 export async function insertRows(clickhouse: ClickHouseClient, table: string, rows: readonly object[], deduplicationToken: string): Promise<void> {
   if (rows.length === 0) return;
@@ -54,7 +59,7 @@ export async function insertRows(clickhouse: ClickHouseClient, table: string, ro
     table,
     values: rows as object[],
     format: 'JSONEachRow',
-    clickhouse_settings: { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1 },
+    clickhouse_settings: { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1, max_partitions_per_insert_block: '0' },
   });
 }
 

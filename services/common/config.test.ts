@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, endpointsGivenIn, loadConfig, redactedConfig } from './config.ts';
+import { ConfigError, endpointsGivenIn, loadConfig, redactedConfig, redactUrl } from './config.ts';
 
 describe('loadConfig', () => {
   it('fills documented defaults from an empty environment', () => {
@@ -12,7 +12,24 @@ describe('loadConfig', () => {
       topicPartitions: 6,
       replicationFactor: 1,
     });
-    expect(config.collector).toEqual({ host: '127.0.0.1', port: 8080, apiKeys: [], maxEvents: 500, maxBodyBytes: 1_048_576 });
+    expect(config.collector).toEqual({
+      host: '127.0.0.1',
+      port: 8080,
+      apiKeys: [],
+      maxEvents: 500,
+      maxBodyBytes: 1_048_576,
+      connections: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxConnections: 4096 },
+    });
+    expect(config.events).toEqual({ maxFutureSkewMs: 300_000, maxPastMs: 365 * 86_400_000 });
+    expect(config.query).toEqual({
+      host: '127.0.0.1',
+      port: 8123,
+      url: 'http://127.0.0.1:8123',
+      apiKeys: [],
+      tokenFile: '/srv/app/.journeyline/query-token',
+      allowedHosts: [],
+      limits: { maxExecutionS: 60, maxMemoryBytes: 2 * 1024 ** 3, maxResultBytes: 256 * 1024 ** 2, maxConcurrent: 2 },
+    });
     expect(config.registry).toEqual({ url: 'http://127.0.0.1:8081/apis/ccompat/v7', auth: undefined });
     expect(config.clickhouse).toEqual({
       url: undefined,
@@ -62,6 +79,20 @@ describe('loadConfig', () => {
     const shown = JSON.stringify(redactedConfig(config));
     expect(shown).not.toMatch(/hunter2|ch-secret|reg-secret|key-a|key-b/);
     expect(redactedConfig(config).kafka.sasl).toEqual({ mechanism: 'scram-sha-256', username: 'svc', password: '***' });
+  });
+
+  it('masks credentials inside URLs, in the logged config and in errors', () => {
+    const config = loadConfig({ CLICKHOUSE_URL: 'https://analyst:ch-url-secret@ch.example:8443', SCHEMA_REGISTRY_URL: 'https://reg:reg-url-secret@registry.example/apis/ccompat/v7' });
+    const shown = JSON.stringify(redactedConfig(config));
+    expect(shown).not.toMatch(/ch-url-secret|reg-url-secret|analyst/);
+    expect(redactedConfig(config).clickhouse.url).toBe('https://***:***@ch.example:8443');
+    expect(redactUrl('http://127.0.0.1:8081/apis')).toBe('http://127.0.0.1:8081/apis');
+    expect(() => loadConfig({ CLICKHOUSE_URL: 'https://u:ch-url-secret@ch.example:8443', KAFKA_SSL: 'maybe', COLLECTOR_PORT: 'x' })).toThrow(ConfigError);
+    try {
+      loadConfig({ QUERY_URL: 'ftp://u:query-url-secret@x:99999', KAFKA_SSL: 'maybe' });
+    } catch (error: unknown) {
+      expect(String(error)).not.toContain('query-url-secret');
+    }
   });
 });
 

@@ -158,6 +158,12 @@ type ParsedEnv = z.output<typeof envSchema>;
 
 const SECRET_KEYS: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'CLICKHOUSE_PASSWORD', 'COLLECTOR_API_KEYS', 'QUERY_API_KEYS']);
 
+/**
+ * Text with the credentials of a URL in it (`http://user:pass@host`) masked, fit for a log line
+ * or an error message. Textual, so a URL too broken to parse is masked as well.
+ */
+export const redactUrl = (text: string): string => text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***:***@');
+
 export class ConfigError extends Error {
   readonly issues: readonly string[];
   constructor(issues: readonly string[]) {
@@ -278,7 +284,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const key = issue.path.join('.');
-        const shown = SECRET_KEYS.has(key) ? '(secret)' : JSON.stringify(relevant[key]);
+        const shown = SECRET_KEYS.has(key) ? '(secret)' : JSON.stringify(redactUrl(relevant[key] ?? ''));
         return `${key}=${shown}: ${issue.message}`;
       }),
     );
@@ -306,10 +312,11 @@ export function redactedConfig(config: Config): Config {
     },
     registry: {
       ...config.registry,
+      url: redactUrl(config.registry.url),
       auth: config.registry.auth && { ...config.registry.auth, password: mask(config.registry.auth.password) ?? '' },
     },
-    clickhouse: { ...config.clickhouse, password: mask(config.clickhouse.password) ?? '' },
+    clickhouse: { ...config.clickhouse, url: config.clickhouse.url && redactUrl(config.clickhouse.url), password: mask(config.clickhouse.password) ?? '' },
     collector: { ...config.collector, apiKeys: config.collector.apiKeys.map(() => '***') },
-    query: { ...config.query, apiKeys: config.query.apiKeys.map(() => '***') },
+    query: { ...config.query, url: redactUrl(config.query.url), apiKeys: config.query.apiKeys.map(() => '***') },
   };
 }

@@ -18,6 +18,14 @@ describe('retryWithBackoff', () => {
     expect(waits).toEqual([1, 2, 3]);
   });
 
+  it('tells TOO_MANY_PARTS of a busy table (retry) from a block spanning too many partitions (never)', () => {
+    const tooManyParts = (message: string) => Object.assign(new Error(`Code: 252. DB::Exception: ${message}. (TOO_MANY_PARTS)`), { code: '252' });
+    expect([
+      isRetryableClickHouseError(tooManyParts('Too many parts (300 with average size of 1.00 KiB) in table. Merges are processing significantly slower than inserts')),
+      isRetryableClickHouseError(tooManyParts('Too many partitions for single INSERT block (more than 100)')),
+    ]).toEqual([true, false]);
+  });
+
   it('gives up at once on an error no retry can fix', async () => {
     let calls = 0;
     const attempt = () => {

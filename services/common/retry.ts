@@ -16,7 +16,7 @@ const RETRYABLE_CLICKHOUSE_CODES: ReadonlySet<string> = new Set([
   '236', // ABORTED
   '241', // MEMORY_LIMIT_EXCEEDED
   '242', // TABLE_IS_READ_ONLY
-  '252', // TOO_MANY_PARTS
+  '252', // TOO_MANY_PARTS: merges behind, for a while (but see PERMANENT_MESSAGES)
   '285', // TOO_FEW_LIVE_REPLICAS
   '319', // UNKNOWN_STATUS_OF_INSERT
   '425', // SYSTEM_ERROR
@@ -25,8 +25,15 @@ const RETRYABLE_CLICKHOUSE_CODES: ReadonlySet<string> = new Set([
 
 const RETRYABLE_SOCKET_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
 
+/**
+ * Errors whose code is retryable in general but whose message says this very request can never
+ * succeed: TOO_MANY_PARTS also means "this block spans more partitions than allowed".
+ */
+const PERMANENT_MESSAGES: readonly RegExp[] = [/Too many partitions for single INSERT block/i];
+
 export function isRetryableClickHouseError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  if (PERMANENT_MESSAGES.some((pattern) => pattern.test(error.message))) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string' && (RETRYABLE_CLICKHOUSE_CODES.has(code) || RETRYABLE_SOCKET_CODES.has(code))) return true;
   if (/socket hang up|Timeout error|timed out/i.test(error.message)) return true;

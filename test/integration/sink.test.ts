@@ -81,4 +81,28 @@ describe('sink', () => {
     expect(reasons[1]).toMatch(/^y decode: not JSON: /);
     expect(reasons[2]).toMatch(/^z validate: to_stage: /);
   });
+
+  it('writes a block of events from 101 different months (a backfill): more partitions than one insert may make by default', async () => {
+    const kafka = createKafka(config.kafka, undefined);
+    const registry = createRegistry(config.registry);
+    const topics = topicsFor(config.topicPrefix);
+    const schemaId = await registerEventSchema(registry, topics);
+    const now = Date.now();
+    const inputs = Array.from({ length: 101 }, (_, month) => pageView({ customer_id: 'backfill', occurred_at: new Date(now - (month + 1) * 31 * 86_400_000).toISOString() }));
+    const { events } = validateBatch(inputs, { now, maxFutureSkewMs: 0, maxPastMs: Number.POSITIVE_INFINITY });
+    const producer = createIdempotentProducer(kafka);
+    await producer.connect();
+    // One send, one partition: one fetch, one insert block.
+    await producer.send({ topic: topics.events.name, acks: -1, messages: await Promise.all(events.map(async (e) => ({ key: 'backfill', value: await registry.encode(schemaId, toAvro(e)) }))) });
+    await producer.disconnect();
+    const landed = await pollUntil(
+      async () => {
+        const result = await clickhouse.query({ query: "SELECT count() AS rows, uniqExact(toYYYYMM(occurred_at)) AS months FROM journey.events WHERE customer_id = 'backfill'", format: 'JSONEachRow' });
+        const [row] = await result.json<{ rows: string; months: string }>();
+        return row?.rows === '101' ? row : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 200, what: '101 backfilled events in ClickHouse' },
+    );
+    expect(landed).toEqual({ rows: '101', months: '101' });
+  });
 });
