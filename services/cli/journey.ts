@@ -37,17 +37,108 @@ const USAGE = `usage: journey <command>
 
 class UsageError extends Error {}
 
-function untilSignal(): Promise<NodeJS.Signals> {
-  // A pending promise alone does not keep Node running; this timer does, until a signal comes.
+/** How a run ends: a signal asked it to, or one of its services died. */
+type Ending = { readonly signal: NodeJS.Signals } | { readonly died: string; readonly error: Error };
+
+function untilStopped(services: readonly RunningService[]): Promise<Ending> {
+  // A pending promise alone does not keep Node running; this timer does, until the run ends.
   const keepAlive = setInterval(() => undefined, 1 << 30);
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      clearInterval(keepAlive);
-      resolve(signal);
+  return new Promise<Ending>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      resolve({ signal });
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    for (const service of services) {
+      void service.died?.then((error) => {
+        resolve({ died: service.name, error });
+      });
+    }
+  }).finally(() => {
+    clearInterval(keepAlive);
   });
+}
+
+/** One deployable as the CLI runs it: what to print once it is up, how it can die, how to stop it. */
+interface RunningService {
+  readonly name: ServiceName;
+  /** Lines for `journey start` to print once everything is up. */
+  readonly about: readonly string[];
+  /** Resolves if the service stops for good on its own; then the whole process stops, exit 1. */
+  readonly died?: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+/** `healthy` is false once any service of this process died: /readyz says so. */
+type ServiceFactory = (config: Config, logger: Logger, healthy: () => boolean) => Promise<RunningService>;
+
+const SERVICE_NAMES = ['collector', 'processor', 'sink'] as const;
+type ServiceName = (typeof SERVICE_NAMES)[number];
+
+const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
+  collector: async (config, logger, healthy) => {
+    const collector = await runCollector(config, logger, healthy);
+    return { name: 'collector', about: [`collector: POST ${collector.url}/v1/events`], stop: () => collector.close() };
+  },
+  processor: async (config, logger) => {
+    const processor = await runProcessor({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config, logger: logger.child({ component: 'processor' }) });
+    return { name: 'processor', about: [], died: processor.died, stop: () => processor.stop() };
+  },
+  sink: async (config, logger) => {
+    const clickhouse = await openClickHouse(config, logger);
+    const sink = await runSink({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), clickhouse, config, logger: logger.child({ component: 'sink' }) });
+    const queries = await openQueryEndpoint(config, logger);
+    if (queries !== undefined) logger.info({ event: 'query.listening', url: queries.endpoint.url, token: queries.source }, 'read-only SQL endpoint');
+    const about =
+      queries === undefined
+        ? [`query: ClickHouse at ${redactUrl(config.clickhouse.url ?? '')} (journey sql uses it)`]
+        : [
+            `query: ${queries.endpoint.url} (read-only SQL, ClickHouse HTTP interface)`,
+            `  token: ${queries.source}`,
+            `  Authorization: Bearer ${queries.tokens[0] ?? ''}`,
+            `  npm run journey -- sql "SELECT * FROM journey.segment_kpis_daily ORDER BY day DESC LIMIT 10"${queries.endpoint.url === config.query.url ? '' : ` (with QUERY_URL=${queries.endpoint.url})`}`,
+          ];
+    return {
+      name: 'sink',
+      about,
+      died: sink.died,
+      stop: async () => {
+        await sink.stop();
+        await queries?.endpoint.close();
+        await clickhouse.close();
+      },
+    };
+  },
+};
+
+const isServiceName = (name: string | undefined): name is ServiceName => (SERVICE_NAMES as readonly (string | undefined)[]).includes(name);
+
+/**
+ * Starts services in order and runs them until a signal or the death of one; then stops all, in
+ * reverse order and within a deadline. Exit code: 0 after a signal, 1 after a death.
+ */
+async function runServices(names: readonly ServiceName[], config: Config, logger: Logger, announce: (services: readonly RunningService[]) => void): Promise<number> {
+  const running: RunningService[] = [];
+  let dead: string | undefined;
+  let ending: Ending | undefined;
+  try {
+    for (const name of names) running.push(await SERVICES[name](config, logger, () => dead === undefined));
+    announce(running);
+    ending = await untilStopped(running);
+    if ('died' in ending) {
+      dead = ending.died;
+      logger.fatal({ event: 'service.died', service: ending.died, err: ending.error }, `${ending.died} stopped for good; stopping everything`);
+      say(`${ending.died} stopped: ${ending.error.message}; stopping journeyline (exit 1)`);
+    } else {
+      logger.info({ event: 'service.stopping', signal: ending.signal }, 'stopping');
+    }
+  } finally {
+    const stopped = await stopWithin(async () => {
+      for (const service of running.reverse()) await service.stop();
+    }, logger);
+    if (stopped !== 0) ending = undefined;
+  }
+  return ending !== undefined && 'signal' in ending ? 0 : 1;
 }
 
 async function start(): Promise<number> {
@@ -62,64 +153,23 @@ async function start(): Promise<number> {
     }
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel);
-    const clickhouse = await openClickHouse(config, logger);
-    const collector = await runCollector(config, logger);
-    const processor = await runProcessor({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config, logger: logger.child({ component: 'processor' }) });
-    const sink = await runSink({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), clickhouse, config, logger: logger.child({ component: 'sink' }) });
-    const queries = await openQueryEndpoint(config, logger);
-    try {
+    return await runServices(['sink', 'processor', 'collector'], config, logger, (services) => {
       say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
       for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${redactUrl(value)}`);
       if (stack.endpoints.clickhouseUrl === undefined) say(`  ClickHouse: embedded (chDB) at ${config.clickhouse.chdbPath}`);
-      say(`collector: POST ${collector.url}/v1/events`);
-      say(`  API key: ${keySource}`);
-      if (keySource !== 'COLLECTOR_API_KEYS') say(`  Authorization: Bearer ${config.collector.apiKeys[0] ?? ''}`);
-      if (queries !== undefined) {
-        say(`query: ${queries.endpoint.url} (read-only SQL, ClickHouse HTTP interface)`);
-        say(`  token: ${queries.source}`);
-        say(`  Authorization: Bearer ${queries.tokens[0] ?? ''}`);
-        say(`  npm run journey -- sql "SELECT * FROM journey.segment_kpis_daily ORDER BY day DESC LIMIT 10"${queries.endpoint.url === config.query.url ? '' : ` (with QUERY_URL=${queries.endpoint.url})`}`);
-      } else {
-        say(`query: ClickHouse at ${redactUrl(config.clickhouse.url ?? '')} (journey sql uses it)`);
+      for (const service of [...services].reverse()) {
+        for (const line of service.about) say(line);
+        if (service.name === 'collector') {
+          say(`  API key: ${keySource}`);
+          if (keySource !== 'COLLECTOR_API_KEYS') say(`  Authorization: Bearer ${config.collector.apiKeys[0] ?? ''}`);
+        }
       }
       say('running; Ctrl-C to stop');
-      say(`${await untilSignal()}: stopping`);
-      return 0;
-    } finally {
-      await stopWithin(async () => {
-        await collector.close();
-        await processor.stop();
-        await sink.stop();
-        await queries?.endpoint.close();
-        await clickhouse.close();
-      }, logger);
-    }
+    });
   } finally {
     await stack.release();
   }
 }
-
-const SERVICES = {
-  collector: async (config: Config, logger: Logger) => {
-    const collector = await runCollector(config, logger);
-    return () => collector.close();
-  },
-  processor: async (config: Config, logger: Logger) => {
-    const processor = await runProcessor({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config, logger });
-    return () => processor.stop();
-  },
-  sink: async (config: Config, logger: Logger) => {
-    const clickhouse = await openClickHouse(config, logger);
-    const sink = await runSink({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), clickhouse, config, logger });
-    const queries = await openQueryEndpoint(config, logger);
-    if (queries !== undefined) logger.info({ event: 'query.listening', url: queries.endpoint.url, token: queries.source }, 'read-only SQL endpoint');
-    return async () => {
-      await sink.stop();
-      await queries?.endpoint.close();
-      await clickhouse.close();
-    };
-  },
-} as const;
 
 /** Embedded chDB belongs to the process that runs the sink: it also answers analysts' read-only queries. */
 async function openQueryEndpoint(config: Config, logger: Logger) {
@@ -201,12 +251,11 @@ async function stopWithin(stop: () => Promise<void>, logger: Logger): Promise<nu
 }
 
 async function runService(name: string | undefined, config: Config): Promise<number> {
-  if (name === undefined || !(name in SERVICES)) throw new UsageError(`unknown service ${name ?? '(none)'}; known: ${Object.keys(SERVICES).join(', ')}`);
+  if (!isServiceName(name)) throw new UsageError(`unknown service ${name ?? '(none)'}; known: ${SERVICE_NAMES.join(', ')}`);
   const logger = createLogger(config.logLevel, name);
-  const stop = await SERVICES[name as keyof typeof SERVICES](config, logger);
-  logger.info({ event: 'service.started', service: name }, 'running');
-  logger.info({ event: 'service.stopping', signal: await untilSignal() }, 'stopping');
-  process.exit(await stopWithin(stop, logger));
+  return runServices([name], config, logger, () => {
+    logger.info({ event: 'service.started', service: name }, 'running');
+  });
 }
 
 async function produce(args: readonly string[], config: Config): Promise<number> {
@@ -240,7 +289,7 @@ async function main(argv: readonly string[]): Promise<number> {
       // Services exit explicitly once stopped (see stopWithin): lingering client sockets must not hold them.
       return process.exit(await start());
     case 'run':
-      return runService(rest[0], loadConfig());
+      return process.exit(await runService(rest[0], loadConfig()));
     case 'produce':
       return produce(rest, loadConfig());
     case 'migrate':

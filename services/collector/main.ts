@@ -11,7 +11,8 @@ import { startCollector, type RunningCollector } from './collector.ts';
 const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
   Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => { reject(new Error(`timed out after ${ms} ms`)); }, ms))]);
 
-export async function runCollector(config: Config, logger: Logger): Promise<RunningCollector> {
+/** `healthy`: whether the other services of this process are alive (journey start), for /readyz. */
+export async function runCollector(config: Config, logger: Logger, healthy: () => boolean = () => true): Promise<RunningCollector> {
   if (config.collector.apiKeys.length === 0) throw new Error('COLLECTOR_API_KEYS: set at least one API key for the collector');
   const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
   const registry = createRegistry(config.registry);
@@ -28,6 +29,7 @@ export async function runCollector(config: Config, logger: Logger): Promise<Runn
     ? { authorization: basicAuthorization(config.registry.auth.username, config.registry.auth.password) }
     : undefined;
   const ready = async () => {
+    if (!healthy()) return false;
     const [cluster, subjects] = await Promise.all([
       withTimeout(admin.describeCluster(), 3_000),
       fetch(`${config.registry.url}/subjects`, { signal: AbortSignal.timeout(3_000), ...(registryAuth && { headers: registryAuth }) }),

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type ICustomPartitioner, type KafkaConfig, type logCreator, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Consumer, type ICustomPartitioner, type KafkaConfig, type logCreator, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
@@ -62,6 +62,19 @@ export async function ensureTopics(kafka: Kafka, settings: Config['kafka'], topi
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * Resolves with the error once kafkajs has given up on the consumer (a non-retriable error: it
+ * crashed and will not restart itself). The consumer then consumes nothing, so its service is
+ * dead and must say so; retriable crashes kafkajs restarts on its own.
+ */
+export function whenConsumerDies(consumer: Consumer): Promise<Error> {
+  return new Promise((resolve) => {
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (!payload.restart) resolve(payload.error);
+    });
+  });
 }
 
 /**

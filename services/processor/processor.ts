@@ -24,7 +24,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
 import { decodeOrSetAside } from '../common/decoding-consumer.ts';
-import { chunkTopicMessages, ensureTopics, readPartitionsToEnd, routingPartitioner } from '../common/kafka.ts';
+import { chunkTopicMessages, ensureTopics, readPartitionsToEnd, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { partitionKeyOf } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
@@ -45,6 +45,8 @@ interface OwnedPartition {
 }
 
 export interface RunningProcessor {
+  /** Resolves if the consumer stops for good on its own (see whenConsumerDies). */
+  readonly died: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -113,6 +115,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
     }
     logger.info({ event: 'processor.assigned', partitions: [...assigned] });
   });
+  const died = whenConsumerDies(consumer);
   await consumer.connect();
   await consumer.subscribe({ topic: topics.events.name, fromBeginning: true });
   await consumer.run({
@@ -177,6 +180,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
   });
 
   return {
+    died,
     stop: async () => {
       await consumer.disconnect();
       await Promise.allSettled([...owned.keys()].map(release));

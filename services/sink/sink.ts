@@ -19,7 +19,7 @@ import type { z } from 'zod';
 import { insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
 import type { Config } from '../common/config.ts';
 import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer.ts';
-import { createIdempotentProducer, ensureTopics } from '../common/kafka.ts';
+import { createIdempotentProducer, ensureTopics, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
 import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
@@ -37,6 +37,8 @@ export interface SinkDeps {
 }
 
 export interface RunningSink {
+  /** Resolves if the consumer stops for good on its own (see whenConsumerDies). */
+  readonly died: Promise<Error>;
   stop(): Promise<void>;
 }
 
@@ -143,6 +145,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
         logger.warn({ event: 'sink.marker_commit_failed', topic, partition, err: error });
       });
   });
+  const died = whenConsumerDies(consumer);
   await consumer.connect();
   await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: true });
 
@@ -236,6 +239,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
   });
 
   return {
+    died,
     stop: async () => {
       await consumer.disconnect();
       await Promise.allSettled([deadLetters.disconnect(), admin.disconnect()]);
