@@ -29,7 +29,10 @@ export const customerProfileRecord = z.object({
   page_views: z.number().int(),
   forms_submitted: z.number().int(),
   purchases: z.number().int(),
+  /** Every currency added up: meaningful only when the customer pays in one. */
   revenue: decimal,
+  /** Revenue per ISO 4217 currency. */
+  revenue_by_currency: z.record(z.string(), decimal).default({}),
   first_purchase_at: isoTime.nullable(),
   last_nps: score,
   last_csat: score,
@@ -51,6 +54,8 @@ export const segmentKpiPartial = z.object({
   revision: z.number().int().min(0),
   counts: z.record(z.string(), z.union([z.number(), z.string()])),
   transitions_to: z.record(z.string(), z.number().int()),
+  /** Revenue per ISO 4217 currency (counts.revenueMinor adds all currencies up). */
+  revenue_by_currency: z.record(z.string(), decimal).default({}),
   /** Customers per current stage, as of the latest emission for this window (stream time). */
   stage_counts: z.record(z.string(), z.number().int()),
   dormant_customers: z.number().int(),

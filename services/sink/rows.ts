@@ -14,7 +14,7 @@ export interface KafkaPosition {
   readonly timestamp: string;
 }
 
-export type Row = Record<string, string | number | boolean | null | Record<string, number>>;
+export type Row = Record<string, string | number | boolean | null | Readonly<Record<string, number | string>>>;
 
 const time = (iso: string | null): string | null => (iso === null ? null : clickHouseTime(Date.parse(iso)));
 const lineage = (at: KafkaPosition) => ({ kafka_partition: at.partition, kafka_offset: Number(at.offset) });
@@ -91,6 +91,7 @@ export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
     ...rollingColumns(w.rolling),
     day_reached: w.day_reached,
     transitions_to: w.transitions_to,
+    revenue_by_currency: w.revenue_by_currency,
     stage_counts: w.stage_counts,
     updated_at: clickHouseTime(Number(at.timestamp)),
     ...lineage(at),

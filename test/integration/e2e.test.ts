@@ -198,6 +198,13 @@ describe('journey start, end to end', () => {
       expect([kpi, typeof value === 'number' || kpi === 'revenue' || kpi === 'aov' ? (actual === null ? null : Number(actual)) : actual]).toEqual([kpi, value === null ? null : typeof value === 'string' ? Number(value) : value]);
     }
 
+    // Money per currency lands beside the plain sum (the re-sent purchase counted once).
+    const [money] = await q<{ eur: number; currencies: number; ann: number }>(
+      "SELECT toFloat64(sumMap(revenue_by_currency)['EUR']) AS eur, toUInt8(length(sumMap(revenue_by_currency))) AS currencies, (SELECT toFloat64(revenue_by_currency['EUR']) FROM journey.customer_profiles FINAL WHERE customer_id = 'ann') AS ann FROM journey.segment_kpi_partials FINAL WHERE segment = '*' AND day = {day:Date}",
+      { day: DAY },
+    );
+    expect(money).toEqual({ eur: 140, currencies: 1, ann: 40 });
+
     // Every documented query runs on this data.
     const docs = sqlBlocks(readFileSync(path.resolve(import.meta.dirname, '../../docs/analysts.md'), 'utf8'));
     expect(docs.length).toBeGreaterThanOrEqual(10);

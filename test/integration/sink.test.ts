@@ -30,8 +30,8 @@ describe('sink', () => {
 
   it('applies migrations once, and refuses one that changed after it was applied', async () => {
     const migrations = journeyMigrations();
-    expect((await migrate(clickhouse, migrations)).applied).toEqual(['001_events', '002_processor_outputs', '003_alerts', '004_rolling_views']);
-    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 4 });
+    expect((await migrate(clickhouse, migrations)).applied).toEqual(['001_events', '002_processor_outputs', '003_alerts', '004_rolling_views', '005_money_by_currency']);
+    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 5 });
     const edited = migrations.map((m) => (m.version === 3 ? { ...m, checksum: 'f'.repeat(64) } : m));
     await expect(migrate(clickhouse, edited)).rejects.toThrow(MigrationError);
     await expect(migrate(clickhouse, edited)).rejects.toThrow('migration 003_alerts changed after it was applied');

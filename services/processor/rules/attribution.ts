@@ -21,11 +21,13 @@ export const UNASSIGNED_SEGMENT = 'unassigned';
 export type WindowCounts = Omit<KpiCounts, 'dormantCustomers'> & {
   /** Transitions that happened in the window, by stage reached. */
   readonly transitionsTo: Readonly<Record<string, number>>;
+  /**
+   * Revenue per ISO 4217 currency, in ten-thousandths: amounts in different currencies are never
+   * added up (revenueMinor, their plain sum, means something only in a one-currency segment).
+   */
+  readonly revenueByCurrency: Readonly<Record<string, bigint>>;
 };
-export type WindowDelta = Partial<Omit<WindowCounts, 'transitionsTo' | 'revenueMinor'>> & {
-  readonly revenueMinor?: bigint;
-  readonly transitionsTo?: Readonly<Record<string, number>>;
-};
+export type WindowDelta = Partial<WindowCounts>;
 
 /** What a customer has already been counted as, per `segment|day`. */
 export interface SegmentDayMarks {
@@ -81,21 +83,24 @@ export interface Attribution {
   readonly deltas: ReadonlyMap<string, WindowDelta>;
 }
 
-function add(deltas: Map<string, WindowDelta>, key: string, delta: WindowDelta): void {
-  const current = deltas.get(key) ?? {};
-  const merged: Record<string, unknown> = { ...current };
-  for (const [field, value] of Object.entries(delta)) {
-    if (field === 'transitionsTo') {
-      const into: Record<string, number> = { ...(current.transitionsTo ?? {}) };
-      for (const [stage, n] of Object.entries(value as Record<string, number>)) into[stage] = (into[stage] ?? 0) + n;
-      merged.transitionsTo = into;
-    } else if (typeof value === 'bigint') {
-      merged[field] = ((current[field as keyof WindowDelta] as bigint | undefined) ?? 0n) + value;
-    } else {
-      merged[field] = ((current[field as keyof WindowDelta] as number | undefined) ?? 0) + (value as number);
+/** Adds `delta` to `counts` field by field: counts, money (bigint), and maps of either by key. */
+function sum<T extends WindowDelta>(counts: T, delta: WindowDelta): T {
+  const next: Record<string, unknown> = { ...counts };
+  const plus = (a: unknown, b: number | bigint) => (typeof b === 'bigint' ? ((a as bigint | undefined) ?? 0n) + b : ((a as number | undefined) ?? 0) + b);
+  for (const [field, value] of Object.entries(delta) as [string, number | bigint | Readonly<Record<string, number | bigint>>][]) {
+    if (typeof value !== 'object') {
+      next[field] = plus(next[field], value);
+      continue;
     }
+    const into: Record<string, unknown> = { ...(next[field] as object | undefined) };
+    for (const [key, n] of Object.entries(value)) into[key] = plus(into[key], n);
+    next[field] = into;
   }
-  deltas.set(key, merged);
+  return next as T;
+}
+
+function add(deltas: Map<string, WindowDelta>, key: string, delta: WindowDelta): void {
+  deltas.set(key, sum(deltas.get(key) ?? {}, delta));
 }
 
 function twoEarliest(times: readonly number[], at: number): number[] {
@@ -149,13 +154,15 @@ export function attribute(input: AttributionInput): Attribution {
         case 'form_submission':
           add(deltas, key, { formsSubmitted: 1 });
           break;
-        case 'purchase':
-          add(deltas, key, { orders: 1, revenueMinor: toMinorUnits(event.properties.amount) });
+        case 'purchase': {
+          const minor = toMinorUnits(event.properties.amount);
+          add(deltas, key, { orders: 1, revenueMinor: minor, revenueByCurrency: { [event.properties.currency]: minor } });
           if (!mark.buyer) {
             mark.buyer = true;
             add(deltas, key, { buyers: 1 });
           }
           break;
+        }
         case 'survey_response': {
           const { survey_type: kind, score, comment } = event.properties;
           if (kind === 'nps') {
@@ -221,20 +228,21 @@ export function pruneTrack(track: CustomerKpiTrack, oldestDay: Day): CustomerKpi
 }
 
 const { dormantCustomers: _computedAtEmission, ...emptyCounts } = EMPTY_COUNTS;
-export const EMPTY_WINDOW: WindowCounts = { ...emptyCounts, transitionsTo: {} };
+export const EMPTY_WINDOW: WindowCounts = { ...emptyCounts, transitionsTo: {}, revenueByCurrency: {} };
 
-export function applyDelta(window: WindowCounts, delta: WindowDelta): WindowCounts {
-  const next: Record<string, unknown> = { ...window };
-  for (const [field, value] of Object.entries(delta)) {
-    if (field === 'transitionsTo') {
-      const into: Record<string, number> = { ...window.transitionsTo };
-      for (const [stage, n] of Object.entries(value as Record<string, number>)) into[stage] = (into[stage] ?? 0) + n;
-      next.transitionsTo = into;
-    } else if (typeof value === 'bigint') {
-      next[field] = window.revenueMinor + value;
-    } else {
-      next[field] = (window[field as keyof Omit<WindowCounts, 'transitionsTo' | 'revenueMinor'>]) + (value as number);
-    }
-  }
-  return next as WindowCounts;
+export const applyDelta = (window: WindowCounts, delta: WindowDelta): WindowCounts => sum(window, delta);
+
+/** A window's counts as JSON (the changelog, the published partial): money as decimal strings of ten-thousandths. */
+export function windowCountsToJson(counts: WindowCounts): Record<string, unknown> {
+  const revenueByCurrency = Object.fromEntries(Object.entries(counts.revenueByCurrency).map(([currency, minor]) => [currency, minor.toString()]));
+  return { ...counts, revenueMinor: counts.revenueMinor.toString(), revenueByCurrency };
+}
+
+export function windowCountsFromJson(json: Record<string, unknown>): WindowCounts {
+  const byCurrency = (json.revenueByCurrency ?? {}) as Record<string, string>;
+  return {
+    ...(json as unknown as WindowCounts),
+    revenueMinor: BigInt(json.revenueMinor as string),
+    revenueByCurrency: Object.fromEntries(Object.entries(byCurrency).map(([currency, minor]) => [currency, BigInt(minor)])),
+  };
 }

@@ -55,6 +55,7 @@ describe('applyToCustomer', () => {
       forms_submitted: 0,
       purchases: 2,
       revenue: '20.00',
+      revenue_by_currency: { EUR: '20.00' },
       first_purchase_at: T0 + 2 * HOUR,
       last_nps: 10,
       last_csat: null,

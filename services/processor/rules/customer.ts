@@ -25,8 +25,10 @@ export interface CustomerState {
   readonly pageViews: number;
   readonly formsSubmitted: number;
   readonly purchases: number;
-  /** Exact, in ten-thousandths (kpis.toMinorUnits), as a string: JSON has no bigint. */
+  /** Exact, in ten-thousandths (kpis.toMinorUnits), as a string: JSON has no bigint. Every currency added up. */
   readonly revenueMinor: string;
+  /** The same per ISO 4217 currency: the figure that means something when a customer pays in several. */
+  readonly revenueByCurrency: Readonly<Record<string, string>>;
   readonly lastNps: Latest<number> | null;
   readonly lastCsat: Latest<number> | null;
   readonly lastCes: Latest<number> | null;
@@ -44,6 +46,7 @@ export interface CustomerProfile {
   readonly forms_submitted: number;
   readonly purchases: number;
   readonly revenue: string;
+  readonly revenue_by_currency: Readonly<Record<string, string>>;
   readonly first_purchase_at: number | null;
   readonly last_nps: number | null;
   readonly last_csat: number | null;
@@ -68,6 +71,7 @@ export function newCustomer(customerId: string, firstEvent: JourneyEvent): Custo
     formsSubmitted: 0,
     purchases: 0,
     revenueMinor: '0',
+    revenueByCurrency: {},
     lastNps: null,
     lastCsat: null,
     lastCes: null,
@@ -106,6 +110,10 @@ export function applyToCustomer(
         ...next,
         purchases: next.purchases + 1,
         revenueMinor: (BigInt(next.revenueMinor) + toMinorUnits(event.properties.amount)).toString(),
+        revenueByCurrency: {
+          ...next.revenueByCurrency,
+          [event.properties.currency]: (BigInt(next.revenueByCurrency[event.properties.currency] ?? '0') + toMinorUnits(event.properties.amount)).toString(),
+        },
       };
       break;
     case 'survey_response': {
@@ -131,6 +139,7 @@ export function profileOf(state: CustomerState): CustomerProfile {
     forms_submitted: state.formsSubmitted,
     purchases: state.purchases,
     revenue: fromMinorUnits(BigInt(state.revenueMinor)),
+    revenue_by_currency: Object.fromEntries(Object.entries(state.revenueByCurrency).map(([currency, minor]) => [currency, fromMinorUnits(BigInt(minor))])),
     first_purchase_at: state.stage.evidence.firstPurchaseAt,
     last_nps: state.lastNps?.value ?? null,
     last_csat: state.lastCsat?.value ?? null,

@@ -32,10 +32,10 @@ const view = (c: string, when: string, segment: string | null = 'smb', duration:
   type: 'page_view',
   properties: { url: 'https://x.example', page_type: 'pricing', referrer: null, duration_ms: duration, cta_shown: true, cta_clicked: false },
 });
-const buy = (c: string, when: string, amount: string, segment: string | null = 'smb'): JourneyEvent => ({
+const buy = (c: string, when: string, amount: string, segment: string | null = 'smb', currency = 'EUR'): JourneyEvent => ({
   ...base(c, when, segment),
   type: 'purchase',
-  properties: { order_id: `o${serial}`, amount, currency: 'EUR', items: 1 },
+  properties: { order_id: `o${serial}`, amount, currency, items: 1 },
 });
 const nps = (c: string, when: string, score: number, comment: string | null = null): JourneyEvent => ({
   ...base(c, when, 'smb'),
@@ -80,6 +80,7 @@ describe('PartitionState', () => {
       revision: 1,
       counts: undefined,
       transitions_to: { discovery: 2, conversion: 1, ongoing_engagement: 1 },
+      revenue_by_currency: { EUR: '25.00' },
       stage_counts: { ongoing_engagement: 1, discovery: 1 },
       dormant_customers: 0,
       rolling: {
@@ -109,6 +110,19 @@ describe('PartitionState', () => {
       negative_sentiment_pct: 100,
     });
     expect(out.windows.find((w) => w.segment === '*')?.counts).toEqual(smb?.counts);
+  });
+
+  it('keeps money per currency: EUR 100 + JPY 15,000 + KWD 1 is three amounts, not 15101', () => {
+    const state = new PartitionState(0, RULES);
+    const paid = (amount: string, currency: string) => buy('a', '2026-11-20T11:00:00Z', amount, 'smb', currency);
+    for (const event of [paid('100', 'EUR'), paid('15000', 'JPY'), paid('1', 'KWD'), paid('0.5', 'EUR')]) state.apply('a', event);
+    const { windows, profiles } = state.flush();
+    const expected = { EUR: '100.50', JPY: '15000.00', KWD: '1.00' };
+    expect(windows.filter((w) => w.day === '2026-11-20').map((w) => [w.segment, w.revenue_by_currency])).toEqual([
+      ['smb', expected],
+      ['*', expected],
+    ]);
+    expect(profiles.map((p) => p.revenue_by_currency)).toEqual([expected]);
   });
 
   it('counts a replayed event once', () => {

@@ -16,11 +16,14 @@ import {
   pruneTrack,
   segmentsOf,
   UNASSIGNED_SEGMENT,
+  windowCountsFromJson,
+  windowCountsToJson,
   windowKeyOf,
   type CustomerKpiTrack,
   type WindowCounts,
 } from '../rules/attribution.ts';
 import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
+import { fromMinorUnits } from '../rules/kpis.ts';
 import {
   addSteps,
   foldBefore,
@@ -226,7 +229,7 @@ export class PartitionState {
       window.reached = today !== null && day <= today;
       window.revision++;
       windows.push(this.partial(segment, day, window));
-      changelog.push({ key: `w|${windowKey}`, value: JSON.stringify({ ...window, counts: { ...window.counts, revenueMinor: window.counts.revenueMinor.toString() } }) });
+      changelog.push({ key: `w|${windowKey}`, value: JSON.stringify({ ...window, counts: windowCountsToJson(window.counts) }) });
     }
     // Evict only after the final revision of a window that closed in this batch went out above.
     if (this.streamTimeMoved) this.closeWindows();
@@ -271,8 +274,8 @@ export class PartitionState {
         this.windows.delete(windowKey);
         return;
       }
-      const parsed = JSON.parse(value) as OpenWindow & { counts: WindowCounts & { revenueMinor: string } };
-      this.windows.set(windowKey, { ...parsed, counts: { ...parsed.counts, revenueMinor: BigInt(parsed.counts.revenueMinor) } });
+      const parsed = JSON.parse(value) as Omit<OpenWindow, 'counts'> & { counts: Record<string, unknown> };
+      this.windows.set(windowKey, { ...parsed, counts: windowCountsFromJson(parsed.counts) });
     } else if (key.startsWith('r|')) {
       if (value === null) this.rolling.delete(key.slice(2));
       else this.rolling.set(key.slice(2), rollingFromJson(value));
@@ -282,7 +285,7 @@ export class PartitionState {
   }
 
   private partial(segment: string, day: Day, window: OpenWindow): SegmentKpiPartial {
-    const { transitionsTo, revenueMinor, ...numbers } = window.counts;
+    const { transitionsTo, revenueMinor, revenueByCurrency, ...numbers } = window.counts;
     return {
       segment,
       day,
@@ -291,6 +294,7 @@ export class PartitionState {
       revision: window.revision,
       counts: { ...numbers, revenueMinor: revenueMinor.toString() },
       transitions_to: transitionsTo,
+      revenue_by_currency: Object.fromEntries(Object.entries(revenueByCurrency).map(([currency, minor]) => [currency, fromMinorUnits(minor)])),
       stage_counts: window.stageCounts,
       dormant_customers: window.dormant,
       rolling: rollingAt(this.rolling.get(segment), day),
@@ -391,8 +395,13 @@ export class PartitionState {
 
 /** A `c|` changelog value; records written before ids were bounded list them all in the customer. */
 function customerFromJson(value: string): StoredCustomer {
-  const parsed = JSON.parse(value) as Omit<StoredCustomer, 'seen'> & { seen?: RecentEventIdsJson; customer: { seenEventIds?: string[] } };
-  const { seenEventIds, ...customer } = parsed.customer;
+  const parsed = JSON.parse(value) as Omit<StoredCustomer, 'seen' | 'customer'> & {
+    seen?: RecentEventIdsJson;
+    customer: Omit<CustomerState, 'revenueByCurrency'> & { seenEventIds?: string[]; revenueByCurrency?: Record<string, string> };
+  };
+  const { seenEventIds, ...known } = parsed.customer;
+  // Records from before money was kept per currency have no breakdown to restore.
+  const customer: CustomerState = { ...known, revenueByCurrency: known.revenueByCurrency ?? {} };
   const seen = parsed.seen ?? { horizon: null, ids: (seenEventIds ?? []).map((id) => [id, customer.lastSeenAt] as const) };
   return { customer, track: parsed.track, seen: RecentEventIds.fromJSON(seen) };
 }
