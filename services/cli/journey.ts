@@ -131,6 +131,7 @@ async function runServices(names: readonly ServiceName[], config: Config, logger
       say(`${ending.died} stopped: ${ending.error.message}; stopping journeyline (exit 1)`);
     } else {
       logger.info({ event: 'service.stopping', signal: ending.signal }, 'stopping');
+      say(`${ending.signal}: stopping`);
     }
   } finally {
     const stopped = await stopWithin(async () => {
