@@ -96,7 +96,7 @@ const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
             `query: ${queries.endpoint.url} (read-only SQL, ClickHouse HTTP interface)`,
             `  token: ${queries.source}`,
             `  Authorization: Bearer ${queries.tokens[0] ?? ''}`,
-            `  npm run journey -- sql "SELECT * FROM journey.segment_kpis_daily ORDER BY day DESC LIMIT 10"${queries.endpoint.url === config.query.url ? '' : ` (with QUERY_URL=${queries.endpoint.url})`}`,
+            `  ./dev run journey -- sql "SELECT * FROM journey.segment_kpis_daily ORDER BY day DESC LIMIT 10"${queries.endpoint.url === config.query.url ? '' : ` (with QUERY_URL=${queries.endpoint.url})`}`,
           ];
     return {
       name: 'sink',
