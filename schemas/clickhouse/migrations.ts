@@ -5,7 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Migration } from '../../services/common/migrations.ts';
+
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly checksum: string;
+  readonly statements: readonly string[];
+}
 
 const FOLDER = new URL('./', import.meta.url);
 

@@ -13,7 +13,7 @@
  * - On rebalance kafkajs waits for the batch in hand to finish before partitions are revoked.
  */
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
-import { deadLetterMessage, type DeadLetterNames } from './dead-letter.ts';
+import { deadLetterMessage } from './dead-letter.ts';
 import { createIdempotentProducer } from './kafka.ts';
 import type { Logger } from './logger.ts';
 
@@ -37,7 +37,7 @@ export interface DecodedBatch<T> {
 export async function decodeOrSetAside<T>(
   batch: { readonly topic: string; readonly partition: number; readonly messages: readonly KafkaMessage[] },
   decode: (message: KafkaMessage) => Promise<DecodeResult<T>>,
-  aside: { readonly consumerGroup: string; readonly names: DeadLetterNames; readonly failedAt: (message: KafkaMessage) => number },
+  consumerGroup: string,
 ): Promise<DecodedBatch<T>> {
   const decoded: { message: KafkaMessage; value: T }[] = [];
   const poison: { message: KafkaMessage; reason: string; deadLetter: Message }[] = [];
@@ -45,11 +45,7 @@ export async function decodeOrSetAside<T>(
     const result = await decode(message);
     if (result.ok) decoded.push({ message, value: result.value });
     else {
-      const deadLetter = deadLetterMessage(
-        { ...message, topic: batch.topic, partition: batch.partition },
-        { reason: result.reason, stage: result.stage, consumerGroup: aside.consumerGroup, at: aside.failedAt(message) },
-        aside.names,
-      );
+      const deadLetter = deadLetterMessage({ ...message, topic: batch.topic, partition: batch.partition }, { reason: result.reason, stage: result.stage, consumerGroup });
       poison.push({ message, reason: result.reason, deadLetter });
     }
   }
@@ -68,7 +64,6 @@ export interface DecodingConsumerOptions<T> {
   readonly groupId: string;
   readonly topics: readonly string[];
   readonly deadLetterTopic: string;
-  readonly deadLetterHeaders: DeadLetterNames;
   readonly decode: (message: Decodable) => Promise<DecodeResult<T>>;
   readonly handle: (batch: readonly Delivered<T>[]) => Promise<void>;
   readonly logger: Logger;
@@ -89,7 +84,7 @@ export async function runDecodingConsumer<T>(options: DecodingConsumerOptions<T>
     eachBatchAutoResolve: false,
     eachBatch: async (payload) => {
       const { batch } = payload;
-      const { decoded, poison } = await decodeOrSetAside(batch, options.decode, { consumerGroup: groupId, names: options.deadLetterHeaders, failedAt: () => Date.now() });
+      const { decoded, poison } = await decodeOrSetAside(batch, options.decode, groupId);
       const good: Delivered<T>[] = decoded.map(({ message, value }) => ({ value, topic: batch.topic, partition: batch.partition, offset: message.offset }));
       for (const { message, reason } of poison) {
         logger.warn({ event: 'consumer.dead_letter', topic: batch.topic, partition: batch.partition, offset: message.offset, reason });

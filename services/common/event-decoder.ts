@@ -1,8 +1,8 @@
 /** Kafka bytes → a validated JourneyEvent, or the reason it is poison; for every events consumer. */
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { createAvroDecoder } from '../services/common/avro-decoder.ts';
-import type { Decodable, DecodeResult } from '../services/common/decoding-consumer.ts';
-import { JOURNEY_EVENT_AVSC, fromAvro, type JourneyEvent } from './event-contract.ts';
+import { JOURNEY_EVENT_AVSC, fromAvro, type JourneyEvent } from '../../schemas/event-contract.ts';
+import { createAvroDecoder } from './avro-decoder.ts';
+import type { Decodable, DecodeResult } from './decoding-consumer.ts';
 
 /**
  * Decodes with this build's schema as the reader schema, so events written under a later

@@ -4,14 +4,10 @@
  * two processes starting together (or a crash between a statement and its record) leave one
  * record and the same schema.
  */
+import type { Migration } from '../../schemas/clickhouse/migrations.ts';
 import { clickHouseTime, insertRows, type ClickHouseClient } from './clickhouse.ts';
 
-export interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly checksum: string;
-  readonly statements: readonly string[];
-}
+export type { Migration };
 
 export interface MigrationReport {
   readonly applied: readonly string[];

@@ -19,7 +19,7 @@
  *   committed) and the error is rethrown: kafkajs re-reads from the committed offset and the state
  *   is restored again. A partition lost in a rebalance is dropped and its producer closed.
  */
-import type { Kafka, KafkaMessage, Message, Producer, TopicMessages } from 'kafkajs';
+import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
@@ -27,9 +27,9 @@ import { decodeOrSetAside } from '../common/decoding-consumer.ts';
 import { chunkTopicMessages, ensureTopics, readPartitionsToEnd, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { partitionKeyOf } from '../../schemas/event-contract.ts';
-import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
+import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { segmentKpiKey, segmentKpiRoute } from '../../schemas/processor-outputs.ts';
-import { DEAD_LETTER_HEADERS, topicsFor, type Topics } from '../../schemas/topics.ts';
+import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import { PartitionState, type EventOutcome } from './state/partition-state.ts';
 
 export interface ProcessorDeps {
@@ -128,8 +128,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
       const { state, producer } = await acquire(partition);
       const late: Message[] = [];
       // failed.at is the record's own time, so a re-processed batch sets aside identical copies.
-      const aside = { consumerGroup: groupId, names: DEAD_LETTER_HEADERS, failedAt: (m: KafkaMessage) => Number(m.timestamp) };
-      const { decoded, poison } = await decodeOrSetAside(batch, decode, aside);
+      const { decoded, poison } = await decodeOrSetAside(batch, decode, groupId);
       const deadLetters = poison.map((p) => p.deadLetter);
       for (const { message, value } of decoded) {
         let outcome: EventOutcome;
@@ -138,7 +137,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
         } catch (error: unknown) {
           const reason = `processing failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
           logger.warn({ event: 'processor.event_failed', partition, offset: message.offset, reason });
-          deadLetters.push(deadLetterMessage({ ...message, topic: batch.topic, partition }, { reason, stage: 'process', consumerGroup: groupId, at: aside.failedAt(message) }, DEAD_LETTER_HEADERS));
+          deadLetters.push(deadLetterMessage({ ...message, topic: batch.topic, partition }, { reason, stage: 'process', consumerGroup: groupId }));
           continue;
         }
         if (outcome === 'too_late' || outcome === 'beyond_dedup_horizon') {

@@ -22,9 +22,9 @@ import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer
 import { createIdempotentProducer, ensureTopics, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
-import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
+import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { customerProfileRecord, segmentKpiPartial, stageTransitionRecord } from '../../schemas/processor-outputs.ts';
-import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
+import { topicsFor } from '../../schemas/topics.ts';
 import { deduplicationToken, intentMetadata, parseIntent, planBlock, type BlockRange } from './blocks.ts';
 import { eventRow, partialRow, profileRow, stageRow, transitionRow, type KafkaPosition, type Row } from './rows.ts';
 
@@ -175,7 +175,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
   const writeBlock = async (payload: EachBatchPayload, route: Route, topic: string, partition: number, range: BlockRange, replay: boolean, messages: readonly KafkaMessage[]) => {
     if (!replay) await consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
     const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
-    const { decoded, poison } = await decodeOrSetAside({ topic, partition, messages }, route.decode, { consumerGroup: groupId, names: DEAD_LETTER_HEADERS, failedAt: (m) => Number(m.timestamp) });
+    const { decoded, poison } = await decodeOrSetAside({ topic, partition, messages }, route.decode, groupId);
     for (const { message, value } of decoded) {
       const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
       for (const { table, row } of route.tables) rows.get(table)?.push(row(value as never, at));

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { JourneyEvent } from '../../schemas/event-contract.ts';
-import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
+import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
 import { consumeN } from './kafka.ts';
 
 type Json = Record<string, unknown>;

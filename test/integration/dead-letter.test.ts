@@ -12,7 +12,7 @@ import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
 import { toAvro, type JourneyEvent } from '../../schemas/event-contract.ts';
-import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
+import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
 import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { consumeN } from '../helpers/kafka.ts';
@@ -60,7 +60,6 @@ describe('dead-letter topic', () => {
       groupId,
       topics: [topics.events.name],
       deadLetterTopic: topics.deadLetter.name,
-      deadLetterHeaders: DEAD_LETTER_HEADERS,
       decode: createJourneyEventDecoder(registry),
       handle: (batch) => {
         delivered.push(...batch.map((d) => d.value));

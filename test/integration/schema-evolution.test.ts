@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createRegistry } from '../../services/common/registry.ts';
 import { registerEventSchema, SchemaIncompatibleError, validateBatch } from '../../services/producer/event-producer.ts';
 import { JOURNEY_EVENT_AVSC, toAvro } from '../../schemas/event-contract.ts';
-import { createJourneyEventDecoder } from '../../schemas/event-decoder.ts';
+import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
 import { topicsFor, valueSubjectOf } from '../../schemas/topics.ts';
 import { testConfig } from '../helpers/config.ts';
 import { pageView } from '../helpers/events.ts';
