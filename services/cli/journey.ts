@@ -13,8 +13,6 @@ import { createLogger, type Logger } from '../common/logger.ts';
 import { createRegistry } from '../common/registry.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { topicsFor } from '../../schemas/topics.ts';
-import { acquireStack } from '../../infra/stack/acquire.ts';
-import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
 import { runCollector } from '../collector/main.ts';
 import { basicAuthorization } from '../common/http.ts';
 import { startQueryEndpoint } from '../dashboard/query-endpoint.ts';
@@ -143,6 +141,9 @@ async function runServices(names: readonly ServiceName[], config: Config, logger
 }
 
 async function start(): Promise<number> {
+  // The development launcher is loaded here only: `journey run` in a production image needs no infra/.
+  const { acquireStack } = await import('../../infra/stack/acquire.ts');
+  const { endpointsAsEnv } = await import('../../infra/stack/endpoints.ts');
   const stack = await acquireStack(loadConfig(), process.env, say);
   try {
     // The services see the acquired endpoints exactly as a production deployment would.
