@@ -94,7 +94,7 @@ export class NativeStack {
     rmSync(path.join(CACHE_DIR, 'markers'), { recursive: true, force: true });
     mkdirSync(CACHE_DIR, { recursive: true });
     const logFile = path.join(CACHE_DIR, 'fetch.log');
-    report(`fetching Kafka and Apicurio Registry from Maven Central into ${CACHE_DIR} (once; log: ${logFile})`);
+    report(`fetching Kafka and Apicurio Registry from Maven Central into ${CACHE_DIR} (once, a minute or two; log: ${logFile})`);
     const mvn = spawnSync('mvn', ['-B', '-q', '-f', POM, 'package'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
     writeFileSync(logFile, `${mvn.stdout}${mvn.stderr}`);
     if (mvn.error !== undefined) {
@@ -118,7 +118,7 @@ export class NativeStack {
               `registry ${running.registry.port}); run \`npm run stack:down\` first`,
           );
         }
-        await this.waitHealthy(running);
+        await this.waitHealthy(running, report);
         return { endpoints: this.endpoints(), started: false };
       }
       // Half a stack, or one that died with the machine: stop what is left, keep the data.
@@ -151,7 +151,7 @@ export class NativeStack {
       writeFileSync(this.stateFile, `${JSON.stringify(state, null, 2)}\n`);
       report(`starting Kafka (pid ${kafkaPid}, Java ${kafkaJava.major}) and Apicurio Registry (pid ${registryPid}, Java ${registryJava.major})`);
       try {
-        await this.waitHealthy(state);
+        await this.waitHealthy(state, report);
       } catch (error: unknown) {
         await this.stopAll();
         throw error;
@@ -396,12 +396,18 @@ export class NativeStack {
     return file;
   }
 
-  private async waitHealthy(state: StackState): Promise<void> {
+  /** Waits for both JVMs to answer, saying which is up and, every 15 s, what it still waits for. */
+  private async waitHealthy(state: StackState, report: (line: string) => void): Promise<void> {
     const endpoints = this.endpoints();
     const kafkaLog = path.join(this.logDir, 'kafka.log');
     const registryLog = path.join(this.logDir, 'registry.log');
     const deadline = this.settings.startTimeoutMs;
+    const began = Date.now();
+    const seconds = () => Math.round((Date.now() - began) / 1000);
     const waitFor = async (what: string, pid: number, log: string, probe: () => Promise<boolean>) => {
+      const progress = setInterval(() => {
+        report(`  still waiting for ${what} (${seconds()} s)`);
+      }, 15_000);
       try {
         await pollUntil(async () => ((await probe()) ? true : undefined), {
           timeoutMs: deadline,
@@ -409,9 +415,12 @@ export class NativeStack {
           what,
           giveUpIf: () => (isAlive(pid) ? undefined : `process ${pid} exited`),
         });
+        report(`  ${what} answers (${seconds()} s)`);
       } catch (error: unknown) {
         const message = error instanceof Error ? error.message : String(error);
         throw new StackError(`${message}\nlog: ${log}\n${tail(log, 25)}`, { cause: error });
+      } finally {
+        clearInterval(progress);
       }
     };
     await Promise.all([

@@ -154,7 +154,7 @@ async function start(): Promise<number> {
       keySource = 'generated for this run (set COLLECTOR_API_KEYS to choose your own)';
     }
     const config = loadConfig(env);
-    const logger = createLogger(config.logLevel);
+    const logger = createLogger(config.logLevel, 'journeyline', config.logFormat);
     return await runServices(['sink', 'processor', 'collector'], config, logger, (services) => {
       say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
       for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${redactUrl(value)}`);
@@ -254,7 +254,7 @@ async function stopWithin(stop: () => Promise<void>, logger: Logger): Promise<nu
 
 async function runService(name: string | undefined, config: Config): Promise<number> {
   if (!isServiceName(name)) throw new UsageError(`unknown service ${name ?? '(none)'}; known: ${SERVICE_NAMES.join(', ')}`);
-  const logger = createLogger(config.logLevel, name);
+  const logger = createLogger(config.logLevel, name, config.logFormat);
   return runServices([name], config, logger, () => {
     logger.info({ event: 'service.started', service: name }, 'running');
   });

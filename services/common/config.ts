@@ -27,6 +27,8 @@ const heap = (fallback: string) => z.string().regex(/^\d+[mg]$/, 'must look like
 
 export const envSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** auto: readable lines on a terminal, JSON otherwise; json or pretty: always that. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 
   /** auto: endpoints from the environment if KAFKA_BROKERS and SCHEMA_REGISTRY_URL are set, else
    *  containers when a Docker engine answers, else the native launcher. */
@@ -180,6 +182,7 @@ function structure(env: ParsedEnv, cwd: string) {
       : { mechanism: env.KAFKA_SASL_MECHANISM, username: env.KAFKA_SASL_USERNAME ?? '', password: env.KAFKA_SASL_PASSWORD ?? '' };
   return {
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
     stackMode: env.JOURNEY_STACK,
     topicPrefix: env.TOPIC_PREFIX,
     kafka: {

@@ -1,6 +1,8 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { Partitioners } from 'kafkajs';
-import { chunkTopicMessages, routingPartitioner } from './kafka.ts';
+import { logLevel, Partitioners } from 'kafkajs';
+import { pino } from 'pino';
+import { chunkTopicMessages, pinoLogCreator, routingPartitioner } from './kafka.ts';
 
 const message = (key: string, bytes: number) => ({ key, value: 'x'.repeat(bytes) });
 
@@ -41,5 +43,23 @@ describe('routingPartitioner', () => {
   it('places other topics by the whole key, as the Java client would', () => {
     const murmur2 = Partitioners.DefaultPartitioner()({ topic: 'other', partitionMetadata, message: { key: 'smb|2026-11-10|3', value: null } });
     expect(place('other', 'smb|2026-11-10|3')).toBe(murmur2);
+  });
+});
+
+describe('pinoLogCreator', () => {
+  it('logs the responses kafkajs retries by itself at debug, and real errors as errors', () => {
+    const levels: number[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        levels.push((JSON.parse(chunk.toString()) as { level: number }).level);
+        done();
+      },
+    });
+    const log = pinoLogCreator(pino({ level: 'debug' }, sink))(logLevel.ERROR);
+    const entry = (error: string) => ({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { message: 'Response FindCoordinator', error, timestamp: '' } });
+    log(entry('The coordinator is loading and hence can\'t process requests for this group'));
+    log(entry('The group coordinator is not available'));
+    log(entry('The request included a message larger than the max message size the server will accept'));
+    expect(levels).toEqual([20, 20, 50]);
   });
 });

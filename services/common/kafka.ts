@@ -1,5 +1,6 @@
 import { Kafka, logLevel, Partitioners, type Consumer, type ICustomPartitioner, type KafkaConfig, type logCreator, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
 import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 
@@ -11,12 +12,25 @@ const toPino = {
   [logLevel.NOTHING]: 'silent',
 } as const;
 
-/** kafkajs logs through our pino logger, one structured line per kafkajs event. */
-function pinoLogCreator(logger: Logger): logCreator {
+/**
+ * The messages of the Kafka protocol errors kafkajs retries by itself ("The coordinator is
+ * loading…", "The group coordinator is not available" while a broker starts). kafkajs logs each
+ * such response at ERROR although it retries it; a retry that finally fails surfaces as an error
+ * of its own. The table is kafkajs's, which it does not export.
+ */
+const RETRIABLE_PROTOCOL_MESSAGES: ReadonlySet<string> = new Set(
+  (createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: readonly { message: string; retriable: boolean }[] }).errorCodes
+    .filter((error) => error.retriable)
+    .map((error) => error.message),
+);
+
+/** kafkajs logs through our pino logger, one structured line per kafkajs event; retried responses are not errors. */
+export function pinoLogCreator(logger: Logger): logCreator {
   return () =>
     ({ namespace, level, log }) => {
       const { message, ...extra } = log;
-      const method = toPino[level];
+      const retried = level === logLevel.ERROR && typeof extra.error === 'string' && RETRIABLE_PROTOCOL_MESSAGES.has(extra.error);
+      const method = retried ? 'debug' : toPino[level];
       if (method !== 'silent') logger[method]({ kafkajs: namespace, ...extra }, message);
     };
 }
