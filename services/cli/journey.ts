@@ -10,6 +10,7 @@ import { clickHouseMode, createClickHouse, type ClickHouseClient } from '../comm
 import { createKafka } from '../common/kafka.ts';
 import { migrate } from '../common/migrations.ts';
 import { createLogger, type Logger } from '../common/logger.ts';
+import { DeadlineExceeded, withinDeadline } from '../common/poll.ts';
 import { createRegistry } from '../common/registry.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { topicsFor } from '../../schemas/topics.ts';
@@ -236,17 +237,13 @@ async function sql(args: readonly string[], config: Config): Promise<number> {
 const STOP_DEADLINE_MS = 20_000;
 
 async function stopWithin(stop: () => Promise<void>, logger: Logger): Promise<number> {
-  let timer: NodeJS.Timeout | undefined;
-  const stopped = await Promise.race([
-    stop().then(() => true),
-    new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => {
-        resolve(false);
-      }, STOP_DEADLINE_MS);
-    }),
-  ]).finally(() => {
-    clearTimeout(timer);
-  });
+  const stopped = await withinDeadline(stop(), STOP_DEADLINE_MS, 'stopping').then(
+    () => true,
+    (error: unknown) => {
+      if (error instanceof DeadlineExceeded) return false;
+      throw error;
+    },
+  );
   if (!stopped) logger.error({ event: 'service.stop_timeout', ms: STOP_DEADLINE_MS }, 'did not stop in time; exiting anyway');
   else logger.info({ event: 'service.stopped', stillOpen: process.getActiveResourcesInfo() }, 'stopped');
   return stopped ? 0 : 1;

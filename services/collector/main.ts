@@ -3,13 +3,11 @@ import type { Config } from '../common/config.ts';
 import { createKafka } from '../common/kafka.ts';
 import { basicAuthorization } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
+import { withinDeadline } from '../common/poll.ts';
 import { createRegistry } from '../common/registry.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { EventProducer } from '../producer/event-producer.ts';
 import { startCollector, type RunningCollector } from './collector.ts';
-
-const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
-  Promise.race([promise, new Promise<never>((_, reject) => setTimeout(() => { reject(new Error(`timed out after ${ms} ms`)); }, ms))]);
 
 /** `healthy`: whether the other services of this process are alive (journey start), for /readyz. */
 export async function runCollector(config: Config, logger: Logger, healthy: () => boolean = () => true): Promise<RunningCollector> {
@@ -31,7 +29,7 @@ export async function runCollector(config: Config, logger: Logger, healthy: () =
   const ready = async () => {
     if (!healthy()) return false;
     const [cluster, subjects] = await Promise.all([
-      withTimeout(admin.describeCluster(), 3_000),
+      withinDeadline(admin.describeCluster(), 3_000, 'describing the Kafka cluster'),
       fetch(`${config.registry.url}/subjects`, { signal: AbortSignal.timeout(3_000), ...(registryAuth && { headers: registryAuth }) }),
     ]);
     return cluster.brokers.length > 0 && subjects.ok;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
+import { withinDeadline } from './poll.ts';
 
 const toPino = {
   [logLevel.ERROR]: 'error',
@@ -219,17 +220,7 @@ export async function readPartitionsToEnd(
         return Promise.resolve();
       },
     });
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      finished,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          reject(new Error(`reading ${topic} partitions ${[...ends.keys()].join(',')} to their end took over ${timeoutMs} ms`));
-        }, timeoutMs);
-      }),
-    ]).finally(() => {
-      clearTimeout(timer);
-    });
+    await withinDeadline(finished, timeoutMs, `reading ${topic} partitions ${[...ends.keys()].join(',')} to their end`);
     return records;
   } finally {
     await consumer.disconnect();

@@ -28,3 +28,28 @@ export async function pollUntil<T>(
     await new Promise((resolve) => setTimeout(resolve, interval));
   }
 }
+
+export class DeadlineExceeded extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what} took over ${ms} ms`);
+    this.name = 'DeadlineExceeded';
+  }
+}
+
+/**
+ * `work`, or a DeadlineExceeded after `ms`: the one timeout race, for what takes no AbortSignal
+ * (kafkajs calls, a service's stop). `work` itself is not cancelled; the timer never outlives it.
+ */
+export async function withinDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new DeadlineExceeded(what, ms));
+    }, ms);
+  });
+  try {
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -3,6 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { inject } from 'vitest';
 
+import { withinDeadline } from '../../services/common/poll.ts';
 import { TEST_QUERY_TOKEN } from './sql.ts';
 
 export { caughtUp, committedFraction, produceAll } from './streams.ts';
@@ -33,16 +34,10 @@ export const exited = (child: ChildProcess) =>
 /** Asks a child to stop; one that has not exited 20 s after SIGTERM is a failure, not a wait. */
 export async function stopJourney(child: ChildProcess): Promise<void> {
   child.kill('SIGTERM');
-  const stopped = await Promise.race([
-    exited(child).then(() => true),
-    new Promise<boolean>((resolve) =>
-      setTimeout(() => {
-        resolve(false);
-      }, 20_000),
-    ),
-  ]);
-  if (!stopped) {
+  try {
+    await withinDeadline(exited(child), 20_000, `journey ${child.spawnargs.slice(3).join(' ')} stopping after SIGTERM`);
+  } catch (error: unknown) {
     child.kill('SIGKILL');
-    throw new Error(`journey ${child.spawnargs.slice(3).join(' ')} did not stop within 20 s of SIGTERM`);
+    throw error;
   }
 }

@@ -11,6 +11,7 @@
  * a few steps rather than one update per window. Each change is "steps after" minus "steps before",
  * so an event arriving late or out of order moves the counts to exactly what the set of events says.
  */
+import { tally } from './tally.ts';
 import { parseWindowKey, type CustomerKpiTrack, type SegmentDayMarks } from './attribution.ts';
 import { dayNumber, dayOf, type Day } from './windows.ts';
 
@@ -40,12 +41,6 @@ function daysWith(marks: Readonly<Record<string, SegmentDayMarks>>, segment: str
   return days.sort((a, b) => a - b);
 }
 
-function addStep(steps: Map<number, number>, day: number, by: number): void {
-  const next = (steps.get(day) ?? 0) + by;
-  if (next === 0) steps.delete(day);
-  else steps.set(day, next);
-}
-
 /** The window ends `days` (ascending) cover, as steps; ends before `from` do not count. */
 function coverage(days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY): Map<number, number> {
   const steps = new Map<number, number>();
@@ -60,15 +55,15 @@ function coverage(days: readonly number[], length: number, from = Number.NEGATIV
       continue;
     }
     if (start !== undefined) {
-      addStep(steps, start, 1);
-      addStep(steps, end + 1, -1);
+      tally(steps, start, 1);
+      tally(steps, end + 1, -1);
     }
     start = s;
     end = e;
   }
   if (start !== undefined) {
-    addStep(steps, start, 1);
-    addStep(steps, end + 1, -1);
+    tally(steps, start, 1);
+    tally(steps, end + 1, -1);
   }
   return steps;
 }
@@ -89,7 +84,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const bySegment = new Map<string, RollingSteps>();
   const record = (segment: string, series: RollingSeries, was: Map<number, number>, is: Map<number, number>) => {
     const delta = new Map(is);
-    for (const [day, n] of was) addStep(delta, day, -n);
+    for (const [day, n] of was) tally(delta, day, -n);
     if (delta.size === 0) return;
     const steps = bySegment.get(segment) ?? new Map<RollingSeries, Map<number, number>>();
     steps.set(series, delta);
@@ -155,7 +150,7 @@ export const newSegmentRolling = (): SegmentRolling => ({ base: new Map(), steps
 export function addSteps(into: SegmentRolling, delta: RollingSteps): void {
   for (const [series, steps] of delta) {
     const target = into.steps.get(series) ?? new Map<number, number>();
-    for (const [day, n] of steps) addStep(target, day, n);
+    for (const [day, n] of steps) tally(target, day, n);
     into.steps.set(series, target);
   }
 }

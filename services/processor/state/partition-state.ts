@@ -37,6 +37,7 @@ import {
   type SegmentRolling,
 } from '../rules/rolling.ts';
 import type { StageRules } from '../rules/stage.ts';
+import { tally } from '../rules/tally.ts';
 import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/windows.ts';
 import { RecentEventIds, type DedupLimits, type RecentEventIdsJson } from './recent-event-ids.ts';
 
@@ -86,12 +87,6 @@ export interface Flushed {
 
 const CONVERTED: ReadonlySet<string> = new Set(['conversion', 'ongoing_engagement']);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
-function bump<K>(map: Map<K, number>, key: K, by: number): void {
-  const next = (map.get(key) ?? 0) + by;
-  if (next === 0) map.delete(key);
-  else map.set(key, next);
-}
 
 export class PartitionState {
   readonly partition: number;
@@ -381,11 +376,11 @@ export class PartitionState {
     for (const [sign, list] of [[-1, entries(before)], [1, entries(after)]] as const) {
       for (const { c, segment } of list) {
         const stages = this.stageCounts.get(segment) ?? new Map<string, number>();
-        bump(stages, c.stage.stage, sign);
+        tally(stages, c.stage.stage, sign);
         this.stageCounts.set(segment, stages);
         if (CONVERTED.has(c.stage.stage)) {
           const days = this.convertedLastSeen.get(segment) ?? new Map<Day, number>();
-          bump(days, dayOf(c.lastSeenAt, this.rules.timeZone), sign);
+          tally(days, dayOf(c.lastSeenAt, this.rules.timeZone), sign);
           this.convertedLastSeen.set(segment, days);
         }
       }
