@@ -39,6 +39,7 @@ import {
 import type { StageRules } from '../rules/stage.ts';
 import { tally } from '../rules/tally.ts';
 import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/windows.ts';
+import { changelogKey, changelogPartOf } from './changelog-keys.ts';
 import { RecentEventIds, type DedupLimits, type RecentEventIdsJson } from './recent-event-ids.ts';
 
 export interface ProcessorRules {
@@ -197,7 +198,7 @@ export class PartitionState {
       // Marks stay as long as a rolling window that is still open can reach back to them.
       const pruned = oldestOpenDay === null ? stored : { ...stored, track: pruneTrack(stored.track, addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS)) };
       this.customers.set(key, pruned);
-      changelog.push({ key: `c|${key}`, value: JSON.stringify(pruned) });
+      changelog.push({ key: changelogKey.customer(key), value: JSON.stringify(pruned) });
       profiles.push(toProfileRecord(pruned.customer));
     }
     // A day whose rolling counts changed is published, even one without events of its own, and
@@ -224,7 +225,7 @@ export class PartitionState {
       window.reached = today !== null && day <= today;
       window.revision++;
       windows.push(this.partial(segment, day, window));
-      changelog.push({ key: `w|${windowKey}`, value: JSON.stringify({ ...window, counts: windowCountsToJson(window.counts) }) });
+      changelog.push({ key: changelogKey.window(windowKey), value: JSON.stringify({ ...window, counts: windowCountsToJson(window.counts) }) });
     }
     // Evict only after the final revision of a window that closed in this batch went out above.
     if (this.streamTimeMoved) this.closeWindows();
@@ -235,10 +236,10 @@ export class PartitionState {
     }
     for (const segment of this.dirtyRolling.keys()) {
       const counters = this.rolling.get(segment);
-      if (counters !== undefined) changelog.push({ key: `r|${segment}`, value: rollingToJson(counters) });
+      if (counters !== undefined) changelog.push({ key: changelogKey.rolling(segment), value: rollingToJson(counters) });
     }
-    for (const windowKey of this.closedWindows) changelog.push({ key: `w|${windowKey}`, value: null });
-    if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: 't|stream', value: String(this.streamTime) });
+    for (const windowKey of this.closedWindows) changelog.push({ key: changelogKey.window(windowKey), value: null });
+    if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: changelogKey.streamTime, value: String(this.streamTime) });
 
     const flushed = { transitions: this.transitions, profiles, windows, changelog };
     this.transitions = [];
@@ -252,30 +253,38 @@ export class PartitionState {
 
   /** Rebuilds from changelog records (latest per key; null deletes). */
   restore(key: string, value: string | null): void {
-    if (key.startsWith('c|')) {
-      const customerKey = key.slice(2);
-      const previous = this.customers.get(customerKey);
-      if (value === null) {
-        this.customers.delete(customerKey);
-        this.track(previous?.customer, undefined);
+    const part = changelogPartOf(key);
+    switch (part?.kind) {
+      case 'customer': {
+        const previous = this.customers.get(part.customer);
+        if (value === null) {
+          this.customers.delete(part.customer);
+          this.track(previous?.customer, undefined);
+          return;
+        }
+        const stored = customerFromJson(value);
+        this.track(previous?.customer, stored.customer);
+        this.customers.set(part.customer, stored);
         return;
       }
-      const stored = customerFromJson(value);
-      this.track(previous?.customer, stored.customer);
-      this.customers.set(customerKey, stored);
-    } else if (key.startsWith('w|')) {
-      const windowKey = key.slice(2);
-      if (value === null) {
-        this.windows.delete(windowKey);
+      case 'window': {
+        if (value === null) {
+          this.windows.delete(part.window);
+          return;
+        }
+        const parsed = JSON.parse(value) as Omit<OpenWindow, 'counts'> & { counts: Record<string, unknown> };
+        this.windows.set(part.window, { ...parsed, counts: windowCountsFromJson(parsed.counts) });
         return;
       }
-      const parsed = JSON.parse(value) as Omit<OpenWindow, 'counts'> & { counts: Record<string, unknown> };
-      this.windows.set(windowKey, { ...parsed, counts: windowCountsFromJson(parsed.counts) });
-    } else if (key.startsWith('r|')) {
-      if (value === null) this.rolling.delete(key.slice(2));
-      else this.rolling.set(key.slice(2), rollingFromJson(value));
-    } else if (key === 't|stream' && value !== null) {
-      this.streamTime = Number(value);
+      case 'rolling':
+        if (value === null) this.rolling.delete(part.segment);
+        else this.rolling.set(part.segment, rollingFromJson(value));
+        return;
+      case 'streamTime':
+        if (value !== null) this.streamTime = Number(value);
+        return;
+      case undefined:
+        return;
     }
   }
 
@@ -388,7 +397,7 @@ export class PartitionState {
   }
 }
 
-/** A `c|` changelog value; records written before ids were bounded list them all in the customer. */
+/** A customer's changelog value; records written before ids were bounded list them all in the customer. */
 function customerFromJson(value: string): StoredCustomer {
   const parsed = JSON.parse(value) as Omit<StoredCustomer, 'seen' | 'customer'> & {
     seen?: RecentEventIdsJson;
