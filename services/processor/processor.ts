@@ -23,14 +23,14 @@ import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
-import { decodeOrSetAside } from '../common/decoding-consumer.ts';
+import { decodeOrSetAside, type DecodedBatch } from '../common/decoding-consumer.ts';
 import { chunkTopicMessages, ensureTopics, readPartitionsToEnd, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
-import { partitionKeyOf } from '../../schemas/event-contract.ts';
+import { partitionKeyOf, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { segmentKpiKey, segmentKpiRoute } from '../../schemas/processor-outputs.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
-import { PartitionState, type EventOutcome } from './state/partition-state.ts';
+import { PartitionState, type EventOutcome, type Flushed } from './state/partition-state.ts';
 
 export interface ProcessorDeps {
   readonly kafka: Kafka;
@@ -58,44 +58,134 @@ const LATE_REASONS: Readonly<Record<'too_late' | 'beyond_dedup_horizon', string>
 
 export const processorGroupOf = (config: Config) => `${config.topicPrefix}processor`;
 
-export async function runProcessor({ kafka, registry, config, logger }: ProcessorDeps): Promise<RunningProcessor> {
+/**
+ * The partitions this instance owns: each a transactional producer (transactional.id =
+ * <group>.<partition>, whose start fences any earlier owner) and the state restored from the
+ * partition's changelog after that fence.
+ */
+class OwnedPartitions {
+  private readonly owned = new Map<number, Promise<OwnedPartition>>();
+  private readonly deps: ProcessorDeps;
+  private readonly topics: Topics;
+  private readonly groupId: string;
+
+  constructor(deps: ProcessorDeps, topics: Topics, groupId: string) {
+    this.deps = deps;
+    this.topics = topics;
+    this.groupId = groupId;
+  }
+
+  get partitions(): number[] {
+    return [...this.owned.keys()];
+  }
+
+  acquire(partition: number): Promise<OwnedPartition> {
+    const existing = this.owned.get(partition);
+    if (existing) return existing;
+    const starting = this.take(partition);
+    this.owned.set(partition, starting);
+    starting.catch(() => this.owned.delete(partition));
+    return starting;
+  }
+
+  async release(partition: number): Promise<void> {
+    const taken = this.owned.get(partition);
+    this.owned.delete(partition);
+    if (taken) await (await taken.catch(() => undefined))?.producer.disconnect();
+  }
+
+  private async take(partition: number): Promise<OwnedPartition> {
+    const { kafka, config, logger } = this.deps;
+    const producer = kafka.producer({
+      transactionalId: `${this.groupId}.${partition}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // murmur2 as every journeyline producer; KPI shares of one window go to one partition.
+      createPartitioner: routingPartitioner({ [this.topics.segmentKpis.name]: segmentKpiRoute }),
+    });
+    await producer.connect(); // initProducerId: fences the previous owner of this transactional.id
+    const state = new PartitionState(partition, config.processor);
+    const began = performance.now();
+    const records = await readPartitionsToEnd(
+      kafka,
+      this.topics.processorChangelog.name,
+      [partition],
+      (_p, key, value) => {
+        state.restore(key, value === null ? null : value.toString());
+      },
+      120_000,
+    );
+    logger.info({ event: 'processor.partition_restored', partition, records, customers: state.customerCount, ms: Math.round(performance.now() - began) });
+    return { state, producer };
+  }
+}
+
+interface Applied {
+  /** Copies of the events past their window's lateness or the customer's dedup horizon. */
+  readonly late: Message[];
+  /** Dead-letter copies of the events the rules threw on. */
+  readonly failed: Message[];
+}
+
+/** Applies a batch's decoded events to the partition state, in order; sets aside what does not count. */
+function applyEvents(state: PartitionState, decoded: DecodedBatch<JourneyEvent>['decoded'], source: { topic: string; partition: number; groupId: string }, logger: Logger): Applied {
+  const late: Message[] = [];
+  const failed: Message[] = [];
+  for (const { message, value } of decoded) {
+    let outcome: EventOutcome;
+    try {
+      outcome = state.apply(partitionKeyOf(value), value);
+    } catch (error: unknown) {
+      const reason = `processing failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
+      logger.warn({ event: 'processor.event_failed', partition: source.partition, offset: message.offset, reason });
+      failed.push(deadLetterMessage({ ...message, topic: source.topic, partition: source.partition }, { reason, stage: 'process', consumerGroup: source.groupId }));
+      continue;
+    }
+    if (outcome === 'too_late' || outcome === 'beyond_dedup_horizon') {
+      late.push({
+        key: message.key,
+        value: message.value,
+        headers: { ...message.headers, [LATE_HEADERS.reason]: LATE_REASONS[outcome], [LATE_HEADERS.streamTime]: String(state.streamTimeMs ?? '') },
+      });
+    }
+  }
+  return { late, failed };
+}
+
+/** What one batch publishes, per topic; the changelog records stay in the input's partition. */
+function batchOutputs(topics: Topics, partition: number, flushed: Flushed, late: readonly Message[], deadLetters: readonly Message[]): TopicMessages[] {
+  const json = (value: unknown) => JSON.stringify(value);
+  return [
+    { topic: topics.stageTransitions.name, messages: flushed.transitions.map((t) => ({ key: t.customer_id, value: json(t) })) },
+    { topic: topics.customerProfiles.name, messages: flushed.profiles.map((p) => ({ key: p.customer_id, value: json(p) })) },
+    { topic: topics.segmentKpis.name, messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: json(w) })) },
+    { topic: topics.processorChangelog.name, messages: flushed.changelog.map((r) => ({ key: r.key, value: r.value, partition })) },
+    { topic: topics.lateEvents.name, messages: [...late] },
+    { topic: topics.deadLetter.name, messages: [...deadLetters] },
+  ].filter((t) => t.messages.length > 0);
+}
+
+/** One transaction: every output, in chunks under the broker's batch limit, then the offset. */
+async function commitBatch(producer: Producer, groupId: string, input: { topic: string; partition: number; next: string }, outputs: readonly TopicMessages[]): Promise<void> {
+  const tx = await producer.transaction();
+  try {
+    for (const chunk of chunkTopicMessages(outputs)) await tx.sendBatch({ topicMessages: chunk, acks: -1 });
+    await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.next }] }] });
+    await tx.commit();
+  } catch (error: unknown) {
+    await tx.abort().catch(() => undefined);
+    throw error;
+  }
+}
+
+export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {
+  const { kafka, registry, config, logger } = deps;
   const topics: Topics = topicsFor(config.topicPrefix);
   await ensureTopics(kafka, config.kafka, Object.values(topics));
   const groupId = processorGroupOf(config);
   const decode = createJourneyEventDecoder(registry);
-  const owned = new Map<number, Promise<OwnedPartition>>();
-
-  const acquire = (partition: number): Promise<OwnedPartition> => {
-    const existing = owned.get(partition);
-    if (existing) return existing;
-    const starting = (async () => {
-      const producer = kafka.producer({
-        transactionalId: `${groupId}.${partition}`,
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-        // murmur2 as every journeyline producer; KPI shares of one window go to one partition.
-        createPartitioner: routingPartitioner({ [topics.segmentKpis.name]: segmentKpiRoute }),
-      });
-      await producer.connect(); // initProducerId: fences the previous owner of this transactional.id
-      const state = new PartitionState(partition, config.processor);
-      const began = performance.now();
-      const records = await readPartitionsToEnd(kafka, topics.processorChangelog.name, [partition], (_p, key, value) => {
-        state.restore(key, value === null ? null : value.toString());
-      }, 120_000);
-      logger.info({ event: 'processor.partition_restored', partition, records, customers: state.customerCount, ms: Math.round(performance.now() - began) });
-      return { state, producer };
-    })();
-    owned.set(partition, starting);
-    starting.catch(() => owned.delete(partition));
-    return starting;
-  };
-
-  const release = async (partition: number) => {
-    const taken = owned.get(partition);
-    owned.delete(partition);
-    if (taken) await (await taken.catch(() => undefined))?.producer.disconnect();
-  };
+  const owned = new OwnedPartitions(deps, topics, groupId);
 
   const consumer = kafka.consumer({
     groupId,
@@ -108,8 +198,8 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const assigned = new Set(payload.memberAssignment[topics.events.name] ?? []);
-    for (const partition of [...owned.keys()].filter((p) => !assigned.has(p))) {
-      release(partition).catch((error: unknown) => {
+    for (const partition of owned.partitions.filter((p) => !assigned.has(p))) {
+      owned.release(partition).catch((error: unknown) => {
         logger.warn({ event: 'processor.release_failed', partition, err: error });
       });
     }
@@ -123,52 +213,19 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
     eachBatchAutoResolve: false,
     eachBatch: async (payload) => {
       const { batch } = payload;
-      if (batch.messages.length === 0 || payload.isStale()) return;
+      const last = batch.messages.at(-1);
+      if (last === undefined || payload.isStale()) return;
       const { partition } = batch;
-      const { state, producer } = await acquire(partition);
-      const late: Message[] = [];
-      // failed.at is the record's own time, so a re-processed batch sets aside identical copies.
+      const { state, producer } = await owned.acquire(partition);
       const { decoded, poison } = await decodeOrSetAside(batch, decode, groupId);
-      const deadLetters = poison.map((p) => p.deadLetter);
-      for (const { message, value } of decoded) {
-        let outcome: EventOutcome;
-        try {
-          outcome = state.apply(partitionKeyOf(value), value);
-        } catch (error: unknown) {
-          const reason = `processing failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
-          logger.warn({ event: 'processor.event_failed', partition, offset: message.offset, reason });
-          deadLetters.push(deadLetterMessage({ ...message, topic: batch.topic, partition }, { reason, stage: 'process', consumerGroup: groupId }));
-          continue;
-        }
-        if (outcome === 'too_late' || outcome === 'beyond_dedup_horizon') {
-          late.push({
-            key: message.key,
-            value: message.value,
-            headers: { ...message.headers, [LATE_HEADERS.reason]: LATE_REASONS[outcome], [LATE_HEADERS.streamTime]: String(state.streamTimeMs ?? '') },
-          });
-        }
-      }
-      const flushed = state.flush();
-      const json = (value: unknown) => JSON.stringify(value);
-      const topicMessages: TopicMessages[] = [
-        { topic: topics.stageTransitions.name, messages: flushed.transitions.map((t) => ({ key: t.customer_id, value: json(t) })) },
-        { topic: topics.customerProfiles.name, messages: flushed.profiles.map((p) => ({ key: p.customer_id, value: json(p) })) },
-        { topic: topics.segmentKpis.name, messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: json(w) })) },
-        { topic: topics.processorChangelog.name, messages: flushed.changelog.map((r) => ({ key: r.key, value: r.value, partition })) },
-        { topic: topics.lateEvents.name, messages: late },
-        { topic: topics.deadLetter.name, messages: deadLetters },
-      ].filter((t) => t.messages.length > 0);
-      const last = batch.messages[batch.messages.length - 1];
-      if (last === undefined) return;
-      const next = (BigInt(last.offset) + 1n).toString();
-      const tx = await producer.transaction();
+      const { late, failed } = applyEvents(state, decoded, { topic: batch.topic, partition, groupId }, logger);
+      const deadLetters = [...poison.map((p) => p.deadLetter), ...failed];
+      const outputs = batchOutputs(topics, partition, state.flush(), late, deadLetters);
       try {
-        for (const chunk of chunkTopicMessages(topicMessages)) await tx.sendBatch({ topicMessages: chunk, acks: -1 });
-        await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: batch.topic, partitions: [{ partition, offset: next }] }] });
-        await tx.commit();
+        await commitBatch(producer, groupId, { topic: batch.topic, partition, next: (BigInt(last.offset) + 1n).toString() }, outputs);
       } catch (error: unknown) {
-        await tx.abort().catch(() => undefined);
-        await release(partition);
+        // The state ran ahead of what was committed: drop it; kafkajs re-reads from the committed offset.
+        await owned.release(partition);
         logger.warn({ event: 'processor.transaction_failed', partition, err: error }, 'batch not committed; state will be restored');
         throw error;
       }
@@ -182,7 +239,7 @@ export async function runProcessor({ kafka, registry, config, logger }: Processo
     died,
     stop: async () => {
       await consumer.disconnect();
-      await Promise.allSettled([...owned.keys()].map(release));
+      await Promise.allSettled(owned.partitions.map((partition) => owned.release(partition)));
     },
   };
 }
