@@ -13,7 +13,7 @@
  * - Records that do not decode or validate go to the dead-letter topic with the reason.
  * - The derived topics are read read_committed: aborted processor transactions never land.
  */
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { z } from 'zod';
 import { insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
@@ -24,7 +24,7 @@ import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { customerProfileRecord, segmentKpiPartial, stageTransitionRecord } from '../../schemas/processor-outputs.ts';
-import { topicsFor } from '../../schemas/topics.ts';
+import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import { deduplicationToken, intentMetadata, parseIntent, planBlock, type BlockRange } from './blocks.ts';
 import { eventRow, partialRow, profileRow, stageRow, transitionRow, type KafkaPosition, type Row } from './rows.ts';
 
@@ -76,12 +76,10 @@ interface PartitionProgress {
 
 const noProgressYet = (): PartitionProgress => ({ position: null, intent: null, buffered: [], committing: Promise.resolve() });
 
-export async function runSink({ kafka, registry, clickhouse, config, logger }: SinkDeps): Promise<RunningSink> {
-  const topics = topicsFor(config.topicPrefix);
-  await ensureTopics(kafka, config.kafka, Object.values(topics));
-  const groupId = sinkGroupOf(config);
+/** How each topic's records become rows: the events (Avro) and the processor's JSON outputs. */
+function routesFor(topics: Topics, registry: SchemaRegistry): Map<string, Route> {
   const decodeEvent = createJourneyEventDecoder(registry);
-  const routes = new Map<string, Route>([
+  return new Map<string, Route>([
     [topics.events.name, { decode: (m) => decodeEvent(m), tables: [{ table: 'journey.events', row: eventRow }] }],
     [topics.stageTransitions.name, { decode: jsonDecoder(stageTransitionRecord), tables: [{ table: 'journey.stage_transitions', row: transitionRow }] }],
     [
@@ -96,24 +94,177 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
     ],
     [topics.segmentKpis.name, { decode: jsonDecoder(segmentKpiPartial), tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] }],
   ]);
+}
 
-  const admin = kafka.admin();
-  await admin.connect();
-  const { clusterId } = await admin.describeCluster();
-  const progress = new Map<string, PartitionProgress>();
-  const progressOf = async (topic: string, partition: number): Promise<PartitionProgress> => {
+/**
+ * Where each topic-partition stands: its committed position and pending intent, read from the
+ * group's offsets the first time it is seen after a rebalance (another member may have moved them).
+ */
+class ProgressBook {
+  private readonly known = new Map<string, PartitionProgress>();
+  private readonly admin: Admin;
+  private readonly groupId: string;
+
+  constructor(admin: Admin, groupId: string) {
+    this.admin = admin;
+    this.groupId = groupId;
+  }
+
+  forget(): void {
+    this.known.clear();
+  }
+
+  async of(topic: string, partition: number): Promise<PartitionProgress> {
     const key = `${topic}:${partition}`;
-    let known = progress.get(key);
+    let known = this.known.get(key);
     if (known === undefined) {
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+      const [committed] = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
       const entry = committed?.partitions.find((p) => p.partition === partition);
       const offset = entry === undefined ? -1n : BigInt(entry.offset);
       known = { ...noProgressYet(), position: offset < 0n ? null : offset, intent: parseIntent(entry?.metadata) };
-      progress.set(key, known);
+      this.known.set(key, known);
     }
     return known;
-  };
+  }
 
+  /** The progress of a partition seen in a fetch of transaction markers only; created if new. */
+  seen(topic: string, partition: number): PartitionProgress {
+    const key = `${topic}:${partition}`;
+    const known = this.known.get(key) ?? noProgressYet();
+    this.known.set(key, known);
+    return known;
+  }
+}
+
+/** What the steps of one running sink share. */
+interface SinkContext {
+  readonly consumer: Consumer;
+  readonly clickhouse: ClickHouseClient;
+  readonly deadLetters: Producer;
+  readonly routes: ReadonlyMap<string, Route>;
+  readonly progress: ProgressBook;
+  readonly topics: Topics;
+  readonly groupId: string;
+  readonly clusterId: string;
+  readonly config: Config;
+  readonly logger: Logger;
+  inserts: number;
+}
+
+/**
+ * A fetch of transaction markers only (the processor's topics end with one) never reaches
+ * eachBatch; committing past it keeps the group's lag at zero when all is written.
+ */
+function commitPastMarkers(ctx: SinkContext, topic: string, partition: number, lastOffset: string): void {
+  const next = BigInt(lastOffset) + 1n;
+  const known = ctx.progress.seen(topic, partition);
+  if (known.intent !== null || (known.position !== null && known.position >= next)) return;
+  known.position = next;
+  known.committing = known.committing
+    .then(() => ctx.consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]))
+    .catch((error: unknown) => {
+      ctx.logger.warn({ event: 'sink.marker_commit_failed', topic, partition, err: error });
+    });
+}
+
+/** One table's insert, retried with backoff while ClickHouse is unavailable, every topic paused meanwhile. */
+async function insertWithRetry(ctx: SinkContext, payload: EachBatchPayload, table: string, rows: Row[], token: string): Promise<void> {
+  const everyTopic = [...ctx.routes.keys()].map((topic) => ({ topic }));
+  // An object, not a let: TypeScript does not follow the callback's assignment.
+  const pause = { on: false };
+  await retryWithBackoff(() => insertRows(ctx.clickhouse, table, rows, token), {
+    isRetryable: isRetryableClickHouseError,
+    maxBackoffMs: ctx.config.sink.maxBackoffMs,
+    onRetry: (error, attempt, backoffMs) => {
+      if (!pause.on) ctx.consumer.pause(everyTopic);
+      pause.on = true;
+      ctx.logger.warn({ event: 'sink.insert_retry', table, attempt, backoffMs, err: error }, 'ClickHouse unavailable; consumer paused');
+    },
+    whileWaiting: async () => {
+      if (!payload.isRunning() || payload.isStale()) throw new Error('sink stopping or partition revoked during a retry');
+      await payload.heartbeat();
+    },
+  });
+  if (pause.on) {
+    ctx.consumer.resume(everyTopic);
+    ctx.logger.info({ event: 'sink.resumed', table }, 'ClickHouse back; consumer resumed');
+  }
+}
+
+/** Intent, inserts with the range's token, commit: one block, exactly once (see blocks.ts). */
+async function writeBlock(ctx: SinkContext, payload: EachBatchPayload, block: { route: Route; topic: string; partition: number; range: BlockRange; replay: boolean; messages: readonly KafkaMessage[] }): Promise<void> {
+  const { route, topic, partition, range, replay, messages } = block;
+  if (!replay) await ctx.consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
+  const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
+  const { decoded, poison } = await decodeOrSetAside({ topic, partition, messages }, route.decode, ctx.groupId);
+  for (const { message, value } of decoded) {
+    const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
+    for (const { table, row } of route.tables) rows.get(table)?.push(row(value as never, at));
+  }
+  if (poison.length > 0) await ctx.deadLetters.send({ topic: ctx.topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
+  const token = deduplicationToken(ctx.clusterId, topic, partition, range);
+  for (const [table, tableRows] of rows) await insertWithRetry(ctx, payload, table, tableRows, token);
+
+  ctx.inserts++;
+  if (ctx.config.sink.faultKillAfterInserts > 0 && ctx.inserts >= ctx.config.sink.faultKillAfterInserts) {
+    ctx.logger.warn({ event: 'sink.fault_injected', topic, partition, from: String(range.from), to: String(range.to) }, 'SIGKILL between insert and offset commit');
+    process.kill(process.pid, 'SIGKILL');
+  }
+  await ctx.consumer.commitOffsets([{ topic, partition, offset: String(range.to + 1n), metadata: null }]);
+  ctx.logger.debug({ event: 'sink.block', topic, partition, from: String(range.from), to: String(range.to), replay, rows: [...rows.values()].reduce((n, r) => n + r.length, 0), dead: poison.length });
+}
+
+/**
+ * One fetch of one topic-partition: usually one block; two when a replayed block ends inside this
+ * fetch and the rest of it follows. Nothing is left for a refetch to bring back.
+ */
+async function writeFetch(ctx: SinkContext, payload: EachBatchPayload): Promise<void> {
+  const { batch } = payload;
+  const route = ctx.routes.get(batch.topic);
+  if (batch.messages.length === 0 || route === undefined || payload.isStale()) return;
+  const { partition, topic } = batch;
+  const known = await ctx.progress.of(topic, partition);
+  await known.committing;
+  // lastOffset() counts the transaction markers and aborted records the fetch held after the
+  // last message, so the blocks (and the commits) cover them too.
+  const lastOffset = BigInt(batch.lastOffset());
+  let messages = [...known.buffered, ...batch.messages];
+  for (;;) {
+    const first = messages[0];
+    if (first === undefined) {
+      // Only transaction markers or aborted records after the last block: no rows, move past them.
+      const next = lastOffset + 1n;
+      if (known.position === null || known.position < next) await ctx.consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]);
+      known.position = next;
+      break;
+    }
+    const plan = planBlock(known.position, BigInt(first.offset), lastOffset, known.intent);
+    if (plan.kind === 'wait_for_rest') {
+      // Fetches now smaller than the block in flight: keep what came and read on to its end.
+      known.buffered = messages;
+      ctx.logger.debug({ event: 'sink.replay_collects', topic, partition, from: String(plan.range.from), to: String(plan.range.to), have: messages.length });
+      break;
+    }
+    const { range } = plan;
+    await writeBlock(ctx, payload, { route, topic, partition, range, replay: plan.replay, messages: messages.filter((m) => BigInt(m.offset) <= range.to) });
+    known.position = range.to + 1n;
+    known.intent = null;
+    known.buffered = [];
+    if (range.to >= lastOffset) break;
+    messages = messages.filter((m) => BigInt(m.offset) > range.to);
+  }
+  payload.resolveOffset(String(lastOffset));
+  await payload.heartbeat();
+}
+
+export async function runSink({ kafka, registry, clickhouse, config, logger }: SinkDeps): Promise<RunningSink> {
+  const topics = topicsFor(config.topicPrefix);
+  await ensureTopics(kafka, config.kafka, Object.values(topics));
+  const groupId = sinkGroupOf(config);
+  const routes = routesFor(topics, registry);
+  const admin = kafka.admin();
+  await admin.connect();
+  const { clusterId } = await admin.describeCluster();
   const deadLetters: Producer = createIdempotentProducer(kafka);
   await deadLetters.connect();
   const consumer: Consumer = kafka.consumer({
@@ -124,119 +275,17 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
     maxBytesPerPartition: config.sink.maxBytesPerPartition,
     maxBytes: Math.max(config.sink.maxBytesPerPartition * 4, 10 * 1024 * 1024),
   });
-  // Positions and intents are re-read after every rebalance: another member may have moved them.
+  const ctx: SinkContext = { consumer, clickhouse, deadLetters, routes, progress: new ProgressBook(admin, groupId), topics, groupId, clusterId, config, logger, inserts: 0 };
   consumer.on(consumer.events.GROUP_JOIN, () => {
-    progress.clear();
+    ctx.progress.forget();
   });
-  // A fetch that holds only transaction markers (the processor's topics end with one) never
-  // reaches eachBatch; committing past it keeps the group's lag at zero when all is written.
   consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.batchSize !== 0) return;
-    const { topic, partition } = payload;
-    const key = `${topic}:${partition}`;
-    const next = BigInt(payload.lastOffset) + 1n;
-    const known = progress.get(key) ?? noProgressYet();
-    if (known.intent !== null || (known.position !== null && known.position >= next)) return;
-    progress.set(key, known);
-    known.position = next;
-    known.committing = known.committing
-      .then(() => consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]))
-      .catch((error: unknown) => {
-        logger.warn({ event: 'sink.marker_commit_failed', topic, partition, err: error });
-      });
+    if (payload.batchSize === 0) commitPastMarkers(ctx, payload.topic, payload.partition, payload.lastOffset);
   });
   const died = whenConsumerDies(consumer);
   await consumer.connect();
   await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: true });
-
-  let inserts = 0;
-  const insertWithRetry = async (payload: EachBatchPayload, table: string, rows: Row[], token: string) => {
-    const pause = { on: false };
-    await retryWithBackoff(() => insertRows(clickhouse, table, rows, token), {
-      isRetryable: isRetryableClickHouseError,
-      maxBackoffMs: config.sink.maxBackoffMs,
-      onRetry: (error, attempt, backoffMs) => {
-        if (!pause.on) consumer.pause([...routes.keys()].map((topic) => ({ topic })));
-        pause.on = true;
-        logger.warn({ event: 'sink.insert_retry', table, attempt, backoffMs, err: error }, 'ClickHouse unavailable; consumer paused');
-      },
-      whileWaiting: async () => {
-        if (!payload.isRunning() || payload.isStale()) throw new Error('sink stopping or partition revoked during a retry');
-        await payload.heartbeat();
-      },
-    });
-    if (pause.on) {
-      consumer.resume([...routes.keys()].map((topic) => ({ topic })));
-      logger.info({ event: 'sink.resumed', table }, 'ClickHouse back; consumer resumed');
-    }
-  };
-
-  /** Intent, inserts with the range's token, commit: one block, exactly once (see blocks.ts). */
-  const writeBlock = async (payload: EachBatchPayload, route: Route, topic: string, partition: number, range: BlockRange, replay: boolean, messages: readonly KafkaMessage[]) => {
-    if (!replay) await consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
-    const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
-    const { decoded, poison } = await decodeOrSetAside({ topic, partition, messages }, route.decode, groupId);
-    for (const { message, value } of decoded) {
-      const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
-      for (const { table, row } of route.tables) rows.get(table)?.push(row(value as never, at));
-    }
-    if (poison.length > 0) await deadLetters.send({ topic: topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
-    const token = deduplicationToken(clusterId, topic, partition, range);
-    for (const [table, tableRows] of rows) await insertWithRetry(payload, table, tableRows, token);
-
-    inserts++;
-    if (config.sink.faultKillAfterInserts > 0 && inserts >= config.sink.faultKillAfterInserts) {
-      logger.warn({ event: 'sink.fault_injected', topic, partition, from: String(range.from), to: String(range.to) }, 'SIGKILL between insert and offset commit');
-      process.kill(process.pid, 'SIGKILL');
-    }
-    await consumer.commitOffsets([{ topic, partition, offset: String(range.to + 1n), metadata: null }]);
-    logger.debug({ event: 'sink.block', topic, partition, from: String(range.from), to: String(range.to), replay, rows: [...rows.values()].reduce((n, r) => n + r.length, 0), dead: poison.length });
-  };
-
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async (payload) => {
-      const { batch } = payload;
-      const route = routes.get(batch.topic);
-      if (batch.messages.length === 0 || route === undefined || payload.isStale()) return;
-      const { partition, topic } = batch;
-      const known = await progressOf(topic, partition);
-      await known.committing;
-      // lastOffset() counts the transaction markers and aborted records the fetch held after the
-      // last message, so the blocks (and the commits) cover them too.
-      const lastOffset = BigInt(batch.lastOffset());
-      let messages = [...known.buffered, ...batch.messages];
-      // Usually one block; two when a replayed block ends inside this fetch and the rest of it
-      // follows. Nothing is left for a refetch to bring back.
-      for (;;) {
-        const first = messages[0];
-        if (first === undefined) {
-          // Only transaction markers or aborted records after the last block: no rows, move past them.
-          const next = lastOffset + 1n;
-          if (known.position === null || known.position < next) await consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]);
-          known.position = next;
-          break;
-        }
-        const plan = planBlock(known.position, BigInt(first.offset), lastOffset, known.intent);
-        if (plan.kind === 'wait_for_rest') {
-          // Fetches now smaller than the block in flight: keep what came and read on to its end.
-          known.buffered = messages;
-          logger.debug({ event: 'sink.replay_collects', topic, partition, from: String(plan.range.from), to: String(plan.range.to), have: messages.length });
-          break;
-        }
-        const { range } = plan;
-        await writeBlock(payload, route, topic, partition, range, plan.replay, messages.filter((m) => BigInt(m.offset) <= range.to));
-        known.position = range.to + 1n;
-        known.intent = null;
-        known.buffered = [];
-        if (range.to >= lastOffset) break;
-        messages = messages.filter((m) => BigInt(m.offset) > range.to);
-      }
-      payload.resolveOffset(String(lastOffset));
-      await payload.heartbeat();
-    },
-  });
+  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => writeFetch(ctx, payload) });
 
   return {
     died,
