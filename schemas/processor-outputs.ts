@@ -44,7 +44,7 @@ export type CustomerProfileRecord = z.infer<typeof customerProfileRecord>;
  * One processor partition's share of a daily window. The shares of all partitions add up to the
  * window (each customer lives in exactly one partition), so a reader keeps the latest revision
  * per key and sums by (segment, day). `counts` fields are those of WindowCounts in
- * services/processor/rules/attribution.ts; `revenueMinor` is ten-thousandths, as a string.
+ * services/processor/rules/window-deltas.ts; `revenueMinor` is ten-thousandths, as a string.
  */
 export const segmentKpiPartial = z.object({
   segment: z.string(),

@@ -86,7 +86,7 @@ describe('layer boundaries', () => {
       violation('services/common/kafka.ts', 'services/sink/sink.ts'),
       violation('services/sink/sink.ts', 'services/processor/processor.ts'),
       violation('services/cli/journey.ts', 'infra/stack/acquire.ts'),
-      violation('services/collector/main.ts', 'services/producer/event-producer.ts'),
+      violation('services/collector/run.ts', 'services/producer/event-producer.ts'),
       violation('services/common/dead-letter.ts', 'schemas/topics.ts'),
       violation('infra/stack/acquire.ts', 'services/common/config.ts'),
     ]).toEqual([

@@ -14,7 +14,7 @@ import { DeadlineExceeded, withinDeadline } from '../common/poll.ts';
 import { createRegistry } from '../common/registry.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { topicsFor } from '../../schemas/topics.ts';
-import { runCollector } from '../collector/main.ts';
+import { runCollector } from '../collector/run.ts';
 import { basicAuthorization } from '../common/http.ts';
 import { startQueryEndpoint } from '../dashboard/query-endpoint.ts';
 import { queryTokenOf, queryTokensFor } from '../dashboard/query-token.ts';

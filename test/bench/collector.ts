@@ -14,7 +14,7 @@ import { loadConfig } from '../../services/common/config.ts';
 import { createIdempotentProducer, createKafka } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { runCollector } from '../../services/collector/main.ts';
+import { runCollector } from '../../services/collector/run.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
 import { partitionKeyOf, toAvro } from '../../schemas/event-contract.ts';
 import { topicsFor } from '../../schemas/topics.ts';

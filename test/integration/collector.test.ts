@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafka } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { runCollector } from '../../services/collector/main.ts';
+import { runCollector } from '../../services/collector/run.ts';
 import type { RunningCollector } from '../../services/collector/collector.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { testConfig } from '../helpers/config.ts';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
-import { ALL_SEGMENTS, attribute, NO_TRACK, type CustomerKpiTrack } from './attribution.ts';
+import { ALL_SEGMENTS, windowDeltasOf, NO_TRACK, type CustomerKpiTrack } from './window-deltas.ts';
 import { addSteps, EMPTY_ROLLING, newSegmentRolling, ROLLING_LENGTHS, rollingAt, rollingSteps, type RollingCounts, type SegmentRolling } from './rolling.ts';
-import { addDays, dayEnd, dayOf, type Day } from './windows.ts';
+import { addDays, dayEnd, dayOf, type Day } from './calendar.ts';
 
 const TZ = 'UTC';
 const T0 = Date.parse('2026-10-01T08:00:00Z');
@@ -33,7 +33,7 @@ function accumulate(events: readonly JourneyEvent[]): { get: (key: string) => Ro
     const customer = e.customer_id ?? '';
     const before = tracks.get(customer) ?? NO_TRACK;
     firstSeen.set(customer, Math.min(firstSeen.get(customer) ?? Infinity, e.occurred_at));
-    const { track } = attribute({ event: e, segment: 'smb', track: before, firstSeenAt: firstSeen.get(customer) ?? e.occurred_at, transitionTo: null, timeZone: TZ, countsInWindow: true });
+    const { track } = windowDeltasOf({ event: e, segment: 'smb', track: before, firstSeenAt: firstSeen.get(customer) ?? e.occurred_at, transitionTo: null, timeZone: TZ, countsInWindow: true });
     tracks.set(customer, track);
     for (const [segment, delta] of rollingSteps({ before, after: track, segments: ['smb', ALL_SEGMENTS], session: e.session_id, timeZone: TZ })) {
       const state = counters.get(segment) ?? newSegmentRolling();

@@ -2,7 +2,7 @@
  * Rolling 7- and 30-day views derived from the daily windows. Sums (page views, revenue, …) of a
  * rolling window are sums of its days, so a reader adds the daily windows up. Distinct counts are
  * not: a customer who visits on three days of a week is one visitor of that week. Those are decided
- * here, from the customer's own record of the days it was counted on (attribution.ts marks), so —
+ * here, from the customer's own record of the days it was counted on (window-deltas.ts marks), so —
  * like the daily windows — the shares of all partitions add up exactly.
  *
  * A customer's days cover the windows ending within `length` days after each of them: a union of
@@ -12,8 +12,8 @@
  * so an event arriving late or out of order moves the counts to exactly what the set of events says.
  */
 import { tally } from './tally.ts';
-import { parseWindowKey, type CustomerKpiTrack, type SegmentDayMarks } from './attribution.ts';
-import { dayNumber, dayOf, type Day } from './windows.ts';
+import { parseWindowKey, type CustomerKpiTrack, type SegmentDayMarks } from './window-deltas.ts';
+import { dayNumber, dayOf, type Day } from './calendar.ts';
 
 export const ROLLING_LENGTHS = [7, 30] as const;
 export type RollingLength = (typeof ROLLING_LENGTHS)[number];
@@ -28,7 +28,7 @@ export type RollingSeries = `${RollingField}:${RollingLength}`;
 /** Steps per series: window-end day number → change of the count from that window end on. */
 export type RollingSteps = Map<RollingSeries, Map<number, number>>;
 
-// Days as whole numbers here (windows.ts dayNumber): calendar arithmetic on strings was most of
+// Days as whole numbers here (calendar.ts dayNumber): calendar arithmetic on strings was most of
 // the processor's time when this ran per window.
 
 /** Days (ascending) on which `segment` marks satisfy `has`. */

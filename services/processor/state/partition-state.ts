@@ -9,7 +9,7 @@ import type { CustomerProfileRecord, SegmentKpiPartial, StageTransitionRecord } 
 import {
   ALL_SEGMENTS,
   applyDelta,
-  attribute,
+  windowDeltasOf,
   EMPTY_WINDOW,
   NO_TRACK,
   parseWindowKey,
@@ -21,7 +21,7 @@ import {
   windowKeyOf,
   type CustomerKpiTrack,
   type WindowCounts,
-} from '../rules/attribution.ts';
+} from '../rules/window-deltas.ts';
 import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
 import { fromMinorUnits } from '../rules/kpis.ts';
 import {
@@ -38,7 +38,7 @@ import {
 } from '../rules/rolling.ts';
 import type { StageRules } from '../rules/stage.ts';
 import { tally } from '../rules/tally.ts';
-import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/windows.ts';
+import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/calendar.ts';
 import { changelogKey, changelogPartOf } from './changelog-keys.ts';
 import { RecentEventIds, type DedupLimits, type RecentEventIdsJson } from './recent-event-ids.ts';
 
@@ -139,7 +139,7 @@ export class PartitionState {
       this.streamTime !== null && latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
     const customer = step.state;
     const segment = event.segment ?? customer.segment?.value ?? UNASSIGNED_SEGMENT;
-    const { track, deltas } = attribute({
+    const { track, deltas } = windowDeltasOf({
       event,
       segment,
       track: stored?.track ?? NO_TRACK,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addDays, assertTimeZone, dayEnd, dayOf, dayStart, latenessOf, rollingDays } from './windows.ts';
+import { addDays, assertTimeZone, dayEnd, dayOf, dayStart, latenessOf, rollingDays } from './calendar.ts';
 
 const at = (iso: string) => Date.parse(iso);
 const DAY = 24 * 3600 * 1000;

@@ -12,7 +12,7 @@
 import { DAY_MS, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { EMPTY_COUNTS, npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
 import { sentimentOf } from './sentiment.ts';
-import { dayEnd, dayOf, type Day } from './windows.ts';
+import { dayEnd, dayOf, type Day } from './calendar.ts';
 
 export const ALL_SEGMENTS = '*';
 export const UNASSIGNED_SEGMENT = 'unassigned';
@@ -65,7 +65,7 @@ export function parseWindowKey(key: string): WindowKey {
   return { segment: key.slice(0, cut), day: key.slice(cut + 1) };
 }
 
-export interface AttributionInput {
+export interface WindowDeltasInput {
   readonly event: JourneyEvent;
   readonly segment: string;
   readonly track: CustomerKpiTrack;
@@ -78,7 +78,7 @@ export interface AttributionInput {
   readonly countsInWindow: boolean;
 }
 
-export interface Attribution {
+export interface WindowDeltas {
   readonly track: CustomerKpiTrack;
   readonly deltas: ReadonlyMap<string, WindowDelta>;
 }
@@ -110,7 +110,7 @@ function twoEarliest(times: readonly number[], at: number): number[] {
 /** The windows an event of `segment` counts in: its segment's and all segments' together. */
 export const segmentsOf = (segment: string): string[] => (segment === ALL_SEGMENTS ? [ALL_SEGMENTS] : [segment, ALL_SEGMENTS]);
 
-export function attribute(input: AttributionInput): Attribution {
+export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
   const { event, track, timeZone } = input;
   const day = dayOf(event.occurred_at, timeZone);
   const segments = segmentsOf(input.segment);
