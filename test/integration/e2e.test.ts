@@ -14,6 +14,7 @@ import { pollUntil } from '../../services/common/poll.ts';
 import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
 import { uniqueName } from '../helpers/config.ts';
 import { exited, startJourney } from '../helpers/pipeline.ts';
+import { freePort } from '../helpers/net.ts';
 import { sqlBlocks, sqlRows, TEST_QUERY_TOKEN } from '../helpers/sql.ts';
 
 const API_KEY = 'e2e-key-0123456789abcdef';
@@ -50,11 +51,6 @@ const EVENTS = [
   ev('dan', 'smb', 'page_view', '10:00', { url: 'https://shop.example/', page_type: 'home' }, 's5', LATER),
 ];
 
-/** What `journey start` printed: the collector and query URLs. */
-function printed(log: string[], pattern: RegExp): string | undefined {
-  return pattern.exec(log.join(''))?.[1];
-}
-
 describe('journey start, end to end', () => {
   const log: string[] = [];
   let product: ChildProcess | undefined;
@@ -63,6 +59,8 @@ describe('journey start, end to end', () => {
   });
 
   it('takes events at the collector and serves them, with stages and KPIs, as ClickHouse rows', { timeout: 240_000 }, async () => {
+    const [collectorPort, queryPort] = [await freePort(), await freePort()];
+    const started = { collector: `http://127.0.0.1:${collectorPort}`, query: `http://127.0.0.1:${queryPort}` };
     product = startJourney(
       ['start'],
       {
@@ -71,20 +69,21 @@ describe('journey start, end to end', () => {
         CLICKHOUSE_URL: '',
         CHDB_PATH: mkdtempSync(path.join(tmpdir(), 'journeyline-e2e-')),
         COLLECTOR_API_KEYS: API_KEY,
-        COLLECTOR_PORT: '0',
-        QUERY_PORT: '0',
+        COLLECTOR_PORT: String(collectorPort),
+        QUERY_PORT: String(queryPort),
         SINK_BATCH_MAX_WAIT_MS: '200',
       },
       { push: (line) => log.push(line) },
     );
-    const started = await pollUntil(
-      () => {
-        const collector = printed(log, /collector: POST (\S+)\/v1\/events/);
-        const query = printed(log, /query: (http\S+)/);
-        return Promise.resolve(collector !== undefined && query !== undefined && log.join('').includes('running; Ctrl-C to stop') ? { collector, query } : undefined);
-      },
-      { timeoutMs: 120_000, what: 'journey start to print its endpoints', giveUpIf: () => (product?.exitCode != null ? `exited ${product.exitCode}: ${log.join('').slice(-2000)}` : undefined) },
-    );
+    // The collector starts last and is ready only while every service of the process is alive.
+    await pollUntil(async () => ((await fetch(`${started.collector}/readyz`).then((r) => r.ok, () => false)) ? true : undefined), {
+      timeoutMs: 120_000,
+      what: 'journey start to be ready',
+      giveUpIf: () => (product?.exitCode != null ? `exited ${product.exitCode}: ${log.join('').slice(-2000)}` : undefined),
+    });
+    // What a person reads to find them.
+    expect(log.join('')).toContain(`collector: POST ${started.collector}/v1/events`);
+    expect(log.join('')).toContain(`query: ${started.query} (read-only SQL`);
 
     const response = await fetch(`${started.collector}/v1/events`, {
       method: 'POST',
