@@ -31,7 +31,11 @@ const base = {
   session_id: 's-1',
 };
 export const SAMPLES: Record<(typeof EVENT_TYPES)[number], Json> = {
-  page_view: { ...base, type: 'page_view', properties: { url: 'https://shop.example/p/1', page_type: 'product', duration_ms: 4200, cta_shown: true } },
+  page_view: {
+    ...base,
+    type: 'page_view',
+    properties: { url: 'https://shop.example/p/1', page_type: 'product', duration_ms: 4200, cta_shown: true },
+  },
   form_submission: { ...base, type: 'form_submission', properties: { form_id: 'demo', form_type: 'demo_request' } },
   purchase: { ...base, type: 'purchase', segment: 'smb', properties: { order_id: 'o-1', amount: '119.90', currency: 'EUR', items: 2 } },
   survey_response: { ...base, type: 'survey_response', properties: { survey_type: 'nps', score: 9, comment: 'Great service' } },
@@ -74,8 +78,8 @@ describe('the zod contract matches the Avro schema', () => {
       session_id: undefined,
       segment: undefined,
       properties: Object.fromEntries(
-        avroRecord(PROPERTIES_RECORD[type].split('.').pop() ?? '').fields
-          .filter((f) => !isNullable(f.type) && f.default === undefined)
+        avroRecord(PROPERTIES_RECORD[type].split('.').pop() ?? '')
+          .fields.filter((f) => !isNullable(f.type) && f.default === undefined)
           .map((f) => [f.name, (SAMPLES[type].properties as Json)[f.name]]),
       ),
     });
@@ -84,7 +88,9 @@ describe('the zod contract matches the Avro schema', () => {
     for (const field of record.fields.filter((f) => isNullable(f.type))) {
       expect((minimal.properties as Json)[field.name], field.name).toBeNull();
     }
-    const envelope = avroRecord('JourneyEvent').fields.map((f) => f.name).sort();
+    const envelope = avroRecord('JourneyEvent')
+      .fields.map((f) => f.name)
+      .sort();
     expect(Object.keys(minimal).sort()).toEqual(envelope);
   });
 
@@ -108,7 +114,14 @@ describe('validateEvent', () => {
       session_id: 's-1',
       segment: null,
       channel: null,
-      properties: { url: 'https://a.example/', page_type: 'other', referrer: null, duration_ms: null, cta_shown: false, cta_clicked: false },
+      properties: {
+        url: 'https://a.example/',
+        page_type: 'other',
+        referrer: null,
+        duration_ms: null,
+        cta_shown: false,
+        cta_clicked: false,
+      },
     });
   });
 
@@ -127,19 +140,67 @@ describe('validateEvent', () => {
   };
 
   it.each([
-    ['an unknown type', { ...base, type: 'click', properties: {} }, [{ path: 'type', message: 'type must be one of page_view, form_submission, purchase, survey_response' }]],
+    [
+      'an unknown type',
+      { ...base, type: 'click', properties: {} },
+      [{ path: 'type', message: 'type must be one of page_view, form_submission, purchase, survey_response' }],
+    ],
     ['a missing event_id', { ...SAMPLES.form_submission, event_id: undefined }, [{ path: 'event_id', message: 'must be a UUID' }]],
-    ['a time without offset', { ...SAMPLES.form_submission, occurred_at: '2026-11-23T12:00:00' }, [{ path: 'occurred_at', message: 'must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-23T10:15:00+01:00' }]],
-    ['no customer or anonymous id', { ...SAMPLES.form_submission, customer_id: null }, [{ path: 'customer_id', message: 'at least one of customer_id and anonymous_id is required' }]],
-    ['an out-of-range NPS score', { ...SAMPLES.survey_response, properties: { survey_type: 'nps', score: 11 } }, [{ path: 'properties.score', message: 'nps score must be 0–10, got 11' }]],
-    ['a CES score of 0', { ...SAMPLES.survey_response, properties: { survey_type: 'ces', score: 0 } }, [{ path: 'properties.score', message: 'ces score must be 1–5, got 0' }]],
-    ['a score of the wrong type', { ...SAMPLES.survey_response, properties: { survey_type: 'csat', score: '4' } }, [{ path: 'properties.score', message: 'must be a whole number' }]],
-    ['a negative amount', { ...SAMPLES.purchase, properties: { order_id: 'o', amount: '-1', currency: 'EUR' } }, [{ path: 'properties.amount', message: 'must be a decimal >= 0 with at most 14 digits before and 4 after the point' }]],
-    ['an unknown currency', { ...SAMPLES.purchase, properties: { order_id: 'o', amount: '1', currency: 'eur' } }, [{ path: 'properties.currency', message: 'must be an ISO 4217 currency code, e.g. EUR' }]],
-    ['a negative duration', { ...SAMPLES.page_view, properties: { url: 'https://a.example', duration_ms: -5 } }, [{ path: 'properties.duration_ms', message: 'must be >= 0' }]],
-    ['a relative URL', { ...SAMPLES.page_view, properties: { url: '/pricing' } }, [{ path: 'properties.url', message: 'must be an absolute http(s) URL' }]],
-    ['a misspelt field', { ...SAMPLES.page_view, properties: { url: 'https://a.example', duraton_ms: 5 } }, [{ path: 'properties', message: 'unknown field(s): duraton_ms' }]],
-    ['a time 1 h in the future', { ...SAMPLES.form_submission, occurred_at: '2026-11-23T13:00:00Z' }, [{ path: 'occurred_at', message: 'is 3600 s in the future; at most 300 s of clock skew is allowed' }]],
+    [
+      'a time without offset',
+      { ...SAMPLES.form_submission, occurred_at: '2026-11-23T12:00:00' },
+      [{ path: 'occurred_at', message: 'must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-23T10:15:00+01:00' }],
+    ],
+    [
+      'no customer or anonymous id',
+      { ...SAMPLES.form_submission, customer_id: null },
+      [{ path: 'customer_id', message: 'at least one of customer_id and anonymous_id is required' }],
+    ],
+    [
+      'an out-of-range NPS score',
+      { ...SAMPLES.survey_response, properties: { survey_type: 'nps', score: 11 } },
+      [{ path: 'properties.score', message: 'nps score must be 0–10, got 11' }],
+    ],
+    [
+      'a CES score of 0',
+      { ...SAMPLES.survey_response, properties: { survey_type: 'ces', score: 0 } },
+      [{ path: 'properties.score', message: 'ces score must be 1–5, got 0' }],
+    ],
+    [
+      'a score of the wrong type',
+      { ...SAMPLES.survey_response, properties: { survey_type: 'csat', score: '4' } },
+      [{ path: 'properties.score', message: 'must be a whole number' }],
+    ],
+    [
+      'a negative amount',
+      { ...SAMPLES.purchase, properties: { order_id: 'o', amount: '-1', currency: 'EUR' } },
+      [{ path: 'properties.amount', message: 'must be a decimal >= 0 with at most 14 digits before and 4 after the point' }],
+    ],
+    [
+      'an unknown currency',
+      { ...SAMPLES.purchase, properties: { order_id: 'o', amount: '1', currency: 'eur' } },
+      [{ path: 'properties.currency', message: 'must be an ISO 4217 currency code, e.g. EUR' }],
+    ],
+    [
+      'a negative duration',
+      { ...SAMPLES.page_view, properties: { url: 'https://a.example', duration_ms: -5 } },
+      [{ path: 'properties.duration_ms', message: 'must be >= 0' }],
+    ],
+    [
+      'a relative URL',
+      { ...SAMPLES.page_view, properties: { url: '/pricing' } },
+      [{ path: 'properties.url', message: 'must be an absolute http(s) URL' }],
+    ],
+    [
+      'a misspelt field',
+      { ...SAMPLES.page_view, properties: { url: 'https://a.example', duraton_ms: 5 } },
+      [{ path: 'properties', message: 'unknown field(s): duraton_ms' }],
+    ],
+    [
+      'a time 1 h in the future',
+      { ...SAMPLES.form_submission, occurred_at: '2026-11-23T13:00:00Z' },
+      [{ path: 'occurred_at', message: 'is 3600 s in the future; at most 300 s of clock skew is allowed' }],
+    ],
   ])('rejects %s, naming the field', (_name, input, errors) => {
     expect(rejected(input)).toEqual(errors);
   });
@@ -147,21 +208,48 @@ describe('validateEvent', () => {
   it('allows clock skew up to the limit, and backfills up to the age limit', () => {
     expect(validateEvent({ ...SAMPLES.form_submission, occurred_at: '2026-11-23T12:04:59Z' }, context).ok).toBe(true);
     expect(validateEvent({ ...SAMPLES.form_submission, occurred_at: '2025-11-24T12:00:00Z' }, context).ok).toBe(true);
-    expect(validateEvent({ ...SAMPLES.form_submission, occurred_at: '2020-01-01T00:00:00Z' }, { ...context, maxPastMs: Number.POSITIVE_INFINITY }).ok).toBe(true);
+    expect(
+      validateEvent(
+        { ...SAMPLES.form_submission, occurred_at: '2020-01-01T00:00:00Z' },
+        { ...context, maxPastMs: Number.POSITIVE_INFINITY },
+      ).ok,
+    ).toBe(true);
   });
 
   const ids = (field: string, value: unknown) => rejected({ ...SAMPLES.purchase, [field]: value });
   it.each([
-    ['before year 1000', { ...SAMPLES.page_view, occurred_at: '0999-01-01T00:00:00Z' }, 'occurred_at', 'must be from 2000-01-01 up to (not including) 2100-01-01'],
-    ['in 1900', { ...SAMPLES.page_view, occurred_at: '1900-06-01T00:00:00Z' }, 'occurred_at', 'must be from 2000-01-01 up to (not including) 2100-01-01'],
-    ['older than the age limit', { ...SAMPLES.page_view, occurred_at: '2024-11-23T12:00:00Z' }, 'occurred_at', 'is 730 days old; events older than 365 days are not accepted (EVENT_MAX_PAST_DAYS)'],
-    ['an amount number with 17 significant digits', { ...SAMPLES.purchase, properties: { order_id: 'o', amount: JSON.parse('12345678901234.567') as number, currency: 'EUR' } }, 'properties.amount', 'has more than 15 significant digits, which a JSON number cannot hold exactly: send it as a string, e.g. "12345678901234.566"'],
+    [
+      'before year 1000',
+      { ...SAMPLES.page_view, occurred_at: '0999-01-01T00:00:00Z' },
+      'occurred_at',
+      'must be from 2000-01-01 up to (not including) 2100-01-01',
+    ],
+    [
+      'in 1900',
+      { ...SAMPLES.page_view, occurred_at: '1900-06-01T00:00:00Z' },
+      'occurred_at',
+      'must be from 2000-01-01 up to (not including) 2100-01-01',
+    ],
+    [
+      'older than the age limit',
+      { ...SAMPLES.page_view, occurred_at: '2024-11-23T12:00:00Z' },
+      'occurred_at',
+      'is 730 days old; events older than 365 days are not accepted (EVENT_MAX_PAST_DAYS)',
+    ],
+    [
+      'an amount number with 17 significant digits',
+      { ...SAMPLES.purchase, properties: { order_id: 'o', amount: JSON.parse('12345678901234.567') as number, currency: 'EUR' } },
+      'properties.amount',
+      'has more than 15 significant digits, which a JSON number cannot hold exactly: send it as a string, e.g. "12345678901234.566"',
+    ],
   ])('rejects an event %s', (_name, input, path, message) => {
     expect(rejected(input)).toEqual([{ path, message }]);
   });
 
   it('takes ids exactly as sent and refuses the ones it would have to alter', () => {
-    expect(ids('customer_id', '\uD800c1')).toEqual([{ path: 'customer_id', message: 'must be well-formed Unicode (it holds a lone surrogate)' }]);
+    expect(ids('customer_id', '\uD800c1')).toEqual([
+      { path: 'customer_id', message: 'must be well-formed Unicode (it holds a lone surrogate)' },
+    ]);
     expect(ids('customer_id', 'c\u00001')).toEqual([{ path: 'customer_id', message: 'must not contain control characters' }]);
     expect(ids('customer_id', '  c1  ')).toEqual([{ path: 'customer_id', message: 'must not start or end with white space' }]);
     expect(ids('customer_id', '\u200B\u200C')).toEqual([{ path: 'customer_id', message: 'must contain a visible character' }]);
@@ -169,13 +257,20 @@ describe('validateEvent', () => {
     expect(ids('segment', '*')).toEqual([{ path: 'segment', message: "'*' and 'unassigned' are reserved segment names" }]);
     expect(ids('segment', 'unassigned')).toEqual([{ path: 'segment', message: "'*' and 'unassigned' are reserved segment names" }]);
     // Persian and Arabic names, with the zero-width non-joiner Persian writes inside words.
-    expect(accepted({ ...SAMPLES.purchase, customer_id: 'مشتری‌۴۲', segment: 'خرده‌فروشی', channel: 'متجر' })).toMatchObject({ customer_id: 'مشتری‌۴۲', segment: 'خرده‌فروشی' });
+    expect(accepted({ ...SAMPLES.purchase, customer_id: 'مشتری‌۴۲', segment: 'خرده‌فروشی', channel: 'متجر' })).toMatchObject({
+      customer_id: 'مشتری‌۴۲',
+      segment: 'خرده‌فروشی',
+    });
   });
 
   it('refuses malformed Unicode and stray controls in free text', () => {
     const comment = (text: string) => rejected({ ...SAMPLES.survey_response, properties: { survey_type: 'nps', score: 9, comment: text } });
-    expect(comment('bad \uDC00')).toEqual([{ path: 'properties.comment', message: 'must be well-formed Unicode (it holds a lone surrogate)' }]);
-    expect(comment('a\u0000b')).toEqual([{ path: 'properties.comment', message: 'must not contain control characters other than tab and line breaks' }]);
+    expect(comment('bad \uDC00')).toEqual([
+      { path: 'properties.comment', message: 'must be well-formed Unicode (it holds a lone surrogate)' },
+    ]);
+    expect(comment('a\u0000b')).toEqual([
+      { path: 'properties.comment', message: 'must not contain control characters other than tab and line breaks' },
+    ]);
     expect(comment('خیلی خوب بود\nممنون')).toEqual([]);
   });
 });
@@ -184,7 +279,10 @@ describe('fromAvro', () => {
   it('refuses event times outside 2000–2100 that did not pass our edge, instead of throwing on them', () => {
     const event = accepted(SAMPLES.page_view);
     for (const occurred_at of [Date.parse('0999-01-01T00:00:00Z'), 9e15, -1]) {
-      expect(fromAvro({ ...toAvro(event), occurred_at })).toEqual({ ok: false, errors: [{ path: 'occurred_at', message: 'must be epoch milliseconds from 2000-01-01 up to 2100-01-01' }] });
+      expect(fromAvro({ ...toAvro(event), occurred_at })).toEqual({
+        ok: false,
+        errors: [{ path: 'occurred_at', message: 'must be epoch milliseconds from 2000-01-01 up to 2100-01-01' }],
+      });
     }
   });
 
@@ -199,6 +297,9 @@ describe('fromAvro', () => {
 
 describe('partitionKeyOf', () => {
   it('keys by customer, else by anonymous visitor', () => {
-    expect([partitionKeyOf({ customer_id: 'c', anonymous_id: 'a' }), partitionKeyOf({ customer_id: null, anonymous_id: 'a' })]).toEqual(['c', 'anon:a']);
+    expect([partitionKeyOf({ customer_id: 'c', anonymous_id: 'a' }), partitionKeyOf({ customer_id: null, anonymous_id: 'a' })]).toEqual([
+      'c',
+      'anon:a',
+    ]);
   });
 });

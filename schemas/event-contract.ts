@@ -96,7 +96,11 @@ const pageView = z.strictObject({
   page_type: z.enum(PAGE_TYPES, { error: `must be one of ${PAGE_TYPES.join(', ')}` }).default('other'),
   referrer: optional(text(4096)),
   duration_ms: optional(
-    z.number({ error: 'must be a number of milliseconds' }).int('must be a whole number of milliseconds').min(0, 'must be >= 0').max(MAX_DURATION_MS, 'must be at most 7 days'),
+    z
+      .number({ error: 'must be a number of milliseconds' })
+      .int('must be a whole number of milliseconds')
+      .min(0, 'must be >= 0')
+      .max(MAX_DURATION_MS, 'must be at most 7 days'),
   ),
   cta_shown: z.boolean({ error: 'must be true or false' }).default(false),
   cta_clicked: z.boolean({ error: 'must be true or false' }).default(false),
@@ -114,20 +118,21 @@ const EXACT_NUMBER_DIGITS = 15;
  * Money stays exact: a decimal string with at most 4 places. A JSON number is accepted only when
  * it has at most 15 significant digits: a longer one was already rounded by the JSON parser.
  */
-const amount = z
-  .union([z.string(), z.number()], { error: 'must be a decimal number or string, e.g. "19.99"' })
-  .transform((value, ctx) => {
-    const asText = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : 'NaN') : value.trim();
-    if (!/^\d{1,14}(\.\d{1,4})?$/.test(asText)) {
-      ctx.addIssue({ code: 'custom', message: 'must be a decimal >= 0 with at most 14 digits before and 4 after the point' });
-      return z.NEVER;
-    }
-    if (typeof value === 'number' && asText.replace('.', '').replace(/^0+/, '').length > EXACT_NUMBER_DIGITS) {
-      ctx.addIssue({ code: 'custom', message: `has more than ${EXACT_NUMBER_DIGITS} significant digits, which a JSON number cannot hold exactly: send it as a string, e.g. "${asText}"` });
-      return z.NEVER;
-    }
-    return asText;
-  });
+const amount = z.union([z.string(), z.number()], { error: 'must be a decimal number or string, e.g. "19.99"' }).transform((value, ctx) => {
+  const asText = typeof value === 'number' ? (Number.isFinite(value) ? String(value) : 'NaN') : value.trim();
+  if (!/^\d{1,14}(\.\d{1,4})?$/.test(asText)) {
+    ctx.addIssue({ code: 'custom', message: 'must be a decimal >= 0 with at most 14 digits before and 4 after the point' });
+    return z.NEVER;
+  }
+  if (typeof value === 'number' && asText.replace('.', '').replace(/^0+/, '').length > EXACT_NUMBER_DIGITS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `has more than ${EXACT_NUMBER_DIGITS} significant digits, which a JSON number cannot hold exactly: send it as a string, e.g. "${asText}"`,
+    });
+    return z.NEVER;
+  }
+  return asText;
+});
 
 const purchase = z.strictObject({
   order_id: id(256),
@@ -158,7 +163,12 @@ const envelope = {
   customer_id: optional(id(256)),
   anonymous_id: optional(id(256)),
   session_id: optional(id(256)),
-  segment: optional(id(128).refine((segment) => !RESERVED_SEGMENTS.includes(segment), `${RESERVED_SEGMENTS.map((s) => `'${s}'`).join(' and ')} are reserved segment names`)),
+  segment: optional(
+    id(128).refine(
+      (segment) => !RESERVED_SEGMENTS.includes(segment),
+      `${RESERVED_SEGMENTS.map((s) => `'${s}'`).join(' and ')} are reserved segment names`,
+    ),
+  ),
   channel: optional(id(64)),
 };
 

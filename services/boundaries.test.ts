@@ -71,7 +71,8 @@ describe('layer boundaries', () => {
   });
 
   it('nothing depends on testcontainers but infra/, which only development loads', () => {
-    const containers = (from: string, specifier: string) => (specifier === 'testcontainers' && !from.startsWith('infra') ? 'testcontainers is a development dependency' : undefined);
+    const containers = (from: string, specifier: string) =>
+      specifier === 'testcontainers' && !from.startsWith('infra') ? 'testcontainers is a development dependency' : undefined;
     expect(offending(['schemas', 'services'], containers)).toEqual([]);
   });
 
@@ -98,6 +99,9 @@ describe('layer boundaries', () => {
       undefined,
       undefined,
     ]);
-    expect(importsOf("import { a } from './a.ts';\nexport { b } from '../b.ts';\nconst c = await import('../../infra/c.ts');")).toEqual(['./a.ts', '../b.ts']);
+    expect(importsOf("import { a } from './a.ts';\nexport { b } from '../b.ts';\nconst c = await import('../../infra/c.ts');")).toEqual([
+      './a.ts',
+      '../b.ts',
+    ]);
   });
 });

@@ -76,9 +76,7 @@ export function findJava(range: JavaRange, explicitHome: string | undefined, pre
   if (explicitHome !== undefined) {
     const major = majorOf(explicitHome);
     if (major !== undefined && fits(major)) return { bin: path.join(explicitHome, 'bin', 'java'), major };
-    throw new Error(
-      `${range.purpose} needs Java ${wanted}, but ${range.variable}=${explicitHome} is Java ${major ?? 'unknown'}`,
-    );
+    throw new Error(`${range.purpose} needs Java ${wanted}, but ${range.variable}=${explicitHome} is Java ${major ?? 'unknown'}`);
   }
   const fitting = candidateHomes(preferredHome)
     .map((home) => ({ home, major: majorOf(home) }))

@@ -21,16 +21,7 @@ import type { Config } from '../../services/common/config.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { findJava } from './java.ts';
 import { kafkaAnswers, registryAnswers } from './health.ts';
-import {
-  checkPortFree,
-  isAlive,
-  markerFor,
-  processesMarkedWith,
-  sleep,
-  spawnDetached,
-  stopProcesses,
-  tail,
-} from './processes.ts';
+import { checkPortFree, isAlive, markerFor, processesMarkedWith, sleep, spawnDetached, stopProcesses, tail } from './processes.ts';
 import type { StackEndpoints } from './endpoints.ts';
 
 const INFRA_DIR = path.resolve(import.meta.dirname, '..');
@@ -149,7 +140,9 @@ export class NativeStack {
         startedAt: new Date().toISOString(),
       };
       writeFileSync(this.stateFile, `${JSON.stringify(state, null, 2)}\n`);
-      report(`starting Kafka (pid ${kafkaPid}, Java ${kafkaJava.major}) and Apicurio Registry (pid ${registryPid}, Java ${registryJava.major})`);
+      report(
+        `starting Kafka (pid ${kafkaPid}, Java ${kafkaJava.major}) and Apicurio Registry (pid ${registryPid}, Java ${registryJava.major})`,
+      );
       try {
         await this.waitHealthy(state, report);
       } catch (error: unknown) {
@@ -279,7 +272,8 @@ export class NativeStack {
     const taken: string[] = [];
     for (const { port, what, variable } of wanted) {
       const check = await checkPortFree(port);
-      if (!check.free) taken.push(`port ${port} for ${what} is already in use on 127.0.0.1 (${check.reason}); set ${variable} to a free port`);
+      if (!check.free)
+        taken.push(`port ${port} for ${what} is already in use on 127.0.0.1 (${check.reason}); set ${variable} to a free port`);
     }
     if (new Set(wanted.map((w) => w.port)).size !== wanted.length) taken.push('STACK_* ports must all differ');
     if (taken.length > 0) throw new StackError(`cannot start the native stack:\n  ${taken.join('\n  ')}`);
@@ -338,10 +332,14 @@ export class NativeStack {
       // Kafka's own cluster-id format: 16 random bytes, base64url without padding.
       const clusterId = randomBytes(16).toString('base64url');
       try {
-        execFileSync(java, [logging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', properties], {
-          stdio: 'pipe',
-          encoding: 'utf8',
-        });
+        execFileSync(
+          java,
+          [logging, '-cp', classpath, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '--config', properties],
+          {
+            stdio: 'pipe',
+            encoding: 'utf8',
+          },
+        );
       } catch (error: unknown) {
         const { stdout, stderr } = error as { stdout?: string; stderr?: string };
         throw new StackError(`formatting Kafka storage in ${dataDir} failed:\n${stdout ?? ''}${stderr ?? ''}`);

@@ -88,7 +88,10 @@ export async function checkPortFree(port: number, host = '127.0.0.1'): Promise<P
 
 export function tail(file: string, lines: number): string {
   if (!existsSync(file)) return '(no log yet)';
-  return readFileSync(file, 'utf8').split('\n').slice(-lines - 1).join('\n');
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .slice(-lines - 1)
+    .join('\n');
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -80,14 +80,26 @@ const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
     return { name: 'collector', about: [`collector: POST ${collector.url}/v1/events`], stop: () => collector.close() };
   },
   processor: async (config, logger) => {
-    const processor = await runProcessor({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config, logger: logger.child({ component: 'processor' }) });
+    const processor = await runProcessor({
+      kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })),
+      registry: createRegistry(config.registry),
+      config,
+      logger: logger.child({ component: 'processor' }),
+    });
     return { name: 'processor', about: [], died: processor.died, stop: () => processor.stop() };
   },
   sink: async (config, logger) => {
     const clickhouse = await openClickHouse(config, logger);
-    const sink = await runSink({ kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), clickhouse, config, logger: logger.child({ component: 'sink' }) });
+    const sink = await runSink({
+      kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })),
+      registry: createRegistry(config.registry),
+      clickhouse,
+      config,
+      logger: logger.child({ component: 'sink' }),
+    });
     const queries = await openQueryEndpoint(config, logger);
-    if (queries !== undefined) logger.info({ event: 'query.listening', url: queries.endpoint.url, token: queries.source }, 'read-only SQL endpoint');
+    if (queries !== undefined)
+      logger.info({ event: 'query.listening', url: queries.endpoint.url, token: queries.source }, 'read-only SQL endpoint');
     const about =
       queries === undefined
         ? [`query: ClickHouse at ${redactUrl(config.clickhouse.url ?? '')} (journey sql uses it)`]
@@ -116,7 +128,12 @@ const isServiceName = (name: string | undefined): name is ServiceName => (SERVIC
  * Starts services in order and runs them until a signal or the death of one; then stops all, in
  * reverse order and within a deadline. Exit code: 0 after a signal, 1 after a death.
  */
-async function runServices(names: readonly ServiceName[], config: Config, logger: Logger, announce: (services: readonly RunningService[]) => void): Promise<number> {
+async function runServices(
+  names: readonly ServiceName[],
+  config: Config,
+  logger: Logger,
+  announce: (services: readonly RunningService[]) => void,
+): Promise<number> {
   const running: RunningService[] = [];
   let dead: string | undefined;
   let ending: Ending | undefined;
@@ -126,7 +143,10 @@ async function runServices(names: readonly ServiceName[], config: Config, logger
     ending = await untilStopped(running);
     if ('died' in ending) {
       dead = ending.died;
-      logger.fatal({ event: 'service.died', service: ending.died, err: ending.error }, `${ending.died} stopped for good; stopping everything`);
+      logger.fatal(
+        { event: 'service.died', service: ending.died, err: ending.error },
+        `${ending.died} stopped for good; stopping everything`,
+      );
       say(`${ending.died} stopped: ${ending.error.message}; stopping journeyline (exit 1)`);
     } else {
       logger.info({ event: 'service.stopping', signal: ending.signal }, 'stopping');
@@ -178,7 +198,12 @@ async function start(): Promise<number> {
 async function openQueryEndpoint(config: Config, logger: Logger) {
   if (clickHouseMode(config.clickhouse) !== 'embedded') return undefined;
   const { tokens, source } = queryTokensFor(config.query);
-  const endpoint = await startQueryEndpoint({ chdbPath: config.clickhouse.chdbPath, settings: config.query, apiKeys: tokens, logger: logger.child({ component: 'query' }) });
+  const endpoint = await startQueryEndpoint({
+    chdbPath: config.clickhouse.chdbPath,
+    settings: config.query,
+    apiKeys: tokens,
+    logger: logger.child({ component: 'query' }),
+  });
   return { endpoint, tokens, source };
 }
 
@@ -186,7 +211,12 @@ async function openQueryEndpoint(config: Config, logger: Logger) {
 async function openClickHouse(config: Config, logger: Logger): Promise<ClickHouseClient> {
   const clickhouse = createClickHouse(config.clickhouse);
   const report = await migrate(clickhouse, journeyMigrations());
-  logger.info({ event: 'clickhouse.migrated', mode: clickHouseMode(config.clickhouse), applied: report.applied, alreadyApplied: report.alreadyApplied });
+  logger.info({
+    event: 'clickhouse.migrated',
+    mode: clickHouseMode(config.clickhouse),
+    applied: report.applied,
+    alreadyApplied: report.alreadyApplied,
+  });
   return clickhouse;
 }
 
@@ -194,7 +224,9 @@ async function migrateCommand(config: Config): Promise<number> {
   const clickhouse = createClickHouse(config.clickhouse);
   try {
     const report = await migrate(clickhouse, journeyMigrations());
-    console.log(report.applied.length === 0 ? `up to date (${report.alreadyApplied} applied before)` : `applied ${report.applied.join(', ')}`);
+    console.log(
+      report.applied.length === 0 ? `up to date (${report.alreadyApplied} applied before)` : `applied ${report.applied.join(', ')}`,
+    );
     return 0;
   } finally {
     await clickhouse.close();
@@ -203,7 +235,11 @@ async function migrateCommand(config: Config): Promise<number> {
 
 /** Sends the query over ClickHouse's HTTP interface: the server itself, or the product's endpoint. */
 async function sql(args: readonly string[], config: Config): Promise<number> {
-  const { values, positionals } = parseArgs({ args: [...args], allowPositionals: true, options: { format: { type: 'string', default: 'PrettyCompactMonoBlock' } } });
+  const { values, positionals } = parseArgs({
+    args: [...args],
+    allowPositionals: true,
+    options: { format: { type: 'string', default: 'PrettyCompactMonoBlock' } },
+  });
   const query = positionals.join(' ');
   if (query.trim() === '') throw new UsageError('sql needs a query, e.g. journey sql "SELECT count() FROM journey.events"');
   const base = config.clickhouse.url ?? config.query.url;
@@ -212,17 +248,24 @@ async function sql(args: readonly string[], config: Config): Promise<number> {
   // A server enforces read-only through the user's profile; readonly=1 here asks for it as well.
   if (config.clickhouse.url !== undefined) url.searchParams.set('readonly', '1');
   const headers: Record<string, string> = { 'content-type': 'text/plain' };
-  if (config.clickhouse.url !== undefined) headers.authorization = basicAuthorization(config.clickhouse.username, config.clickhouse.password);
+  if (config.clickhouse.url !== undefined)
+    headers.authorization = basicAuthorization(config.clickhouse.username, config.clickhouse.password);
   else {
     const token = queryTokenOf(config.query);
-    if (token === undefined) throw new Error(`no query token: start journeyline (npm start), which writes one to ${config.query.tokenFile}, or set QUERY_API_KEYS`);
+    if (token === undefined)
+      throw new Error(
+        `no query token: start journeyline (npm start), which writes one to ${config.query.tokenFile}, or set QUERY_API_KEYS`,
+      );
     headers.authorization = `Bearer ${token}`;
   }
   let response: Response;
   try {
     response = await fetch(url, { method: 'POST', body: query, headers });
   } catch (error: unknown) {
-    throw new Error(`cannot reach ${redactUrl(base)}: is journeyline running (npm start)? ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`, { cause: error });
+    throw new Error(
+      `cannot reach ${redactUrl(base)}: is journeyline running (npm start)? ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`,
+      { cause: error },
+    );
   }
   const text = await response.text();
   if (!response.ok) {

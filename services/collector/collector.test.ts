@@ -54,10 +54,13 @@ describe('the collector under abuse', () => {
     const { host, port } = await collector();
     let sent = 0;
     const status = await new Promise<number>((resolve, reject) => {
-      const request = http.request({ host, port, path: '/v1/events', method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } }, (response) => {
-        resolve(response.statusCode ?? 0);
-        request.destroy();
-      });
+      const request = http.request(
+        { host, port, path: '/v1/events', method: 'POST', headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' } },
+        (response) => {
+          resolve(response.statusCode ?? 0);
+          request.destroy();
+        },
+      );
       request.on('error', (error) => {
         if (sent === 0) reject(error);
       });
@@ -81,7 +84,9 @@ describe('the collector under abuse', () => {
     const { host, port } = await collector();
     const socket = net.connect(port, host);
     const answer = closedBy(socket);
-    socket.write(`POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${settings.maxBodyBytes + 1}\r\n\r\n[`);
+    socket.write(
+      `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: ${settings.maxBodyBytes + 1}\r\n\r\n[`,
+    );
     expect(await answer).toMatch(/^HTTP\/1\.1 413 /);
   });
 
@@ -92,7 +97,9 @@ describe('the collector under abuse', () => {
     slow.write('POST /v1/events HTTP/1.1\r\nHost: x\r\n');
     const lying = net.connect(port, host);
     const lyingClosed = closedBy(lying);
-    lying.write(`POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{}`);
+    lying.write(
+      `POST /v1/events HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${KEY}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n[{}`,
+    );
     // Both are closed by the server (408 or a bare close), well within the test's timeout.
     expect(await slowClosed).toMatch(/^(HTTP\/1\.1 408 |$)/);
     expect(await lyingClosed).toMatch(/^(HTTP\/1\.1 408 |$)/);

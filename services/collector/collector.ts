@@ -44,7 +44,8 @@ const fail = (status: number, error: string, headers?: Record<string, string>): 
  * without a key, or sending something other than JSON, costs us no more than its headers.
  */
 export function admitEvents(request: { contentType: string | undefined; keyMatches: boolean }): Reply | undefined {
-  if (!request.keyMatches) return fail(401, 'missing or unknown API key: send Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
+  if (!request.keyMatches)
+    return fail(401, 'missing or unknown API key: send Authorization: Bearer <key>', { 'www-authenticate': 'Bearer' });
   if (!/^application\/(.+\+)?json\b/i.test(request.contentType ?? '')) return fail(415, 'Content-Type must be application/json');
   return undefined;
 }
@@ -115,7 +116,9 @@ export async function startCollector(deps: CollectorDeps): Promise<RunningCollec
     const path = new URL(req.url ?? '/', 'http://collector').pathname;
     if (path === '/healthz') return { status: 200, body: { status: 'ok' } };
     if (path === '/readyz') {
-      return (await ready()) ? { status: 200, body: { status: 'ready' } } : fail(503, 'not ready: Kafka, the schema registry or a service of this process does not answer');
+      return (await ready())
+        ? { status: 200, body: { status: 'ready' } }
+        : fail(503, 'not ready: Kafka, the schema registry or a service of this process does not answer');
     }
     if (path !== '/v1/events') return fail(404, `no route ${path}`);
     if (req.method !== 'POST') return fail(405, 'use POST', { allow: 'POST' });
@@ -140,7 +143,13 @@ export async function startCollector(deps: CollectorDeps): Promise<RunningCollec
         write(res, reply);
         if (!req.complete) res.once('finish', () => req.destroy());
         const level = reply.status >= 500 ? 'warn' : 'debug';
-        logger[level]({ event: 'collector.request', method: req.method, path: req.url, status: reply.status, ms: performance.now() - began });
+        logger[level]({
+          event: 'collector.request',
+          method: req.method,
+          path: req.url,
+          status: reply.status,
+          ms: performance.now() - began,
+        });
       },
       (error: unknown) => {
         logger.error({ event: 'collector.error', err: error }, 'request failed');

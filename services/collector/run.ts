@@ -34,7 +34,12 @@ export async function runCollector(config: Config, logger: Logger, healthy: () =
     ]);
     return cluster.brokers.length > 0 && subjects.ok;
   };
-  const collector = await startCollector({ settings: config.collector, sink: producer, logger: logger.child({ component: 'collector' }), ready });
+  const collector = await startCollector({
+    settings: config.collector,
+    sink: producer,
+    logger: logger.child({ component: 'collector' }),
+    ready,
+  });
   return {
     url: collector.url,
     close: async () => {

@@ -40,7 +40,10 @@ export function createAvroDecoder(registry: SchemaRegistry, readerSchema: object
           const resolved = readerType.createResolver(writer);
           return { ok: true, decode: (payload) => readerType.fromBuffer(payload, resolved) as unknown };
         } catch (error: unknown) {
-          return { ok: false, reason: `schema id ${schemaId} cannot be read as this build's schema: ${error instanceof Error ? error.message : String(error)}` };
+          return {
+            ok: false,
+            reason: `schema id ${schemaId} cannot be read as this build's schema: ${error instanceof Error ? error.message : String(error)}`,
+          };
         }
       });
       readers.set(schemaId, reader);
@@ -56,7 +59,8 @@ export function createAvroDecoder(registry: SchemaRegistry, readerSchema: object
     try {
       reader = await readerFor(header.schemaId);
     } catch (error: unknown) {
-      if ((error as { status?: unknown }).status === 404) return { ok: false, reason: `schema id ${header.schemaId} is unknown to the registry` };
+      if ((error as { status?: unknown }).status === 404)
+        return { ok: false, reason: `schema id ${header.schemaId} is unknown to the registry` };
       throw error; // registry trouble: transient
     }
     if (!reader.ok) return reader;

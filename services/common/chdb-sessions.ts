@@ -36,7 +36,9 @@ function sessionAdapter(session: Session): AnalystSession {
     text: async (sql, params) => (await run(sql, params, { format: 'TSVRaw' })).text(),
     whole: async (sql, params, format, signal) => (await run(sql, params, { format, signal })).bytes(),
     stream: async function* (sql, params, format, signal) {
-      const stream = hasParams(params) ? session.queryStreamBind(sql, params, { format, signal }) : session.queryStream(sql, { format, signal });
+      const stream = hasParams(params)
+        ? session.queryStreamBind(sql, params, { format, signal })
+        : session.queryStream(sql, { format, signal });
       for await (const chunk of stream) yield chunk.raw();
     },
   };

@@ -53,7 +53,12 @@ export function clickHouseMode(clickhouse: Config['clickhouse']): 'server' | 'em
  * ClickHouse splits the block by partition and gives each part the token with its index, so a
  * replay is still recognised part by part.
  */
-export async function insertRows(clickhouse: ClickHouseClient, table: string, rows: readonly object[], deduplicationToken: string): Promise<void> {
+export async function insertRows(
+  clickhouse: ClickHouseClient,
+  table: string,
+  rows: readonly object[],
+  deduplicationToken: string,
+): Promise<void> {
   if (rows.length === 0) return;
   await clickhouse.insert({
     table,

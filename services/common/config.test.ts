@@ -82,12 +82,17 @@ describe('loadConfig', () => {
   });
 
   it('masks credentials inside URLs, in the logged config and in errors', () => {
-    const config = loadConfig({ CLICKHOUSE_URL: 'https://analyst:ch-url-secret@ch.example:8443', SCHEMA_REGISTRY_URL: 'https://reg:reg-url-secret@registry.example/apis/ccompat/v7' });
+    const config = loadConfig({
+      CLICKHOUSE_URL: 'https://analyst:ch-url-secret@ch.example:8443',
+      SCHEMA_REGISTRY_URL: 'https://reg:reg-url-secret@registry.example/apis/ccompat/v7',
+    });
     const shown = JSON.stringify(redactedConfig(config));
     expect(shown).not.toMatch(/ch-url-secret|reg-url-secret|analyst/);
     expect(redactedConfig(config).clickhouse.url).toBe('https://***:***@ch.example:8443');
     expect(redactUrl('http://127.0.0.1:8081/apis')).toBe('http://127.0.0.1:8081/apis');
-    expect(() => loadConfig({ CLICKHOUSE_URL: 'https://u:ch-url-secret@ch.example:8443', KAFKA_SSL: 'maybe', COLLECTOR_PORT: 'x' })).toThrow(ConfigError);
+    expect(() =>
+      loadConfig({ CLICKHOUSE_URL: 'https://u:ch-url-secret@ch.example:8443', KAFKA_SSL: 'maybe', COLLECTOR_PORT: 'x' }),
+    ).toThrow(ConfigError);
     try {
       loadConfig({ QUERY_URL: 'ftp://u:query-url-secret@x:99999', KAFKA_SSL: 'maybe' });
     } catch (error: unknown) {

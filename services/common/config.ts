@@ -10,7 +10,12 @@ const csv = (fallback: string) =>
   z
     .string()
     .default(fallback)
-    .transform((s) => s.split(',').map((part) => part.trim()).filter((part) => part.length > 0))
+    .transform((s) =>
+      s
+        .split(',')
+        .map((part) => part.trim())
+        .filter((part) => part.length > 0),
+    )
     .pipe(z.array(z.string()).min(1, 'must list at least one value'));
 
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
@@ -23,7 +28,11 @@ const optionalUrl = () =>
     .transform((s) => (s === undefined || s.trim() === '' ? undefined : s))
     .pipe(z.url().optional());
 /** Heap sizes as the JVM spells them: 512m, 1g. */
-const heap = (fallback: string) => z.string().regex(/^\d+[mg]$/, 'must look like 512m or 1g').default(fallback);
+const heap = (fallback: string) =>
+  z
+    .string()
+    .regex(/^\d+[mg]$/, 'must look like 512m or 1g')
+    .default(fallback);
 
 export const envSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -34,7 +43,10 @@ export const envSchema = z.object({
    *  containers when a Docker engine answers, else the native launcher. */
   JOURNEY_STACK: z.enum(['auto', 'external', 'docker', 'native']).default('auto'),
   /** Prefix of every topic journeyline owns; tests use a unique one each. */
-  TOPIC_PREFIX: z.string().regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -').default('journey.'),
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/, 'may hold only letters, digits, . _ -')
+    .default('journey.'),
 
   KAFKA_BROKERS: csv('127.0.0.1:9092'),
   /** Partitions for new topics: the most consumer instances that can share the work. */
@@ -56,10 +68,20 @@ export const envSchema = z.object({
   COLLECTOR_API_KEYS: z
     .string()
     .optional()
-    .transform((s) => (s ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0))
+    .transform((s) =>
+      (s ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k.length > 0),
+    )
     .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
   COLLECTOR_MAX_EVENTS: z.coerce.number().int().min(1).max(100_000).default(500),
-  COLLECTOR_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  COLLECTOR_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
   /** A client must send its headers within this, and its whole request within the next: slow clients are dropped. */
   COLLECTOR_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(10_000),
   COLLECTOR_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
@@ -83,11 +105,19 @@ export const envSchema = z.object({
       }
     }, 'must be an IANA time zone such as UTC or Europe/Berlin'),
   /** How long after a window's day ends (in stream time) late events still revise it. */
-  ALLOWED_LATENESS_S: z.coerce.number().int().min(0).default(2 * 24 * 3600),
+  ALLOWED_LATENESS_S: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(2 * 24 * 3600),
   /** Converted customers with no event for this many days (event time) count as dormant. */
   DORMANT_AFTER_DAYS: z.coerce.number().int().min(1).default(30),
   /** Upper bound of one fetch per partition, hence of one processor batch (= one transaction). */
-  PROCESSOR_MAX_BYTES_PER_PARTITION: z.coerce.number().int().min(1024).default(1024 * 1024),
+  PROCESSOR_MAX_BYTES_PER_PARTITION: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** A crashed processor's partitions move to the survivors after this long without heartbeats. */
   PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
   /** A customer's event_ids are remembered (replays recognised) for events this many days before its newest... */
@@ -105,9 +135,17 @@ export const envSchema = z.object({
   CHDB_PATH: z.string().min(1).default('.journeyline/chdb'),
 
   /** A sink insert block is one fetch of one partition: at most this many bytes of records... */
-  SINK_BATCH_MAX_BYTES: z.coerce.number().int().min(1024).default(4 * 1024 * 1024),
+  SINK_BATCH_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(4 * 1024 * 1024),
   /** ...the broker holds a fetch until this many bytes are there... */
-  SINK_BATCH_MIN_BYTES: z.coerce.number().int().min(1).default(256 * 1024),
+  SINK_BATCH_MIN_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .default(256 * 1024),
   /** ...or until this long has passed: rows reach ClickHouse within about this delay. */
   SINK_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** Retries of a retryable ClickHouse error back off exponentially up to this, while the consumer is paused. */
@@ -122,7 +160,12 @@ export const envSchema = z.object({
   QUERY_API_KEYS: z
     .string()
     .optional()
-    .transform((s) => (s ?? '').split(',').map((k) => k.trim()).filter((k) => k.length > 0))
+    .transform((s) =>
+      (s ?? '')
+        .split(',')
+        .map((k) => k.trim())
+        .filter((k) => k.length > 0),
+    )
     .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
   /** Where the made token is written (mode 0600) and where `journey sql` finds it. */
   QUERY_TOKEN_FILE: z.string().min(1).default('.journeyline/query-token'),
@@ -130,11 +173,24 @@ export const envSchema = z.object({
   QUERY_ALLOWED_HOSTS: z
     .string()
     .optional()
-    .transform((s) => (s ?? '').split(',').map((h) => h.trim().toLowerCase()).filter((h) => h.length > 0)),
+    .transform((s) =>
+      (s ?? '')
+        .split(',')
+        .map((h) => h.trim().toLowerCase())
+        .filter((h) => h.length > 0),
+    ),
   /** The budget of one analyst query: time, memory, result size; and how many run at once. */
   QUERY_MAX_EXECUTION_S: z.coerce.number().int().min(1).max(3600).default(60),
-  QUERY_MAX_MEMORY_BYTES: z.coerce.number().int().min(16 * 1024 * 1024).default(2 * 1024 * 1024 * 1024),
-  QUERY_MAX_RESULT_BYTES: z.coerce.number().int().min(1024).default(256 * 1024 * 1024),
+  QUERY_MAX_MEMORY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(16 * 1024 * 1024)
+    .default(2 * 1024 * 1024 * 1024),
+  QUERY_MAX_RESULT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(256 * 1024 * 1024),
   QUERY_MAX_CONCURRENT: z.coerce.number().int().min(1).max(16).default(2),
   /** Where `journey sql` sends queries when CLICKHOUSE_URL is unset: the running product's endpoint. */
   QUERY_URL: z.url().default('http://127.0.0.1:8123'),
@@ -158,7 +214,13 @@ export const envSchema = z.object({
 export type Env = z.input<typeof envSchema>;
 type ParsedEnv = z.output<typeof envSchema>;
 
-const SECRET_KEYS: ReadonlySet<string> = new Set(['KAFKA_SASL_PASSWORD', 'SCHEMA_REGISTRY_PASSWORD', 'CLICKHOUSE_PASSWORD', 'COLLECTOR_API_KEYS', 'QUERY_API_KEYS']);
+const SECRET_KEYS: ReadonlySet<string> = new Set([
+  'KAFKA_SASL_PASSWORD',
+  'SCHEMA_REGISTRY_PASSWORD',
+  'CLICKHOUSE_PASSWORD',
+  'COLLECTOR_API_KEYS',
+  'QUERY_API_KEYS',
+]);
 
 /**
  * Text with the credentials of a URL in it (`http://user:pass@host`) masked, fit for a log line
@@ -318,7 +380,11 @@ export function redactedConfig(config: Config): Config {
       url: redactUrl(config.registry.url),
       auth: config.registry.auth && { ...config.registry.auth, password: mask(config.registry.auth.password) ?? '' },
     },
-    clickhouse: { ...config.clickhouse, url: config.clickhouse.url && redactUrl(config.clickhouse.url), password: mask(config.clickhouse.password) ?? '' },
+    clickhouse: {
+      ...config.clickhouse,
+      url: config.clickhouse.url && redactUrl(config.clickhouse.url),
+      password: mask(config.clickhouse.password) ?? '',
+    },
     collector: { ...config.collector, apiKeys: config.collector.apiKeys.map(() => '***') },
     query: { ...config.query, url: redactUrl(config.query.url), apiKeys: config.query.apiKeys.map(() => '***') },
   };

@@ -16,7 +16,10 @@ export interface PoisonMessage {
   readonly timestamp: string;
 }
 
-export function deadLetterMessage(poison: PoisonMessage, failure: { readonly reason: string; readonly stage: string; readonly consumerGroup: string }): Message {
+export function deadLetterMessage(
+  poison: PoisonMessage,
+  failure: { readonly reason: string; readonly stage: string; readonly consumerGroup: string },
+): Message {
   return {
     key: poison.key,
     value: poison.value,

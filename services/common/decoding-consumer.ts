@@ -17,7 +17,8 @@ import { deadLetterMessage } from './dead-letter.ts';
 import { createIdempotentProducer } from './kafka.ts';
 import type { Logger } from './logger.ts';
 
-export type DecodeResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string; readonly stage: string };
+export type DecodeResult<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason: string; readonly stage: string };
 
 export interface Decodable {
   readonly key: Buffer | null;
@@ -45,7 +46,10 @@ export async function decodeOrSetAside<T>(
     const result = await decode(message);
     if (result.ok) decoded.push({ message, value: result.value });
     else {
-      const deadLetter = deadLetterMessage({ ...message, topic: batch.topic, partition: batch.partition }, { reason: result.reason, stage: result.stage, consumerGroup });
+      const deadLetter = deadLetterMessage(
+        { ...message, topic: batch.topic, partition: batch.partition },
+        { reason: result.reason, stage: result.stage, consumerGroup },
+      );
       poison.push({ message, reason: result.reason, deadLetter });
     }
   }
@@ -85,11 +89,17 @@ export async function runDecodingConsumer<T>(options: DecodingConsumerOptions<T>
     eachBatch: async (payload) => {
       const { batch } = payload;
       const { decoded, poison } = await decodeOrSetAside(batch, options.decode, groupId);
-      const good: Delivered<T>[] = decoded.map(({ message, value }) => ({ value, topic: batch.topic, partition: batch.partition, offset: message.offset }));
+      const good: Delivered<T>[] = decoded.map(({ message, value }) => ({
+        value,
+        topic: batch.topic,
+        partition: batch.partition,
+        offset: message.offset,
+      }));
       for (const { message, reason } of poison) {
         logger.warn({ event: 'consumer.dead_letter', topic: batch.topic, partition: batch.partition, offset: message.offset, reason });
       }
-      if (poison.length > 0) await deadLetters.send({ topic: options.deadLetterTopic, messages: poison.map((p) => p.deadLetter), acks: -1 });
+      if (poison.length > 0)
+        await deadLetters.send({ topic: options.deadLetterTopic, messages: poison.map((p) => p.deadLetter), acks: -1 });
       if (good.length > 0) await options.handle(good);
       const last = batch.messages.at(-1);
       if (last !== undefined) payload.resolveOffset(last.offset);

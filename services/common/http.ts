@@ -63,7 +63,8 @@ export function presentedSecret(request: IncomingMessage): string | undefined {
 }
 
 /** `Authorization: Basic …` for a user and password. */
-export const basicAuthorization = (username: string, password: string): string => `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
+export const basicAuthorization = (username: string, password: string): string =>
+  `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`;
 
 export interface ConnectionLimits {
   /** The whole request line and headers must arrive within this. */

@@ -22,7 +22,10 @@ describe('chunkTopicMessages', () => {
   });
 
   it('sends a message larger than the budget alone rather than dropping it', () => {
-    const chunks = chunkTopicMessages([{ topic: 'a', messages: [message('small', 10), message('big', 5_000), message('next', 10)] }], 1_000);
+    const chunks = chunkTopicMessages(
+      [{ topic: 'a', messages: [message('small', 10), message('big', 5_000), message('next', 10)] }],
+      1_000,
+    );
     expect(chunks.map((c) => c.flatMap((t) => t.messages.map((m) => m.key)))).toEqual([['small'], ['big'], ['next']]);
   });
 
@@ -32,8 +35,15 @@ describe('chunkTopicMessages', () => {
 });
 
 describe('routingPartitioner', () => {
-  const partitionMetadata = Array.from({ length: 12 }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
-  const place = (topic: string, key: string) => routingPartitioner({ kpis: (k) => k.slice(0, k.lastIndexOf('|')) })()({ topic, partitionMetadata, message: { key, value: null } });
+  const partitionMetadata = Array.from({ length: 12 }, (_, partitionId) => ({
+    partitionId,
+    leader: 1,
+    replicas: [1],
+    isr: [1],
+    partitionErrorCode: 0,
+  }));
+  const place = (topic: string, key: string) =>
+    routingPartitioner({ kpis: (k) => k.slice(0, k.lastIndexOf('|')) })()({ topic, partitionMetadata, message: { key, value: null } });
 
   it('puts records with the same route on one partition, whatever the rest of their keys', () => {
     const partitions = new Set([0, 1, 2, 3, 4, 5].map((p) => place('kpis', `smb|2026-11-10|${p}`)));
@@ -41,7 +51,11 @@ describe('routingPartitioner', () => {
   });
 
   it('places other topics by the whole key, as the Java client would', () => {
-    const murmur2 = Partitioners.DefaultPartitioner()({ topic: 'other', partitionMetadata, message: { key: 'smb|2026-11-10|3', value: null } });
+    const murmur2 = Partitioners.DefaultPartitioner()({
+      topic: 'other',
+      partitionMetadata,
+      message: { key: 'smb|2026-11-10|3', value: null },
+    });
     expect(place('other', 'smb|2026-11-10|3')).toBe(murmur2);
   });
 });
@@ -56,8 +70,13 @@ describe('pinoLogCreator', () => {
       },
     });
     const log = pinoLogCreator(pino({ level: 'debug' }, sink))(logLevel.ERROR);
-    const entry = (error: string) => ({ namespace: 'Connection', level: logLevel.ERROR, label: 'ERROR', log: { message: 'Response FindCoordinator', error, timestamp: '' } });
-    log(entry('The coordinator is loading and hence can\'t process requests for this group'));
+    const entry = (error: string) => ({
+      namespace: 'Connection',
+      level: logLevel.ERROR,
+      label: 'ERROR',
+      log: { message: 'Response FindCoordinator', error, timestamp: '' },
+    });
+    log(entry("The coordinator is loading and hence can't process requests for this group"));
     log(entry('The group coordinator is not available'));
     log(entry('The request included a message larger than the max message size the server will accept'));
     expect(levels).toEqual([20, 20, 50]);

@@ -1,4 +1,16 @@
-import { Kafka, logLevel, Partitioners, type Consumer, type ICustomPartitioner, type KafkaConfig, type logCreator, type Message, type Producer, type SASLOptions, type TopicMessages } from 'kafkajs';
+import {
+  Kafka,
+  logLevel,
+  Partitioners,
+  type Consumer,
+  type ICustomPartitioner,
+  type KafkaConfig,
+  type logCreator,
+  type Message,
+  type Producer,
+  type SASLOptions,
+  type TopicMessages,
+} from 'kafkajs';
 import { randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import type { Config } from './config.ts';
@@ -20,7 +32,9 @@ const toPino = {
  * of its own. The table is kafkajs's, which it does not export.
  */
 const RETRIABLE_PROTOCOL_MESSAGES: ReadonlySet<string> = new Set(
-  (createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: readonly { message: string; retriable: boolean }[] }).errorCodes
+  (
+    createRequire(import.meta.url)('kafkajs/src/protocol/error.js') as { errorCodes: readonly { message: string; retriable: boolean }[] }
+  ).errorCodes
     .filter((error) => error.retriable)
     .map((error) => error.message),
 );

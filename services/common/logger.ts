@@ -13,7 +13,15 @@ export type LogFormat = 'auto' | 'json' | 'pretty';
 export function createLogger(level: string, name = 'journeyline', format: LogFormat = 'json'): Logger {
   const pretty = format === 'pretty' || (format === 'auto' && process.stderr.isTTY);
   const destination = pretty
-    ? PinoPretty({ destination: 2, sync: true, colorize: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,service,name,logger', messageKey: 'msg' })
+    ? PinoPretty({
+        destination: 2,
+        sync: true,
+        colorize: true,
+        singleLine: true,
+        translateTime: 'SYS:HH:MM:ss',
+        ignore: 'pid,hostname,service,name,logger',
+        messageKey: 'msg',
+      })
     : pino.destination({ fd: 2, sync: true });
   return pino({ name, level, base: { service: name } }, destination);
 }

@@ -32,7 +32,9 @@ export async function migrate(clickhouse: ClickHouseClient, migrations: readonly
     const recorded = done.get(migration.version);
     if (recorded !== undefined) {
       if (recorded !== migration.checksum) {
-        throw new MigrationError(`migration ${label} changed after it was applied (checksum ${recorded.slice(0, 12)} → ${migration.checksum.slice(0, 12)}); add a new migration instead`);
+        throw new MigrationError(
+          `migration ${label} changed after it was applied (checksum ${recorded.slice(0, 12)} → ${migration.checksum.slice(0, 12)}); add a new migration instead`,
+        );
       }
       continue;
     }
@@ -40,10 +42,17 @@ export async function migrate(clickhouse: ClickHouseClient, migrations: readonly
       try {
         await clickhouse.command({ query: statement });
       } catch (error: unknown) {
-        throw new MigrationError(`migration ${label} failed: ${error instanceof Error ? error.message : String(error)}\n  in: ${statement.slice(0, 200)}`);
+        throw new MigrationError(
+          `migration ${label} failed: ${error instanceof Error ? error.message : String(error)}\n  in: ${statement.slice(0, 200)}`,
+        );
       }
     }
-    await insertRows(clickhouse, LEDGER, [{ version: migration.version, name: migration.name, checksum: migration.checksum, applied_at: clickHouseTime(Date.now()) }], `migration:${migration.version}:${migration.checksum}`);
+    await insertRows(
+      clickhouse,
+      LEDGER,
+      [{ version: migration.version, name: migration.name, checksum: migration.checksum, applied_at: clickHouseTime(Date.now()) }],
+      `migration:${migration.version}:${migration.checksum}`,
+    );
     applied.push(label);
   }
   return { applied, alreadyApplied: migrations.length - applied.length };

@@ -19,9 +19,14 @@ describe('retryWithBackoff', () => {
   });
 
   it('tells TOO_MANY_PARTS of a busy table (retry) from a block spanning too many partitions (never)', () => {
-    const tooManyParts = (message: string) => Object.assign(new Error(`Code: 252. DB::Exception: ${message}. (TOO_MANY_PARTS)`), { code: '252' });
+    const tooManyParts = (message: string) =>
+      Object.assign(new Error(`Code: 252. DB::Exception: ${message}. (TOO_MANY_PARTS)`), { code: '252' });
     expect([
-      isRetryableClickHouseError(tooManyParts('Too many parts (300 with average size of 1.00 KiB) in table. Merges are processing significantly slower than inserts')),
+      isRetryableClickHouseError(
+        tooManyParts(
+          'Too many parts (300 with average size of 1.00 KiB) in table. Merges are processing significantly slower than inserts',
+        ),
+      ),
       isRetryableClickHouseError(tooManyParts('Too many partitions for single INSERT block (more than 100)')),
     ]).toEqual([true, false]);
   });
@@ -32,15 +37,21 @@ describe('retryWithBackoff', () => {
       calls++;
       return Promise.reject(clickHouseError('60'));
     };
-    await expect(retryWithBackoff(attempt, { isRetryable: isRetryableClickHouseError, firstBackoffMs: 1, maxBackoffMs: 1 })).rejects.toThrow('Code: 60');
+    await expect(
+      retryWithBackoff(attempt, { isRetryable: isRetryableClickHouseError, firstBackoffMs: 1, maxBackoffMs: 1 }),
+    ).rejects.toThrow('Code: 60');
     expect(calls).toBe(1);
   });
 
   it('classifies ClickHouse codes and socket failures', () => {
     expect(isRetryableClickHouseError(clickHouseError('241'))).toBe(true);
     expect(isRetryableClickHouseError(clickHouseError('62'))).toBe(false);
-    expect(isRetryableClickHouseError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' }))).toBe(true);
-    expect(isRetryableClickHouseError(new Error('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }))).toBe(true);
+    expect(isRetryableClickHouseError(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8123'), { code: 'ECONNREFUSED' }))).toBe(
+      true,
+    );
+    expect(isRetryableClickHouseError(new Error('fetch failed', { cause: Object.assign(new Error('x'), { code: 'ECONNRESET' }) }))).toBe(
+      true,
+    );
     expect(isRetryableClickHouseError('not an error')).toBe(false);
   });
 });

@@ -23,7 +23,16 @@ const RETRYABLE_CLICKHOUSE_CODES: ReadonlySet<string> = new Set([
   '999', // KEEPER_EXCEPTION
 ]);
 
-const RETRYABLE_SOCKET_CODES: ReadonlySet<string> = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'UND_ERR_SOCKET']);
+const RETRYABLE_SOCKET_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'UND_ERR_SOCKET',
+]);
 
 /**
  * Errors whose code is retryable in general but whose message says this very request can never

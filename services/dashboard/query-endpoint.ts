@@ -44,7 +44,18 @@ const SLOT_WAIT_MS = 10_000;
 const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 /** Not settings: the HTTP interface's own parameters. */
-const HTTP_PARAMETERS: ReadonlySet<string> = new Set(['query', 'default_format', 'database', 'query_id', 'user', 'password', 'session_id', 'session_timeout', 'compress', 'decompress']);
+const HTTP_PARAMETERS: ReadonlySet<string> = new Set([
+  'query',
+  'default_format',
+  'database',
+  'query_id',
+  'user',
+  'password',
+  'session_id',
+  'session_timeout',
+  'compress',
+  'decompress',
+]);
 
 /** The Host values this endpoint answers to. */
 export function allowedHostsOf(settings: Pick<Config['query'], 'host' | 'allowedHosts'>, port: number): ReadonlySet<string> | 'any' {
@@ -59,8 +70,14 @@ function clickHouseErrorText(error: unknown): { status: number; code: string; te
   if (error instanceof RefusedQuery) {
     return { status: error.status, code: '164', text: `Code: 164. DB::Exception: journeyline: ${error.message}. (READONLY)\n` };
   }
-  if (error instanceof BodyTooLarge) return { status: 413, code: '164', text: `Code: 164. DB::Exception: journeyline: query ${error.message}. (READONLY)\n` };
-  if (error instanceof EngineBusy) return { status: 503, code: '202', text: `Code: 202. DB::Exception: journeyline: ${error.message}; retry. (TOO_MANY_SIMULTANEOUS_QUERIES)\n` };
+  if (error instanceof BodyTooLarge)
+    return { status: 413, code: '164', text: `Code: 164. DB::Exception: journeyline: query ${error.message}. (READONLY)\n` };
+  if (error instanceof EngineBusy)
+    return {
+      status: 503,
+      code: '202',
+      text: `Code: 202. DB::Exception: journeyline: ${error.message}; retry. (TOO_MANY_SIMULTANEOUS_QUERIES)\n`,
+    };
   const message = (error instanceof Error ? error.message : String(error)).trim();
   const { clickhouseCode, type } = error as { clickhouseCode?: unknown; type?: unknown };
   const code = typeof clickhouseCode === 'number' ? String(clickhouseCode) : (/^Code: (\d+)/.exec(message)?.[1] ?? '1000');
@@ -77,15 +94,21 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
   if (options.apiKeys.length === 0) throw new Error('the query endpoint needs at least one token (QUERY_API_KEYS)');
   const tokenMatches = secretMatcher(options.apiKeys);
   const pool = new ChdbSessionPool(options.chdbPath, settings.limits.maxConcurrent);
-  const tableFunctions = await pool.with(SLOT_WAIT_MS, async (session) => new Set((await session.text('SELECT lower(name) FROM system.table_functions', {})).split('\n').filter(Boolean)));
+  const tableFunctions = await pool.with(
+    SLOT_WAIT_MS,
+    async (session) => new Set((await session.text('SELECT lower(name) FROM system.table_functions', {})).split('\n').filter(Boolean)),
+  );
   let allowedHosts: ReadonlySet<string> | 'any' = 'any';
-  const hostAllowed = (value: string | undefined) => allowedHosts === 'any' || (value !== undefined && allowedHosts.has(value.toLowerCase()));
+  const hostAllowed = (value: string | undefined) =>
+    allowedHosts === 'any' || (value !== undefined && allowedHosts.has(value.toLowerCase()));
 
   /** Everything before the query runs: who is asking, and what. */
   const admit = async (request: IncomingMessage, url: URL) => {
-    if (!hostAllowed(request.headers.host)) throw new RefusedQuery(`Host ${request.headers.host ?? '(none)'} is not this endpoint's (QUERY_ALLOWED_HOSTS)`);
+    if (!hostAllowed(request.headers.host))
+      throw new RefusedQuery(`Host ${request.headers.host ?? '(none)'} is not this endpoint's (QUERY_ALLOWED_HOSTS)`);
     const origin = request.headers.origin;
-    if (origin !== undefined && !hostAllowed(URL.canParse(origin) ? new URL(origin).host : undefined)) throw new RefusedQuery(`requests from ${origin} are not allowed`);
+    if (origin !== undefined && !hostAllowed(URL.canParse(origin) ? new URL(origin).host : undefined))
+      throw new RefusedQuery(`requests from ${origin} are not allowed`);
     if (!tokenMatches(presentedSecret(request) ?? url.searchParams.get('password') ?? undefined)) {
       throw new RefusedQuery('a token is required: Authorization: Bearer <token> (npm start prints where it is; QUERY_API_KEYS)', 401);
     }
@@ -112,18 +135,25 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
     });
     const signal = AbortSignal.any([cancel.signal, AbortSignal.timeout((settings.limits.maxExecutionS + 5) * 1000)]);
     // Only SELECTs stream; SHOW, DESCRIBE, EXISTS and EXPLAIN answer in a few rows.
-    const chunks = select ? session.stream(prepared.sql, asked.params, prepared.format, signal) : [await session.whole(prepared.sql, asked.params, prepared.format, signal)];
+    const chunks = select
+      ? session.stream(prepared.sql, asked.params, prepared.format, signal)
+      : [await session.whole(prepared.sql, asked.params, prepared.format, signal)];
     let sent = 0;
     for await (const chunk of chunks) {
-      if (!response.headersSent) response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-format': prepared.format });
+      if (!response.headersSent)
+        response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-format': prepared.format });
       sent += chunk.byteLength;
       if (sent > settings.limits.maxResultBytes) {
         cancel.abort();
-        throw new RefusedQuery(`the result is larger than ${settings.limits.maxResultBytes} bytes (QUERY_MAX_RESULT_BYTES): narrow it or add LIMIT`, 400);
+        throw new RefusedQuery(
+          `the result is larger than ${settings.limits.maxResultBytes} bytes (QUERY_MAX_RESULT_BYTES): narrow it or add LIMIT`,
+          400,
+        );
       }
       if (!response.write(chunk)) await once(response, 'drain', { signal });
     }
-    if (!response.headersSent) response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-format': prepared.format });
+    if (!response.headersSent)
+      response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-format': prepared.format });
     response.end();
   };
 
@@ -134,7 +164,9 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
       return;
     }
     if (url.pathname !== '/' || (request.method !== 'GET' && request.method !== 'POST')) {
-      response.writeHead(404, { 'content-type': 'text/plain' }).end('Code: 1000. DB::Exception: not found: use GET or POST / (ClickHouse HTTP interface). (UNKNOWN)\n');
+      response
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end('Code: 1000. DB::Exception: not found: use GET or POST / (ClickHouse HTTP interface). (UNKNOWN)\n');
       return;
     }
     const asked = await admit(request, url);
@@ -143,21 +175,28 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
     logger.debug({ event: 'query.served', ms: Math.round(performance.now() - began) });
   };
 
-  const server = createLimitedServer({ headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 10_000, maxConnections: 256 }, (request, response) => {
-    handle(request, response).catch((error: unknown) => {
-      const { status, code, text } = clickHouseErrorText(error);
-      logger.info({ event: 'query.refused', status, reason: text.trim().slice(0, 300) });
-      if (response.headersSent) {
-        // As the server does: the exception ends the body that was already streaming.
-        response.end(`\n${text}`);
-        return;
-      }
-      response.writeHead(status, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-exception-code': code, ...(status === 401 && { 'www-authenticate': 'Bearer' }) });
-      response.end(text);
-      // A refused request's unread body is not worth reading.
-      if (!request.complete) request.destroy();
-    });
-  });
+  const server = createLimitedServer(
+    { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 10_000, maxConnections: 256 },
+    (request, response) => {
+      handle(request, response).catch((error: unknown) => {
+        const { status, code, text } = clickHouseErrorText(error);
+        logger.info({ event: 'query.refused', status, reason: text.trim().slice(0, 300) });
+        if (response.headersSent) {
+          // As the server does: the exception ends the body that was already streaming.
+          response.end(`\n${text}`);
+          return;
+        }
+        response.writeHead(status, {
+          'content-type': 'text/plain; charset=UTF-8',
+          'x-clickhouse-exception-code': code,
+          ...(status === 401 && { 'www-authenticate': 'Bearer' }),
+        });
+        response.end(text);
+        // A refused request's unread body is not worth reading.
+        if (!request.complete) request.destroy();
+      });
+    },
+  );
   let port: number;
   try {
     port = await listen(server, settings.port, settings.host);

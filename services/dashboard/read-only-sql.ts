@@ -28,7 +28,18 @@ export interface QueryLimits {
 const READ_ROOTS = /^(SelectWithUnionQuery|ShowTables|DescribeQuery|Exists\w*Query|ShowCreate\w*Query|Explain)$/;
 
 /** Table functions that only generate values, lower-cased: everything else is refused. */
-const GENERATOR_TABLE_FUNCTIONS: ReadonlySet<string> = new Set(['numbers', 'numbers_mt', 'zeros', 'zeros_mt', 'generateseries', 'generate_series', 'primes', 'values', 'view', 'null']);
+const GENERATOR_TABLE_FUNCTIONS: ReadonlySet<string> = new Set([
+  'numbers',
+  'numbers_mt',
+  'zeros',
+  'zeros_mt',
+  'generateseries',
+  'generate_series',
+  'primes',
+  'values',
+  'view',
+  'null',
+]);
 
 interface AstNode {
   readonly depth: number;
@@ -57,19 +68,26 @@ export function checkReadOnlyAst(ast: string, tableFunctions: ReadonlySet<string
   const roots = nodes.filter((node) => node.depth === 0);
   if (roots.length !== 1) throw new RefusedQuery('send exactly one statement');
   const root = roots[0] as AstNode;
-  if (!READ_ROOTS.test(root.type)) throw new RefusedQuery(`only reads are allowed here (SELECT, WITH, SHOW, DESCRIBE, EXISTS, EXPLAIN); got ${root.type}`);
+  if (!READ_ROOTS.test(root.type))
+    throw new RefusedQuery(`only reads are allowed here (SELECT, WITH, SHOW, DESCRIBE, EXISTS, EXPLAIN); got ${root.type}`);
   nodes.forEach((node, index) => {
     // The output file (and its compression) of INTO OUTFILE hang off the statement as literals.
-    if (node.depth === 1 && node.type === 'Literal') throw new RefusedQuery('INTO OUTFILE is not allowed here: results come back over HTTP');
+    if (node.depth === 1 && node.type === 'Literal')
+      throw new RefusedQuery('INTO OUTFILE is not allowed here: results come back over HTTP');
     if (node.type === 'Set') {
-      throw new RefusedQuery('settings inside the query (SETTINGS, EXPLAIN options) are not allowed here: pass allowed settings as URL parameters', 400);
+      throw new RefusedQuery(
+        'settings inside the query (SETTINGS, EXPLAIN options) are not allowed here: pass allowed settings as URL parameters',
+        400,
+      );
     }
     if (node.type !== 'Function') return;
     const name = node.name.toLowerCase();
     const parent = nodes.slice(0, index).findLast((candidate) => candidate.depth === node.depth - 1);
     const inFrom = parent?.type === 'TableExpression' || parent?.type === 'InsertQuery';
     if ((inFrom || tableFunctions.has(name)) && !GENERATOR_TABLE_FUNCTIONS.has(name)) {
-      throw new RefusedQuery(`${node.name}() is not allowed here: it reaches files, the network or other engines; query journeyline's tables`);
+      throw new RefusedQuery(
+        `${node.name}() is not allowed here: it reaches files, the network or other engines; query journeyline's tables`,
+      );
     }
   });
   return { select: root.type === 'SelectWithUnionQuery' };
@@ -113,7 +131,12 @@ export interface PreparedQuery {
  * `formatted` is the query as ClickHouse's formatQuery printed it (one statement, a FORMAT
  * clause on its own last line), already through checkReadOnlyAst.
  */
-export function prepareReadOnly(formatted: string, defaultFormat: string, settings: Readonly<Record<string, string>>, limits: QueryLimits): PreparedQuery {
+export function prepareReadOnly(
+  formatted: string,
+  defaultFormat: string,
+  settings: Readonly<Record<string, string>>,
+  limits: QueryLimits,
+): PreparedQuery {
   const lines = formatted.trimEnd().split('\n');
   let format = defaultFormat;
   const formatLine = /^FORMAT (\w+)$/.exec(lines.at(-1) ?? '');
@@ -129,7 +152,8 @@ export function prepareReadOnly(formatted: string, defaultFormat: string, settin
   ]);
   for (const [name, value] of Object.entries(settings)) {
     if (TRANSPORT_SETTINGS.has(name)) continue;
-    if (!CALLER_SETTINGS.has(name)) throw new RefusedQuery(`setting ${name} is not allowed here; allowed: ${[...CALLER_SETTINGS].join(', ')}`, 400);
+    if (!CALLER_SETTINGS.has(name))
+      throw new RefusedQuery(`setting ${name} is not allowed here; allowed: ${[...CALLER_SETTINGS].join(', ')}`, 400);
     if (!SETTING_VALUE.test(value)) throw new RefusedQuery(`setting ${name} has an unexpected value`, 400);
     const cap = capOf(name, limits);
     if (cap !== undefined) applied.set(name, String(NUMBER.test(value) && Number(value) > 0 ? Math.min(Number(value), cap) : cap));

@@ -53,7 +53,8 @@ export interface RunningProcessor {
 const LATE_HEADERS = { reason: 'journeyline.late.reason', streamTime: 'journeyline.late.stream_time' } as const;
 const LATE_REASONS: Readonly<Record<'too_late' | 'beyond_dedup_horizon', string>> = {
   too_late: 'window closed beyond the allowed lateness',
-  beyond_dedup_horizon: "older than the customer's remembered event_ids (PROCESSOR_DEDUP_WINDOW_DAYS / _MAX_IDS): not counted, as a replay could not be recognised",
+  beyond_dedup_horizon:
+    "older than the customer's remembered event_ids (PROCESSOR_DEDUP_WINDOW_DAYS / _MAX_IDS): not counted, as a replay could not be recognised",
 };
 
 export const processorGroupOf = (config: Config) => `${config.topicPrefix}processor`;
@@ -116,7 +117,13 @@ class OwnedPartitions {
       },
       120_000,
     );
-    logger.info({ event: 'processor.partition_restored', partition, records, customers: state.customerCount, ms: Math.round(performance.now() - began) });
+    logger.info({
+      event: 'processor.partition_restored',
+      partition,
+      records,
+      customers: state.customerCount,
+      ms: Math.round(performance.now() - began),
+    });
     return { state, producer };
   }
 }
@@ -129,7 +136,12 @@ interface Applied {
 }
 
 /** Applies a batch's decoded events to the partition state, in order; sets aside what does not count. */
-function applyEvents(state: PartitionState, decoded: DecodedBatch<JourneyEvent>['decoded'], source: { topic: string; partition: number; groupId: string }, logger: Logger): Applied {
+function applyEvents(
+  state: PartitionState,
+  decoded: DecodedBatch<JourneyEvent>['decoded'],
+  source: { topic: string; partition: number; groupId: string },
+  logger: Logger,
+): Applied {
   const late: Message[] = [];
   const failed: Message[] = [];
   for (const { message, value } of decoded) {
@@ -139,14 +151,23 @@ function applyEvents(state: PartitionState, decoded: DecodedBatch<JourneyEvent>[
     } catch (error: unknown) {
       const reason = `processing failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
       logger.warn({ event: 'processor.event_failed', partition: source.partition, offset: message.offset, reason });
-      failed.push(deadLetterMessage({ ...message, topic: source.topic, partition: source.partition }, { reason, stage: 'process', consumerGroup: source.groupId }));
+      failed.push(
+        deadLetterMessage(
+          { ...message, topic: source.topic, partition: source.partition },
+          { reason, stage: 'process', consumerGroup: source.groupId },
+        ),
+      );
       continue;
     }
     if (outcome === 'too_late' || outcome === 'beyond_dedup_horizon') {
       late.push({
         key: message.key,
         value: message.value,
-        headers: { ...message.headers, [LATE_HEADERS.reason]: LATE_REASONS[outcome], [LATE_HEADERS.streamTime]: String(state.streamTimeMs ?? '') },
+        headers: {
+          ...message.headers,
+          [LATE_HEADERS.reason]: LATE_REASONS[outcome],
+          [LATE_HEADERS.streamTime]: String(state.streamTimeMs ?? ''),
+        },
       });
     }
   }
@@ -154,12 +175,21 @@ function applyEvents(state: PartitionState, decoded: DecodedBatch<JourneyEvent>[
 }
 
 /** What one batch publishes, per topic; the changelog records stay in the input's partition. */
-function batchOutputs(topics: Topics, partition: number, flushed: Flushed, late: readonly Message[], deadLetters: readonly Message[]): TopicMessages[] {
+function batchOutputs(
+  topics: Topics,
+  partition: number,
+  flushed: Flushed,
+  late: readonly Message[],
+  deadLetters: readonly Message[],
+): TopicMessages[] {
   const json = (value: unknown) => JSON.stringify(value);
   return [
     { topic: topics.stageTransitions.name, messages: flushed.transitions.map((t) => ({ key: t.customer_id, value: json(t) })) },
     { topic: topics.customerProfiles.name, messages: flushed.profiles.map((p) => ({ key: p.customer_id, value: json(p) })) },
-    { topic: topics.segmentKpis.name, messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: json(w) })) },
+    {
+      topic: topics.segmentKpis.name,
+      messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: json(w) })),
+    },
     { topic: topics.processorChangelog.name, messages: flushed.changelog.map((r) => ({ key: r.key, value: r.value, partition })) },
     { topic: topics.lateEvents.name, messages: [...late] },
     { topic: topics.deadLetter.name, messages: [...deadLetters] },
@@ -167,11 +197,19 @@ function batchOutputs(topics: Topics, partition: number, flushed: Flushed, late:
 }
 
 /** One transaction: every output, in chunks under the broker's batch limit, then the offset. */
-async function commitBatch(producer: Producer, groupId: string, input: { topic: string; partition: number; next: string }, outputs: readonly TopicMessages[]): Promise<void> {
+async function commitBatch(
+  producer: Producer,
+  groupId: string,
+  input: { topic: string; partition: number; next: string },
+  outputs: readonly TopicMessages[],
+): Promise<void> {
   const tx = await producer.transaction();
   try {
     for (const chunk of chunkTopicMessages(outputs)) await tx.sendBatch({ topicMessages: chunk, acks: -1 });
-    await tx.sendOffsets({ consumerGroupId: groupId, topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.next }] }] });
+    await tx.sendOffsets({
+      consumerGroupId: groupId,
+      topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.next }] }],
+    });
     await tx.commit();
   } catch (error: unknown) {
     await tx.abort().catch(() => undefined);
@@ -231,7 +269,14 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
       }
       payload.resolveOffset(last.offset);
       await payload.heartbeat();
-      logger.debug({ event: 'processor.batch', partition, messages: batch.messages.length, counted: decoded.length, late: late.length, dead: deadLetters.length });
+      logger.debug({
+        event: 'processor.batch',
+        partition,
+        messages: batch.messages.length,
+        counted: decoded.length,
+        late: late.length,
+        dead: deadLetters.length,
+      });
     },
   });
 

@@ -84,10 +84,7 @@ export async function registerEventSchema(registry: SchemaRegistry, topics: Topi
 }
 
 /** Pure: validates a batch, dropping repeated event_ids after the first. */
-export function validateBatch(
-  inputs: readonly unknown[],
-  context: ValidationContext,
-): { results: EventResult[]; events: JourneyEvent[] } {
+export function validateBatch(inputs: readonly unknown[], context: ValidationContext): { results: EventResult[]; events: JourneyEvent[] } {
   const seen = new Set<string>();
   const events: JourneyEvent[] = [];
   const results = inputs.map((input, index): EventResult => {
@@ -140,9 +137,12 @@ export class EventProducer {
       try {
         await this.producer.send({ topic: this.options.topics.events.name, messages, acks: -1 });
       } catch (error: unknown) {
-        throw new ProduceError(`Kafka did not take ${messages.length} event(s): ${error instanceof Error ? error.message : String(error)}`, {
-          cause: error,
-        });
+        throw new ProduceError(
+          `Kafka did not take ${messages.length} event(s): ${error instanceof Error ? error.message : String(error)}`,
+          {
+            cause: error,
+          },
+        );
       }
     }
     const accepted = results.filter((r) => r.status === 'accepted').length;

@@ -50,7 +50,11 @@ export async function produceNdjson(
     try {
       input = JSON.parse(text);
     } catch (error: unknown) {
-      rejections.push({ line: lineNumber, event_id: undefined, errors: [{ path: '', message: `not JSON: ${error instanceof Error ? error.message : String(error)}` }] });
+      rejections.push({
+        line: lineNumber,
+        event_id: undefined,
+        errors: [{ path: '', message: `not JSON: ${error instanceof Error ? error.message : String(error)}` }],
+      });
       continue;
     }
     batch.push({ line: lineNumber, input });

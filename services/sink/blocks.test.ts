@@ -21,11 +21,17 @@ describe('sink blocks', () => {
   });
 
   it('ignores an intent that does not start at the committed position (already done)', () => {
-    expect(planBlock(151n, 151n, 160n, { from: 100n, to: 150n })).toEqual({ kind: 'insert', range: { from: 151n, to: 160n }, replay: false });
+    expect(planBlock(151n, 151n, 160n, { from: 100n, to: 150n })).toEqual({
+      kind: 'insert',
+      range: { from: 151n, to: 160n },
+      replay: false,
+    });
   });
 
   it('derives the token from cluster, topic, partition and range', () => {
     expect(deduplicationToken('c1', 'journey.events', 3, { from: 5n, to: 9n })).toBe('c1/journey.events/3/5-9');
-    expect(deduplicationToken('c2', 'journey.events', 3, { from: 5n, to: 9n })).not.toBe(deduplicationToken('c1', 'journey.events', 3, { from: 5n, to: 9n }));
+    expect(deduplicationToken('c2', 'journey.events', 3, { from: 5n, to: 9n })).not.toBe(
+      deduplicationToken('c1', 'journey.events', 3, { from: 5n, to: 9n }),
+    );
   });
 });

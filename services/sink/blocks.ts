@@ -29,7 +29,9 @@ export function parseIntent(metadata: string | null | undefined): BlockRange | n
 export const deduplicationToken = (clusterId: string, topic: string, partition: number, range: BlockRange): string =>
   `${clusterId}/${topic}/${partition}/${range.from}-${range.to}`;
 
-export type BlockPlan = { readonly kind: 'insert'; readonly range: BlockRange; readonly replay: boolean } | { readonly kind: 'wait_for_rest'; readonly range: BlockRange };
+export type BlockPlan =
+  | { readonly kind: 'insert'; readonly range: BlockRange; readonly replay: boolean }
+  | { readonly kind: 'wait_for_rest'; readonly range: BlockRange };
 
 /**
  * Which range to insert for a fetched batch whose last record is at `lastOffset`, reading from

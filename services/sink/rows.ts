@@ -53,7 +53,14 @@ export function profileRow(p: CustomerProfileRecord, at: KafkaPosition): Row {
 }
 
 export function stageRow(p: CustomerProfileRecord, at: KafkaPosition): Row {
-  return { customer_id: p.customer_id, segment: p.segment, stage: p.stage, stage_since: time(p.stage_since), updated_at: clickHouseTime(Number(at.timestamp)), ...lineage(at) };
+  return {
+    customer_id: p.customer_id,
+    segment: p.segment,
+    stage: p.stage,
+    stage_since: time(p.stage_since),
+    updated_at: clickHouseTime(Number(at.timestamp)),
+    ...lineage(at),
+  };
 }
 
 const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);

@@ -81,7 +81,10 @@ function routesFor(topics: Topics, registry: SchemaRegistry): Map<string, Route>
   const decodeEvent = createJourneyEventDecoder(registry);
   return new Map<string, Route>([
     [topics.events.name, { decode: (m) => decodeEvent(m), tables: [{ table: 'journey.events', row: eventRow }] }],
-    [topics.stageTransitions.name, { decode: jsonDecoder(stageTransitionRecord), tables: [{ table: 'journey.stage_transitions', row: transitionRow }] }],
+    [
+      topics.stageTransitions.name,
+      { decode: jsonDecoder(stageTransitionRecord), tables: [{ table: 'journey.stage_transitions', row: transitionRow }] },
+    ],
     [
       topics.customerProfiles.name,
       {
@@ -92,7 +95,10 @@ function routesFor(topics: Topics, registry: SchemaRegistry): Map<string, Route>
         ],
       },
     ],
-    [topics.segmentKpis.name, { decode: jsonDecoder(segmentKpiPartial), tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] }],
+    [
+      topics.segmentKpis.name,
+      { decode: jsonDecoder(segmentKpiPartial), tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] },
+    ],
   ]);
 }
 
@@ -192,7 +198,11 @@ async function insertWithRetry(ctx: SinkContext, payload: EachBatchPayload, tabl
 }
 
 /** Intent, inserts with the range's token, commit: one block, exactly once (see blocks.ts). */
-async function writeBlock(ctx: SinkContext, payload: EachBatchPayload, block: { route: Route; topic: string; partition: number; range: BlockRange; replay: boolean; messages: readonly KafkaMessage[] }): Promise<void> {
+async function writeBlock(
+  ctx: SinkContext,
+  payload: EachBatchPayload,
+  block: { route: Route; topic: string; partition: number; range: BlockRange; replay: boolean; messages: readonly KafkaMessage[] },
+): Promise<void> {
   const { route, topic, partition, range, replay, messages } = block;
   if (!replay) await ctx.consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
   const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
@@ -201,17 +211,30 @@ async function writeBlock(ctx: SinkContext, payload: EachBatchPayload, block: { 
     const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
     for (const { table, row } of route.tables) rows.get(table)?.push(row(value as never, at));
   }
-  if (poison.length > 0) await ctx.deadLetters.send({ topic: ctx.topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
+  if (poison.length > 0)
+    await ctx.deadLetters.send({ topic: ctx.topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
   const token = deduplicationToken(ctx.clusterId, topic, partition, range);
   for (const [table, tableRows] of rows) await insertWithRetry(ctx, payload, table, tableRows, token);
 
   ctx.inserts++;
   if (ctx.config.sink.faultKillAfterInserts > 0 && ctx.inserts >= ctx.config.sink.faultKillAfterInserts) {
-    ctx.logger.warn({ event: 'sink.fault_injected', topic, partition, from: String(range.from), to: String(range.to) }, 'SIGKILL between insert and offset commit');
+    ctx.logger.warn(
+      { event: 'sink.fault_injected', topic, partition, from: String(range.from), to: String(range.to) },
+      'SIGKILL between insert and offset commit',
+    );
     process.kill(process.pid, 'SIGKILL');
   }
   await ctx.consumer.commitOffsets([{ topic, partition, offset: String(range.to + 1n), metadata: null }]);
-  ctx.logger.debug({ event: 'sink.block', topic, partition, from: String(range.from), to: String(range.to), replay, rows: [...rows.values()].reduce((n, r) => n + r.length, 0), dead: poison.length });
+  ctx.logger.debug({
+    event: 'sink.block',
+    topic,
+    partition,
+    from: String(range.from),
+    to: String(range.to),
+    replay,
+    rows: [...rows.values()].reduce((n, r) => n + r.length, 0),
+    dead: poison.length,
+  });
 }
 
 /**
@@ -234,7 +257,8 @@ async function writeFetch(ctx: SinkContext, payload: EachBatchPayload): Promise<
     if (first === undefined) {
       // Only transaction markers or aborted records after the last block: no rows, move past them.
       const next = lastOffset + 1n;
-      if (known.position === null || known.position < next) await ctx.consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]);
+      if (known.position === null || known.position < next)
+        await ctx.consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]);
       known.position = next;
       break;
     }
@@ -242,11 +266,25 @@ async function writeFetch(ctx: SinkContext, payload: EachBatchPayload): Promise<
     if (plan.kind === 'wait_for_rest') {
       // Fetches now smaller than the block in flight: keep what came and read on to its end.
       known.buffered = messages;
-      ctx.logger.debug({ event: 'sink.replay_collects', topic, partition, from: String(plan.range.from), to: String(plan.range.to), have: messages.length });
+      ctx.logger.debug({
+        event: 'sink.replay_collects',
+        topic,
+        partition,
+        from: String(plan.range.from),
+        to: String(plan.range.to),
+        have: messages.length,
+      });
       break;
     }
     const { range } = plan;
-    await writeBlock(ctx, payload, { route, topic, partition, range, replay: plan.replay, messages: messages.filter((m) => BigInt(m.offset) <= range.to) });
+    await writeBlock(ctx, payload, {
+      route,
+      topic,
+      partition,
+      range,
+      replay: plan.replay,
+      messages: messages.filter((m) => BigInt(m.offset) <= range.to),
+    });
     known.position = range.to + 1n;
     known.intent = null;
     known.buffered = [];
@@ -275,7 +313,19 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
     maxBytesPerPartition: config.sink.maxBytesPerPartition,
     maxBytes: Math.max(config.sink.maxBytesPerPartition * 4, 10 * 1024 * 1024),
   });
-  const ctx: SinkContext = { consumer, clickhouse, deadLetters, routes, progress: new ProgressBook(admin, groupId), topics, groupId, clusterId, config, logger, inserts: 0 };
+  const ctx: SinkContext = {
+    consumer,
+    clickhouse,
+    deadLetters,
+    routes,
+    progress: new ProgressBook(admin, groupId),
+    topics,
+    groupId,
+    clusterId,
+    config,
+    logger,
+    inserts: 0,
+  };
   consumer.on(consumer.events.GROUP_JOIN, () => {
     ctx.progress.forget();
   });

@@ -36,7 +36,14 @@ const PAGE_TYPES = ['home', 'product', 'pricing', 'blog', 'checkout'] as const;
 function syntheticEvent(i: number): Record<string, unknown> {
   const customer = `c-${i % 10_000}`;
   if (i % 20 === 0) {
-    return { event_id: randomUUID(), type: 'purchase', occurred_at: new Date().toISOString(), customer_id: customer, segment: 'smb', properties: { order_id: `o-${i}`, amount: '49.90', currency: 'EUR', items: 1 } };
+    return {
+      event_id: randomUUID(),
+      type: 'purchase',
+      occurred_at: new Date().toISOString(),
+      customer_id: customer,
+      segment: 'smb',
+      properties: { order_id: `o-${i}`, amount: '49.90', currency: 'EUR', items: 1 },
+    };
   }
   return {
     event_id: randomUUID(),
@@ -46,7 +53,13 @@ function syntheticEvent(i: number): Record<string, unknown> {
     session_id: `s-${Math.floor(i / 7)}`,
     segment: 'smb',
     channel: 'web',
-    properties: { url: `https://shop.example/p/${i % 500}`, page_type: PAGE_TYPES[i % PAGE_TYPES.length], duration_ms: 1000 + (i % 9000), cta_shown: i % 3 === 0, cta_clicked: i % 9 === 0 },
+    properties: {
+      url: `https://shop.example/p/${i % 500}`,
+      page_type: PAGE_TYPES[i % PAGE_TYPES.length],
+      duration_ms: 1000 + (i % 9000),
+      cta_shown: i % 3 === 0,
+      cta_clicked: i % 9 === 0,
+    },
   };
 }
 
@@ -63,7 +76,8 @@ async function eachConcurrently<T>(items: readonly T[], concurrency: number, wor
   );
 }
 
-const percentile = (sorted: readonly number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
+const percentile = (sorted: readonly number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 async function main(): Promise<void> {
   const stack = await acquireStack(loadConfig(), process.env, (line) => {
@@ -71,19 +85,33 @@ async function main(): Promise<void> {
   });
   const apiKey = `bench-${randomBytes(16).toString('hex')}`;
   const prefix = `bench.${randomBytes(4).toString('hex')}.`;
-  const config = loadConfig({ ...process.env, ...endpointsAsEnv(stack.endpoints), TOPIC_PREFIX: prefix, COLLECTOR_API_KEYS: apiKey, COLLECTOR_PORT: '0', COLLECTOR_MAX_EVENTS: String(batchSize) });
+  const config = loadConfig({
+    ...process.env,
+    ...endpointsAsEnv(stack.endpoints),
+    TOPIC_PREFIX: prefix,
+    COLLECTOR_API_KEYS: apiKey,
+    COLLECTOR_PORT: '0',
+    COLLECTOR_MAX_EVENTS: String(batchSize),
+  });
   const collector = await runCollector(config, createLogger('warn'));
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 100);
   try {
-    const bodies = Array.from({ length: requests }, (_, r) => JSON.stringify(Array.from({ length: batchSize }, (_, i) => syntheticEvent(r * batchSize + i))));
+    const bodies = Array.from({ length: requests }, (_, r) =>
+      JSON.stringify(Array.from({ length: batchSize }, (_, i) => syntheticEvent(r * batchSize + i))),
+    );
     const post = async (body: string) => {
       const began = performance.now();
-      const response = await fetch(`${collector.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` }, body });
+      const response = await fetch(`${collector.url}/v1/events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+        body,
+      });
       const reply = (await response.json()) as { accepted?: number };
-      if (response.status !== 202 || reply.accepted !== batchSize) throw new Error(`unexpected reply ${response.status}: ${JSON.stringify(reply).slice(0, 300)}`);
+      if (response.status !== 202 || reply.accepted !== batchSize)
+        throw new Error(`unexpected reply ${response.status}: ${JSON.stringify(reply).slice(0, 300)}`);
       return performance.now() - began;
     };
     for (const body of bodies.slice(0, Math.min(50, requests))) await post(body); // warm-up: JIT, connections, metadata
@@ -102,7 +130,11 @@ async function main(): Promise<void> {
     const schemaId = await registerEventSchema(registry, topicsFor(prefix));
     const rawBatches = await Promise.all(
       bodies.map(async (body) => {
-        const { events } = validateBatch(JSON.parse(body) as unknown[], { now: Date.now(), maxFutureSkewMs: 300_000, maxPastMs: 365 * 86_400_000 });
+        const { events } = validateBatch(JSON.parse(body) as unknown[], {
+          now: Date.now(),
+          maxFutureSkewMs: 300_000,
+          maxPastMs: 365 * 86_400_000,
+        });
         return Promise.all(events.map(async (e) => ({ key: partitionKeyOf(e), value: await registry.encode(schemaId, toAvro(e)) })));
       }),
     );
@@ -125,14 +157,24 @@ async function main(): Promise<void> {
     const events = requests * batchSize;
     const sorted = latencies.sort((a, b) => a - b);
     const result = {
-      machine: { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, stack: stack.mode },
+      machine: {
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cores: os.cpus().length,
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        stack: stack.mode,
+      },
       run: { requests, batchSize, concurrency, events, eventsInKafka: landed },
       collector: {
         eventsPerSecond: Math.round(events / collectorSeconds),
-        requestLatencyMs: { p50: +percentile(sorted, 50).toFixed(1), p95: +percentile(sorted, 95).toFixed(1), p99: +percentile(sorted, 99).toFixed(1) },
+        requestLatencyMs: {
+          p50: +percentile(sorted, 50).toFixed(1),
+          p95: +percentile(sorted, 95).toFixed(1),
+          p99: +percentile(sorted, 99).toFixed(1),
+        },
       },
       rawKafkajsProduce: { eventsPerSecond: Math.round(events / rawSeconds) },
-      collectorToRawRatio: +((events / collectorSeconds) / (events / rawSeconds)).toFixed(2),
+      collectorToRawRatio: +(events / collectorSeconds / (events / rawSeconds)).toFixed(2),
       rssMiB: { afterCollectorRun: Math.round(rssAfterCollector / 2 ** 20), peak: Math.round(peakRss / 2 ** 20) },
     };
     console.log(JSON.stringify(result, null, 2));

@@ -22,7 +22,13 @@ export function runBench(run: (context: BenchContext) => Promise<Record<string, 
       const prefix = `bench.${Date.now().toString(36)}.`;
       const config = loadConfig({ ...process.env, ...endpointsAsEnv(stack.endpoints), TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn', ...env });
       const result = await run({ config, prefix, stackMode: stack.mode });
-      const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, memoryGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version, stack: stack.mode };
+      const machine = {
+        cpu: os.cpus()[0]?.model ?? 'unknown',
+        cores: os.cpus().length,
+        memoryGiB: Math.round(os.totalmem() / 2 ** 30),
+        node: process.version,
+        stack: stack.mode,
+      };
       console.log(JSON.stringify({ machine, ...result }, null, 2));
     } finally {
       await stack.release();

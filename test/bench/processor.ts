@@ -24,7 +24,13 @@ const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 runBench(async ({ config, prefix }) => {
   const kafka = createKafka(config.kafka, undefined);
-  const workload = journeys({ customers: Number(values.customers), start: '2026-10-01T00:00:00Z', days: 30, seed: 1, maxSteps: Number(values.steps) });
+  const workload = journeys({
+    customers: Number(values.customers),
+    start: '2026-10-01T00:00:00Z',
+    days: 30,
+    seed: 1,
+    maxSteps: Number(values.steps),
+  });
   await produceAll(config, workload);
   const total = workload.length;
   console.error(`[bench] ${total} events for ${values.customers} customers loaded`);
@@ -43,7 +49,11 @@ runBench(async ({ config, prefix }) => {
       return Promise.resolve();
     },
   });
-  await pollUntil(() => Promise.resolve(seen >= total ? true : undefined), { timeoutMs: 600_000, intervalMs: 20, what: 'the raw consumer' });
+  await pollUntil(() => Promise.resolve(seen >= total ? true : undefined), {
+    timeoutMs: 600_000,
+    intervalMs: 20,
+    what: 'the raw consumer',
+  });
   const rawSeconds = (performance.now() - rawFirst) / 1000;
   const rawJoinSeconds = (rawFirst - rawBegan) / 1000;
   await raw.disconnect();
@@ -70,11 +80,21 @@ runBench(async ({ config, prefix }) => {
 
   const customers = Number(values.customers);
   return {
-    workload: { events: total, customers, partitions: config.kafka.topicPartitions, batchBytesPerPartition: config.processor.maxBytesPerPartition },
+    workload: {
+      events: total,
+      customers,
+      partitions: config.kafka.topicPartitions,
+      batchBytesPerPartition: config.processor.maxBytesPerPartition,
+    },
     rawKafkajsConsume: { eventsPerSecond: Math.round(total / rawSeconds), groupJoinSeconds: +rawJoinSeconds.toFixed(1) },
     processor: { eventsPerSecond: Math.round(total / processorSeconds), secondsIncludingJoinAndRestore: +processorSeconds.toFixed(1) },
     processorToRawRatio: +(rawSeconds / processorSeconds).toFixed(3),
-    rssMiB: { beforeProcessor: mib(rssBefore), afterProcessor: mib(rssAfter), peak: mib(peak), processorPer100kCustomers: mib(((rssAfter - rssBefore) / customers) * 100_000) },
+    rssMiB: {
+      beforeProcessor: mib(rssBefore),
+      afterProcessor: mib(rssAfter),
+      peak: mib(peak),
+      processorPer100kCustomers: mib(((rssAfter - rssBefore) / customers) * 100_000),
+    },
     liveHeapMiB: { processorStatePer100kCustomers: mib(((heapAfter - heapBefore) / customers) * 100_000) },
   };
 });

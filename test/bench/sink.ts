@@ -32,7 +32,14 @@ runBench(
   async ({ config }) => {
     const kafka = createKafka(config.kafka, undefined);
     const topics = topicsFor(config.topicPrefix);
-    const workload = journeys({ customers: Number(values.customers), start: '2026-10-01T00:00:00Z', days: 30, seed: 3, maxSteps: Number(values.steps), resend: false });
+    const workload = journeys({
+      customers: Number(values.customers),
+      start: '2026-10-01T00:00:00Z',
+      days: 30,
+      seed: 3,
+      maxSteps: Number(values.steps),
+      resend: false,
+    });
     await produceAll(config, workload);
     const processor = await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('warn') });
     await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 1_800_000);
@@ -43,7 +50,13 @@ runBench(
     await migrate(clickhouse, journeyMigrations());
     const began = performance.now();
     const sink = await runSink({ kafka, registry: createRegistry(config.registry), clickhouse, config, logger: createLogger('warn') });
-    await caughtUp(kafka, sinkGroupOf(config), [topics.events.name, topics.stageTransitions.name, topics.customerProfiles.name, topics.segmentKpis.name], 1_800_000, 100);
+    await caughtUp(
+      kafka,
+      sinkGroupOf(config),
+      [topics.events.name, topics.stageTransitions.name, topics.customerProfiles.name, topics.segmentKpis.name],
+      1_800_000,
+      100,
+    );
     const sinkSeconds = (performance.now() - began) / 1000;
     await sink.stop();
     const rows: Record<string, number> = {};
@@ -56,12 +69,17 @@ runBench(
     // The ceiling: the same event rows, inserted directly in large blocks.
     await clickhouse.command({ query: 'CREATE TABLE journey.bench_events AS journey.events' });
     const eventRows = workload.map((raw, i) => {
-      const checked = validateEvent(raw, { now: Date.parse('2026-11-01T00:00:00Z'), maxFutureSkewMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY });
+      const checked = validateEvent(raw, {
+        now: Date.parse('2026-11-01T00:00:00Z'),
+        maxFutureSkewMs: Number.POSITIVE_INFINITY,
+        maxPastMs: Number.POSITIVE_INFINITY,
+      });
       if (!checked.ok) throw new Error('workload event invalid');
       return eventRow(checked.event, { partition: 0, offset: String(i), timestamp: '0' });
     });
     const directBegan = performance.now();
-    for (let i = 0; i < eventRows.length; i += 10_000) await insertRows(clickhouse, 'journey.bench_events', eventRows.slice(i, i + 10_000), `bench-${i}`);
+    for (let i = 0; i < eventRows.length; i += 10_000)
+      await insertRows(clickhouse, 'journey.bench_events', eventRows.slice(i, i + 10_000), `bench-${i}`);
     const directSeconds = (performance.now() - directBegan) / 1000;
     await clickhouse.close();
 
@@ -69,9 +87,18 @@ runBench(
     const directRowsPerSecond = Math.round(eventRows.length / directSeconds);
     return {
       clickhouse: 'embedded chDB',
-      workload: { events: workload.length, customers: Number(values.customers), partitions: config.kafka.topicPartitions, blockBytesPerPartition: config.sink.maxBytesPerPartition },
+      workload: {
+        events: workload.length,
+        customers: Number(values.customers),
+        partitions: config.kafka.topicPartitions,
+        blockBytesPerPartition: config.sink.maxBytesPerPartition,
+      },
       rows,
-      sink: { rowsPerSecond: sinkRowsPerSecond, eventsPerSecond: Math.round(workload.length / sinkSeconds), secondsIncludingGroupJoin: +sinkSeconds.toFixed(1) },
+      sink: {
+        rowsPerSecond: sinkRowsPerSecond,
+        eventsPerSecond: Math.round(workload.length / sinkSeconds),
+        secondsIncludingGroupJoin: +sinkSeconds.toFixed(1),
+      },
       directInsertOfEventRows: { rowsPerSecond: directRowsPerSecond, blockRows: 10_000 },
       sinkToDirectRatio: +(sinkRowsPerSecond / directRowsPerSecond).toFixed(3),
     };

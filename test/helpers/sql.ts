@@ -2,7 +2,11 @@
 export const TEST_QUERY_TOKEN = 'test-query-token-0123456789';
 
 /** Reads over ClickHouse's HTTP interface, as an analyst's client would. */
-export async function sqlRows<T = Record<string, unknown>>(baseUrl: string, query: string, params: Record<string, string> = {}): Promise<T[]> {
+export async function sqlRows<T = Record<string, unknown>>(
+  baseUrl: string,
+  query: string,
+  params: Record<string, string> = {},
+): Promise<T[]> {
   const url = new URL(baseUrl);
   url.searchParams.set('default_format', 'JSONEachRow');
   for (const [name, value] of Object.entries(params)) url.searchParams.set(`param_${name}`, value);

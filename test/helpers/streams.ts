@@ -19,7 +19,8 @@ export async function produceAll(config: Config, events: readonly unknown[]): Pr
   try {
     for (let i = 0; i < events.length; i += 1000) {
       const outcome = await producer.send(events.slice(i, i + 1000));
-      if (outcome.rejected > 0) throw new Error(`workload rejected: ${JSON.stringify(outcome.results.find((r) => r.status === 'rejected'))}`);
+      if (outcome.rejected > 0)
+        throw new Error(`workload rejected: ${JSON.stringify(outcome.results.find((r) => r.status === 'rejected'))}`);
     }
   } finally {
     await producer.close();
@@ -45,7 +46,13 @@ export async function committedFraction(kafka: Kafka, groupId: string, topics: r
 }
 
 /** Resolves once `groupId` has committed everything `topics` held when called. */
-export async function caughtUp(kafka: Kafka, groupId: string, topics: readonly string[], timeoutMs = 90_000, intervalMs = 200): Promise<void> {
+export async function caughtUp(
+  kafka: Kafka,
+  groupId: string,
+  topics: readonly string[],
+  timeoutMs = 90_000,
+  intervalMs = 200,
+): Promise<void> {
   await pollUntil(async () => ((await committedFraction(kafka, groupId, topics)) >= 1 ? true : undefined), {
     timeoutMs,
     intervalMs,

@@ -13,7 +13,12 @@ import { testConfig } from '../helpers/config.ts';
 import { npsResponse, pageView, readEvents } from '../helpers/events.ts';
 
 const API_KEY = 'test-key-0123456789abcdef';
-const config = testConfig({ COLLECTOR_API_KEYS: API_KEY, COLLECTOR_PORT: '0', COLLECTOR_MAX_EVENTS: '5', COLLECTOR_MAX_BODY_BYTES: '4096' });
+const config = testConfig({
+  COLLECTOR_API_KEYS: API_KEY,
+  COLLECTOR_PORT: '0',
+  COLLECTOR_MAX_EVENTS: '5',
+  COLLECTOR_MAX_BODY_BYTES: '4096',
+});
 const kafka = createKafka(config.kafka, undefined);
 const registry = createRegistry(config.registry);
 const topics = topicsFor(config.topicPrefix);
@@ -47,11 +52,18 @@ describe('POST /v1/events', () => {
 
     expect(first.status).toBe(202);
     expect(first.body).toMatchObject({ accepted: 2, rejected: 3 });
-    expect((first.body.results as unknown[]).map((r) => (r as { status: string; errors?: unknown }).errors ?? (r as { status: string }).status)).toEqual([
+    expect(
+      (first.body.results as unknown[]).map((r) => (r as { status: string; errors?: unknown }).errors ?? (r as { status: string }).status),
+    ).toEqual([
       'accepted',
       [{ path: 'type', message: 'type must be one of page_view, form_submission, purchase, survey_response' }],
       [{ path: 'properties.score', message: 'nps score must be 0–10, got 11' }],
-      [{ path: 'occurred_at', message: expect.stringMatching(/^is 3\d{3} s in the future; at most 300 s of clock skew is allowed$/) as unknown }],
+      [
+        {
+          path: 'occurred_at',
+          message: expect.stringMatching(/^is 3\d{3} s in the future; at most 300 s of clock skew is allowed$/) as unknown,
+        },
+      ],
       'accepted',
     ]);
     expect(second).toEqual({
@@ -60,7 +72,14 @@ describe('POST /v1/events', () => {
         error: 'no event was accepted: properties.duration_ms: must be a number of milliseconds',
         accepted: 0,
         rejected: 1,
-        results: [{ index: 0, status: 'rejected', event_id: wrongType.event_id, errors: [{ path: 'properties.duration_ms', message: 'must be a number of milliseconds' }] }],
+        results: [
+          {
+            index: 0,
+            status: 'rejected',
+            event_id: wrongType.event_id,
+            errors: [{ path: 'properties.duration_ms', message: 'must be a number of milliseconds' }],
+          },
+        ],
       },
     });
 
@@ -81,11 +100,21 @@ describe('POST /v1/events', () => {
     ['a body that is not JSON', { raw: '{"event_id": ' }, 400, /^body is not valid JSON: /],
     ['a JSON scalar', { raw: '42' }, 400, /^body must be one event object or a JSON array of events$/],
     ['an empty array', { raw: '[]' }, 400, /^the array of events is empty$/],
-    ['too many events', { raw: JSON.stringify(Array.from({ length: 6 }, () => pageView())) }, 413, /^6 events in one request; at most 5 are allowed$/],
+    [
+      'too many events',
+      { raw: JSON.stringify(Array.from({ length: 6 }, () => pageView())) },
+      413,
+      /^6 events in one request; at most 5 are allowed$/,
+    ],
     ['an oversize body', { raw: JSON.stringify([pageView({ channel: 'x'.repeat(5000) })]) }, 413, /^body is larger than 4096 bytes$/],
     ['no API key', { raw: '[]', key: null }, 401, /^missing or unknown API key: send Authorization: Bearer <key>$/],
     ['a wrong API key', { raw: '[]', key: 'not-the-key-at-all-0000' }, 401, /^missing or unknown API key/],
-    ['form-encoded content', { raw: 'a=b', contentType: 'application/x-www-form-urlencoded' }, 415, /^Content-Type must be application\/json$/],
+    [
+      'form-encoded content',
+      { raw: 'a=b', contentType: 'application/x-www-form-urlencoded' },
+      415,
+      /^Content-Type must be application\/json$/,
+    ],
   ])('refuses %s with a clear message', async (_name, init, status, message) => {
     const reply = await post(undefined, init);
     expect(reply.status).toBe(status);
@@ -96,6 +125,11 @@ describe('POST /v1/events', () => {
 describe('health', () => {
   it('is healthy and ready when Kafka and the registry answer', async () => {
     const [health, ready] = await Promise.all([fetch(`${collector.url}/healthz`), fetch(`${collector.url}/readyz`)]);
-    expect([health.status, await health.json(), ready.status, await ready.json()]).toEqual([200, { status: 'ok' }, 200, { status: 'ready' }]);
+    expect([health.status, await health.json(), ready.status, await ready.json()]).toEqual([
+      200,
+      { status: 'ok' },
+      200,
+      { status: 'ready' },
+    ]);
   });
 });

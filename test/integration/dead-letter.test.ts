@@ -33,11 +33,18 @@ describe('dead-letter topic', () => {
     const [first, second] = events as [JourneyEvent, JourneyEvent];
 
     // Encoded with the registered schema but outside the contract: an NPS score of 42.
-    const outOfContract = { ...toAvro(second), event_id: '00000000-0000-4000-8000-000000000042', properties: { 'dev.journeyline.events.SurveyResponse': { survey_type: 'nps', score: 42, comment: null } } };
+    const outOfContract = {
+      ...toAvro(second),
+      event_id: '00000000-0000-4000-8000-000000000042',
+      properties: { 'dev.journeyline.events.SurveyResponse': { survey_type: 'nps', score: 42, comment: null } },
+    };
     const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0x00]), Buffer.from('whatever')]);
     // Written with a schema the registry knows, but one the events reader cannot resolve.
     const { id: foreignId } = await registry.register(
-      { type: SchemaType.AVRO, schema: JSON.stringify({ type: 'record', name: 'Foreign', namespace: 'elsewhere', fields: [{ name: 'x', type: 'string' }] }) },
+      {
+        type: SchemaType.AVRO,
+        schema: JSON.stringify({ type: 'record', name: 'Foreign', namespace: 'elsewhere', fields: [{ name: 'x', type: 'string' }] }),
+      },
       { subject: uniqueName('foreign-value') },
     );
     const messages = [
@@ -79,14 +86,50 @@ describe('dead-letter topic', () => {
         origin: header(m, 'origin'),
         reason: header(m, DEAD_LETTER_HEADERS.reason),
         stage: header(m, DEAD_LETTER_HEADERS.stage),
-        source: [header(m, DEAD_LETTER_HEADERS.sourceTopic), header(m, DEAD_LETTER_HEADERS.sourcePartition), header(m, DEAD_LETTER_HEADERS.sourceOffset)],
+        source: [
+          header(m, DEAD_LETTER_HEADERS.sourceTopic),
+          header(m, DEAD_LETTER_HEADERS.sourcePartition),
+          header(m, DEAD_LETTER_HEADERS.sourceOffset),
+        ],
         group: header(m, DEAD_LETTER_HEADERS.consumerGroup),
       })),
     ).toEqual([
-      { key: 'b', untouched: true, origin: 'legacy-app', reason: 'value does not start with the Confluent magic byte 0 (got 123)', stage: 'decode', source: [topics.events.name, '0', '1'], group: groupId },
-      { key: 'c', untouched: true, origin: undefined, reason: `schema id ${String(0x7fffff00)} is unknown to the registry`, stage: 'decode', source: [topics.events.name, '0', '2'], group: groupId },
-      { key: 'd', untouched: true, origin: undefined, reason: 'properties.score: nps score must be 0–10, got 42', stage: 'validate', source: [topics.events.name, '0', '3'], group: groupId },
-      { key: 'f', untouched: true, origin: undefined, reason: expect.stringContaining(`schema id ${foreignId} cannot be read as this build's schema`) as unknown, stage: 'decode', source: [topics.events.name, '0', '4'], group: groupId },
+      {
+        key: 'b',
+        untouched: true,
+        origin: 'legacy-app',
+        reason: 'value does not start with the Confluent magic byte 0 (got 123)',
+        stage: 'decode',
+        source: [topics.events.name, '0', '1'],
+        group: groupId,
+      },
+      {
+        key: 'c',
+        untouched: true,
+        origin: undefined,
+        reason: `schema id ${String(0x7fffff00)} is unknown to the registry`,
+        stage: 'decode',
+        source: [topics.events.name, '0', '2'],
+        group: groupId,
+      },
+      {
+        key: 'd',
+        untouched: true,
+        origin: undefined,
+        reason: 'properties.score: nps score must be 0–10, got 42',
+        stage: 'validate',
+        source: [topics.events.name, '0', '3'],
+        group: groupId,
+      },
+      {
+        key: 'f',
+        untouched: true,
+        origin: undefined,
+        reason: expect.stringContaining(`schema id ${foreignId} cannot be read as this build's schema`) as unknown,
+        stage: 'decode',
+        source: [topics.events.name, '0', '4'],
+        group: groupId,
+      },
     ]);
   });
 });

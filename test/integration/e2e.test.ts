@@ -22,7 +22,15 @@ const DAY = '2026-11-10';
 const LATER = '2026-11-12';
 const at = (hhmm: string, day = DAY) => `${day}T${hhmm}:00Z`;
 let n = 0;
-const ev = (customer: string, segment: string, type: string, occurred: string, properties: Record<string, unknown>, session?: string, day = DAY) => ({
+const ev = (
+  customer: string,
+  segment: string,
+  type: string,
+  occurred: string,
+  properties: Record<string, unknown>,
+  session?: string,
+  day = DAY,
+) => ({
   event_id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
   type,
   occurred_at: at(occurred, day),
@@ -35,8 +43,22 @@ const ev = (customer: string, segment: string, type: string, occurred: string, p
 
 const purchase = ev('ann', 'smb', 'purchase', '10:00', { order_id: 'o-1', amount: '40.00', currency: 'EUR', items: 2 }, 's1');
 const EVENTS = [
-  ev('ann', 'smb', 'page_view', '09:00', { url: 'https://shop.example/p/1', page_type: 'product', duration_ms: 20_000, cta_shown: true, cta_clicked: true }, 's1'),
-  ev('ann', 'smb', 'page_view', '09:10', { url: 'https://shop.example/pricing', page_type: 'pricing', duration_ms: 40_000, cta_shown: true }, 's1'),
+  ev(
+    'ann',
+    'smb',
+    'page_view',
+    '09:00',
+    { url: 'https://shop.example/p/1', page_type: 'product', duration_ms: 20_000, cta_shown: true, cta_clicked: true },
+    's1',
+  ),
+  ev(
+    'ann',
+    'smb',
+    'page_view',
+    '09:10',
+    { url: 'https://shop.example/pricing', page_type: 'pricing', duration_ms: 40_000, cta_shown: true },
+    's1',
+  ),
   purchase,
   ev('ann', 'smb', 'survey_response', '11:00', { survey_type: 'nps', score: 10, comment: 'Great service, thank you' }),
   ev('bob', 'smb', 'page_view', '12:00', { url: 'https://shop.example/', page_type: 'home', duration_ms: 30_000 }, 's2'),
@@ -76,11 +98,20 @@ describe('journey start, end to end', () => {
       { push: (line) => log.push(line) },
     );
     // The collector starts last and is ready only while every service of the process is alive.
-    await pollUntil(async () => ((await fetch(`${started.collector}/readyz`).then((r) => r.ok, () => false)) ? true : undefined), {
-      timeoutMs: 120_000,
-      what: 'journey start to be ready',
-      giveUpIf: () => (product?.exitCode != null ? `exited ${product.exitCode}: ${log.join('').slice(-2000)}` : undefined),
-    });
+    await pollUntil(
+      async () =>
+        (await fetch(`${started.collector}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+          ? true
+          : undefined,
+      {
+        timeoutMs: 120_000,
+        what: 'journey start to be ready',
+        giveUpIf: () => (product?.exitCode != null ? `exited ${product.exitCode}: ${log.join('').slice(-2000)}` : undefined),
+      },
+    );
     // What a person reads to find them.
     expect(log.join('')).toContain(`collector: POST ${started.collector}/v1/events`);
     expect(log.join('')).toContain(`query: ${started.query} (read-only SQL`);
@@ -92,17 +123,32 @@ describe('journey start, end to end', () => {
     });
     expect(response.status).toBe(202);
     // The same purchase again, later: accepted, never counted twice.
-    const resent = await fetch(`${started.collector}/v1/events`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(purchase) });
+    const resent = await fetch(`${started.collector}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: JSON.stringify(purchase),
+    });
     expect(resent.status).toBe(202);
 
     const q = <T = Record<string, unknown>>(sql: string, params?: Record<string, string>) => sqlRows<T>(started.query, sql, params);
     const everything = await pollUntil(
       async () => {
-        const [row, later] = await q<{ orders: string; nps_responses: string; ces_responses: string; csat_responses: string; visitors: string }>(
+        const [row, later] = await q<{
+          orders: string;
+          nps_responses: string;
+          ces_responses: string;
+          csat_responses: string;
+          visitors: string;
+        }>(
           "SELECT orders, nps_responses, ces_responses, csat_responses, visitors FROM journey.segment_kpis_daily WHERE segment = '*' AND day IN ({day:Date}, {later:Date}) ORDER BY day",
           { day: DAY, later: LATER },
         );
-        const kpisDone = row?.orders === '2' && row.nps_responses === '2' && row.ces_responses === '1' && row.csat_responses === '1' && later?.visitors === '2';
+        const kpisDone =
+          row?.orders === '2' &&
+          row.nps_responses === '2' &&
+          row.ces_responses === '1' &&
+          row.csat_responses === '1' &&
+          later?.visitors === '2';
         // Each topic reaches ClickHouse on its own: wait for all of them.
         const [landed] = await q<{ events: string; stages: string; transitions: string }>(
           'SELECT (SELECT count() FROM journey.events FINAL) AS events, (SELECT count() FROM journey.customer_stages FINAL) AS stages, (SELECT count() FROM journey.stage_transitions) AS transitions',
@@ -113,7 +159,9 @@ describe('journey start, end to end', () => {
     );
     expect(everything).toBeDefined();
 
-    const [counts] = await q<{ rows: string; distinct_ids: string }>('SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events FINAL');
+    const [counts] = await q<{ rows: string; distinct_ids: string }>(
+      'SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events FINAL',
+    );
     expect(counts).toEqual({ rows: '13', distinct_ids: '13' });
 
     const stages = await q('SELECT customer_id, segment, stage, stage_since FROM journey.customer_stages FINAL ORDER BY customer_id');
@@ -124,14 +172,19 @@ describe('journey start, end to end', () => {
       { customer_id: 'dan', segment: 'smb', stage: 'discovery', stage_since: `${LATER} 10:00:00.000` },
     ]);
 
-    const transitions = await q("SELECT customer_id, from_stage, to_stage, at FROM journey.stage_transitions WHERE customer_id = 'ann' ORDER BY at");
+    const transitions = await q(
+      "SELECT customer_id, from_stage, to_stage, at FROM journey.stage_transitions WHERE customer_id = 'ann' ORDER BY at",
+    );
     expect(transitions).toEqual([
       { customer_id: 'ann', from_stage: 'unaware', to_stage: 'discovery', at: `${DAY} 09:00:00.000` },
       { customer_id: 'ann', from_stage: 'discovery', to_stage: 'conversion', at: `${DAY} 10:00:00.000` },
       { customer_id: 'ann', from_stage: 'conversion', to_stage: 'ongoing_engagement', at: `${DAY} 11:00:00.000` },
     ]);
 
-    const [smb] = await q("SELECT * EXCEPT (updated_at, time_zone) FROM journey.segment_kpis_daily WHERE segment = 'smb' AND day = {day:Date}", { day: DAY });
+    const [smb] = await q(
+      "SELECT * EXCEPT (updated_at, time_zone) FROM journey.segment_kpis_daily WHERE segment = 'smb' AND day = {day:Date}",
+      { day: DAY },
+    );
     expect(smb).toEqual({
       segment: 'smb',
       day: DAY,
@@ -179,22 +232,43 @@ describe('journey start, end to end', () => {
     );
     const view = (day: string, windowDays: number) => rolling.find((r) => r.day === day && r.window_days === windowDays);
     expect(view(LATER, 1)).toMatchObject({ visitors: '2', sessions: '2', page_views: '2', orders: '0', buyers: '0' });
-    expect(view(LATER, 7)).toEqual({ day: LATER, window_days: 7, visitors: '3', sessions: '4', page_views: '5', orders: '1', revenue: 40, buyers: '1', conversion_rate_pct: 33.3333, nps: 0, avg_time_on_site_s: 33.3333 });
+    expect(view(LATER, 7)).toEqual({
+      day: LATER,
+      window_days: 7,
+      visitors: '3',
+      sessions: '4',
+      page_views: '5',
+      orders: '1',
+      revenue: 40,
+      buyers: '1',
+      conversion_rate_pct: 33.3333,
+      nps: 0,
+      avg_time_on_site_s: 33.3333,
+    });
     expect(view(LATER, 30)).toMatchObject({ visitors: '3', page_views: '5', buyers: '1' });
     expect(view('2026-11-11', 1)).toMatchObject({ visitors: '0', page_views: '0' });
     expect(view('2026-11-11', 7)).toMatchObject({ visitors: '2', page_views: '3', orders: '1' });
 
     // The view's SQL formulas and the processor's kpisOf must agree on the same counts.
-    const partials = await q<Record<string, string | number>>("SELECT * FROM journey.segment_kpi_partials FINAL WHERE segment = '*' AND day = {day:Date}", { day: DAY });
+    const partials = await q<Record<string, string | number>>(
+      "SELECT * FROM journey.segment_kpi_partials FINAL WHERE segment = '*' AND day = {day:Date}",
+      { day: DAY },
+    );
     const sum = (column: string) => partials.reduce((total, p) => total + Number(p[column]), 0);
     const counts_: KpiCounts = Object.fromEntries(
-      Object.keys(EMPTY_COUNTS).map((field) => [field, field === 'revenueMinor' ? BigInt(Math.round(sum('revenue') * 10_000)) : sum(field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`))]),
+      Object.keys(EMPTY_COUNTS).map((field) => [
+        field,
+        field === 'revenueMinor' ? BigInt(Math.round(sum('revenue') * 10_000)) : sum(field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)),
+      ]),
     ) as unknown as KpiCounts;
     const expected = kpisOf(counts_);
     const [all] = await q("SELECT * FROM journey.segment_kpis_daily WHERE segment = '*' AND day = {day:Date}", { day: DAY });
     for (const [kpi, value] of Object.entries(expected)) {
       const actual = all?.[kpi];
-      expect([kpi, typeof value === 'number' || kpi === 'revenue' || kpi === 'aov' ? (actual === null ? null : Number(actual)) : actual]).toEqual([kpi, value === null ? null : typeof value === 'string' ? Number(value) : value]);
+      expect([
+        kpi,
+        typeof value === 'number' || kpi === 'revenue' || kpi === 'aov' ? (actual === null ? null : Number(actual)) : actual,
+      ]).toEqual([kpi, value === null ? null : typeof value === 'string' ? Number(value) : value]);
     }
 
     // Money per currency lands beside the plain sum (the re-sent purchase counted once).
@@ -218,7 +292,11 @@ describe('journey start, end to end', () => {
     const client = createClient({ url: started.query, password: TEST_QUERY_TOKEN, log: { level: ClickHouseLogLevel.OFF } });
     try {
       expect((await client.ping()).success).toBe(true);
-      const result = await client.query({ query: 'SELECT stage FROM journey.customer_stages FINAL WHERE customer_id = {customer:String}', query_params: { customer: 'bob' }, format: 'JSONEachRow' });
+      const result = await client.query({
+        query: 'SELECT stage FROM journey.customer_stages FINAL WHERE customer_id = {customer:String}',
+        query_params: { customer: 'bob' },
+        format: 'JSONEachRow',
+      });
       expect(await result.json()).toEqual([{ stage: 'consideration' }]);
       await expect(client.command({ query: 'TRUNCATE TABLE journey.events' })).rejects.toMatchObject({ code: '164', type: 'READONLY' });
     } finally {

@@ -21,21 +21,29 @@ async function takeAPort(): Promise<{ port: number; release: () => Promise<void>
   await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1' }, resolve));
   const address = server.address();
   if (address === null || typeof address === 'string') throw new Error('no port');
-  return { port: address.port, release: () => new Promise((resolve) => server.close(() => { resolve(); })) };
+  return {
+    port: address.port,
+    release: () =>
+      new Promise((resolve) =>
+        server.close(() => {
+          resolve();
+        }),
+      ),
+  };
 }
 
 // Fixed ports below Linux's ephemeral range (32768+), where no outgoing connection can hold them.
 function configIn(dir: string, ports: { kafka: number; controller: number; registry: number; management: number }) {
   return loadConfig({
-      ...process.env,
-      STACK_DIR: dir,
-      STACK_KAFKA_PORT: String(ports.kafka),
-      STACK_KAFKA_CONTROLLER_PORT: String(ports.controller),
-      STACK_REGISTRY_PORT: String(ports.registry),
-      STACK_REGISTRY_MANAGEMENT_PORT: String(ports.management),
-      KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
-      SCHEMA_REGISTRY_URL: `http://127.0.0.1:${ports.registry}/apis/ccompat/v7`,
-      KAFKA_TOPIC_PARTITIONS: '1',
+    ...process.env,
+    STACK_DIR: dir,
+    STACK_KAFKA_PORT: String(ports.kafka),
+    STACK_KAFKA_CONTROLLER_PORT: String(ports.controller),
+    STACK_REGISTRY_PORT: String(ports.registry),
+    STACK_REGISTRY_MANAGEMENT_PORT: String(ports.management),
+    KAFKA_BROKERS: `127.0.0.1:${ports.kafka}`,
+    SCHEMA_REGISTRY_URL: `http://127.0.0.1:${ports.registry}/apis/ccompat/v7`,
+    KAFKA_TOPIC_PARTITIONS: '1',
   });
 }
 
@@ -93,7 +101,10 @@ describe('native stack launcher', () => {
       const topic = { name: 'persisted', compacted: false };
       await stack.up();
       const registry = createRegistry(config.registry);
-      const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify({ type: 'record', name: 'Kept', fields: [{ name: 'n', type: 'int' }] }) }, { subject: 'persisted-value' });
+      const { id } = await registry.register(
+        { type: SchemaType.AVRO, schema: JSON.stringify({ type: 'record', name: 'Kept', fields: [{ name: 'n', type: 'int' }] }) },
+        { subject: 'persisted-value' },
+      );
       const kafka = createKafka(config.kafka, undefined);
       await ensureTopics(kafka, config.kafka, [topic]);
       const producer = createIdempotentProducer(kafka);

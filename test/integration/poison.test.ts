@@ -25,7 +25,12 @@ import { caughtUp, produceAll } from '../helpers/pipeline.ts';
 const BUSY_EVENTS = 100_000;
 
 describe('poison input', () => {
-  const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '3', CLICKHOUSE_URL: '', EVENT_MAX_PAST_DAYS: '4000', SINK_BATCH_MAX_WAIT_MS: '200' });
+  const config = testConfig({
+    KAFKA_TOPIC_PARTITIONS: '3',
+    CLICKHOUSE_URL: '',
+    EVENT_MAX_PAST_DAYS: '4000',
+    SINK_BATCH_MAX_WAIT_MS: '200',
+  });
   const kafka = createKafka(config.kafka, undefined);
   const registry = createRegistry(config.registry);
   const topics = topicsFor(config.topicPrefix);
@@ -48,7 +53,15 @@ describe('poison input', () => {
     ['an id of zero-width spaces', pageView({ customer_id: '\u200B\u200B' }), 'customer_id'],
     ['white space around an id', pageView({ customer_id: '  busy  ' }), 'customer_id'],
     ['the reserved segment *', pageView({ segment: '*' }), 'segment'],
-    ['an inexact money number', { ...pageView(), type: 'purchase', properties: { order_id: 'o', amount: JSON.parse('12345678901234.567') as number, currency: 'EUR' } }, 'properties.amount'],
+    [
+      'an inexact money number',
+      {
+        ...pageView(),
+        type: 'purchase',
+        properties: { order_id: 'o', amount: JSON.parse('12345678901234.567') as number, currency: 'EUR' },
+      },
+      'properties.amount',
+    ],
   ];
 
   it('refuses each bad class at the edge, naming the field', () => {
@@ -63,25 +76,50 @@ describe('poison input', () => {
     await ensureTopics(kafka, config.kafka, Object.values(topics));
     const schemaId = await registerEventSchema(registry, topics);
     const start = Date.now() - 3 * 86_400_000;
-    const busy = Array.from({ length: BUSY_EVENTS }, (_, i) => pageView({ customer_id: 'busy', session_id: `s-${Math.floor(i / 50)}`, occurred_at: new Date(start + i * 1000).toISOString() }));
+    const busy = Array.from({ length: BUSY_EVENTS }, (_, i) =>
+      pageView({ customer_id: 'busy', session_id: `s-${Math.floor(i / 50)}`, occurred_at: new Date(start + i * 1000).toISOString() }),
+    );
     // History imported oldest first, one event a month for 101 months: one insert block for the sink.
-    const backfill = Array.from({ length: 101 }, (_, month) => pageView({ customer_id: 'backfill', occurred_at: new Date(start - (101 - month) * 31 * 86_400_000).toISOString() }));
+    const backfill = Array.from({ length: 101 }, (_, month) =>
+      pageView({ customer_id: 'backfill', occurred_at: new Date(start - (101 - month) * 31 * 86_400_000).toISOString() }),
+    );
     const persian = [pageView({ customer_id: 'مشتری‌۴۲', segment: 'خرده‌فروشی', occurred_at: new Date(start).toISOString() })];
 
     // Written straight to Kafka, as a producer that skips our edge could: Avro-valid, contract-invalid.
     const [template] = validateBatch([pageView({ customer_id: 'busy' })], { now: Date.now(), ...config.events }).events as [JourneyEvent];
     const poison = [
-      { reason: /^occurred_at: must be epoch milliseconds from 2000-01-01/, event: { ...template, event_id: '00000000-0000-4000-8000-00000000b001', occurred_at: Date.parse('0999-01-01T00:00:00Z') } },
-      { reason: /^occurred_at: must be epoch milliseconds from 2000-01-01/, event: { ...template, event_id: '00000000-0000-4000-8000-00000000b002', occurred_at: Date.parse('3000-01-01T00:00:00Z') } },
-      { reason: /^customer_id: must not contain control characters$/, event: { ...template, event_id: '00000000-0000-4000-8000-00000000b003', customer_id: 'c\u0000x' } },
-      { reason: /^customer_id: must contain a visible character$/, event: { ...template, event_id: '00000000-0000-4000-8000-00000000b004', customer_id: '\u200B' } },
-      { reason: /^segment: '\*' and 'unassigned' are reserved segment names$/, event: { ...template, event_id: '00000000-0000-4000-8000-00000000b005', segment: '*' } },
+      {
+        reason: /^occurred_at: must be epoch milliseconds from 2000-01-01/,
+        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b001', occurred_at: Date.parse('0999-01-01T00:00:00Z') },
+      },
+      {
+        reason: /^occurred_at: must be epoch milliseconds from 2000-01-01/,
+        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b002', occurred_at: Date.parse('3000-01-01T00:00:00Z') },
+      },
+      {
+        reason: /^customer_id: must not contain control characters$/,
+        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b003', customer_id: 'c\u0000x' },
+      },
+      {
+        reason: /^customer_id: must contain a visible character$/,
+        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b004', customer_id: '\u200B' },
+      },
+      {
+        reason: /^segment: '\*' and 'unassigned' are reserved segment names$/,
+        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b005', segment: '*' },
+      },
     ];
     const raw = createIdempotentProducer(kafka);
     await raw.connect();
     await produceAll(config, [...backfill, ...busy.slice(0, BUSY_EVENTS / 2)]);
     // Keyed like the busy customer: the poison sits in its partition, between its events.
-    await raw.send({ topic: topics.events.name, acks: -1, messages: await Promise.all(poison.map(async ({ event }) => ({ key: 'busy', value: await registry.encode(schemaId, toAvro(event)) }))) });
+    await raw.send({
+      topic: topics.events.name,
+      acks: -1,
+      messages: await Promise.all(
+        poison.map(async ({ event }) => ({ key: 'busy', value: await registry.encode(schemaId, toAvro(event)) })),
+      ),
+    });
     await produceAll(config, [...busy.slice(BUSY_EVENTS / 2), ...persian]);
     await raw.disconnect();
 
@@ -95,7 +133,9 @@ describe('poison input', () => {
     await caughtUp(kafka, sinkGroupOf(config), derived, 120_000, 1000);
 
     const rows = async (sql: string) => (await clickhouse.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, string>>();
-    expect(await rows('SELECT count() AS events, uniqExact(event_id) AS ids FROM journey.events')).toEqual([{ events: String(BUSY_EVENTS + 101 + 1), ids: String(BUSY_EVENTS + 101 + 1) }]);
+    expect(await rows('SELECT count() AS events, uniqExact(event_id) AS ids FROM journey.events')).toEqual([
+      { events: String(BUSY_EVENTS + 101 + 1), ids: String(BUSY_EVENTS + 101 + 1) },
+    ]);
     expect(await rows('SELECT customer_id, page_views FROM journey.customer_profiles FINAL ORDER BY customer_id')).toEqual([
       { customer_id: 'backfill', page_views: '101' },
       { customer_id: 'busy', page_views: String(BUSY_EVENTS) },

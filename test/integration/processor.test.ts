@@ -21,7 +21,8 @@ import { testConfig, uniqueName } from '../helpers/config.ts';
 import { journeys } from '../helpers/journeys.ts';
 import { caughtUp, committedFraction, exited, produceAll, startJourney, stopJourney } from '../helpers/pipeline.ts';
 
-const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) => caughtUp(kafka, processorGroupOf(config), [topicsFor(config.topicPrefix).events.name], timeoutMs);
+const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) =>
+  caughtUp(kafka, processorGroupOf(config), [topicsFor(config.topicPrefix).events.name], timeoutMs);
 
 /** Everything committed to the processor's output topics, reduced to what a reader keeps. */
 async function outputsOf(kafka: Kafka, config: Config) {
@@ -29,7 +30,13 @@ async function outputsOf(kafka: Kafka, config: Config) {
   const partitions = Array.from({ length: config.kafka.topicPartitions }, (_, i) => i);
   const read = async (topic: string) => {
     const records: { key: string; value: string | null }[] = [];
-    await readPartitionsToEnd(kafka, topic, partitions, (_p, key, value) => records.push({ key, value: value?.toString() ?? null }), 60_000);
+    await readPartitionsToEnd(
+      kafka,
+      topic,
+      partitions,
+      (_p, key, value) => records.push({ key, value: value?.toString() ?? null }),
+      60_000,
+    );
     return records;
   };
   const latest = (records: { key: string; value: string | null }[]) => new Map(records.map((r) => [r.key, r.value]));
@@ -59,7 +66,11 @@ function windowKpis(partials: readonly SegmentKpiPartial[], segment: string, day
 
 /** A processor process; its log is kept so a failure can show what the process saw. */
 const startChild = (config: Config, log: { push: (line: string) => void }) =>
-  startJourney(['run', 'processor'], { TOPIC_PREFIX: config.topicPrefix, PROCESSOR_MAX_BYTES_PER_PARTITION: '8192', PROCESSOR_SESSION_TIMEOUT_MS: '6000' }, log);
+  startJourney(
+    ['run', 'processor'],
+    { TOPIC_PREFIX: config.topicPrefix, PROCESSOR_MAX_BYTES_PER_PARTITION: '8192', PROCESSOR_SESSION_TIMEOUT_MS: '6000' },
+    log,
+  );
 
 describe('journey processor', () => {
   const running: RunningProcessor[] = [];
@@ -73,7 +84,14 @@ describe('journey processor', () => {
     const topics = topicsFor(config.topicPrefix);
     const day = '2026-11-10';
     const t = (hhmm: string, d = day) => `${d}T${hhmm}:00Z`;
-    const ev = (id: number, customer: string, type: string, at: string, properties: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
+    const ev = (
+      id: number,
+      customer: string,
+      type: string,
+      at: string,
+      properties: Record<string, unknown>,
+      extra: Record<string, unknown> = {},
+    ) => ({
       event_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
       type,
       occurred_at: at,
@@ -83,7 +101,13 @@ describe('journey processor', () => {
       properties,
       ...extra,
     });
-    const pv = (pageType: string, duration: number, clicked = false) => ({ url: 'https://shop.example/', page_type: pageType, duration_ms: duration, cta_shown: true, cta_clicked: clicked });
+    const pv = (pageType: string, duration: number, clicked = false) => ({
+      url: 'https://shop.example/',
+      page_type: pageType,
+      duration_ms: duration,
+      cta_shown: true,
+      cta_clicked: clicked,
+    });
     await produceAll(config, [
       ev(1, 'ann', 'page_view', t('09:00'), pv('pricing', 10_000)),
       ev(2, 'ann', 'page_view', t('09:01'), pv('product', 20_000, true)),
@@ -107,7 +131,12 @@ describe('journey processor', () => {
     await processedAll(kafka, config);
     const { transitions, profiles, kpis } = await outputsOf(kafka, config);
 
-    expect(transitions.map((s) => JSON.parse(s) as { customer_id: string; to_stage: string }).map((x) => `${x.customer_id}>${x.to_stage}`).sort()).toEqual([
+    expect(
+      transitions
+        .map((s) => JSON.parse(s) as { customer_id: string; to_stage: string })
+        .map((x) => `${x.customer_id}>${x.to_stage}`)
+        .sort(),
+    ).toEqual([
       'ann>conversion',
       'ann>discovery',
       'ann>ongoing_engagement',
@@ -145,7 +174,13 @@ describe('journey processor', () => {
         negativeComments: 1,
       }),
     );
-    expect(windowKpis(partials, 'smb', day)).toMatchObject({ nps: 0, conversion_rate_pct: 50, ctr_pct: 33.3333, aov: '40.00', negative_sentiment_pct: 50 });
+    expect(windowKpis(partials, 'smb', day)).toMatchObject({
+      nps: 0,
+      conversion_rate_pct: 50,
+      ctr_pct: 33.3333,
+      aov: '40.00',
+      negative_sentiment_pct: 50,
+    });
 
     const partitions = [0, 1, 2];
     const aside = async (topic: string) => {
@@ -158,10 +193,16 @@ describe('journey processor', () => {
 
     // All shares of a window sit in one partition of the segment-kpis topic.
     const placed = new Map<string, Set<number>>();
-    await readPartitionsToEnd(kafka, topics.segmentKpis.name, partitions, (p, key) => {
-      const route = key.slice(0, key.lastIndexOf('|'));
-      placed.set(route, (placed.get(route) ?? new Set()).add(p));
-    }, 30_000);
+    await readPartitionsToEnd(
+      kafka,
+      topics.segmentKpis.name,
+      partitions,
+      (p, key) => {
+        const route = key.slice(0, key.lastIndexOf('|'));
+        placed.set(route, (placed.get(route) ?? new Set()).add(p));
+      },
+      30_000,
+    );
     expect(placed.size).toBeGreaterThan(0);
     expect([...placed.values()].every((p) => p.size === 1)).toBe(true);
   });
@@ -177,7 +218,9 @@ describe('journey processor', () => {
       },
     };
     const began = Date.now();
-    const phase = (name: string) => { log.push(`--- ${name} at ${Date.now() - began} ms\n`); };
+    const phase = (name: string) => {
+      log.push(`--- ${name} at ${Date.now() - began} ms\n`);
+    };
     await killAndCompare(log, phase);
   });
 });

@@ -29,9 +29,13 @@ describe('journey produce --file', () => {
       [JSON.stringify(valid[0]), '{oops', JSON.stringify(valid[1]), '', JSON.stringify(invalid), JSON.stringify(valid[2])].join('\n'),
     );
 
-    const result = await run(process.execPath, ['--disable-warning=TimeoutNegativeWarning', JOURNEY, 'produce', '--file', file, '--batch', '2'], {
-      env: { ...process.env, ...inject('stackEnv'), TOPIC_PREFIX: prefix },
-    }).catch((error: unknown) => error as { code: number; stdout: string });
+    const result = await run(
+      process.execPath,
+      ['--disable-warning=TimeoutNegativeWarning', JOURNEY, 'produce', '--file', file, '--batch', '2'],
+      {
+        env: { ...process.env, ...inject('stackEnv'), TOPIC_PREFIX: prefix },
+      },
+    ).catch((error: unknown) => error as { code: number; stdout: string });
 
     expect(result).toMatchObject({ code: 3 });
     expect((result as { stdout: string }).stdout.split('\n')).toEqual([
@@ -40,7 +44,12 @@ describe('journey produce --file', () => {
       `line 5 (${String(invalid.event_id)}): properties.score: nps score must be 0–10, got -1`,
       '',
     ]);
-    const landed = await readEvents(createKafka(config.kafka, undefined), createRegistry(config.registry), topicsFor(prefix).events.name, 3);
+    const landed = await readEvents(
+      createKafka(config.kafka, undefined),
+      createRegistry(config.registry),
+      topicsFor(prefix).events.name,
+      3,
+    );
     expect(landed.map((e) => e.event_id).sort()).toEqual(valid.map((e) => e.event_id).sort());
   });
 });

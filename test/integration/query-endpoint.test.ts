@@ -25,7 +25,12 @@ beforeAll(async () => {
   // The sink's own client on the same data directory, as in `journey start`.
   sink = createClickHouse(config.clickhouse);
   await migrate(sink, journeyMigrations());
-  endpoint = await startQueryEndpoint({ chdbPath: config.clickhouse.chdbPath, settings: config.query, apiKeys: [TEST_QUERY_TOKEN], logger: createLogger('silent') });
+  endpoint = await startQueryEndpoint({
+    chdbPath: config.clickhouse.chdbPath,
+    settings: config.query,
+    apiKeys: [TEST_QUERY_TOKEN],
+    logger: createLogger('silent'),
+  });
 });
 afterAll(async () => {
   await endpoint.close();
@@ -57,9 +62,15 @@ function askWithHost(host: string): Promise<{ status: number; text: string }> {
 
 describe('the query endpoint', () => {
   it('answers reads, with query parameters, for a Bearer token or a Basic password', async () => {
-    expect(await ask('SELECT {n:UInt8} + 1 AS two FORMAT JSONEachRow', { search: { param_n: '1' } })).toEqual({ status: 200, text: '{"two":2}\n' });
+    expect(await ask('SELECT {n:UInt8} + 1 AS two FORMAT JSONEachRow', { search: { param_n: '1' } })).toEqual({
+      status: 200,
+      text: '{"two":2}\n',
+    });
     const basic = `Basic ${Buffer.from(`analyst:${TEST_QUERY_TOKEN}`).toString('base64')}`;
-    expect(await ask('SHOW TABLES FROM journey', { headers: { authorization: basic } })).toMatchObject({ status: 200, text: expect.stringContaining('segment_kpis') as unknown });
+    expect(await ask('SHOW TABLES FROM journey', { headers: { authorization: basic } })).toMatchObject({
+      status: 200,
+      text: expect.stringContaining('segment_kpis') as unknown,
+    });
   });
 
   it('writes no file: INTO OUTFILE is refused, TRUNCATE and APPEND alike', async () => {
@@ -67,7 +78,10 @@ describe('the query endpoint', () => {
     writeFileSync(target, 'keep');
     for (const mode of ['TRUNCATE', 'APPEND']) {
       const answer = await ask(`SELECT 'x' INTO OUTFILE '${target}' ${mode} FORMAT RawBLOB`);
-      expect(answer).toEqual({ status: 403, text: 'Code: 164. DB::Exception: journeyline: INTO OUTFILE is not allowed here: results come back over HTTP. (READONLY)\n' });
+      expect(answer).toEqual({
+        status: 403,
+        text: 'Code: 164. DB::Exception: journeyline: INTO OUTFILE is not allowed here: results come back over HTTP. (READONLY)\n',
+      });
     }
     expect(await ask(`SHOW TABLES INTO OUTFILE '${path.join(scratch, 'new.txt')}'`)).toMatchObject({ status: 403 });
     expect([readFileSync(target, 'utf8'), existsSync(path.join(scratch, 'new.txt'))]).toEqual(['keep', false]);
@@ -88,8 +102,14 @@ describe('the query endpoint', () => {
   });
 
   it('keeps to its budget: no in-query SETTINGS, a time limit no caller can lift, a result size cap', async () => {
-    expect(await ask('SELECT 1 SETTINGS readonly = 0')).toMatchObject({ status: 400, text: expect.stringContaining('settings inside the query') as unknown });
-    expect(await ask('SELECT 1', { search: { allow_ddl: '1' } })).toMatchObject({ status: 400, text: expect.stringContaining('setting allow_ddl is not allowed') as unknown });
+    expect(await ask('SELECT 1 SETTINGS readonly = 0')).toMatchObject({
+      status: 400,
+      text: expect.stringContaining('settings inside the query') as unknown,
+    });
+    expect(await ask('SELECT 1', { search: { allow_ddl: '1' } })).toMatchObject({
+      status: 400,
+      text: expect.stringContaining('setting allow_ddl is not allowed') as unknown,
+    });
     const slow = await ask('SELECT count() FROM numbers(1000000000000)', { search: { max_execution_time: '0' } });
     expect([slow.status, /\(TIMEOUT_EXCEEDED\)/.test(slow.text)]).toEqual([400, true]);
     const huge = await ask("SELECT repeat('x', 100) FROM numbers(100000000)");
@@ -100,7 +120,10 @@ describe('the query endpoint', () => {
   it('wants a token, its own Host and no foreign Origin; a refused body is never read', async () => {
     expect(await ask('SELECT 1', { headers: { authorization: '' } })).toMatchObject({ status: 401 });
     expect(await ask('SELECT 1', { headers: { authorization: 'Bearer wrong-token-0123456789' } })).toMatchObject({ status: 401 });
-    expect(await askWithHost('attacker.example:8123')).toMatchObject({ status: 403, text: expect.stringContaining('is not this endpoint') as unknown });
+    expect(await askWithHost('attacker.example:8123')).toMatchObject({
+      status: 403,
+      text: expect.stringContaining('is not this endpoint') as unknown,
+    });
     expect(await askWithHost(`localhost:${new URL(endpoint.url).port}`)).toEqual({ status: 200, text: '1\n' });
     expect(await ask('SELECT 1', { headers: { origin: 'https://attacker.example' } })).toMatchObject({ status: 403 });
     expect(await ask(`SELECT '${'x'.repeat(2_000_000)}'`, { headers: { authorization: '' } })).toMatchObject({ status: 401 });
@@ -109,11 +132,24 @@ describe('the query endpoint', () => {
   it('cancels the query of a client that goes away, freeing its slot', async () => {
     // One slot and a 60 s budget: an abandoned query left running would hold the slot past the
     // 10 s a next query waits for one, and that query would be answered 503.
-    const patient = testConfig({ QUERY_PORT: '0', QUERY_MAX_EXECUTION_S: '60', QUERY_MAX_CONCURRENT: '1', CHDB_PATH: config.clickhouse.chdbPath });
-    const solo = await startQueryEndpoint({ chdbPath: config.clickhouse.chdbPath, settings: patient.query, apiKeys: [TEST_QUERY_TOKEN], logger: createLogger('silent') });
+    const patient = testConfig({
+      QUERY_PORT: '0',
+      QUERY_MAX_EXECUTION_S: '60',
+      QUERY_MAX_CONCURRENT: '1',
+      CHDB_PATH: config.clickhouse.chdbPath,
+    });
+    const solo = await startQueryEndpoint({
+      chdbPath: config.clickhouse.chdbPath,
+      settings: patient.query,
+      apiKeys: [TEST_QUERY_TOKEN],
+      logger: createLogger('silent'),
+    });
     try {
       const abandon = new AbortController();
-      const response = await fetch(new URL(`/?query=${encodeURIComponent("SELECT repeat('x', 1000) FROM numbers(100000000000)")}`, solo.url), { headers: auth, signal: abandon.signal });
+      const response = await fetch(
+        new URL(`/?query=${encodeURIComponent("SELECT repeat('x', 1000) FROM numbers(100000000000)")}`, solo.url),
+        { headers: auth, signal: abandon.signal },
+      );
       await response.body?.getReader().read();
       abandon.abort();
       const next = await fetch(new URL('/?query=SELECT%2042', solo.url), { headers: auth });
@@ -126,7 +162,25 @@ describe('the query endpoint', () => {
   it("runs beside the sink's inserts, never ahead of them", async () => {
     const analyst = ask('SELECT count() FROM numbers(1000000000000)').then(() => 'analyst done');
     await new Promise((resolve) => setTimeout(resolve, 300));
-    const insert = insertRows(sink, 'journey.alerts', [{ alert_id: '00000000-0000-4000-8000-000000000001', fired_at: '2026-11-20 00:00:00.000', segment: 'smb', day: '2026-11-20', kind: 'churn', severity: 'info', metric: 'm', value: 1, threshold: 1, message: '' }], 'query-endpoint-test').then(() => 'insert done');
+    const insert = insertRows(
+      sink,
+      'journey.alerts',
+      [
+        {
+          alert_id: '00000000-0000-4000-8000-000000000001',
+          fired_at: '2026-11-20 00:00:00.000',
+          segment: 'smb',
+          day: '2026-11-20',
+          kind: 'churn',
+          severity: 'info',
+          metric: 'm',
+          value: 1,
+          threshold: 1,
+          message: '',
+        },
+      ],
+      'query-endpoint-test',
+    ).then(() => 'insert done');
     expect(await Promise.race([analyst, insert])).toBe('insert done');
     await analyst;
   });

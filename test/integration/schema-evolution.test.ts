@@ -52,7 +52,10 @@ describe('event schema evolution', () => {
     const topicsB = topicsFor(`${config.topicPrefix}b.`);
     const first = await registerEventSchema(registry, topicsB);
     expect(await registerEventSchema(registry, topicsB)).toBe(first);
-    const { id } = await registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(JOURNEY_EVENT_AVSC) }, { subject: valueSubjectOf(topicsB.events) });
+    const { id } = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(JOURNEY_EVENT_AVSC) },
+      { subject: valueSubjectOf(topicsB.events) },
+    );
     expect(id).toBe(first);
   });
 });

@@ -46,16 +46,36 @@ async function startSink(config: Config, chdbPath: string, log: { push: (line: s
   const child = startJourney(
     ['run', 'sink'],
     // CLICKHOUSE_URL blank: its own embedded ClickHouse even when the stack has a server.
-    { TOPIC_PREFIX: config.topicPrefix, CLICKHOUSE_URL: '', CHDB_PATH: chdbPath, QUERY_PORT: String(port), LOG_LEVEL: 'debug', SINK_BATCH_MAX_BYTES: '8192', SINK_BATCH_MIN_BYTES: '1', SINK_BATCH_MAX_WAIT_MS: '100', ...extra },
+    {
+      TOPIC_PREFIX: config.topicPrefix,
+      CLICKHOUSE_URL: '',
+      CHDB_PATH: chdbPath,
+      QUERY_PORT: String(port),
+      LOG_LEVEL: 'debug',
+      SINK_BATCH_MAX_BYTES: '8192',
+      SINK_BATCH_MIN_BYTES: '1',
+      SINK_BATCH_MAX_WAIT_MS: '100',
+      ...extra,
+    },
     log,
   );
   const base = `http://127.0.0.1:${port}`;
   const url = () =>
-    pollUntil(async () => ((await fetch(`${base}/ping`).then((r) => r.ok, () => false)) ? base : undefined), {
-      timeoutMs: 60_000,
-      what: 'the sink to answer queries',
-      giveUpIf: () => (child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode ?? ''})` : undefined),
-    });
+    pollUntil(
+      async () =>
+        (await fetch(`${base}/ping`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+          ? base
+          : undefined,
+      {
+        timeoutMs: 60_000,
+        what: 'the sink to answer queries',
+        giveUpIf: () =>
+          child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode ?? ''})` : undefined,
+      },
+    );
   return { child, url };
 }
 
@@ -77,8 +97,12 @@ async function tablesOf(url: string) {
   return {
     events: await q('SELECT * EXCEPT (kafka_partition, kafka_offset, received_at) FROM journey.events ORDER BY event_id'),
     stages: await q('SELECT * EXCEPT (updated_at, kafka_partition, kafka_offset) FROM journey.customer_stages FINAL ORDER BY customer_id'),
-    profiles: await q('SELECT * EXCEPT (updated_at, kafka_partition, kafka_offset) FROM journey.customer_profiles FINAL ORDER BY customer_id'),
-    transitions: await q('SELECT * EXCEPT (kafka_partition, kafka_offset) FROM journey.stage_transitions ORDER BY customer_id, at, to_stage'),
+    profiles: await q(
+      'SELECT * EXCEPT (updated_at, kafka_partition, kafka_offset) FROM journey.customer_profiles FINAL ORDER BY customer_id',
+    ),
+    transitions: await q(
+      'SELECT * EXCEPT (kafka_partition, kafka_offset) FROM journey.stage_transitions ORDER BY customer_id, at, to_stage',
+    ),
     kpis: await q('SELECT * EXCEPT (updated_at) FROM journey.segment_kpis_daily ORDER BY segment, day'),
   };
 }
@@ -87,7 +111,11 @@ describe('sink crash', () => {
   const logFile = path.resolve(import.meta.dirname, '../../.journeyline/test-logs/sink-crash.log');
   mkdirSync(path.dirname(logFile), { recursive: true });
   writeFileSync(logFile, '');
-  const log = { push: (line: string) => { appendFileSync(logFile, line); } };
+  const log = {
+    push: (line: string) => {
+      appendFileSync(logFile, line);
+    },
+  };
   const workload = journeys({ customers: 120, start: '2026-11-01T00:00:00Z', days: 5, seed: 11, resend: false });
 
   // What a sink that never crashed writes, computed once for both cases.
@@ -106,38 +134,48 @@ describe('sink crash', () => {
   // Restarted with larger fetches, as after new data or a retune: a fetch now returns a range other
   // than the one in flight, so only the recorded intent can rebuild the same block. (Smaller fetches
   // rarely split a block: Kafka returns whole record batches, and the processor writes big ones.)
-  it.each([{ fetches: 'larger', victimBytes: '2048', restartBytes: '65536' }])('SIGKILLed between insert and offset commit, restarted with $fetches fetches: no duplicate rows, the same tables as an uninterrupted sink', async ({ victimBytes, restartBytes }) => {
-    const crashed = testConfig({ TOPIC_PREFIX: `${uniqueName('sinkcrash')}.`, KAFKA_TOPIC_PARTITIONS: '3' });
-    const [expected] = await Promise.all([expectedTables(), processedWorkload(crashed, workload)]);
-    const kafka = createKafka(crashed.kafka, undefined);
+  it.each([{ fetches: 'larger', victimBytes: '2048', restartBytes: '65536' }])(
+    'SIGKILLed between insert and offset commit, restarted with $fetches fetches: no duplicate rows, the same tables as an uninterrupted sink',
+    async ({ victimBytes, restartBytes }) => {
+      const crashed = testConfig({ TOPIC_PREFIX: `${uniqueName('sinkcrash')}.`, KAFKA_TOPIC_PARTITIONS: '3' });
+      const [expected] = await Promise.all([expectedTables(), processedWorkload(crashed, workload)]);
+      const kafka = createKafka(crashed.kafka, undefined);
 
-    const chdbPath = mkdtempSync(path.join(tmpdir(), 'journeyline-sinkcrash-'));
-    const victim = await startSink(crashed, chdbPath, log, { SINK_FAULT_KILL_AFTER_INSERTS: '12', SINK_BATCH_MAX_BYTES: victimBytes });
-    await exited(victim.child);
-    // Only the fault injection SIGKILLs the sink, and only after an insert, before its commit.
-    expect(victim.child.signalCode).toBe('SIGKILL');
-    expect((await pendingIntents(kafka, crashed)).length).toBeGreaterThan(0);
+      const chdbPath = mkdtempSync(path.join(tmpdir(), 'journeyline-sinkcrash-'));
+      const victim = await startSink(crashed, chdbPath, log, { SINK_FAULT_KILL_AFTER_INSERTS: '12', SINK_BATCH_MAX_BYTES: victimBytes });
+      await exited(victim.child);
+      // Only the fault injection SIGKILLs the sink, and only after an insert, before its commit.
+      expect(victim.child.signalCode).toBe('SIGKILL');
+      expect((await pendingIntents(kafka, crashed)).length).toBeGreaterThan(0);
 
-    const restarted = await startSink(crashed, chdbPath, log, { SINK_BATCH_MAX_BYTES: restartBytes });
-    await caughtUp(kafka, sinkGroupOf(crashed), sinkTopics(crashed));
-    // The block in flight at the kill was rebuilt from its recorded range and committed past.
-    expect(await pendingIntents(kafka, crashed)).toEqual([]);
+      const restarted = await startSink(crashed, chdbPath, log, { SINK_BATCH_MAX_BYTES: restartBytes });
+      await caughtUp(kafka, sinkGroupOf(crashed), sinkTopics(crashed));
+      // The block in flight at the kill was rebuilt from its recorded range and committed past.
+      expect(await pendingIntents(kafka, crashed)).toEqual([]);
 
-    const url = await restarted.url();
-    const [counts] = await sqlRows<{ rows: string; distinct_ids: string }>(url, 'SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events');
-    expect(counts).toEqual({ rows: String(workload.length), distinct_ids: String(workload.length) });
-    // No table holds a Kafka record twice, FINAL or not.
-    for (const table of ['events', 'stage_transitions', 'customer_profiles', 'customer_stages', 'segment_kpi_partials']) {
-      const [lineage] = await sqlRows<{ rows: string; records: string }>(url, `SELECT count() AS rows, uniqExact(kafka_partition, kafka_offset) AS records FROM journey.${table}`);
-      expect(lineage?.rows, table).toBe(lineage?.records);
-    }
-    const after = await tablesOf(url);
-    await stopJourney(restarted.child);
-    expect(after.events).toEqual(expected.events);
-    expect(after.transitions).toEqual(expected.transitions);
-    expect(after.stages).toEqual(expected.stages);
-    expect(after.profiles).toEqual(expected.profiles);
-    expect(after.kpis.length).toBeGreaterThan(5);
-    expect(after.kpis).toEqual(expected.kpis);
-  }, 240_000);
+      const url = await restarted.url();
+      const [counts] = await sqlRows<{ rows: string; distinct_ids: string }>(
+        url,
+        'SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events',
+      );
+      expect(counts).toEqual({ rows: String(workload.length), distinct_ids: String(workload.length) });
+      // No table holds a Kafka record twice, FINAL or not.
+      for (const table of ['events', 'stage_transitions', 'customer_profiles', 'customer_stages', 'segment_kpi_partials']) {
+        const [lineage] = await sqlRows<{ rows: string; records: string }>(
+          url,
+          `SELECT count() AS rows, uniqExact(kafka_partition, kafka_offset) AS records FROM journey.${table}`,
+        );
+        expect(lineage?.rows, table).toBe(lineage?.records);
+      }
+      const after = await tablesOf(url);
+      await stopJourney(restarted.child);
+      expect(after.events).toEqual(expected.events);
+      expect(after.transitions).toEqual(expected.transitions);
+      expect(after.stages).toEqual(expected.stages);
+      expect(after.profiles).toEqual(expected.profiles);
+      expect(after.kpis.length).toBeGreaterThan(5);
+      expect(after.kpis).toEqual(expected.kpis);
+    },
+    240_000,
+  );
 });

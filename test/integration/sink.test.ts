@@ -30,7 +30,13 @@ describe('sink', () => {
 
   it('applies migrations once, and refuses one that changed after it was applied', async () => {
     const migrations = journeyMigrations();
-    expect((await migrate(clickhouse, migrations)).applied).toEqual(['001_events', '002_processor_outputs', '003_alerts', '004_rolling_views', '005_money_by_currency']);
+    expect((await migrate(clickhouse, migrations)).applied).toEqual([
+      '001_events',
+      '002_processor_outputs',
+      '003_alerts',
+      '004_rolling_views',
+      '005_money_by_currency',
+    ]);
     expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 5 });
     const edited = migrations.map((m) => (m.version === 3 ? { ...m, checksum: 'f'.repeat(64) } : m));
     await expect(migrate(clickhouse, edited)).rejects.toThrow(MigrationError);
@@ -43,11 +49,29 @@ describe('sink', () => {
     const topics = topicsFor(config.topicPrefix);
     await ensureTopics(kafka, config.kafka, Object.values(topics));
     const schemaId = await registerEventSchema(registry, topics);
-    const [event] = validateBatch([pageView({ customer_id: 'sink-1' })], { now: Date.now(), maxFutureSkewMs: 0, maxPastMs: 365 * 86_400_000 }).events as [JourneyEvent];
-    const transition = { customer_id: 'sink-1', segment: null, from_stage: 'unaware', to_stage: 'discovery', at: new Date(event.occurred_at).toISOString(), event_id: event.event_id };
+    const [event] = validateBatch([pageView({ customer_id: 'sink-1' })], {
+      now: Date.now(),
+      maxFutureSkewMs: 0,
+      maxPastMs: 365 * 86_400_000,
+    }).events as [JourneyEvent];
+    const transition = {
+      customer_id: 'sink-1',
+      segment: null,
+      from_stage: 'unaware',
+      to_stage: 'discovery',
+      at: new Date(event.occurred_at).toISOString(),
+      event_id: event.event_id,
+    };
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
-    await producer.send({ topic: topics.events.name, acks: -1, messages: [{ key: 'x', value: Buffer.from('not avro') }, { key: 'sink-1', value: await registry.encode(schemaId, toAvro(event)) }] });
+    await producer.send({
+      topic: topics.events.name,
+      acks: -1,
+      messages: [
+        { key: 'x', value: Buffer.from('not avro') },
+        { key: 'sink-1', value: await registry.encode(schemaId, toAvro(event)) },
+      ],
+    });
     await producer.send({
       topic: topics.stageTransitions.name,
       acks: -1,
@@ -64,7 +88,8 @@ describe('sink', () => {
     const rows = await pollUntil(
       async () => {
         const result = await clickhouse.query({
-          query: "SELECT (SELECT count() FROM journey.events WHERE customer_id = 'sink-1') AS events, (SELECT count() FROM journey.stage_transitions WHERE customer_id = 'sink-1') AS transitions",
+          query:
+            "SELECT (SELECT count() FROM journey.events WHERE customer_id = 'sink-1') AS events, (SELECT count() FROM journey.stage_transitions WHERE customer_id = 'sink-1') AS transitions",
           format: 'JSONEachRow',
         });
         const [row] = await result.json<{ events: string; transitions: string }>();
@@ -75,7 +100,12 @@ describe('sink', () => {
     expect(rows).toEqual({ events: '1', transitions: '1' });
 
     const dead = await consumeN(kafka, topics.deadLetter.name, 3);
-    const reasons = dead.map((m) => `${m.key?.toString() ?? ''} ${m.headers?.[DEAD_LETTER_HEADERS.stage]?.toString() ?? ''}: ${m.headers?.[DEAD_LETTER_HEADERS.reason]?.toString() ?? ''}`).sort();
+    const reasons = dead
+      .map(
+        (m) =>
+          `${m.key?.toString() ?? ''} ${m.headers?.[DEAD_LETTER_HEADERS.stage]?.toString() ?? ''}: ${m.headers?.[DEAD_LETTER_HEADERS.reason]?.toString() ?? ''}`,
+      )
+      .sort();
     expect(reasons).toHaveLength(3);
     expect(reasons[0]).toBe('x decode: value does not start with the Confluent magic byte 0 (got 110)');
     expect(reasons[1]).toMatch(/^y decode: not JSON: /);
@@ -88,16 +118,25 @@ describe('sink', () => {
     const topics = topicsFor(config.topicPrefix);
     const schemaId = await registerEventSchema(registry, topics);
     const now = Date.now();
-    const inputs = Array.from({ length: 101 }, (_, month) => pageView({ customer_id: 'backfill', occurred_at: new Date(now - (month + 1) * 31 * 86_400_000).toISOString() }));
+    const inputs = Array.from({ length: 101 }, (_, month) =>
+      pageView({ customer_id: 'backfill', occurred_at: new Date(now - (month + 1) * 31 * 86_400_000).toISOString() }),
+    );
     const { events } = validateBatch(inputs, { now, maxFutureSkewMs: 0, maxPastMs: Number.POSITIVE_INFINITY });
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
     // One send, one partition: one fetch, one insert block.
-    await producer.send({ topic: topics.events.name, acks: -1, messages: await Promise.all(events.map(async (e) => ({ key: 'backfill', value: await registry.encode(schemaId, toAvro(e)) }))) });
+    await producer.send({
+      topic: topics.events.name,
+      acks: -1,
+      messages: await Promise.all(events.map(async (e) => ({ key: 'backfill', value: await registry.encode(schemaId, toAvro(e)) }))),
+    });
     await producer.disconnect();
     const landed = await pollUntil(
       async () => {
-        const result = await clickhouse.query({ query: "SELECT count() AS rows, uniqExact(toYYYYMM(occurred_at)) AS months FROM journey.events WHERE customer_id = 'backfill'", format: 'JSONEachRow' });
+        const result = await clickhouse.query({
+          query: "SELECT count() AS rows, uniqExact(toYYYYMM(occurred_at)) AS months FROM journey.events WHERE customer_id = 'backfill'",
+          format: 'JSONEachRow',
+        });
         const [row] = await result.json<{ rows: string; months: string }>();
         return row?.rows === '101' ? row : undefined;
       },

@@ -20,7 +20,16 @@ describe('supervision', () => {
     try {
       await admin.createTopics({
         waitForLeaders: true,
-        topics: [{ topic: topics.processorChangelog.name, numPartitions: config.kafka.topicPartitions, configEntries: [{ name: 'cleanup.policy', value: 'compact' }, { name: 'max.message.bytes', value: '1024' }] }],
+        topics: [
+          {
+            topic: topics.processorChangelog.name,
+            numPartitions: config.kafka.topicPartitions,
+            configEntries: [
+              { name: 'cleanup.policy', value: 'compact' },
+              { name: 'max.message.bytes', value: '1024' },
+            ],
+          },
+        ],
       });
     } finally {
       await admin.disconnect();

@@ -7,7 +7,11 @@ const DAY = 24 * 3600 * 1000;
 describe('daily windows in a reporting time zone', () => {
   it('puts an event in the local day of the zone', () => {
     const evening = at('2026-11-23T20:45:00Z'); // 00:15 on the 24th in Tehran (UTC+3:30)
-    expect([dayOf(evening, 'UTC'), dayOf(evening, 'Asia/Tehran'), dayOf(evening, 'America/Los_Angeles')]).toEqual(['2026-11-23', '2026-11-24', '2026-11-23']);
+    expect([dayOf(evening, 'UTC'), dayOf(evening, 'Asia/Tehran'), dayOf(evening, 'America/Los_Angeles')]).toEqual([
+      '2026-11-23',
+      '2026-11-24',
+      '2026-11-23',
+    ]);
   });
 
   it('closes a day at the zone midnight', () => {
@@ -22,13 +26,23 @@ describe('daily windows in a reporting time zone', () => {
   });
 
   it('derives rolling views from calendar days, across month and year ends', () => {
-    expect(rollingDays('2026-03-02', 7)).toEqual(['2026-02-24', '2026-02-25', '2026-02-26', '2026-02-27', '2026-02-28', '2026-03-01', '2026-03-02']);
+    expect(rollingDays('2026-03-02', 7)).toEqual([
+      '2026-02-24',
+      '2026-02-25',
+      '2026-02-26',
+      '2026-02-27',
+      '2026-02-28',
+      '2026-03-01',
+      '2026-03-02',
+    ]);
     expect(rollingDays('2027-01-01', 30)[0]).toBe('2026-12-03');
     expect(addDays('2028-02-28', 1)).toBe('2028-02-29');
   });
 
   it('refuses a zone that does not exist, naming it', () => {
-    expect(() => { assertTimeZone('Mars/Olympus'); }).toThrow('Mars/Olympus');
+    expect(() => {
+      assertTimeZone('Mars/Olympus');
+    }).toThrow('Mars/Olympus');
   });
 });
 

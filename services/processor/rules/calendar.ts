@@ -42,7 +42,8 @@ function offsetAt(at: number, timeZone: string): number {
 }
 
 /** A calendar day as a whole number (days since 1970-01-01), for arithmetic in hot paths. */
-export const dayNumber = (day: Day): number => Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
+export const dayNumber = (day: Day): number =>
+  Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
 
 const names = new Map<number, Day>();
 

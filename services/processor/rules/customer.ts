@@ -7,7 +7,15 @@
  */
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { fromMinorUnits, toMinorUnits } from './kpis.ts';
-import { applyEvent, DEFAULT_STAGE_RULES, NEW_CUSTOMER, type CustomerStage, type Stage, type StageRules, type StageTransition } from './stage.ts';
+import {
+  applyEvent,
+  DEFAULT_STAGE_RULES,
+  NEW_CUSTOMER,
+  type CustomerStage,
+  type Stage,
+  type StageRules,
+  type StageTransition,
+} from './stage.ts';
 
 /** A value and the event time it was observed at; a later observation wins, ties by event_id. */
 export interface Latest<T> {
@@ -112,7 +120,9 @@ export function applyToCustomer(
         revenueMinor: (BigInt(next.revenueMinor) + toMinorUnits(event.properties.amount)).toString(),
         revenueByCurrency: {
           ...next.revenueByCurrency,
-          [event.properties.currency]: (BigInt(next.revenueByCurrency[event.properties.currency] ?? '0') + toMinorUnits(event.properties.amount)).toString(),
+          [event.properties.currency]: (
+            BigInt(next.revenueByCurrency[event.properties.currency] ?? '0') + toMinorUnits(event.properties.amount)
+          ).toString(),
         },
       };
       break;
@@ -139,7 +149,9 @@ export function profileOf(state: CustomerState): CustomerProfile {
     forms_submitted: state.formsSubmitted,
     purchases: state.purchases,
     revenue: fromMinorUnits(BigInt(state.revenueMinor)),
-    revenue_by_currency: Object.fromEntries(Object.entries(state.revenueByCurrency).map(([currency, minor]) => [currency, fromMinorUnits(BigInt(minor))])),
+    revenue_by_currency: Object.fromEntries(
+      Object.entries(state.revenueByCurrency).map(([currency, minor]) => [currency, fromMinorUnits(BigInt(minor))]),
+    ),
     first_purchase_at: state.stage.evidence.firstPurchaseAt,
     last_nps: state.lastNps?.value ?? null,
     last_csat: state.lastCsat?.value ?? null,

@@ -73,7 +73,11 @@ describe('kpisOf', () => {
 
   it('reports no data as null, never 0 or NaN', () => {
     const kpis = kpisOf(EMPTY_COUNTS);
-    expect(Object.entries(kpis).filter(([, v]) => v === null).map(([k]) => k)).toEqual([
+    expect(
+      Object.entries(kpis)
+        .filter(([, v]) => v === null)
+        .map(([k]) => k),
+    ).toEqual([
       'pages_per_visit',
       'avg_time_on_page_s',
       'avg_time_on_site_s',
@@ -106,7 +110,12 @@ describe('NPS classes', () => {
 describe('money', () => {
   it('is exact in ten-thousandths', () => {
     expect([toMinorUnits('19.99'), toMinorUnits('0.0001'), toMinorUnits('7')]).toEqual([199_900n, 1n, 70_000n]);
-    expect([fromMinorUnits(199_900n), fromMinorUnits(1n), fromMinorUnits(70_000n), fromMinorUnits(10n)]).toEqual(['19.99', '0.0001', '7.00', '0.001']);
+    expect([fromMinorUnits(199_900n), fromMinorUnits(1n), fromMinorUnits(70_000n), fromMinorUnits(10n)]).toEqual([
+      '19.99',
+      '0.0001',
+      '7.00',
+      '0.001',
+    ]);
     // 0.1 + 0.2 in floating point is 0.30000000000000004; here it is 0.30.
     expect(fromMinorUnits(toMinorUnits('0.1') + toMinorUnits('0.2'))).toBe('0.30');
   });
@@ -114,11 +123,8 @@ describe('money', () => {
 
 describe('sentimentOf', () => {
   it('classifies survey comments with VADER, negation included', () => {
-    expect(['Great service, thanks!', 'The checkout was slow and confusing.', 'I received the parcel.', 'not bad at all'].map(sentimentOf)).toEqual([
-      'positive',
-      'negative',
-      'neutral',
-      'positive',
-    ]);
+    expect(
+      ['Great service, thanks!', 'The checkout was slow and confusing.', 'I received the parcel.', 'not bad at all'].map(sentimentOf),
+    ).toEqual(['positive', 'negative', 'neutral', 'positive']);
   });
 });

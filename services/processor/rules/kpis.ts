@@ -81,7 +81,10 @@ export function toMinorUnits(amount: string): bigint {
 /** 199900n → "19.99"; trailing zeros trimmed, at least two decimals kept. */
 export function fromMinorUnits(minor: bigint): string {
   const whole = minor / SCALE;
-  const fraction = (minor % SCALE).toString().padStart(4, '0').replace(/0{1,2}$/, '');
+  const fraction = (minor % SCALE)
+    .toString()
+    .padStart(4, '0')
+    .replace(/0{1,2}$/, '');
   return `${whole}.${fraction.length < 2 ? fraction.padEnd(2, '0') : fraction}`;
 }
 

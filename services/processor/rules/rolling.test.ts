@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { ALL_SEGMENTS, windowDeltasOf, NO_TRACK, type CustomerKpiTrack } from './window-deltas.ts';
-import { addSteps, EMPTY_ROLLING, newSegmentRolling, ROLLING_LENGTHS, rollingAt, rollingSteps, type RollingCounts, type SegmentRolling } from './rolling.ts';
+import {
+  addSteps,
+  EMPTY_ROLLING,
+  newSegmentRolling,
+  ROLLING_LENGTHS,
+  rollingAt,
+  rollingSteps,
+  type RollingCounts,
+  type SegmentRolling,
+} from './rolling.ts';
 import { addDays, dayEnd, dayOf, type Day } from './calendar.ts';
 
 const TZ = 'UTC';
@@ -20,7 +29,18 @@ function event(id: number, customer: string, type: 'page_view' | 'purchase', day
     channel: null,
   };
   return type === 'page_view'
-    ? { ...envelope, type, properties: { url: 'https://x.example', page_type: 'home', referrer: null, duration_ms: 1000, cta_shown: false, cta_clicked: false } }
+    ? {
+        ...envelope,
+        type,
+        properties: {
+          url: 'https://x.example',
+          page_type: 'home',
+          referrer: null,
+          duration_ms: 1000,
+          cta_shown: false,
+          cta_clicked: false,
+        },
+      }
     : { ...envelope, type, properties: { order_id: `o${id}`, amount: '10.00', currency: 'EUR', items: 1 } };
 }
 
@@ -33,9 +53,23 @@ function accumulate(events: readonly JourneyEvent[]): { get: (key: string) => Ro
     const customer = e.customer_id ?? '';
     const before = tracks.get(customer) ?? NO_TRACK;
     firstSeen.set(customer, Math.min(firstSeen.get(customer) ?? Infinity, e.occurred_at));
-    const { track } = windowDeltasOf({ event: e, segment: 'smb', track: before, firstSeenAt: firstSeen.get(customer) ?? e.occurred_at, transitionTo: null, timeZone: TZ, countsInWindow: true });
+    const { track } = windowDeltasOf({
+      event: e,
+      segment: 'smb',
+      track: before,
+      firstSeenAt: firstSeen.get(customer) ?? e.occurred_at,
+      transitionTo: null,
+      timeZone: TZ,
+      countsInWindow: true,
+    });
     tracks.set(customer, track);
-    for (const [segment, delta] of rollingSteps({ before, after: track, segments: ['smb', ALL_SEGMENTS], session: e.session_id, timeZone: TZ })) {
+    for (const [segment, delta] of rollingSteps({
+      before,
+      after: track,
+      segments: ['smb', ALL_SEGMENTS],
+      session: e.session_id,
+      timeZone: TZ,
+    })) {
       const state = counters.get(segment) ?? newSegmentRolling();
       addSteps(state, delta);
       counters.set(segment, state);
@@ -79,7 +113,11 @@ function seeded(seed: number) {
 
 describe('rolling 7- and 30-day distinct counts', () => {
   it('counts a customer who visits on several days of the week once', () => {
-    const totals = accumulate([event(1, 'ann', 'page_view', 0, 's1'), event(2, 'ann', 'page_view', 2, 's2'), event(3, 'ann', 'page_view', 4, 's2')]);
+    const totals = accumulate([
+      event(1, 'ann', 'page_view', 0, 's1'),
+      event(2, 'ann', 'page_view', 2, 's2'),
+      event(3, 'ann', 'page_view', 4, 's2'),
+    ]);
     const day = (n: number) => dayOf(T0 + n * DAY_MS, TZ);
     expect(totals.get(`smb|${day(4)}`)?.['7']).toEqual({ visitors: 1, sessions: 2, timedSessions: 2, buyers: 0, repeatBuyers: 0 });
     // Day 10: only the visit of day 4 is within the last 7 days; day 0 has left the window.
@@ -102,7 +140,9 @@ describe('rolling 7- and 30-day distinct counts', () => {
     for (let i = 1; i <= 300; i++) {
       const customer = `c${Math.floor(random() * 12)}`;
       const day = Math.floor(random() * 45);
-      events.push(event(i, customer, random() < 0.7 ? 'page_view' : 'purchase', day, random() < 0.8 ? `${customer}-s${Math.floor(day / 3)}` : null));
+      events.push(
+        event(i, customer, random() < 0.7 ? 'page_view' : 'purchase', day, random() < 0.8 ? `${customer}-s${Math.floor(day / 3)}` : null),
+      );
     }
     const shuffled = [...events].sort(() => random() - 0.5);
     const totals = accumulate(shuffled);
@@ -111,7 +151,9 @@ describe('rolling 7- and 30-day distinct counts', () => {
       for (const length of ROLLING_LENGTHS) {
         const expected = bruteForce(events, end, length);
         expect({ end, length, ...(totals.get(`smb|${end}`)?.[length] ?? EMPTY_ROLLING[length]) }).toEqual({ end, length, ...expected });
-        expect(totals.get(`*|${end}`)?.[length] ?? EMPTY_ROLLING[length]).toEqual(totals.get(`smb|${end}`)?.[length] ?? EMPTY_ROLLING[length]);
+        expect(totals.get(`*|${end}`)?.[length] ?? EMPTY_ROLLING[length]).toEqual(
+          totals.get(`smb|${end}`)?.[length] ?? EMPTY_ROLLING[length],
+        );
       }
     }
   });

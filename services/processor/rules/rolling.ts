@@ -117,7 +117,8 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     const boughtBefore = daysWith(before.marks, segment, (m) => m.buyer === true);
     const boughtAfter = daysWith(after.marks, segment, (m) => m.buyer === true);
     if (wasFrom === isFrom && boughtBefore.length === boughtAfter.length && boughtBefore.every((d, i) => d === boughtAfter[i])) continue;
-    for (const length of ROLLING_LENGTHS) record(segment, `repeatBuyers:${length}`, coverage(boughtBefore, length, wasFrom), coverage(boughtAfter, length, isFrom));
+    for (const length of ROLLING_LENGTHS)
+      record(segment, `repeatBuyers:${length}`, coverage(boughtBefore, length, wasFrom), coverage(boughtAfter, length, isFrom));
   }
   return bySegment;
 }
@@ -190,13 +191,18 @@ export function foldBefore(state: SegmentRolling, day: Day): boolean {
 
 /** JSON for the changelog, and back. */
 export function rollingToJson(state: SegmentRolling): string {
-  return JSON.stringify({ base: Object.fromEntries(state.base), steps: Object.fromEntries([...state.steps].map(([s, m]) => [s, Object.fromEntries(m)])) });
+  return JSON.stringify({
+    base: Object.fromEntries(state.base),
+    steps: Object.fromEntries([...state.steps].map(([s, m]) => [s, Object.fromEntries(m)])),
+  });
 }
 export function rollingFromJson(json: string): SegmentRolling {
   const parsed = JSON.parse(json) as { base: Record<string, number>; steps: Record<string, Record<string, number>> };
   return {
     base: new Map(Object.entries(parsed.base) as [RollingSeries, number][]),
-    steps: new Map(Object.entries(parsed.steps).map(([s, m]) => [s as RollingSeries, new Map(Object.entries(m).map(([d, n]) => [Number(d), n]))])),
+    steps: new Map(
+      Object.entries(parsed.steps).map(([s, m]) => [s as RollingSeries, new Map(Object.entries(m).map(([d, n]) => [Number(d), n]))]),
+    ),
   };
 }
 

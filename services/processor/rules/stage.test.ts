@@ -20,7 +20,18 @@ function event(type: JourneyEvent['type'], atHours: number, extra: { page_type?:
   };
   switch (type) {
     case 'page_view':
-      return { ...envelope, type, properties: { url: 'https://x.example', page_type: (extra.page_type ?? 'home') as 'home', referrer: null, duration_ms: null, cta_shown: false, cta_clicked: false } };
+      return {
+        ...envelope,
+        type,
+        properties: {
+          url: 'https://x.example',
+          page_type: (extra.page_type ?? 'home') as 'home',
+          referrer: null,
+          duration_ms: null,
+          cta_shown: false,
+          cta_clicked: false,
+        },
+      };
     case 'form_submission':
       return { ...envelope, type, properties: { form_id: 'f', form_type: 'contact' } };
     case 'purchase':
@@ -55,9 +66,15 @@ describe('stage rules', () => {
 
   it('consideration: a form, or 3 product/pricing views, or views in 2 sessions', () => {
     expect(stageAfter([event('form_submission', 0)])).toBe('consideration');
-    expect(stageAfter([event('page_view', 0, { page_type: 'product' }), event('page_view', 1, { page_type: 'pricing' })])).toBe('discovery');
+    expect(stageAfter([event('page_view', 0, { page_type: 'product' }), event('page_view', 1, { page_type: 'pricing' })])).toBe(
+      'discovery',
+    );
     expect(
-      stageAfter([event('page_view', 0, { page_type: 'product' }), event('page_view', 1, { page_type: 'pricing' }), event('page_view', 2, { page_type: 'product' })]),
+      stageAfter([
+        event('page_view', 0, { page_type: 'product' }),
+        event('page_view', 1, { page_type: 'pricing' }),
+        event('page_view', 2, { page_type: 'product' }),
+      ]),
     ).toBe('consideration');
     expect(stageAfter([event('page_view', 0, { session: 'a' }), event('page_view', 1, { session: 'a' })])).toBe('discovery');
     expect(stageAfter([event('page_view', 0, { session: 'a' }), event('page_view', 1, { session: 'b' })])).toBe('consideration');

@@ -86,7 +86,8 @@ export interface WindowDeltas {
 /** Adds `delta` to `counts` field by field: counts, money (bigint), and maps of either by key. */
 function sum<T extends WindowDelta>(counts: T, delta: WindowDelta): T {
   const next: Record<string, unknown> = { ...counts };
-  const plus = (a: unknown, b: number | bigint) => (typeof b === 'bigint' ? ((a as bigint | undefined) ?? 0n) + b : ((a as number | undefined) ?? 0) + b);
+  const plus = (a: unknown, b: number | bigint) =>
+    typeof b === 'bigint' ? ((a as bigint | undefined) ?? 0n) + b : ((a as number | undefined) ?? 0) + b;
   for (const [field, value] of Object.entries(delta) as [string, number | bigint | Readonly<Record<string, number | bigint>>][]) {
     if (typeof value !== 'object') {
       next[field] = plus(next[field], value);
@@ -141,11 +142,20 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
             mark.visitor = true;
             add(deltas, key, { visitors: 1 });
           }
-          if (session !== null && (mark.sessions ?? []).length < MAX_SESSIONS_PER_CUSTOMER_DAY && !(mark.sessions ?? []).includes(session)) {
+          if (
+            session !== null &&
+            (mark.sessions ?? []).length < MAX_SESSIONS_PER_CUSTOMER_DAY &&
+            !(mark.sessions ?? []).includes(session)
+          ) {
             mark.sessions = [...(mark.sessions ?? []), session];
             add(deltas, key, { sessions: 1 });
           }
-          if (session !== null && p.duration_ms !== null && (mark.timedSessions ?? []).length < MAX_SESSIONS_PER_CUSTOMER_DAY && !(mark.timedSessions ?? []).includes(session)) {
+          if (
+            session !== null &&
+            p.duration_ms !== null &&
+            (mark.timedSessions ?? []).length < MAX_SESSIONS_PER_CUSTOMER_DAY &&
+            !(mark.timedSessions ?? []).includes(session)
+          ) {
             mark.timedSessions = [...(mark.timedSessions ?? []), session];
             add(deltas, key, { timedSessions: 1 });
           }
@@ -175,7 +185,15 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           }
           if (comment !== null) {
             const sentiment = sentimentOf(comment);
-            add(deltas, key, sentiment === 'positive' ? { positiveComments: 1 } : sentiment === 'negative' ? { negativeComments: 1 } : { neutralComments: 1 });
+            add(
+              deltas,
+              key,
+              sentiment === 'positive'
+                ? { positiveComments: 1 }
+                : sentiment === 'negative'
+                  ? { negativeComments: 1 }
+                  : { neutralComments: 1 },
+            );
           }
           break;
         }
@@ -234,7 +252,9 @@ export const applyDelta = (window: WindowCounts, delta: WindowDelta): WindowCoun
 
 /** A window's counts as JSON (the changelog, the published partial): money as decimal strings of ten-thousandths. */
 export function windowCountsToJson(counts: WindowCounts): Record<string, unknown> {
-  const revenueByCurrency = Object.fromEntries(Object.entries(counts.revenueByCurrency).map(([currency, minor]) => [currency, minor.toString()]));
+  const revenueByCurrency = Object.fromEntries(
+    Object.entries(counts.revenueByCurrency).map(([currency, minor]) => [currency, minor.toString()]),
+  );
   return { ...counts, revenueMinor: counts.revenueMinor.toString(), revenueByCurrency };
 }
 

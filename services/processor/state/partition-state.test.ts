@@ -30,7 +30,14 @@ function base(customer: string, when: string, segment: string | null) {
 const view = (c: string, when: string, segment: string | null = 'smb', duration: number | null = 2000): JourneyEvent => ({
   ...base(c, when, segment),
   type: 'page_view',
-  properties: { url: 'https://x.example', page_type: 'pricing', referrer: null, duration_ms: duration, cta_shown: true, cta_clicked: false },
+  properties: {
+    url: 'https://x.example',
+    page_type: 'pricing',
+    referrer: null,
+    duration_ms: duration,
+    cta_shown: true,
+    cta_clicked: false,
+  },
 });
 const buy = (c: string, when: string, amount: string, segment: string | null = 'smb', currency = 'EUR'): JourneyEvent => ({
   ...base(c, when, segment),
@@ -59,7 +66,14 @@ describe('PartitionState', () => {
       buy('a', '2026-11-20T12:00:00Z', '5.01'),
       nps('b', '2026-11-20T13:00:00Z', 3, 'Terrible, slow delivery'),
     ];
-    expect(events.map((e) => state.apply(e.customer_id ?? '', e))).toEqual(['applied', 'applied', 'applied', 'applied', 'applied', 'applied']);
+    expect(events.map((e) => state.apply(e.customer_id ?? '', e))).toEqual([
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+      'applied',
+    ]);
     const out = state.flush();
     expect(out.transitions.map((t) => `${t.customer_id}:${t.from_stage}->${t.to_stage}`)).toEqual([
       'a:unaware->discovery',
@@ -181,7 +195,12 @@ describe('PartitionState', () => {
     state.apply('d', view('d', '2026-11-24T00:00:00Z')); // stream time passes the 20th's close + 2 days
     const closing = state.flush();
     // The 21st had no events but a rolling view (the 20th's visitors are in its week); both close.
-    expect(closing.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual(['w|smb|2026-11-20', 'w|*|2026-11-20', 'w|smb|2026-11-21', 'w|*|2026-11-21']);
+    expect(closing.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual([
+      'w|smb|2026-11-20',
+      'w|*|2026-11-20',
+      'w|smb|2026-11-21',
+      'w|*|2026-11-21',
+    ]);
     expect(state.apply('e', view('e', '2026-11-20T22:00:00Z'))).toBe('too_late');
     const after = state.flush();
     expect(after.windows.map((w) => `${w.segment}|${w.day}`)).toEqual([]);
@@ -234,7 +253,9 @@ describe('PartitionState', () => {
     // Days without events still end with the partition's stage counts (as of the 10th's end).
     expect(reached.find((w) => w.segment === 'smb' && w.day === '2026-11-13')?.stage_counts).toEqual({ discovery: 1 });
     // Days ahead of this partition's stream time go out for their rolling views, marked unreached.
-    const ahead = out.windows.filter((w) => !w.day_reached && w.segment === 'smb').map((w) => `${w.day}:${w.rolling['7'].visitors ?? 0}/${w.rolling['30'].visitors ?? 0}`);
+    const ahead = out.windows
+      .filter((w) => !w.day_reached && w.segment === 'smb')
+      .map((w) => `${w.day}:${w.rolling['7'].visitors ?? 0}/${w.rolling['30'].visitors ?? 0}`);
     expect(ahead.slice(0, 3)).toEqual(['2026-11-15:2/2', '2026-11-16:2/2', '2026-11-17:1/2']);
     expect(ahead.at(-1)).toBe('2026-12-13:0/1');
     expect(out.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual(['w|smb|2026-11-10', 'w|*|2026-11-10']);

@@ -136,7 +136,8 @@ export class PartitionState {
     const step = applyToCustomer(stored?.customer, key, event, this.rules.stage);
 
     const tooLate =
-      this.streamTime !== null && latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
+      this.streamTime !== null &&
+      latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
     const customer = step.state;
     const segment = event.segment ?? customer.segment?.value ?? UNASSIGNED_SEGMENT;
     const { track, deltas } = windowDeltasOf({
@@ -148,7 +149,13 @@ export class PartitionState {
       timeZone: this.rules.timeZone,
       countsInWindow: !tooLate,
     });
-    const steps = rollingSteps({ before: stored?.track ?? NO_TRACK, after: track, segments: segmentsOf(segment), session: event.session_id, timeZone: this.rules.timeZone });
+    const steps = rollingSteps({
+      before: stored?.track ?? NO_TRACK,
+      after: track,
+      segments: segmentsOf(segment),
+      session: event.session_id,
+      timeZone: this.rules.timeZone,
+    });
 
     if (this.streamTime !== null && event.occurred_at > this.streamTime) this.freezeDaysBefore(event.occurred_at);
     for (const [windowKey, delta] of deltas) {
@@ -176,7 +183,14 @@ export class PartitionState {
     this.dirtyCustomers.add(key);
     if (step.transition) {
       const t = step.transition;
-      this.transitions.push({ customer_id: key, segment: customer.segment?.value ?? null, from_stage: t.from_stage, to_stage: t.to_stage, at: new Date(t.at).toISOString(), event_id: t.event_id });
+      this.transitions.push({
+        customer_id: key,
+        segment: customer.segment?.value ?? null,
+        from_stage: t.from_stage,
+        to_stage: t.to_stage,
+        at: new Date(t.at).toISOString(),
+        event_id: t.event_id,
+      });
     }
     if (this.streamTime === null || event.occurred_at > this.streamTime) {
       this.streamTime = event.occurred_at;
@@ -196,7 +210,8 @@ export class PartitionState {
       if (stored === undefined) continue;
       stored.seen.forgetOutsideWindow(stored.customer.lastSeenAt, this.rules.dedup);
       // Marks stay as long as a rolling window that is still open can reach back to them.
-      const pruned = oldestOpenDay === null ? stored : { ...stored, track: pruneTrack(stored.track, addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS)) };
+      const pruned =
+        oldestOpenDay === null ? stored : { ...stored, track: pruneTrack(stored.track, addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS)) };
       this.customers.set(key, pruned);
       changelog.push({ key: changelogKey.customer(key), value: JSON.stringify(pruned) });
       profiles.push(toProfileRecord(pruned.customer));
@@ -225,7 +240,10 @@ export class PartitionState {
       window.reached = today !== null && day <= today;
       window.revision++;
       windows.push(this.partial(segment, day, window));
-      changelog.push({ key: changelogKey.window(windowKey), value: JSON.stringify({ ...window, counts: windowCountsToJson(window.counts) }) });
+      changelog.push({
+        key: changelogKey.window(windowKey),
+        value: JSON.stringify({ ...window, counts: windowCountsToJson(window.counts) }),
+      });
     }
     // Evict only after the final revision of a window that closed in this batch went out above.
     if (this.streamTimeMoved) this.closeWindows();
@@ -298,7 +316,9 @@ export class PartitionState {
       revision: window.revision,
       counts: { ...numbers, revenueMinor: revenueMinor.toString() },
       transitions_to: transitionsTo,
-      revenue_by_currency: Object.fromEntries(Object.entries(revenueByCurrency).map(([currency, minor]) => [currency, fromMinorUnits(minor)])),
+      revenue_by_currency: Object.fromEntries(
+        Object.entries(revenueByCurrency).map(([currency, minor]) => [currency, fromMinorUnits(minor)]),
+      ),
       stage_counts: window.stageCounts,
       dormant_customers: window.dormant,
       rolling: rollingAt(this.rolling.get(segment), day),
@@ -380,9 +400,17 @@ export class PartitionState {
     const entries = (c: CustomerState | undefined) => {
       if (c === undefined) return [];
       const segment = c.segment?.value ?? UNASSIGNED_SEGMENT;
-      return segment === ALL_SEGMENTS ? [{ c, segment }] : [{ c, segment }, { c, segment: ALL_SEGMENTS }];
+      return segment === ALL_SEGMENTS
+        ? [{ c, segment }]
+        : [
+            { c, segment },
+            { c, segment: ALL_SEGMENTS },
+          ];
     };
-    for (const [sign, list] of [[-1, entries(before)], [1, entries(after)]] as const) {
+    for (const [sign, list] of [
+      [-1, entries(before)],
+      [1, entries(after)],
+    ] as const) {
       for (const { c, segment } of list) {
         const stages = this.stageCounts.get(segment) ?? new Map<string, number>();
         tally(stages, c.stage.stage, sign);
@@ -420,4 +448,3 @@ function toProfileRecord(customer: CustomerState): CustomerProfileRecord {
     first_purchase_at: iso(p.first_purchase_at),
   };
 }
-

@@ -11,15 +11,41 @@ describe('RecentEventIds', () => {
     seen.remember('e6', 6, LIMITS); // a quarter over the limit: back down to the 4 newest
     expect({ size: seen.size, json: seen.toJSON() }).toEqual({
       size: 4,
-      json: { horizon: 2, ids: [['e3', 3], ['e4', 4], ['e5', 5], ['e6', 6]] },
+      json: {
+        horizon: 2,
+        ids: [
+          ['e3', 3],
+          ['e4', 4],
+          ['e5', 5],
+          ['e6', 6],
+        ],
+      },
     });
-    expect([seen.sighting('e2', 2), seen.sighting('late', 2), seen.sighting('late', 2.5), seen.sighting('e3', 3)]).toEqual(['beyond_horizon', 'beyond_horizon', 'new', 'duplicate']);
+    expect([seen.sighting('e2', 2), seen.sighting('late', 2), seen.sighting('late', 2.5), seen.sighting('e3', 3)]).toEqual([
+      'beyond_horizon',
+      'beyond_horizon',
+      'new',
+      'duplicate',
+    ]);
   });
 
   it('forgets ids outside the event-time window of the newest event', () => {
-    const seen = RecentEventIds.fromJSON({ horizon: null, ids: [['a', 100], ['b', 1500], ['c', 2000]] });
+    const seen = RecentEventIds.fromJSON({
+      horizon: null,
+      ids: [
+        ['a', 100],
+        ['b', 1500],
+        ['c', 2000],
+      ],
+    });
     seen.forgetOutsideWindow(2000, LIMITS);
-    expect(seen.toJSON()).toEqual({ horizon: 100, ids: [['b', 1500], ['c', 2000]] });
+    expect(seen.toJSON()).toEqual({
+      horizon: 100,
+      ids: [
+        ['b', 1500],
+        ['c', 2000],
+      ],
+    });
   });
 
   it('round-trips through JSON, as through the changelog', () => {
