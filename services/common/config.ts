@@ -6,18 +6,24 @@
 import path from 'node:path';
 import { z } from 'zod';
 
+/** `a, b,` → ['a', 'b']: comma-separated, blanks dropped. */
+const splitList = (text: string): string[] =>
+  text
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+
 const csv = (fallback: string) =>
+  z.string().default(fallback).transform(splitList).pipe(z.array(z.string()).min(1, 'must list at least one value'));
+
+/** A comma-separated list that may be empty or unset. */
+const optionalList = () =>
   z
     .string()
-    .default(fallback)
-    .transform((s) =>
-      s
-        .split(',')
-        .map((part) => part.trim())
-        .filter((part) => part.length > 0),
-    )
-    .pipe(z.array(z.string()).min(1, 'must list at least one value'));
-
+    .optional()
+    .transform((s) => splitList(s ?? ''));
+/** Bearer tokens: long enough that guessing is not a plan. */
+const apiKeys = () => optionalList().pipe(z.array(z.string().min(16, 'each key must be at least 16 characters')));
 const port = (fallback: number) => z.coerce.number().int().min(1).max(65535).default(fallback);
 const bool = (fallback: boolean) => z.stringbool().default(fallback);
 const secret = () => z.string().optional();
@@ -65,16 +71,7 @@ export const envSchema = z.object({
   COLLECTOR_HOST: z.string().min(1).default('127.0.0.1'),
   COLLECTOR_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** Bearer tokens the collector accepts. Required by `journey run collector`; `npm start` makes one if unset. */
-  COLLECTOR_API_KEYS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((k) => k.trim())
-        .filter((k) => k.length > 0),
-    )
-    .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
+  COLLECTOR_API_KEYS: apiKeys(),
   COLLECTOR_MAX_EVENTS: z.coerce.number().int().min(1).max(100_000).default(500),
   COLLECTOR_MAX_BODY_BYTES: z.coerce
     .number()
@@ -157,28 +154,11 @@ export const envSchema = z.object({
   QUERY_HOST: z.string().min(1).default('127.0.0.1'),
   QUERY_PORT: z.coerce.number().int().min(0).max(65535).default(8123),
   /** Bearer tokens the endpoint accepts (also as the password of Basic auth). Unset: one is made per run and written to QUERY_TOKEN_FILE. */
-  QUERY_API_KEYS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((k) => k.trim())
-        .filter((k) => k.length > 0),
-    )
-    .pipe(z.array(z.string().min(16, 'each key must be at least 16 characters'))),
+  QUERY_API_KEYS: apiKeys(),
   /** Where the made token is written (mode 0600) and where `journey sql` finds it. */
   QUERY_TOKEN_FILE: z.string().min(1).default('.journeyline/query-token'),
   /** Host headers the endpoint answers (DNS rebinding); default: its own address, and the loopback names when it listens on loopback. */
-  QUERY_ALLOWED_HOSTS: z
-    .string()
-    .optional()
-    .transform((s) =>
-      (s ?? '')
-        .split(',')
-        .map((h) => h.trim().toLowerCase())
-        .filter((h) => h.length > 0),
-    ),
+  QUERY_ALLOWED_HOSTS: optionalList().transform((hosts) => hosts.map((host) => host.toLowerCase())),
   /** The budget of one analyst query: time, memory, result size; and how many run at once. */
   QUERY_MAX_EXECUTION_S: z.coerce.number().int().min(1).max(3600).default(60),
   QUERY_MAX_MEMORY_BYTES: z.coerce
