@@ -73,6 +73,17 @@ describe('the query endpoint', () => {
     });
   });
 
+  it.each([
+    'DESCRIBE TABLE journey.events',
+    'EXISTS TABLE journey.events',
+    'SHOW CREATE TABLE journey.events',
+    'EXPLAIN SELECT count() FROM journey.events',
+    'WITH 2 AS two SELECT two * number FROM numbers(3)',
+    'SELECT 1 UNION ALL SELECT 2',
+  ])('runs every kind of read: %s', async (query) => {
+    expect((await ask(query)).status).toBe(200);
+  });
+
   it('writes no file: INTO OUTFILE is refused, TRUNCATE and APPEND alike', async () => {
     const target = path.join(scratch, 'victim.txt');
     writeFileSync(target, 'keep');
