@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import { DAY_MS, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { ALL_SEGMENTS, windowDeltasOf, NO_TRACK, type CustomerKpiTrack } from './window-deltas.ts';
 import {
   addSteps,
@@ -15,7 +15,6 @@ import { addDays, dayEnd, dayOf, type Day } from './calendar.ts';
 
 const TZ = 'UTC';
 const T0 = Date.parse('2026-10-01T08:00:00Z');
-const DAY_MS = 86_400_000;
 
 function event(id: number, customer: string, type: 'page_view' | 'purchase', day: number, session: string | null): JourneyEvent {
   const envelope = {
