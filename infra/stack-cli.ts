@@ -16,7 +16,7 @@ async function main(command: string | undefined): Promise<number> {
   const stack = new NativeStack(config.stack);
   switch (command) {
     case 'fetch':
-      stack.fetch(say);
+      await stack.fetch(say);
       say('native stack artifacts are cached');
       return 0;
     case 'up': {

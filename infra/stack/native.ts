@@ -13,9 +13,9 @@
  * - `down` stops every process carrying this state dir's marker, not only the recorded PIDs, and
  *   fails if any survives.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../services/common/config.ts';
 import { pollUntil } from '../../services/common/poll.ts';
@@ -73,8 +73,8 @@ export class NativeStack {
     };
   }
 
-  /** Makes sure the Maven artifacts are cached; re-fetches when infra/pom.xml changed. */
-  fetch(report: (line: string) => void = () => undefined): void {
+  /** Makes sure the Maven artifacts are cached; re-fetches when infra/pom.xml changed, saying how far it got every 10 s. */
+  async fetch(report: (line: string) => void = () => undefined): Promise<void> {
     const pomHash = createHash('sha256').update(readFileSync(POM)).digest('hex');
     const stamp = existsSync(FETCH_STAMP) ? readFileSync(FETCH_STAMP, 'utf8').trim() : '';
     if (stamp === pomHash && existsSync(path.join(APICURIO_DIR, 'quarkus-run.jar')) && existsSync(KAFKA_LIBS)) return;
@@ -86,13 +86,27 @@ export class NativeStack {
     mkdirSync(CACHE_DIR, { recursive: true });
     const logFile = path.join(CACHE_DIR, 'fetch.log');
     report(`fetching Kafka and Apicurio Registry from Maven Central into ${CACHE_DIR} (once, a minute or two; log: ${logFile})`);
-    const mvn = spawnSync('mvn', ['-B', '-q', '-f', POM, 'package'], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-    writeFileSync(logFile, `${mvn.stdout}${mvn.stderr}`);
-    if (mvn.error !== undefined) {
-      throw new StackError(`Maven (mvn) is needed to fetch the native stack and could not run: ${mvn.error.message}`);
+    const log = openSync(logFile, 'w');
+    const began = Date.now();
+    const progress = setInterval(() => {
+      const downloaded = (readFileSync(logFile, 'utf8').match(/^Downloaded from /gm) ?? []).length;
+      report(`  still fetching: ${downloaded} artifacts so far (${Math.round((Date.now() - began) / 1000)} s)`);
+    }, 10_000);
+    let status: number | null;
+    try {
+      status = await new Promise<number | null>((resolve, reject) => {
+        const mvn = spawn('mvn', ['-B', '-f', POM, 'package'], { stdio: ['ignore', log, log] });
+        mvn.once('error', (error) => {
+          reject(new StackError(`Maven (mvn) is needed to fetch the native stack and could not run: ${error.message}`));
+        });
+        mvn.once('exit', resolve);
+      });
+    } finally {
+      clearInterval(progress);
+      closeSync(log);
     }
-    if (mvn.status !== 0) {
-      throw new StackError(`Maven failed to fetch the native stack (exit ${mvn.status}); see ${logFile}:\n${tail(logFile, 20)}`);
+    if (status !== 0) {
+      throw new StackError(`Maven failed to fetch the native stack (exit ${status ?? 'by signal'}); see ${logFile}:\n${tail(logFile, 20)}`);
     }
     writeFileSync(FETCH_STAMP, `${pomHash}\n`);
   }
@@ -120,7 +134,7 @@ export class NativeStack {
       }
 
       await this.assertPortsFree();
-      this.fetch(report);
+      await this.fetch(report);
       const kafkaJava = findJava(
         { min: 17, max: 23, purpose: 'Kafka 3.9', variable: 'STACK_KAFKA_JAVA_HOME' },
         this.settings.kafkaJavaHome,
