@@ -4,10 +4,10 @@
  * against stream time — the newest event time seen — so a backfill of old events is processed
  * in order of its own clock, never judged by the wall clock. Pure.
  */
+import { dayName, dayNumber, type Day } from '../../../schemas/days.ts';
 import { DAY_MS } from '../../../schemas/event-contract.ts';
 
-/** A calendar day, YYYY-MM-DD. */
-export type Day = string;
+export { dayName, dayNumber, type Day };
 
 const dayFormatters = new Map<string, Intl.DateTimeFormat>();
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
@@ -39,23 +39,6 @@ function offsetAt(at: number, timeZone: string): number {
   if (match?.[1] === undefined) return 0;
   const minutes = Number(match[2]) * 60 + Number(match[3]);
   return (match[1] === '-' ? -minutes : minutes) * 60_000;
-}
-
-/** A calendar day as a whole number (days since 1970-01-01), for arithmetic in hot paths. */
-export const dayNumber = (day: Day): number =>
-  Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
-
-const names = new Map<number, Day>();
-
-/** The calendar day of a day number; remembered, as the same few days come back all the time. */
-export function dayName(n: number): Day {
-  let name = names.get(n);
-  if (name === undefined) {
-    name = new Date(n * DAY_MS).toISOString().slice(0, 10);
-    if (names.size > 100_000) names.clear();
-    names.set(n, name);
-  }
-  return name;
 }
 
 /** `day` shifted by whole calendar days (no time zone involved). */

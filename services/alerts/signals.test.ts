@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { readingsOf, windowOf } from './signals.ts';
+
+const share = (
+  partition: number,
+  counts: Record<string, number>,
+  stages: Record<string, number>,
+  dormant: number,
+  rolling30: Record<string, number>,
+): SegmentKpiPartial => ({
+  segment: 'smb',
+  day: '2026-11-20',
+  time_zone: 'UTC',
+  partition,
+  revision: 1,
+  counts: { revenueMinor: '0', ...counts },
+  transitions_to: {},
+  revenue_by_currency: {},
+  stage_counts: stages,
+  dormant_customers: dormant,
+  rolling: { '7': {}, '30': rolling30 },
+  day_reached: true,
+});
+
+describe('windowOf and readingsOf', () => {
+  it('adds up the partitions of a window, then reads each signal with its sample', () => {
+    const window = windowOf([
+      share(
+        0,
+        {
+          npsPromoters: 5,
+          npsPassives: 2,
+          npsDetractors: 3,
+          csatSum: 8,
+          csatResponses: 2,
+          csatSatisfied: 1,
+          negativeComments: 1,
+          neutralComments: 1,
+        },
+        { conversion: 6, ongoing_engagement: 2, discovery: 9 },
+        2,
+        { buyers: 10, repeatBuyers: 2 },
+      ),
+      share(1, { npsDetractors: 2, cesSum: 12, cesResponses: 3, positiveComments: 2 }, { conversion: 2 }, 1, {
+        buyers: 6,
+        repeatBuyers: 2,
+      }),
+    ]);
+    expect(window && readingsOf(window)).toEqual({
+      dormant_share: { value: 3 / 10, sample: 10 },
+      detractor_share: { value: 5 / 12, sample: 12 },
+      csat_mean: { value: 4, sample: 2 },
+      csat_satisfied_share: { value: 0.5, sample: 2 },
+      ces_mean: { value: 4, sample: 3 },
+      negative_sentiment_share: { value: 1 / 4, sample: 4 },
+      repeat_purchase_rate_30d: { value: 4 / 16, sample: 16 },
+      buyers_30d: { value: 16, sample: 16 },
+    });
+  });
+
+  it('reads no value where there is nothing to divide by', () => {
+    const window = windowOf([share(0, {}, {}, 0, {})]);
+    expect(window && readingsOf(window).detractor_share).toEqual({ value: null, sample: 0 });
+    expect(windowOf([])).toBeUndefined();
+  });
+});
