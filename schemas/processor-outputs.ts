@@ -41,6 +41,26 @@ export const customerProfileRecord = z.object({
 export type CustomerProfileRecord = z.infer<typeof customerProfileRecord>;
 
 /**
+ * A converted customer whom a survey put at risk (services/processor/rules/at-risk.ts), with what
+ * they are worth: customer success contacts these first. Keyed by customer; latest by `at` wins.
+ */
+export const customerAtRiskRecord = z.object({
+  customer_id: z.string(),
+  segment: z.string().nullable(),
+  stage: z.string(),
+  reasons: z.array(z.string()).min(1),
+  at: isoTime,
+  event_id: z.uuid(),
+  survey_type: z.string(),
+  score: z.number().int(),
+  comment: z.string().nullable(),
+  revenue: decimal,
+  revenue_by_currency: z.record(z.string(), decimal),
+  orders: z.number().int(),
+});
+export type CustomerAtRiskRecord = z.infer<typeof customerAtRiskRecord>;
+
+/**
  * One processor partition's share of a daily window. The shares of all partitions add up to the
  * window (each customer lives in exactly one partition), so a reader keeps the latest revision
  * per key and sums by (segment, day). `counts` fields are those of WindowCounts in

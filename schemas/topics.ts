@@ -19,6 +19,8 @@ export function topicsFor(prefix: string) {
     lateEvents: topic('late-events'),
     /** One JSON record per funnel stage change, keyed by customer. */
     stageTransitions: topic('stage-transitions'),
+    /** Converted customers a survey put at risk (JSON), keyed by customer; the latest per customer is kept. */
+    customersAtRisk: topic('customers-at-risk', true),
     /** Latest profile per customer (JSON), keyed by customer. */
     customerProfiles: topic('customer-profiles', true),
     /** Daily (and rolling) KPI window partials per (segment, day, processor partition), JSON; latest revision wins; placed by segment|day. */

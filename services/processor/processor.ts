@@ -186,6 +186,7 @@ function batchOutputs(
   return [
     { topic: topics.stageTransitions.name, messages: flushed.transitions.map((t) => ({ key: t.customer_id, value: json(t) })) },
     { topic: topics.customerProfiles.name, messages: flushed.profiles.map((p) => ({ key: p.customer_id, value: json(p) })) },
+    { topic: topics.customersAtRisk.name, messages: flushed.atRisk.map((r) => ({ key: r.customer_id, value: json(r) })) },
     {
       topic: topics.segmentKpis.name,
       messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: json(w) })),

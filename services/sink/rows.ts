@@ -4,7 +4,12 @@
  * before it: that is what lets ClickHouse recognise and drop the replay.
  */
 import type { JourneyEvent } from '../../schemas/event-contract.ts';
-import type { CustomerProfileRecord, SegmentKpiPartial, StageTransitionRecord } from '../../schemas/processor-outputs.ts';
+import type {
+  CustomerAtRiskRecord,
+  CustomerProfileRecord,
+  SegmentKpiPartial,
+  StageTransitionRecord,
+} from '../../schemas/processor-outputs.ts';
 import { clickHouseTime } from '../common/clickhouse.ts';
 
 /** Where a record sat in Kafka; `timestamp` is the record's own (producer) time, epoch ms. */
@@ -14,7 +19,7 @@ export interface KafkaPosition {
   readonly timestamp: string;
 }
 
-export type Row = Record<string, string | number | boolean | null | Readonly<Record<string, number | string>>>;
+export type Row = Record<string, string | number | boolean | null | readonly string[] | Readonly<Record<string, number | string>>>;
 
 const time = (iso: string | null): string | null => (iso === null ? null : clickHouseTime(Date.parse(iso)));
 const lineage = (at: KafkaPosition) => ({ kafka_partition: at.partition, kafka_offset: Number(at.offset) });
@@ -34,6 +39,10 @@ export function eventRow(event: JourneyEvent, at: KafkaPosition): Row {
   };
   // Property names are the column names (see 001_events.sql); absent ones default to NULL.
   return { ...envelope, ...event.properties };
+}
+
+export function atRiskRow(r: CustomerAtRiskRecord, at: KafkaPosition): Row {
+  return { ...r, at: clickHouseTime(Date.parse(r.at)), ...lineage(at) };
 }
 
 export function transitionRow(t: StageTransitionRecord, at: KafkaPosition): Row {

@@ -23,10 +23,10 @@ import { createIdempotentProducer, ensureTopics, whenConsumerDies } from '../com
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
-import { customerProfileRecord, segmentKpiPartial, stageTransitionRecord } from '../../schemas/processor-outputs.ts';
+import { customerAtRiskRecord, customerProfileRecord, segmentKpiPartial, stageTransitionRecord } from '../../schemas/processor-outputs.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import { deduplicationToken, intentMetadata, parseIntent, planBlock, type BlockRange } from './blocks.ts';
-import { eventRow, partialRow, profileRow, stageRow, transitionRow, type KafkaPosition, type Row } from './rows.ts';
+import { atRiskRow, eventRow, partialRow, profileRow, stageRow, transitionRow, type KafkaPosition, type Row } from './rows.ts';
 
 export interface SinkDeps {
   readonly kafka: Kafka;
@@ -49,6 +49,10 @@ interface Route {
 }
 
 export const sinkGroupOf = (config: Config) => `${config.topicPrefix}sink`;
+
+/** The topics the sink writes to ClickHouse (the keys of routesFor). */
+export const sinkTopicsOf = (topics: Topics): string[] =>
+  [topics.events, topics.stageTransitions, topics.customerProfiles, topics.segmentKpis, topics.customersAtRisk].map((t) => t.name);
 
 function jsonDecoder<T>(schema: z.ZodType<T>): Route['decode'] {
   return (message) => {
@@ -98,6 +102,10 @@ function routesFor(topics: Topics, registry: SchemaRegistry): Map<string, Route>
     [
       topics.segmentKpis.name,
       { decode: jsonDecoder(segmentKpiPartial), tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] },
+    ],
+    [
+      topics.customersAtRisk.name,
+      { decode: jsonDecoder(customerAtRiskRecord), tables: [{ table: 'journey.customers_at_risk', row: atRiskRow }] },
     ],
   ]);
 }
@@ -334,7 +342,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
   });
   const died = whenConsumerDies(consumer);
   await consumer.connect();
-  await consumer.subscribe({ topics: [...routes.keys()], fromBeginning: true });
+  await consumer.subscribe({ topics: sinkTopicsOf(topics), fromBeginning: true });
   await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => writeFetch(ctx, payload) });
 
   return {

@@ -67,7 +67,8 @@ const EVENTS = [
   ev('bob', 'smb', 'survey_response', '12:15', { survey_type: 'csat', score: 4 }),
   ev('cid', 'enterprise', 'page_view', '13:00', { url: 'https://shop.example/p/2', page_type: 'product' }, 's3'),
   ev('cid', 'enterprise', 'purchase', '13:30', { order_id: 'o-2', amount: '100.00', currency: 'EUR' }, 's3'),
-  ev('cid', 'enterprise', 'survey_response', '14:00', { survey_type: 'ces', score: 2 }),
+  // A customer who bought and then found it hard work: at risk.
+  ev('cid', 'enterprise', 'survey_response', '14:00', { survey_type: 'ces', score: 5 }),
   // Two days later: ann again, and a new visitor. Her week has three smb visitors, not four.
   ev('ann', 'smb', 'page_view', '09:00', { url: 'https://shop.example/blog/1', page_type: 'blog', duration_ms: 10_000 }, 's4', LATER),
   ev('dan', 'smb', 'page_view', '10:00', { url: 'https://shop.example/', page_type: 'home' }, 's5', LATER),
@@ -270,6 +271,18 @@ describe('journey start, end to end', () => {
         typeof value === 'number' || kpi === 'revenue' || kpi === 'aov' ? (actual === null ? null : Number(actual)) : actual,
       ]).toEqual([kpi, value === null ? null : typeof value === 'string' ? Number(value) : value]);
     }
+
+    // Converted customers a survey put at risk, with what they are worth; bob (a detractor) has not bought.
+    const atRisk = await pollUntil(
+      async () => {
+        const rows = await q(
+          'SELECT customer_id, reasons, score, toFloat64(revenue) AS revenue, orders FROM journey.customers_at_risk FINAL',
+        );
+        return rows.length > 0 ? rows : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 300, what: 'customers at risk in ClickHouse' },
+    );
+    expect(atRisk).toEqual([{ customer_id: 'cid', reasons: ['high_ces'], score: 5, revenue: 100, orders: '1' }]);
 
     // Money per currency lands beside the plain sum (the re-sent purchase counted once).
     const [money] = await q<{ eur: number; currencies: number; ann: number }>(

@@ -13,7 +13,7 @@ import { migrate } from '../../services/common/migrations.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
-import { runSink, sinkGroupOf, type RunningSink } from '../../services/sink/sink.ts';
+import { runSink, sinkGroupOf, sinkTopicsOf, type RunningSink } from '../../services/sink/sink.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { toAvro, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
@@ -129,8 +129,7 @@ describe('poison input', () => {
     sink = await runSink({ kafka, registry, clickhouse, config, logger });
     // No partition stalls: both groups commit everything, poison included.
     await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 240_000, 1000);
-    const derived = [topics.events, topics.stageTransitions, topics.customerProfiles, topics.segmentKpis].map((t) => t.name);
-    await caughtUp(kafka, sinkGroupOf(config), derived, 120_000, 1000);
+    await caughtUp(kafka, sinkGroupOf(config), sinkTopicsOf(topics), 120_000, 1000);
 
     const rows = async (sql: string) => (await clickhouse.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, string>>();
     expect(await rows('SELECT count() AS events, uniqExact(event_id) AS ids FROM journey.events')).toEqual([

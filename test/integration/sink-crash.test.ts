@@ -15,7 +15,7 @@ import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
 import { parseIntent, type BlockRange } from '../../services/sink/blocks.ts';
-import { sinkGroupOf } from '../../services/sink/sink.ts';
+import { sinkGroupOf, sinkTopicsOf } from '../../services/sink/sink.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { journeys } from '../helpers/journeys.ts';
@@ -35,10 +35,7 @@ async function processedWorkload(config: Config, workload: readonly unknown[]): 
   }
 }
 
-const sinkTopics = (config: Config) => {
-  const t = topicsFor(config.topicPrefix);
-  return [t.events.name, t.stageTransitions.name, t.customerProfiles.name, t.segmentKpis.name];
-};
+const sinkTopics = (config: Config) => sinkTopicsOf(topicsFor(config.topicPrefix));
 
 /** `journey run sink` on its own chDB directory; `url()` waits until its query endpoint answers. */
 async function startSink(config: Config, chdbPath: string, log: { push: (line: string) => void }, extra: Record<string, string> = {}) {
@@ -104,6 +101,7 @@ async function tablesOf(url: string) {
       'SELECT * EXCEPT (kafka_partition, kafka_offset) FROM journey.stage_transitions ORDER BY customer_id, at, to_stage',
     ),
     kpis: await q('SELECT * EXCEPT (updated_at) FROM journey.segment_kpis_daily ORDER BY segment, day'),
+    atRisk: await q('SELECT * EXCEPT (kafka_partition, kafka_offset) FROM journey.customers_at_risk ORDER BY customer_id, at, event_id'),
   };
 }
 
@@ -160,7 +158,14 @@ describe('sink crash', () => {
       );
       expect(counts).toEqual({ rows: String(workload.length), distinct_ids: String(workload.length) });
       // No table holds a Kafka record twice, FINAL or not.
-      for (const table of ['events', 'stage_transitions', 'customer_profiles', 'customer_stages', 'segment_kpi_partials']) {
+      for (const table of [
+        'events',
+        'stage_transitions',
+        'customer_profiles',
+        'customer_stages',
+        'segment_kpi_partials',
+        'customers_at_risk',
+      ]) {
         const [lineage] = await sqlRows<{ rows: string; records: string }>(
           url,
           `SELECT count() AS rows, uniqExact(kafka_partition, kafka_offset) AS records FROM journey.${table}`,
@@ -175,6 +180,8 @@ describe('sink crash', () => {
       expect(after.profiles).toEqual(expected.profiles);
       expect(after.kpis.length).toBeGreaterThan(5);
       expect(after.kpis).toEqual(expected.kpis);
+      expect(after.atRisk.length).toBeGreaterThan(0);
+      expect(after.atRisk).toEqual(expected.atRisk);
     },
     240_000,
   );

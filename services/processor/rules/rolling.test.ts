@@ -60,6 +60,7 @@ function accumulate(events: readonly JourneyEvent[]): { get: (key: string) => Ro
       transitionTo: null,
       timeZone: TZ,
       countsInWindow: true,
+      sentiment: null,
     });
     tracks.set(customer, track);
     for (const [segment, delta] of rollingSteps({

@@ -11,7 +11,7 @@
  */
 import { DAY_MS, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { EMPTY_COUNTS, npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
-import { sentimentOf } from './sentiment.ts';
+import type { Sentiment } from './sentiment.ts';
 import { dayEnd, dayOf, type Day } from './calendar.ts';
 
 export const ALL_SEGMENTS = '*';
@@ -76,6 +76,8 @@ export interface WindowDeltasInput {
   readonly timeZone: string;
   /** Whether this event may still change its daily window (not too late). */
   readonly countsInWindow: boolean;
+  /** Sentiment of the event's comment, if it has one (computed once by the caller). */
+  readonly sentiment: Sentiment | null;
 }
 
 export interface WindowDeltas {
@@ -180,7 +182,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           break;
         }
         case 'survey_response': {
-          const { survey_type: kind, score, comment } = event.properties;
+          const { survey_type: kind, score } = event.properties;
           if (kind === 'nps') {
             const cls = npsClassOf(score);
             add(deltas, key, cls === 'promoter' ? { npsPromoters: 1 } : cls === 'detractor' ? { npsDetractors: 1 } : { npsPassives: 1 });
@@ -189,8 +191,8 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           } else {
             add(deltas, key, { cesSum: score, cesResponses: 1 });
           }
-          if (comment !== null) {
-            const sentiment = sentimentOf(comment);
+          const { sentiment } = input;
+          if (sentiment !== null) {
             add(
               deltas,
               key,

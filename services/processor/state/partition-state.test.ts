@@ -139,6 +139,28 @@ describe('PartitionState', () => {
     expect(profiles.map((p) => p.revenue_by_currency)).toEqual([expected]);
   });
 
+  it('publishes converted customers a survey puts at risk, with what they are worth', () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', buy('a', '2026-11-20T10:00:00Z', '30', 'smb', 'IRR'));
+    state.apply('a', nps('a', '2026-11-20T11:00:00Z', 2, 'Terrible, slow delivery'));
+    state.apply('b', nps('b', '2026-11-20T11:30:00Z', 1, 'Awful'));
+    const { atRisk } = state.flush();
+    expect(atRisk).toEqual([
+      expect.objectContaining({
+        customer_id: 'a',
+        stage: 'ongoing_engagement',
+        reasons: ['nps_detractor', 'negative_comment'],
+        at: '2026-11-20T11:00:00.000Z',
+        score: 2,
+        comment: 'Terrible, slow delivery',
+        revenue: '30.00',
+        revenue_by_currency: { IRR: '30.00' },
+        orders: 1,
+      }),
+    ]);
+    expect(state.flush().atRisk).toEqual([]);
+  });
+
   it('counts a replayed event once', () => {
     const state = new PartitionState(0, RULES);
     const event = buy('a', '2026-11-20T11:00:00Z', '10');
@@ -177,7 +199,7 @@ describe('PartitionState', () => {
     const before = state.flush();
     const broken = { ...view('a', '2026-11-21T09:00:00Z'), occurred_at: Number.NaN };
     expect(() => state.apply('a', broken)).toThrow(RangeError);
-    expect(state.flush()).toEqual({ transitions: [], profiles: [], windows: [], changelog: [] });
+    expect(state.flush()).toEqual({ transitions: [], atRisk: [], profiles: [], windows: [], changelog: [] });
     expect(before.profiles.map((p) => p.page_views)).toEqual([1]);
     expect(state.apply('a', view('a', '2026-11-20T10:00:00Z'))).toBe('applied');
     expect(state.flush().profiles.map((p) => p.page_views)).toEqual([2]);

@@ -4,8 +4,14 @@
  * so the consumer loop can publish outputs and changelog records for exactly that, in one
  * transaction. Everything here can be rebuilt from the changelog records it emits.
  */
-import type { JourneyEvent } from '../../../schemas/event-contract.ts';
-import type { CustomerProfileRecord, SegmentKpiPartial, StageTransitionRecord } from '../../../schemas/processor-outputs.ts';
+import type { EventOf, JourneyEvent } from '../../../schemas/event-contract.ts';
+import { atRiskReasonsOf, type AtRiskReason } from '../rules/at-risk.ts';
+import type {
+  CustomerAtRiskRecord,
+  CustomerProfileRecord,
+  SegmentKpiPartial,
+  StageTransitionRecord,
+} from '../../../schemas/processor-outputs.ts';
 import {
   ALL_SEGMENTS,
   applyDelta,
@@ -36,6 +42,7 @@ import {
   touchedEnds,
   type SegmentRolling,
 } from '../rules/rolling.ts';
+import { sentimentOf } from '../rules/sentiment.ts';
 import type { StageRules } from '../rules/stage.ts';
 import { tally } from '../rules/tally.ts';
 import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/calendar.ts';
@@ -81,6 +88,8 @@ export interface ChangelogRecord {
 
 export interface Flushed {
   readonly transitions: readonly StageTransitionRecord[];
+  /** Converted customers a survey of theirs put at risk (rules/at-risk.ts). */
+  readonly atRisk: readonly CustomerAtRiskRecord[];
   readonly profiles: readonly CustomerProfileRecord[];
   readonly windows: readonly SegmentKpiPartial[];
   readonly changelog: readonly ChangelogRecord[];
@@ -102,6 +111,7 @@ export class PartitionState {
   private readonly convertedLastSeen = new Map<string, Map<Day, number>>();
 
   private transitions: StageTransitionRecord[] = [];
+  private atRisk: CustomerAtRiskRecord[] = [];
   private readonly dirtyCustomers = new Set<string>();
   private readonly dirtyWindows = new Set<string>();
   /** Segments whose rolling counters changed, with the first and last window end (day numbers) that moved. */
@@ -140,6 +150,8 @@ export class PartitionState {
       latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
     const customer = step.state;
     const segment = event.segment ?? customer.segment?.value ?? UNASSIGNED_SEGMENT;
+    const sentiment = event.type === 'survey_response' && event.properties.comment !== null ? sentimentOf(event.properties.comment) : null;
+    const atRisk = event.type === 'survey_response' ? atRiskReasonsOf(customer.stage.stage, event, sentiment) : [];
     const { track, deltas } = windowDeltasOf({
       event,
       segment,
@@ -148,6 +160,7 @@ export class PartitionState {
       transitionTo: step.transition?.to_stage ?? null,
       timeZone: this.rules.timeZone,
       countsInWindow: !tooLate,
+      sentiment,
     });
     const steps = rollingSteps({
       before: stored?.track ?? NO_TRACK,
@@ -192,6 +205,7 @@ export class PartitionState {
         event_id: t.event_id,
       });
     }
+    if (atRisk.length > 0 && event.type === 'survey_response') this.atRisk.push(atRiskRecord(customer, event, atRisk));
     if (this.streamTime === null || event.occurred_at > this.streamTime) {
       this.streamTime = event.occurred_at;
       this.streamTimeMoved = true;
@@ -259,8 +273,9 @@ export class PartitionState {
     for (const windowKey of this.closedWindows) changelog.push({ key: changelogKey.window(windowKey), value: null });
     if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: changelogKey.streamTime, value: String(this.streamTime) });
 
-    const flushed = { transitions: this.transitions, profiles, windows, changelog };
+    const flushed = { transitions: this.transitions, atRisk: this.atRisk, profiles, windows, changelog };
     this.transitions = [];
+    this.atRisk = [];
     this.dirtyCustomers.clear();
     this.dirtyWindows.clear();
     this.dirtyRolling.clear();
@@ -436,6 +451,24 @@ function customerFromJson(value: string): StoredCustomer {
   const customer: CustomerState = { ...known, revenueByCurrency: known.revenueByCurrency ?? {} };
   const seen = parsed.seen ?? { horizon: null, ids: (seenEventIds ?? []).map((id) => [id, customer.lastSeenAt] as const) };
   return { customer, track: parsed.track, seen: RecentEventIds.fromJSON(seen) };
+}
+
+function atRiskRecord(customer: CustomerState, survey: EventOf<'survey_response'>, reasons: readonly AtRiskReason[]): CustomerAtRiskRecord {
+  const profile = profileOf(customer);
+  return {
+    customer_id: customer.customerId,
+    segment: profile.segment,
+    stage: profile.stage,
+    reasons: [...reasons],
+    at: new Date(survey.occurred_at).toISOString(),
+    event_id: survey.event_id,
+    survey_type: survey.properties.survey_type,
+    score: survey.properties.score,
+    comment: survey.properties.comment,
+    revenue: profile.revenue,
+    revenue_by_currency: profile.revenue_by_currency,
+    orders: profile.purchases,
+  };
 }
 
 function toProfileRecord(customer: CustomerState): CustomerProfileRecord {

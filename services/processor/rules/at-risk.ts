@@ -1,0 +1,25 @@
+/**
+ * Customers at risk: customer-experience practice says to contact an unhappy customer at once,
+ * and the ones who already bought matter most. A converted customer (conversion or ongoing
+ * engagement) is at risk when a survey of theirs says so. Pure.
+ */
+import type { EventOf } from '../../../schemas/event-contract.ts';
+import type { Sentiment } from './sentiment.ts';
+import type { Stage } from './stage.ts';
+
+export const AT_RISK_REASONS = ['nps_detractor', 'low_csat', 'high_ces', 'negative_comment'] as const;
+export type AtRiskReason = (typeof AT_RISK_REASONS)[number];
+
+const CONVERTED: ReadonlySet<Stage> = new Set(['conversion', 'ongoing_engagement']);
+
+/** Why this survey puts the customer at risk; empty when it does not (or the customer has not bought). */
+export function atRiskReasonsOf(stage: Stage, survey: EventOf<'survey_response'>, sentiment: Sentiment | null): AtRiskReason[] {
+  if (!CONVERTED.has(stage)) return [];
+  const { survey_type: kind, score } = survey.properties;
+  const reasons: AtRiskReason[] = [];
+  if (kind === 'nps' && score <= 6) reasons.push('nps_detractor');
+  if (kind === 'csat' && score <= 2) reasons.push('low_csat');
+  if (kind === 'ces' && score >= 4) reasons.push('high_ces');
+  if (sentiment === 'negative') reasons.push('negative_comment');
+  return reasons;
+}
