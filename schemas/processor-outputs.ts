@@ -50,9 +50,10 @@ export const customerAtRiskRecord = z.object({
   stage: z.string(),
   reasons: z.array(z.string()).min(1),
   at: isoTime,
-  event_id: z.uuid(),
-  survey_type: z.string(),
-  score: z.number().int(),
+  /** The survey that put the customer at risk; all four null when silence did (reason `dormant`). */
+  event_id: z.uuid().nullable(),
+  survey_type: z.string().nullable(),
+  score: z.number().int().nullable(),
   comment: z.string().nullable(),
   revenue: decimal,
   revenue_by_currency: z.record(z.string(), decimal),

@@ -48,7 +48,9 @@ async function outputsOf(kafka: Kafka, config: Config) {
       return [key, partial] as const;
     })
     .sort(([a], [b]) => a.localeCompare(b));
-  return { transitions, profiles, kpis };
+  // Every record, not the latest per customer: a record published twice would show.
+  const atRisk = (await read(topics.customersAtRisk.name)).map((r) => r.value ?? '').sort();
+  return { transitions, profiles, kpis, atRisk };
 }
 
 /** Sums the partials of every partition into one window's KPIs, as the sink and alerts do. */
@@ -262,5 +264,7 @@ async function killAndCompare(log: { push: (line: string) => void }, phase: (nam
     expect(after.transitions).toEqual(expected.transitions);
     expect(after.profiles).toEqual(expected.profiles);
     expect(after.kpis).toEqual(expected.kpis);
+    expect(after.atRisk.length).toBeGreaterThan(0);
+    expect(after.atRisk).toEqual(expected.atRisk);
   }
 }

@@ -1,13 +1,14 @@
 /**
  * Customers at risk: customer-experience practice says to contact an unhappy customer at once,
  * and the ones who already bought matter most. A converted customer (conversion or ongoing
- * engagement) is at risk when a survey of theirs says so. Pure.
+ * engagement) is at risk when a survey of theirs says so, or when they go silent. Pure.
  */
 import type { EventOf } from '../../../schemas/event-contract.ts';
 import type { Sentiment } from './sentiment.ts';
 import type { Stage } from './stage.ts';
 
-export const AT_RISK_REASONS = ['nps_detractor', 'low_csat', 'high_ces', 'negative_comment'] as const;
+/** The survey reasons, and `dormant`: no event for DORMANT_AFTER_DAYS (decided by the partition state, which knows stream time). */
+export const AT_RISK_REASONS = ['nps_detractor', 'low_csat', 'high_ces', 'negative_comment', 'dormant'] as const;
 export type AtRiskReason = (typeof AT_RISK_REASONS)[number];
 
 const CONVERTED: ReadonlySet<Stage> = new Set(['conversion', 'ongoing_engagement']);

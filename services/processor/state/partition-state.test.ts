@@ -255,6 +255,27 @@ describe('PartitionState', () => {
     expect(smb?.dormant_customers).toBe(1);
   });
 
+  it('publishes a converted customer going dormant once, when stream time passes the day, and not again after a restore', () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', buy('a', '2026-10-01T10:00:00Z', '7'));
+    state.apply('b', buy('b', '2026-10-20T10:00:00Z', '1'));
+    state.apply('v', view('v', '2026-10-25T10:00:00Z')); // never bought: never at risk
+    const history = state.flush();
+    expect(history.atRisk).toEqual([]);
+    state.apply('z', view('z', '2026-11-05T10:00:00Z')); // a dormant since the end of Oct 31
+    const { atRisk, changelog } = state.flush();
+    expect(atRisk.map((r) => [r.customer_id, r.reasons, r.at, r.revenue, r.event_id, r.score])).toEqual([
+      ['a', ['dormant'], '2026-11-01T00:00:00.000Z', '7.00', null, null],
+    ]);
+
+    const restored = new PartitionState(0, RULES);
+    for (const record of [...history.changelog, ...changelog]) restored.restore(record.key, record.value);
+    restored.apply('y', view('y', '2026-11-12T10:00:00Z')); // b goes dormant at the end of Nov 19, not yet
+    expect(restored.flush().atRisk).toEqual([]);
+    restored.apply('x', view('x', '2026-11-25T10:00:00Z'));
+    expect(restored.flush().atRisk.map((r) => [r.customer_id, r.at])).toEqual([['b', '2026-11-20T00:00:00.000Z']]);
+  });
+
   it('emits the final revision of a window that takes data and closes in the same batch', () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', view('a', '2026-11-10T09:00:00Z'));

@@ -109,6 +109,8 @@ export class PartitionState {
   /** Customers per (profile segment, stage), and converted customers per (segment, last-seen day). */
   private readonly stageCounts = new Map<string, Map<string, number>>();
   private readonly convertedLastSeen = new Map<string, Map<Day, number>>();
+  /** Converted customers by the day they were last seen: who goes dormant when stream time passes a day. */
+  private readonly convertedByLastSeen = new Map<Day, Set<string>>();
 
   private transitions: StageTransitionRecord[] = [];
   private atRisk: CustomerAtRiskRecord[] = [];
@@ -205,7 +207,8 @@ export class PartitionState {
         event_id: t.event_id,
       });
     }
-    if (atRisk.length > 0 && event.type === 'survey_response') this.atRisk.push(atRiskRecord(customer, event, atRisk));
+    if (atRisk.length > 0 && event.type === 'survey_response')
+      this.atRisk.push(atRiskRecord(customer, { at: event.occurred_at, survey: event }, atRisk));
     if (this.streamTime === null || event.occurred_at > this.streamTime) {
       this.streamTime = event.occurred_at;
       this.streamTimeMoved = true;
@@ -387,6 +390,7 @@ export class PartitionState {
     for (let day = oldestStillOpen > tomorrow ? oldestStillOpen : tomorrow; day < newDay; day = addDays(day, 1)) {
       if (newStreamTime < dayEnd(day, this.rules.timeZone) + this.rules.allowedLatenessMs) days.push(day);
     }
+    this.goneDormant(today, newDay);
     const segments = [...this.stageCounts].filter(([, stages]) => stages.size > 0).map(([segment]) => segment);
     for (const day of days) {
       for (const segment of segments) {
@@ -394,6 +398,25 @@ export class PartitionState {
         const window = this.windows.get(windowKey) ?? this.openWindow(windowKey);
         this.snapshot(window, segment, day);
         this.dirtyWindows.add(windowKey);
+      }
+    }
+  }
+
+  /**
+   * Converted customers whose dormancy day (last seen + DORMANT_AFTER_DAYS) is in [from, to), now
+   * that stream time has passed those days: each is at risk, once. Days behind are forgotten.
+   */
+  private goneDormant(from: Day, to: Day): void {
+    // In day order, whatever order the index was built in (a restored partition builds it from its changelog).
+    for (const lastSeenDay of [...this.convertedByLastSeen.keys()].sort()) {
+      const customers = this.convertedByLastSeen.get(lastSeenDay) ?? new Set<string>();
+      const dormantOn = addDays(lastSeenDay, this.rules.dormantAfterDays);
+      if (dormantOn < to) this.convertedByLastSeen.delete(lastSeenDay);
+      if (dormantOn < from || dormantOn >= to) continue;
+      const at = dayEnd(dormantOn, this.rules.timeZone);
+      for (const key of [...customers].sort()) {
+        const customer = this.customers.get(key)?.customer;
+        if (customer !== undefined) this.atRisk.push(atRiskRecord(customer, { at }, ['dormant']));
       }
     }
   }
@@ -412,6 +435,14 @@ export class PartitionState {
 
   /** Keeps the stage and dormancy histograms in step with one customer's change. */
   private track(before: CustomerState | undefined, after: CustomerState | undefined): void {
+    const lastSeen = (c: CustomerState | undefined) =>
+      c !== undefined && CONVERTED.has(c.stage.stage) ? dayOf(c.lastSeenAt, this.rules.timeZone) : undefined;
+    const [was, is] = [lastSeen(before), lastSeen(after)];
+    if (was !== is) {
+      const key = (after ?? before)?.customerId ?? '';
+      if (was !== undefined) this.convertedByLastSeen.get(was)?.delete(key);
+      if (is !== undefined) this.convertedByLastSeen.set(is, (this.convertedByLastSeen.get(is) ?? new Set()).add(key));
+    }
     const entries = (c: CustomerState | undefined) => {
       if (c === undefined) return [];
       const segment = c.segment?.value ?? UNASSIGNED_SEGMENT;
@@ -453,18 +484,24 @@ function customerFromJson(value: string): StoredCustomer {
   return { customer, track: parsed.track, seen: RecentEventIds.fromJSON(seen) };
 }
 
-function atRiskRecord(customer: CustomerState, survey: EventOf<'survey_response'>, reasons: readonly AtRiskReason[]): CustomerAtRiskRecord {
+/** `because.survey` is the survey that put the customer at risk; none when silence did (dormancy). */
+function atRiskRecord(
+  customer: CustomerState,
+  because: { at: number; survey?: EventOf<'survey_response'> },
+  reasons: readonly AtRiskReason[],
+): CustomerAtRiskRecord {
   const profile = profileOf(customer);
+  const { survey } = because;
   return {
     customer_id: customer.customerId,
     segment: profile.segment,
     stage: profile.stage,
     reasons: [...reasons],
-    at: new Date(survey.occurred_at).toISOString(),
-    event_id: survey.event_id,
-    survey_type: survey.properties.survey_type,
-    score: survey.properties.score,
-    comment: survey.properties.comment,
+    at: new Date(because.at).toISOString(),
+    event_id: survey?.event_id ?? null,
+    survey_type: survey?.properties.survey_type ?? null,
+    score: survey?.properties.score ?? null,
+    comment: survey?.properties.comment ?? null,
     revenue: profile.revenue,
     revenue_by_currency: profile.revenue_by_currency,
     orders: profile.purchases,
