@@ -1,0 +1,124 @@
+/**
+ * One segment's alerting, as pure steps the alerting consumer calls for the KPI shares it reads.
+ *
+ * - `recordShare`: a share replaces the one of the same (day, processor partition) only if its
+ *   revision is newer, so a replayed or reordered older revision changes nothing.
+ * - `progressOf` / `watermarkOf`: a day is complete once every processor partition has passed it.
+ *   Their progress is read from the all-segments (`*`) shares, which every partition with any
+ *   customer publishes for each day its stream time reaches (a partition without customers of a
+ *   segment publishes nothing for it, so a segment's own shares cannot tell).
+ * - `evaluate`: the complete days are evaluated again as a whole (detection.ts is a function of the
+ *   series), so a late revision updates or resolves an alert, never duplicates it, and state rebuilt
+ *   after a restart publishes nothing twice.
+ * - State is bounded: shares of `lookbackDays` before the last complete day, alerts overlapping them.
+ */
+import { dayName, dayNumber, type Day } from '../../schemas/days.ts';
+import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { episodesOf, reconcile, type Alert, type DayReading, type DetectionSettings } from './detection.ts';
+import { readingsOf, SIGNAL_NAMES, SIGNALS, windowOf, type SignalName } from './signals.ts';
+
+export const ALL_SEGMENTS = '*';
+
+export interface SegmentAlertState {
+  readonly segment: string;
+  /** The latest share per day and processor partition. */
+  readonly shares: ReadonlyMap<Day, ReadonlyMap<number, SegmentKpiPartial>>;
+  /** Alerts published so far, per signal. */
+  readonly alerts: ReadonlyMap<SignalName, readonly Alert[]>;
+}
+
+export interface AlertChange extends Alert {
+  readonly segment: string;
+  readonly signal: SignalName;
+}
+
+export type SignalSettings = Readonly<Record<SignalName, DetectionSettings>>;
+
+export const newSegmentAlertState = (segment: string): SegmentAlertState => ({
+  segment,
+  shares: new Map(),
+  alerts: new Map(),
+});
+
+/** Defaults that suit daily segment data: a baseline of about the last week, two weeks to warm up. */
+const common = {
+  alpha: 0.2,
+  guardDays: 2,
+  warmupDays: 14,
+  sigmas: 3,
+  limit: null,
+  forDays: 2,
+  keepFiringDays: 2,
+  cooldownDays: 3,
+} as const;
+export const DEFAULT_SIGNAL_SETTINGS: SignalSettings = {
+  dormant_share: { ...common, worse: SIGNALS.dormant_share.worse, minChange: 0.05, minSample: 20 },
+  detractor_share: { ...common, worse: SIGNALS.detractor_share.worse, minChange: 0.1, minSample: 20 },
+  csat_mean: { ...common, worse: SIGNALS.csat_mean.worse, minChange: 0.3, minSample: 20 },
+  csat_satisfied_share: { ...common, worse: SIGNALS.csat_satisfied_share.worse, minChange: 0.1, minSample: 20 },
+  ces_mean: { ...common, worse: SIGNALS.ces_mean.worse, minChange: 0.3, minSample: 20 },
+  negative_sentiment_share: { ...common, worse: SIGNALS.negative_sentiment_share.worse, minChange: 0.1, minSample: 20 },
+  repeat_purchase_rate_30d: { ...common, worse: SIGNALS.repeat_purchase_rate_30d.worse, minChange: 0.05, minSample: 20 },
+  buyers_30d: { ...common, worse: SIGNALS.buyers_30d.worse, minChange: 5, minSample: 20 },
+};
+
+/** Per processor partition, the newest day its stream time reached: updated from `*` shares. */
+export function progressOf(progress: ReadonlyMap<number, Day>, share: SegmentKpiPartial): ReadonlyMap<number, Day> {
+  const known = progress.get(share.partition);
+  if (share.segment !== ALL_SEGMENTS || !share.day_reached || (known !== undefined && known >= share.day)) return progress;
+  return new Map(progress).set(share.partition, share.day);
+}
+
+/**
+ * The first day not yet complete: the oldest day a processor partition has reached. `partitions`
+ * is how many there are; until each has reported, no day is complete.
+ */
+export function watermarkOf(progress: ReadonlyMap<number, Day>, partitions: number): Day | undefined {
+  if (progress.size < partitions) return undefined;
+  let oldest: Day | undefined;
+  for (const day of progress.values()) if (oldest === undefined || day < oldest) oldest = day;
+  return oldest;
+}
+
+/** Keeps a share unless this (day, partition) already has the same or a newer revision. */
+export function recordShare(state: SegmentAlertState, share: SegmentKpiPartial): SegmentAlertState {
+  const known = state.shares.get(share.day)?.get(share.partition);
+  if (known !== undefined && known.revision >= share.revision) return state;
+  const shares = new Map(state.shares);
+  shares.set(share.day, new Map(state.shares.get(share.day)).set(share.partition, share));
+  return { ...state, shares };
+}
+
+/** Evaluates every complete day (before `watermark`) and says which alerts changed. */
+export function evaluate(
+  state: SegmentAlertState,
+  watermark: Day,
+  settings: SignalSettings,
+  lookbackDays: number,
+): { state: SegmentAlertState; changed: AlertChange[] } {
+  const lastJudged = dayName(dayNumber(watermark) - 1);
+  const oldestKept = dayName(dayNumber(lastJudged) - lookbackDays);
+  const shares = new Map([...state.shares].filter(([day]) => day >= oldestKept));
+  const readings = [...shares.keys()]
+    .filter((day) => day <= lastJudged)
+    .sort()
+    .map((day) => {
+      const window = windowOf([...(shares.get(day)?.values() ?? [])]);
+      return { day, readings: window === undefined ? undefined : readingsOf(window) };
+    });
+  const alerts = new Map(state.alerts);
+  const changed: AlertChange[] = [];
+  for (const signal of SIGNAL_NAMES) {
+    const series: DayReading[] = readings.map(({ day, readings: r }) => ({
+      day,
+      value: r?.[signal].value ?? null,
+      sample: r?.[signal].sample ?? 0,
+    }));
+    const episodes = episodesOf(series, settings[signal]);
+    const published = (state.alerts.get(signal) ?? []).filter((alert) => (alert.resolvedDay ?? lastJudged) >= oldestKept);
+    const result = reconcile(published, episodes, (episode) => `${state.segment}|${signal}|${episode.startDay}`, lastJudged);
+    alerts.set(signal, result.alerts);
+    changed.push(...result.changed.map((alert) => ({ ...alert, segment: state.segment, signal })));
+  }
+  return { state: { segment: state.segment, shares, alerts }, changed };
+}
