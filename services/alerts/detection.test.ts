@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dayName, dayNumber } from '../../schemas/days.ts';
+import { seeded } from '../../test/helpers/journeys.ts';
 import { episodesOf, reconcile, type DayReading, type DetectionSettings, type Episode } from './detection.ts';
 
 const UP: DetectionSettings = {
@@ -18,18 +19,6 @@ const UP: DetectionSettings = {
 const DAY0 = dayNumber('2026-09-01');
 const day = (i: number) => dayName(DAY0 + i);
 
-/** A small seeded generator (mulberry32): the same noise every run. */
-function noise(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
-  };
-}
-
 /** Day i's value: a level of 0.15 with ±0.03 noise, unless `level` says otherwise for that day. */
 function series(
   days: number,
@@ -37,8 +26,8 @@ function series(
   sample: (i: number) => number = () => 100,
   seed = 1,
 ): DayReading[] {
-  const wobble = noise(seed);
-  return Array.from({ length: days }, (_, i) => ({ day: day(i), value: (level(i) ?? 0.15) + wobble() * 0.06, sample: sample(i) }));
+  const random = seeded(seed);
+  return Array.from({ length: days }, (_, i) => ({ day: day(i), value: (level(i) ?? 0.15) + (random() - 0.5) * 0.06, sample: sample(i) }));
 }
 
 const summary = (episodes: readonly Episode[]) =>
