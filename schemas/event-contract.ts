@@ -46,8 +46,12 @@ const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
 export const EARLIEST_EVENT_TIME = Date.parse('2000-01-01T00:00:00Z');
 export const LATEST_EVENT_TIME = Date.parse('2100-01-01T00:00:00Z');
 
-/** Names analysts' tables reserve: every segment together, and the segment of events without one. */
-export const RESERVED_SEGMENTS: readonly string[] = ['*', 'unassigned'];
+/** The segment of every segment together, in KPI windows and analysts' tables. */
+export const ALL_SEGMENTS = '*';
+/** The segment of customers whose events never named one. */
+export const UNASSIGNED_SEGMENT = 'unassigned';
+/** So no sender's segment can pass for either. */
+export const RESERVED_SEGMENTS: readonly string[] = [ALL_SEGMENTS, UNASSIGNED_SEGMENT];
 
 // C0/C1 controls; free text may still hold tab, line feed and carriage return.
 const CONTROL = /\p{Cc}/u;

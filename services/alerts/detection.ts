@@ -13,7 +13,7 @@
  * breaches in a row) → firing → resolved after `keepFiringDays` calm days in a row (a flapping
  * signal fires once); then `cooldownDays` during which it cannot go pending again.
  */
-import { dayName, dayNumber, type Day } from '../../schemas/days.ts';
+import { dayNumber, type Day } from '../../schemas/days.ts';
 import type { Worse } from './signals.ts';
 
 export interface DetectionSettings {
@@ -200,6 +200,3 @@ export function reconcile(
   });
   return { alerts, changed };
 }
-
-/** Day `day` shifted by `days`, for callers keeping a bounded series. */
-export const daysAfter = (day: Day, days: number): Day => dayName(dayNumber(day) + days);

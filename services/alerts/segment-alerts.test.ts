@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { dayName, dayNumber, type Day } from '../../schemas/days.ts';
+import { ALL_SEGMENTS } from '../../schemas/event-contract.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import {
-  ALL_SEGMENTS,
   DEFAULT_SIGNAL_SETTINGS,
   evaluate,
   newSegmentAlertState,

@@ -13,11 +13,10 @@
  * - State is bounded: shares of `lookbackDays` before the last complete day, alerts overlapping them.
  */
 import { dayName, dayNumber, type Day } from '../../schemas/days.ts';
+import { ALL_SEGMENTS } from '../../schemas/event-contract.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { episodesOf, reconcile, type Alert, type DayReading, type DetectionSettings } from './detection.ts';
 import { readingsOf, SIGNAL_NAMES, SIGNALS, windowOf, type SignalName } from './signals.ts';
-
-export const ALL_SEGMENTS = '*';
 
 export interface SegmentAlertState {
   readonly segment: string;

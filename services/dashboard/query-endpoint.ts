@@ -58,7 +58,7 @@ const HTTP_PARAMETERS: ReadonlySet<string> = new Set([
 ]);
 
 /** The Host values this endpoint answers to. */
-export function allowedHostsOf(settings: Pick<Config['query'], 'host' | 'allowedHosts'>, port: number): ReadonlySet<string> | 'any' {
+function allowedHostsOf(settings: Pick<Config['query'], 'host' | 'allowedHosts'>, port: number): ReadonlySet<string> | 'any' {
   if (settings.allowedHosts.length > 0) return new Set(settings.allowedHosts);
   if (settings.host === '0.0.0.0' || settings.host === '::') return 'any';
   const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;

@@ -5,17 +5,15 @@
  */
 import type { EventOf } from '../../../schemas/event-contract.ts';
 import type { Sentiment } from './sentiment.ts';
-import type { Stage } from './stage.ts';
+import { CONVERTED_STAGES, type Stage } from './stage.ts';
 
 /** The survey reasons, and `dormant`: no event for DORMANT_AFTER_DAYS (decided by the partition state, which knows stream time). */
 export const AT_RISK_REASONS = ['nps_detractor', 'low_csat', 'high_ces', 'negative_comment', 'dormant'] as const;
 export type AtRiskReason = (typeof AT_RISK_REASONS)[number];
 
-const CONVERTED: ReadonlySet<Stage> = new Set(['conversion', 'ongoing_engagement']);
-
 /** Why this survey puts the customer at risk; empty when it does not (or the customer has not bought). */
 export function atRiskReasonsOf(stage: Stage, survey: EventOf<'survey_response'>, sentiment: Sentiment | null): AtRiskReason[] {
-  if (!CONVERTED.has(stage)) return [];
+  if (!CONVERTED_STAGES.has(stage)) return [];
   const { survey_type: kind, score } = survey.properties;
   const reasons: AtRiskReason[] = [];
   if (kind === 'nps' && score <= 6) reasons.push('nps_detractor');

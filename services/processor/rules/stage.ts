@@ -10,6 +10,9 @@ import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 export const STAGES = ['unaware', 'discovery', 'consideration', 'conversion', 'ongoing_engagement'] as const;
 export type Stage = (typeof STAGES)[number];
 
+/** The stages of customers who have bought: dormancy and at-risk are about them. */
+export const CONVERTED_STAGES: ReadonlySet<Stage> = new Set(['conversion', 'ongoing_engagement']);
+
 export interface StageRules {
   /** consideration: this many page views of product or pricing pages... */
   readonly considerationProductViews: number;

@@ -9,13 +9,12 @@
  * Events count in the event's segment (else the customer's latest known one, else
  * `unassigned`) and in `*`, all segments together. Pure.
  */
-import { DAY_MS, type JourneyEvent } from '../../../schemas/event-contract.ts';
+import { ALL_SEGMENTS, DAY_MS, UNASSIGNED_SEGMENT, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { EMPTY_COUNTS, npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
 import type { Sentiment } from './sentiment.ts';
 import { dayEnd, dayOf, type Day } from './calendar.ts';
 
-export const ALL_SEGMENTS = '*';
-export const UNASSIGNED_SEGMENT = 'unassigned';
+export { ALL_SEGMENTS, UNASSIGNED_SEGMENT };
 
 /** Integer counters of one window; KpiCounts less what is computed at emission. */
 export type WindowCounts = Omit<KpiCounts, 'dormantCustomers'> & {
