@@ -43,7 +43,7 @@ import {
   type SegmentRolling,
 } from '../rules/rolling.ts';
 import { sentimentOf } from '../rules/sentiment.ts';
-import type { StageRules } from '../rules/stage.ts';
+import { CONVERTED_STAGES, type StageRules } from '../rules/stage.ts';
 import { tally } from '../rules/tally.ts';
 import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/calendar.ts';
 import { changelogKey, changelogPartOf } from './changelog-keys.ts';
@@ -95,7 +95,6 @@ export interface Flushed {
   readonly changelog: readonly ChangelogRecord[];
 }
 
-const CONVERTED: ReadonlySet<string> = new Set(['conversion', 'ongoing_engagement']);
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 export class PartitionState {
@@ -436,7 +435,7 @@ export class PartitionState {
   /** Keeps the stage and dormancy histograms in step with one customer's change. */
   private track(before: CustomerState | undefined, after: CustomerState | undefined): void {
     const lastSeen = (c: CustomerState | undefined) =>
-      c !== undefined && CONVERTED.has(c.stage.stage) ? dayOf(c.lastSeenAt, this.rules.timeZone) : undefined;
+      c !== undefined && CONVERTED_STAGES.has(c.stage.stage) ? dayOf(c.lastSeenAt, this.rules.timeZone) : undefined;
     const [was, is] = [lastSeen(before), lastSeen(after)];
     if (was !== is) {
       const key = (after ?? before)?.customerId ?? '';
@@ -453,17 +452,18 @@ export class PartitionState {
             { c, segment: ALL_SEGMENTS },
           ];
     };
-    for (const [sign, list] of [
-      [-1, entries(before)],
-      [1, entries(after)],
+    // The last-seen day of a converted customer, computed once above, feeds the dormancy histogram too.
+    for (const [sign, list, lastSeenDay] of [
+      [-1, entries(before), was],
+      [1, entries(after), is],
     ] as const) {
       for (const { c, segment } of list) {
         const stages = this.stageCounts.get(segment) ?? new Map<string, number>();
         tally(stages, c.stage.stage, sign);
         this.stageCounts.set(segment, stages);
-        if (CONVERTED.has(c.stage.stage)) {
+        if (lastSeenDay !== undefined) {
           const days = this.convertedLastSeen.get(segment) ?? new Map<Day, number>();
-          tally(days, dayOf(c.lastSeenAt, this.rules.timeZone), sign);
+          tally(days, lastSeenDay, sign);
           this.convertedLastSeen.set(segment, days);
         }
       }
