@@ -24,7 +24,7 @@ import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { customerAtRiskRecord, customerProfileRecord, segmentKpiPartial, stageTransitionRecord } from '../../schemas/processor-outputs.ts';
-import { topicsFor, type Topics } from '../../schemas/topics.ts';
+import { topicsFor, type TopicSpec, type Topics } from '../../schemas/topics.ts';
 import { deduplicationToken, intentMetadata, parseIntent, planBlock, type BlockRange } from './blocks.ts';
 import { atRiskRow, eventRow, partialRow, profileRow, stageRow, transitionRow, type KafkaPosition, type Row } from './rows.ts';
 
@@ -49,10 +49,6 @@ interface Route {
 }
 
 export const sinkGroupOf = (config: Config) => `${config.topicPrefix}sink`;
-
-/** The topics the sink writes to ClickHouse (the keys of routesFor). */
-export const sinkTopicsOf = (topics: Topics): string[] =>
-  [topics.events, topics.stageTransitions, topics.customerProfiles, topics.segmentKpis, topics.customersAtRisk].map((t) => t.name);
 
 function jsonDecoder<T>(schema: z.ZodType<T>): Route['decode'] {
   return (message) => {
@@ -81,33 +77,38 @@ interface PartitionProgress {
 const noProgressYet = (): PartitionProgress => ({ position: null, intent: null, buffered: [], committing: Promise.resolve() });
 
 /** How each topic's records become rows: the events (Avro) and the processor's JSON outputs. */
+type SinkTable = Route['tables'][number];
+
+/**
+ * What the sink writes, topic by topic: the record each carries (the events' Avro, or the zod
+ * schema of a processor output) and the tables it lands in. The one list of the sink's topics.
+ */
+const sinkRoutes = (topics: Topics): readonly { topic: TopicSpec; record: 'event' | z.ZodType; tables: readonly SinkTable[] }[] => [
+  { topic: topics.events, record: 'event', tables: [{ table: 'journey.events', row: eventRow }] },
+  { topic: topics.stageTransitions, record: stageTransitionRecord, tables: [{ table: 'journey.stage_transitions', row: transitionRow }] },
+  {
+    topic: topics.customerProfiles,
+    record: customerProfileRecord,
+    tables: [
+      { table: 'journey.customer_profiles', row: profileRow },
+      { table: 'journey.customer_stages', row: stageRow },
+    ],
+  },
+  { topic: topics.segmentKpis, record: segmentKpiPartial, tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] },
+  { topic: topics.customersAtRisk, record: customerAtRiskRecord, tables: [{ table: 'journey.customers_at_risk', row: atRiskRow }] },
+];
+
+/** The topics the sink writes to ClickHouse. */
+export const sinkTopicsOf = (topics: Topics): string[] => sinkRoutes(topics).map((route) => route.topic.name);
+
 function routesFor(topics: Topics, registry: SchemaRegistry): Map<string, Route> {
   const decodeEvent = createJourneyEventDecoder(registry);
-  return new Map<string, Route>([
-    [topics.events.name, { decode: (m) => decodeEvent(m), tables: [{ table: 'journey.events', row: eventRow }] }],
-    [
-      topics.stageTransitions.name,
-      { decode: jsonDecoder(stageTransitionRecord), tables: [{ table: 'journey.stage_transitions', row: transitionRow }] },
-    ],
-    [
-      topics.customerProfiles.name,
-      {
-        decode: jsonDecoder(customerProfileRecord),
-        tables: [
-          { table: 'journey.customer_profiles', row: profileRow },
-          { table: 'journey.customer_stages', row: stageRow },
-        ],
-      },
-    ],
-    [
-      topics.segmentKpis.name,
-      { decode: jsonDecoder(segmentKpiPartial), tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] },
-    ],
-    [
-      topics.customersAtRisk.name,
-      { decode: jsonDecoder(customerAtRiskRecord), tables: [{ table: 'journey.customers_at_risk', row: atRiskRow }] },
-    ],
-  ]);
+  return new Map(
+    sinkRoutes(topics).map(({ topic, record, tables }) => [
+      topic.name,
+      { decode: record === 'event' ? (m) => decodeEvent(m) : jsonDecoder(record), tables },
+    ]),
+  );
 }
 
 /**
