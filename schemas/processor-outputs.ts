@@ -80,12 +80,20 @@ export const segmentKpiPartial = z.object({
   /** Customers per current stage, as of the latest emission for this window (stream time). */
   stage_counts: z.record(z.string(), z.number().int()),
   dormant_customers: z.number().int(),
+  /** Of those, the ones whose DORMANT_AFTER_DAYS of silence ended on `day` (the day's churn). */
+  newly_dormant_customers: z.number().int().default(0),
   /**
    * Distinct counts of the rolling 7- and 30-day windows ending on `day` (visitors, sessions,
-   * timedSessions, buyers, repeatBuyers): this partition's share, additive like `counts`. Sums of
+   * timedSessions, buyers, repeatBuyers; returningVisitors: visitors of the window who also
+   * visited in the one before it, previousVisitors: visitors of the one before): this partition's share, additive like `counts`. Sums of
    * a rolling window are the sums of its days' `counts`.
    */
-  rolling: z.object({ '7': z.record(z.string(), z.number().int()), '30': z.record(z.string(), z.number().int()) }),
+  rolling: z.object({
+    /** Day over day: returningVisitors and previousVisitors only (absent from records written before them). */
+    '1': z.record(z.string(), z.number().int()).default({}),
+    '7': z.record(z.string(), z.number().int()),
+    '30': z.record(z.string(), z.number().int()),
+  }),
   /**
    * False for a day still ahead of this partition's stream time (published for its rolling counts
    * only). A reader shows a day once any partition has reached it.

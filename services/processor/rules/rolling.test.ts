@@ -85,9 +85,13 @@ function accumulate(events: readonly JourneyEvent[]): { get: (key: string) => Ro
 
 /** The rolling distinct counts straight from the definition, for the window ending `end`. */
 function bruteForce(events: readonly JourneyEvent[], end: Day, length: number) {
+  const between = (from: Day, to: Day) => events.filter((e) => dayOf(e.occurred_at, TZ) >= from && dayOf(e.occurred_at, TZ) <= to);
   const start = addDays(end, 1 - length);
-  const inWindow = events.filter((e) => dayOf(e.occurred_at, TZ) >= start && dayOf(e.occurred_at, TZ) <= end);
+  const inWindow = between(start, end);
   const views = inWindow.filter((e) => e.type === 'page_view');
+  const visitorsOf = (list: readonly JourneyEvent[]) => new Set(list.filter((e) => e.type === 'page_view').map((e) => e.customer_id));
+  const previous = visitorsOf(between(addDays(start, -length), addDays(end, -length)));
+  const current = visitorsOf(inWindow);
   const buyers = new Set(inWindow.filter((e) => e.type === 'purchase').map((e) => e.customer_id));
   const secondPurchase = (customer: string | null) =>
     events
@@ -100,6 +104,8 @@ function bruteForce(events: readonly JourneyEvent[], end: Day, length: number) {
     timedSessions: new Set(views.flatMap((e) => (e.session_id === null ? [] : [e.session_id]))).size,
     buyers: buyers.size,
     repeatBuyers: [...buyers].filter((c) => (secondPurchase(c) ?? Infinity) < dayEnd(end, TZ)).length,
+    returningVisitors: [...previous].filter((c) => current.has(c)).length,
+    previousVisitors: previous.size,
   };
 }
 
@@ -119,12 +125,28 @@ describe('rolling 7- and 30-day distinct counts', () => {
       event(3, 'ann', 'page_view', 4, 's2'),
     ]);
     const day = (n: number) => dayOf(T0 + n * DAY_MS, TZ);
-    expect(totals.get(`smb|${day(4)}`)?.['7']).toEqual({ visitors: 1, sessions: 2, timedSessions: 2, buyers: 0, repeatBuyers: 0 });
+    expect(totals.get(`smb|${day(4)}`)?.['7']).toMatchObject({ visitors: 1, sessions: 2, timedSessions: 2, buyers: 0, repeatBuyers: 0 });
     // Day 10: only the visit of day 4 is within the last 7 days; day 0 has left the window.
     expect(totals.get(`smb|${day(10)}`)?.['7'].visitors).toBe(1);
     expect(totals.get(`smb|${day(11)}`)?.['7'].visitors ?? 0).toBe(0);
     expect(totals.get(`smb|${day(33)}`)?.['30'].visitors).toBe(1);
     expect(totals.get(`smb|${day(34)}`)?.['30'].visitors ?? 0).toBe(0);
+  });
+
+  it('counts a visitor of the week before who came back this week as returning', () => {
+    const totals = accumulate([
+      event(1, 'ann', 'page_view', 0, 's1'),
+      event(2, 'ann', 'page_view', 9, 's2'),
+      event(3, 'bob', 'page_view', 1, 's3'),
+    ]);
+    const day = (n: number) => dayOf(T0 + n * DAY_MS, TZ);
+    // Week ending day 9 (days 3–9) against days -4–2: ann returned, bob did not.
+    expect(totals.get(`smb|${day(9)}`)?.['7']).toMatchObject({ visitors: 1, previousVisitors: 2, returningVisitors: 1 });
+    // Week ending day 14 (8–14) against 1–7: ann's day-0 visit has left it.
+    expect(totals.get(`smb|${day(14)}`)?.['7']).toMatchObject({ previousVisitors: 1, returningVisitors: 0 });
+    // Day over day: day 1 had ann's visit of day 0 before it, but ann did not come back on day 1.
+    expect(totals.get(`smb|${day(1)}`)?.['1']).toEqual({ previousVisitors: 1, returningVisitors: 0 });
+    expect(totals.get(`smb|${day(10)}`)?.['1']).toEqual({ previousVisitors: 1, returningVisitors: 0 });
   });
 
   it('makes a buyer a repeat buyer from the window in which the second purchase falls, even when it arrives first', () => {
@@ -146,8 +168,14 @@ describe('rolling 7- and 30-day distinct counts', () => {
     }
     const shuffled = [...events].sort(() => random() - 0.5);
     const totals = accumulate(shuffled);
-    for (let n = 0; n < 80; n++) {
+    for (let n = 0; n < 110; n++) {
       const end = dayOf(T0 + n * DAY_MS, TZ);
+      const daily = bruteForce(events, end, 1);
+      expect({ end, ...(totals.get(`smb|${end}`)?.['1'] ?? EMPTY_ROLLING['1']) }).toEqual({
+        end,
+        returningVisitors: daily.returningVisitors,
+        previousVisitors: daily.previousVisitors,
+      });
       for (const length of ROLLING_LENGTHS) {
         const expected = bruteForce(events, end, length);
         expect({ end, length, ...(totals.get(`smb|${end}`)?.[length] ?? EMPTY_ROLLING[length]) }).toEqual({ end, length, ...expected });

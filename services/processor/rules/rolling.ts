@@ -17,14 +17,34 @@ import { dayNumber, dayOf, type Day } from './calendar.ts';
 
 export const ROLLING_LENGTHS = [7, 30] as const;
 export type RollingLength = (typeof ROLLING_LENGTHS)[number];
-/** How many days of marks a customer keeps beyond the oldest open window. */
+/** How many days of marks a customer keeps beyond the oldest open window... */
 export const ROLLING_LOOKBACK_DAYS = Math.max(...ROLLING_LENGTHS) - 1;
+/** ...and of visits: the window before the longest one counts them too (returning visitors). */
+export const VISIT_LOOKBACK_DAYS = 2 * Math.max(...ROLLING_LENGTHS) - 1;
 
-export const ROLLING_FIELDS = ['visitors', 'sessions', 'timedSessions', 'buyers', 'repeatBuyers'] as const;
+/**
+ * returningVisitors: visitors of the window who also visited in the window just before it (the
+ * same length, ending `length` days earlier); previousVisitors: visitors of that earlier window.
+ * Their ratio is the retention (return) rate.
+ */
+export const ROLLING_FIELDS = [
+  'visitors',
+  'sessions',
+  'timedSessions',
+  'buyers',
+  'repeatBuyers',
+  'returningVisitors',
+  'previousVisitors',
+] as const;
 export type RollingField = (typeof ROLLING_FIELDS)[number];
-export type RollingCounts = Readonly<Record<`${RollingLength}`, Readonly<Record<RollingField, number>>>>;
+/** Returning visitors are also counted day over day: of yesterday's visitors, those back today. */
+const RETURN_FIELDS = ['returningVisitors', 'previousVisitors'] as const;
+type ReturnField = (typeof RETURN_FIELDS)[number];
+export type RollingCounts = Readonly<Record<`${RollingLength}`, Readonly<Record<RollingField, number>>>> & {
+  readonly '1': Readonly<Record<ReturnField, number>>;
+};
 /** One counter: a field over one window length, e.g. `visitors:7`. */
-export type RollingSeries = `${RollingField}:${RollingLength}`;
+export type RollingSeries = `${RollingField}:${RollingLength}` | `${ReturnField}:1`;
 /** Steps per series: window-end day number → change of the count from that window end on. */
 export type RollingSteps = Map<RollingSeries, Map<number, number>>;
 
@@ -41,32 +61,51 @@ function daysWith(marks: Readonly<Record<string, SegmentDayMarks>>, segment: str
   return days.sort((a, b) => a - b);
 }
 
-/** The window ends `days` (ascending) cover, as steps; ends before `from` do not count. */
-function coverage(days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY): Map<number, number> {
-  const steps = new Map<number, number>();
-  let start: number | undefined;
-  let end = 0;
-  for (const d of days) {
-    const s = Math.max(d, from);
-    const e = d + length - 1;
+/**
+ * The window ends (inclusive ranges, ascending, disjoint) that `days` (ascending) fall in: a day d
+ * is in the windows ending d … d + length − 1, or `shift` days later for the window before those.
+ * Ends before `from` do not count.
+ */
+function coveredEnds(days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY, shift = 0): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (const day of days) {
+    const s = Math.max(day + shift, from);
+    const e = day + shift + length - 1;
     if (s > e) continue;
-    if (start !== undefined && s <= end + 1) {
-      end = Math.max(end, e);
-      continue;
-    }
-    if (start !== undefined) {
-      tally(steps, start, 1);
-      tally(steps, end + 1, -1);
-    }
-    start = s;
-    end = e;
+    const last = ranges.at(-1);
+    if (last !== undefined && s <= last[1] + 1) last[1] = Math.max(last[1], e);
+    else ranges.push([s, e]);
   }
-  if (start !== undefined) {
+  return ranges;
+}
+
+/** The ends in both of two range lists. */
+function bothOf(a: readonly [number, number][], b: readonly [number, number][]): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (let i = 0, j = 0; i < a.length && j < b.length;) {
+    const [as, ae] = a[i] as [number, number];
+    const [bs, be] = b[j] as [number, number];
+    const s = Math.max(as, bs);
+    const e = Math.min(ae, be);
+    if (s <= e) ranges.push([s, e]);
+    if (ae < be) i++;
+    else j++;
+  }
+  return ranges;
+}
+
+/** Ranges of window ends as steps: +1 where one starts, −1 after it ends. */
+function stepsOf(ranges: readonly [number, number][]): Map<number, number> {
+  const steps = new Map<number, number>();
+  for (const [start, end] of ranges) {
     tally(steps, start, 1);
     tally(steps, end + 1, -1);
   }
   return steps;
 }
+
+/** The window ends `days` (ascending) cover, as steps; ends before `from` do not count. */
+const coverage = (days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY) => stepsOf(coveredEnds(days, length, from));
 
 export interface RollingInput {
   readonly before: CustomerKpiTrack;
@@ -104,8 +143,22 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     return second === undefined ? Number.POSITIVE_INFINITY : dayNumber(dayOf(second, input.timeZone));
   };
 
+  /** Visitors of the window before, and those of them who visited again in the window. */
+  const returning = (segment: string) => {
+    const was = daysWith(before.marks, segment, (m) => m.visitor === true);
+    const is = daysWith(after.marks, segment, (m) => m.visitor === true);
+    if (was.length === is.length && was.every((d, i) => d === is[i])) return;
+    for (const length of [1, ...ROLLING_LENGTHS] as const) {
+      const earlier = (days: readonly number[]) => coveredEnds(days, length, Number.NEGATIVE_INFINITY, length);
+      record(segment, `previousVisitors:${length}`, stepsOf(earlier(was)), stepsOf(earlier(is)));
+      const again = (days: readonly number[]) => stepsOf(bothOf(coveredEnds(days, length), earlier(days)));
+      record(segment, `returningVisitors:${length}`, again(was), again(is));
+    }
+  };
+
   for (const segment of input.segments) {
     distinct(segment, 'visitors', (m) => m.visitor === true);
+    returning(segment);
     distinct(segment, 'buyers', (m) => m.buyer === true);
     const session = input.session;
     if (session !== null) {
@@ -164,14 +217,10 @@ export function rollingAt(state: SegmentRolling | undefined, end: Day): RollingC
     for (const [day, by] of state?.steps.get(series) ?? []) if (day <= e) n += by;
     return n;
   };
-  const of = (length: RollingLength) => ({
-    visitors: count(`visitors:${length}`),
-    sessions: count(`sessions:${length}`),
-    timedSessions: count(`timedSessions:${length}`),
-    buyers: count(`buyers:${length}`),
-    repeatBuyers: count(`repeatBuyers:${length}`),
-  });
-  return { '7': of(7), '30': of(30) };
+  const of = (length: RollingLength) =>
+    Object.fromEntries(ROLLING_FIELDS.map((field) => [field, count(`${field}:${length}`)])) as Record<RollingField, number>;
+  const daily = Object.fromEntries(RETURN_FIELDS.map((field) => [field, count(`${field}:1`)])) as Record<ReturnField, number>;
+  return { '1': daily, '7': of(7), '30': of(30) };
 }
 
 /** Folds the steps of window ends before `day` into the base, in place; true if any moved. */

@@ -246,9 +246,17 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
   return { track: { marks, earliestPurchases, cycle }, deltas };
 }
 
-/** Drops marks of days older than `oldestDay`, which no window can revise any more. */
-export function pruneTrack(track: CustomerKpiTrack, oldestDay: Day): CustomerKpiTrack {
-  const marks = Object.fromEntries(Object.entries(track.marks).filter(([key]) => parseWindowKey(key).day >= oldestDay));
+/**
+ * Drops marks of days older than `oldestDay`, which no window can revise any more, but for the
+ * visit itself back to `oldestVisitDay` (returning visitors look one window further back).
+ */
+export function pruneTrack(track: CustomerKpiTrack, oldestDay: Day, oldestVisitDay: Day): CustomerKpiTrack {
+  const marks: Record<string, SegmentDayMarks> = {};
+  for (const [key, mark] of Object.entries(track.marks)) {
+    const { day } = parseWindowKey(key);
+    if (day >= oldestDay) marks[key] = mark;
+    else if (day >= oldestVisitDay && mark.visitor === true) marks[key] = { visitor: true };
+  }
   return { ...track, marks };
 }
 

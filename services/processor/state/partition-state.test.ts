@@ -97,9 +97,11 @@ describe('PartitionState', () => {
       revenue_by_currency: { EUR: '25.00' },
       stage_counts: { ongoing_engagement: 1, discovery: 1 },
       dormant_customers: 0,
+      newly_dormant_customers: 0,
       rolling: {
-        '7': { visitors: 2, sessions: 2, timedSessions: 2, buyers: 1, repeatBuyers: 1 },
-        '30': { visitors: 2, sessions: 2, timedSessions: 2, buyers: 1, repeatBuyers: 1 },
+        '1': { returningVisitors: 0, previousVisitors: 0 },
+        '7': { visitors: 2, sessions: 2, timedSessions: 2, buyers: 1, repeatBuyers: 1, returningVisitors: 0, previousVisitors: 0 },
+        '30': { visitors: 2, sessions: 2, timedSessions: 2, buyers: 1, repeatBuyers: 1, returningVisitors: 0, previousVisitors: 0 },
       },
       day_reached: true,
     });
@@ -255,6 +257,27 @@ describe('PartitionState', () => {
     expect(smb?.dormant_customers).toBe(1);
   });
 
+  it("counts a converted customer as newly dormant on the one day its silence reaches DORMANT_AFTER_DAYS (the day's churn)", () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', buy('a', '2026-10-01T10:00:00Z', '1'));
+    state.flush();
+    const windows = [];
+    for (const day of ['2026-10-30', '2026-10-31', '2026-11-01', '2026-11-02']) {
+      state.apply('z', view('z', `${day}T10:00:00Z`));
+      windows.push(...state.flush().windows);
+    }
+    state.apply('z', view('z', '2026-11-03T10:00:00Z'));
+    windows.push(...state.flush().windows);
+    const latest = new Map(windows.filter((w) => w.segment === 'smb' && w.day >= '2026-10-30' && w.day_reached).map((w) => [w.day, w]));
+    expect([...latest].map(([day, w]) => [day, w.dormant_customers, w.newly_dormant_customers])).toEqual([
+      ['2026-10-30', 0, 0],
+      ['2026-10-31', 1, 1],
+      ['2026-11-01', 1, 0],
+      ['2026-11-02', 1, 0],
+      ['2026-11-03', 1, 0],
+    ]);
+  });
+
   it('publishes a converted customer going dormant once, when stream time passes the day, and not again after a restore', () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', buy('a', '2026-10-01T10:00:00Z', '7'));
@@ -300,7 +323,8 @@ describe('PartitionState', () => {
       .filter((w) => !w.day_reached && w.segment === 'smb')
       .map((w) => `${w.day}:${w.rolling['7'].visitors ?? 0}/${w.rolling['30'].visitors ?? 0}`);
     expect(ahead.slice(0, 3)).toEqual(['2026-11-15:2/2', '2026-11-16:2/2', '2026-11-17:1/2']);
-    expect(ahead.at(-1)).toBe('2026-12-13:0/1');
+    // The last: the 30 days after the month that holds b's visit, for its returning visitors.
+    expect(ahead.at(-1)).toBe('2027-01-12:0/0');
     expect(out.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual(['w|smb|2026-11-10', 'w|*|2026-11-10']);
   });
 });

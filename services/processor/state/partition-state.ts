@@ -35,6 +35,7 @@ import {
   foldBefore,
   newSegmentRolling,
   ROLLING_LOOKBACK_DAYS,
+  VISIT_LOOKBACK_DAYS,
   rollingAt,
   rollingFromJson,
   rollingSteps,
@@ -69,6 +70,8 @@ interface OpenWindow {
   revision: number;
   stageCounts: Record<string, number>;
   dormant: number;
+  /** Of those, the ones that went dormant on the window's day. */
+  newlyDormant: number;
   /** Whether this partition's stream time had reached the day when the window was last published. */
   reached: boolean;
 }
@@ -227,7 +230,12 @@ export class PartitionState {
       stored.seen.forgetOutsideWindow(stored.customer.lastSeenAt, this.rules.dedup);
       // Marks stay as long as a rolling window that is still open can reach back to them.
       const pruned =
-        oldestOpenDay === null ? stored : { ...stored, track: pruneTrack(stored.track, addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS)) };
+        oldestOpenDay === null
+          ? stored
+          : {
+              ...stored,
+              track: pruneTrack(stored.track, addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS), addDays(oldestOpenDay, -VISIT_LOOKBACK_DAYS)),
+            };
       this.customers.set(key, pruned);
       changelog.push({ key: changelogKey.customer(key), value: JSON.stringify(pruned) });
       profiles.push(toProfileRecord(pruned.customer));
@@ -307,8 +315,12 @@ export class PartitionState {
           this.windows.delete(part.window);
           return;
         }
-        const parsed = JSON.parse(value) as Omit<OpenWindow, 'counts'> & { counts: Record<string, unknown> };
-        this.windows.set(part.window, { ...parsed, counts: windowCountsFromJson(parsed.counts) });
+        // newlyDormant: absent from windows written before it existed.
+        const parsed = JSON.parse(value) as Omit<OpenWindow, 'counts' | 'newlyDormant'> & {
+          counts: Record<string, unknown>;
+          newlyDormant?: number;
+        };
+        this.windows.set(part.window, { ...parsed, newlyDormant: parsed.newlyDormant ?? 0, counts: windowCountsFromJson(parsed.counts) });
         return;
       }
       case 'rolling':
@@ -338,13 +350,14 @@ export class PartitionState {
       ),
       stage_counts: window.stageCounts,
       dormant_customers: window.dormant,
+      newly_dormant_customers: window.newlyDormant,
       rolling: rollingAt(this.rolling.get(segment), day),
       day_reached: window.reached,
     };
   }
 
   private openWindow(windowKey: string): OpenWindow {
-    const window: OpenWindow = { counts: EMPTY_WINDOW, revision: 0, stageCounts: {}, dormant: 0, reached: false };
+    const window: OpenWindow = { counts: EMPTY_WINDOW, revision: 0, stageCounts: {}, dormant: 0, newlyDormant: 0, reached: false };
     this.windows.set(windowKey, window);
     return window;
   }
@@ -422,14 +435,21 @@ export class PartitionState {
 
   private snapshot(window: OpenWindow, segment: string, day: Day): void {
     window.stageCounts = Object.fromEntries(this.stageCounts.get(segment) ?? []);
-    window.dormant = this.dormantAt(segment, day);
+    const { dormant, newlyDormant } = this.dormantAt(segment, day);
+    window.dormant = dormant;
+    window.newlyDormant = newlyDormant;
   }
 
-  private dormantAt(segment: string, day: Day): number {
+  /** Converted customers silent for DORMANT_AFTER_DAYS by the end of `day`, and those whose silence reached it that day. */
+  private dormantAt(segment: string, day: Day): { dormant: number; newlyDormant: number } {
     const cutoff = addDays(day, -this.rules.dormantAfterDays);
     let dormant = 0;
-    for (const [lastSeenDay, n] of this.convertedLastSeen.get(segment) ?? []) if (lastSeenDay <= cutoff) dormant += n;
-    return dormant;
+    let newlyDormant = 0;
+    for (const [lastSeenDay, n] of this.convertedLastSeen.get(segment) ?? []) {
+      if (lastSeenDay <= cutoff) dormant += n;
+      if (lastSeenDay === cutoff) newlyDormant += n;
+    }
+    return { dormant, newlyDormant };
   }
 
   /** Keeps the stage and dormancy histograms in step with one customer's change. */
