@@ -27,6 +27,12 @@ export function topicsFor(prefix: string) {
     segmentKpis: topic('segment-kpis', true),
     /** The processor's state, keyed per customer and window; restored on rebalance and restart. */
     processorChangelog: topic('processor-changelog', true),
+    /** Every change of a churn alert (JSON, schemas/alert-records.ts), keyed by segment|signal. */
+    alerts: topic('alerts'),
+    /** The alerting service's published alerts per segment|signal; restored at start. */
+    alertsChangelog: topic('alerts-changelog', true),
+    /** Acks and snoozes from `journey alerts` (JSON), keyed by action|target; the latest wins. */
+    alertActions: topic('alert-actions', true),
   } as const;
 }
 

@@ -2,16 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { dayName, dayNumber, type Day } from '../../schemas/days.ts';
 import { ALL_SEGMENTS } from '../../schemas/event-contract.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
-import {
-  DEFAULT_SIGNAL_SETTINGS,
-  evaluate,
-  newSegmentAlertState,
-  progressOf,
-  recordShare,
-  watermarkOf,
-  type AlertChange,
-  type SegmentAlertState,
-} from './segment-alerts.ts';
+import type { AlertRecord } from '../../schemas/alert-records.ts';
+import { absorb, evaluateBook, newAlertBook, restoreAlerts, type AlertBook, type BookSettings } from './alert-book.ts';
+import { alertIdOf, DEFAULT_SIGNAL_SETTINGS, watermarkOf } from './segment-alerts.ts';
 
 const DAY0 = dayNumber('2026-09-01');
 const day = (i: number) => dayName(DAY0 + i);
@@ -29,29 +22,45 @@ const share = (segment: string, i: number, partition: number, detractors: number
   revenue_by_currency: {},
   stage_counts: {},
   dormant_customers: 0,
-  rolling: { '7': {}, '30': {} },
+  newly_dormant_customers: 0,
+  rolling: { '1': {}, '7': {}, '30': {} },
   day_reached: true,
 });
 
-/** The consumer's loop in miniature: progress from `*`, each share recorded, its segment evaluated. */
+const SETTINGS: BookSettings = { signals: DEFAULT_SIGNAL_SETTINGS, lookbackDays: 60, partitions: PARTITIONS };
+const NOW = '2026-11-25T08:00:00.000Z';
+
+/** The alerting service's loop without Kafka: each share absorbed, then the book evaluated. */
 class Alerting {
-  progress: ReadonlyMap<number, Day> = new Map();
-  readonly segments = new Map<string, SegmentAlertState>();
-  readonly changes: AlertChange[] = [];
+  readonly book: AlertBook = newAlertBook();
+  readonly changes: AlertRecord[] = [];
+  /** The alerts changelog as a compacted topic would keep it: the latest value per key. */
+  readonly changelog = new Map<string, string | null>();
 
   feed(shares: readonly SegmentKpiPartial[]): this {
     for (const s of shares) {
-      this.progress = progressOf(this.progress, s);
-      let state = recordShare(this.segments.get(s.segment) ?? newSegmentAlertState(s.segment), s);
-      const watermark = watermarkOf(this.progress, PARTITIONS);
-      if (watermark !== undefined) {
-        const step = evaluate(state, watermark, DEFAULT_SIGNAL_SETTINGS, 60);
-        state = step.state;
-        this.changes.push(...step.changed);
-      }
-      this.segments.set(s.segment, state);
+      absorb(this.book, s);
+      const step = evaluateBook(this.book, SETTINGS, NOW);
+      this.changes.push(...step.records);
+      for (const record of step.changelog) this.changelog.set(record.key, record.value);
     }
     return this;
+  }
+
+  get progress() {
+    return this.book.progress;
+  }
+
+  get segments() {
+    return this.book.segments;
+  }
+
+  /** A new instance after a crash: shares re-read from their topic, published alerts from the changelog. */
+  restarted(shares: readonly SegmentKpiPartial[], withChangelog = true): Alerting {
+    const next = new Alerting();
+    if (withChangelog) for (const [key, value] of this.changelog) expect(restoreAlerts(next.book, key, value)).toBeUndefined();
+    for (const s of shares) absorb(next.book, s);
+    return next;
   }
 }
 
@@ -69,8 +78,8 @@ describe('segment alerting', () => {
   it('fires one alert for a rising signal of the segment, and none for a steady one', () => {
     expect(new Alerting().feed(days(60)).changes).toEqual([]);
     const { changes } = new Alerting().feed(days(50, 40));
-    expect([...new Set(changes.map((c) => `${c.segment} ${c.signal} ${c.status} ${c.id}`))]).toEqual([
-      `smb detractor_share firing smb|detractor_share|${day(40)}`,
+    expect([...new Set(changes.map((c) => `${c.segment} ${c.signal} ${c.status} ${c.alert_id}`))]).toEqual([
+      `smb detractor_share firing ${alertIdOf('smb', 'detractor_share', day(40))}`,
     ]);
   });
 
@@ -81,7 +90,7 @@ describe('segment alerting', () => {
     expect(watermarkOf(alerting.progress, PARTITIONS)).toBeUndefined();
     // Partition 1 catches up: the jump is judged, once.
     alerting.feed(days(45, 40, [1]));
-    expect([...new Set(alerting.changes.map((c) => c.id))]).toEqual([`smb|detractor_share|${day(40)}`]);
+    expect([...new Set(alerting.changes.map((c) => c.alert_id))]).toEqual([alertIdOf('smb', 'detractor_share', day(40))]);
   });
 
   it('ignores an older revision arriving after a newer one, and updates on a newer one without a second alert', () => {
@@ -90,12 +99,52 @@ describe('segment alerting', () => {
     alerting.feed([share('smb', 45, 0, 0, 0)]);
     expect([alerting.segments.get('smb')?.shares.get(day(45))?.get(0)?.revision, alerting.changes.length]).toEqual([1, changesBefore]);
     alerting.feed([share('smb', 44, 0, 20, 2)]);
-    expect(new Set(alerting.changes.map((c) => c.id))).toEqual(new Set([`smb|detractor_share|${day(40)}`]));
+    expect(new Set(alerting.changes.map((c) => c.alert_id))).toEqual(new Set([alertIdOf('smb', 'detractor_share', day(40))]));
   });
 
   it('keeps only the lookback of days (and the days not yet complete)', () => {
     const { segments } = new Alerting().feed(days(200));
     // 60 days of lookback, the last complete day, and the one or two days not yet complete.
     expect(segments.get('smb')?.shares.size).toBeLessThanOrEqual(63);
+  });
+
+  it('publishes each change once, as the next revision: fired, updated by a late revision, resolved when the signal falls back', () => {
+    const alerting = new Alerting().feed(days(46, 40));
+    // Back to normal from day 46 on: two calm days resolve it.
+    alerting.feed(days(52).slice(46 * 4));
+    const summary = alerting.changes.map((c) => `${c.change}:${c.status}:${c.revision}`);
+    expect(summary[0]).toBe('fired:firing:1');
+    expect(summary.at(-1)).toBe(`resolved:resolved:${summary.length}`);
+    expect(summary.filter((line) => line.startsWith('fired') || line.startsWith('resolved'))).toHaveLength(2);
+    expect(new Set(alerting.changes.map((c) => c.alert_id)).size).toBe(1);
+    const resolved = alerting.changes.at(-1);
+    expect([resolved?.fired_at, resolved?.resolved_at, resolved?.start_day, resolved?.resolved_day]).toEqual([NOW, NOW, day(40), day(47)]);
+  });
+
+  it('publishes nothing again after a restart that re-reads the same shares, because the changelog says what was published', () => {
+    const shares = days(50, 40);
+    const before = new Alerting().feed(shares);
+    expect(before.changes.filter((c) => c.change === 'fired')).toHaveLength(1);
+    const after = before.restarted(shares).feed(shares.slice(-2));
+    expect(after.changes).toEqual([]);
+    // Without the changelog (the mechanism switched off) the same alert would be published again.
+    const forgetful = before.restarted(shares, false).feed(shares.slice(-2));
+    expect(forgetful.changes.filter((c) => c.change === 'fired')).toHaveLength(1);
+  });
+
+  it('goes on from a restored alert: a later change is its next revision, its fired_at kept', () => {
+    const shares = days(46, 40);
+    const before = new Alerting().feed(shares);
+    const last = before.changes.at(-1);
+    const after = before.restarted(shares).feed(days(52).slice(46 * 4));
+    expect(after.changes.at(-1)).toMatchObject({ alert_id: last?.alert_id, change: 'resolved', fired_at: last?.fired_at });
+    expect(after.changes[0]?.revision).toBe((last?.revision ?? 0) + 1);
+  });
+
+  it('skips signals that are switched off', () => {
+    const off = { ...DEFAULT_SIGNAL_SETTINGS, detractor_share: { ...DEFAULT_SIGNAL_SETTINGS.detractor_share, enabled: false } };
+    const book = newAlertBook();
+    for (const s of days(50, 40)) absorb(book, s);
+    expect(evaluateBook(book, { ...SETTINGS, signals: off }, NOW).records).toEqual([]);
   });
 });

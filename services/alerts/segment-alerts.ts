@@ -12,6 +12,7 @@
  *   after a restart publishes nothing twice.
  * - State is bounded: shares of `lookbackDays` before the last complete day, alerts overlapping them.
  */
+import { createHash } from 'node:crypto';
 import { dayName, dayNumber, type Day } from '../../schemas/days.ts';
 import { ALL_SEGMENTS } from '../../schemas/event-contract.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
@@ -31,7 +32,12 @@ export interface AlertChange extends Alert {
   readonly signal: SignalName;
 }
 
-export type SignalSettings = Readonly<Record<SignalName, DetectionSettings>>;
+/** One signal's configuration: detection, whether it is on, and its weight in a segment's churn score. */
+export interface SignalSettings extends DetectionSettings {
+  readonly enabled: boolean;
+  readonly weight: number;
+}
+export type AllSignalSettings = Readonly<Record<SignalName, SignalSettings>>;
 
 export const newSegmentAlertState = (segment: string): SegmentAlertState => ({
   segment,
@@ -41,6 +47,8 @@ export const newSegmentAlertState = (segment: string): SegmentAlertState => ({
 
 /** Defaults that suit daily segment data: a baseline of about the last week, two weeks to warm up. */
 const common = {
+  enabled: true,
+  weight: 1,
   alpha: 0.2,
   guardDays: 2,
   warmupDays: 14,
@@ -50,8 +58,10 @@ const common = {
   keepFiringDays: 2,
   cooldownDays: 3,
 } as const;
-export const DEFAULT_SIGNAL_SETTINGS: SignalSettings = {
+export const DEFAULT_SIGNAL_SETTINGS: AllSignalSettings = {
   dormant_share: { ...common, worse: SIGNALS.dormant_share.worse, minChange: 0.05, minSample: 20 },
+  churn_rate: { ...common, worse: SIGNALS.churn_rate.worse, minChange: 0.02, minSample: 50 },
+  retention_rate_7d: { ...common, worse: SIGNALS.retention_rate_7d.worse, minChange: 0.1, minSample: 30 },
   detractor_share: { ...common, worse: SIGNALS.detractor_share.worse, minChange: 0.1, minSample: 20 },
   csat_mean: { ...common, worse: SIGNALS.csat_mean.worse, minChange: 0.3, minSample: 20 },
   csat_satisfied_share: { ...common, worse: SIGNALS.csat_satisfied_share.worse, minChange: 0.1, minSample: 20 },
@@ -60,6 +70,16 @@ export const DEFAULT_SIGNAL_SETTINGS: SignalSettings = {
   repeat_purchase_rate_30d: { ...common, worse: SIGNALS.repeat_purchase_rate_30d.worse, minChange: 0.05, minSample: 20 },
   buyers_30d: { ...common, worse: SIGNALS.buyers_30d.worse, minChange: 5, minSample: 20 },
 };
+
+/**
+ * An alert's id: a UUID made from what first identified it, so evaluating the same series again
+ * (after a restart) names the same alert the same.
+ */
+export function alertIdOf(segment: string, signal: SignalName, startDay: Day): string {
+  const hex = createHash('sha256').update(`${segment}\u0000${signal}\u0000${startDay}`).digest('hex');
+  const variant = ((parseInt(hex.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 /** Per processor partition, the newest day its stream time reached: updated from `*` shares. */
 export function progressOf(progress: ReadonlyMap<number, Day>, share: SegmentKpiPartial): ReadonlyMap<number, Day> {
@@ -92,7 +112,7 @@ export function recordShare(state: SegmentAlertState, share: SegmentKpiPartial):
 export function evaluate(
   state: SegmentAlertState,
   watermark: Day,
-  settings: SignalSettings,
+  settings: AllSignalSettings,
   lookbackDays: number,
 ): { state: SegmentAlertState; changed: AlertChange[] } {
   const lastJudged = dayName(dayNumber(watermark) - 1);
@@ -108,6 +128,7 @@ export function evaluate(
   const alerts = new Map(state.alerts);
   const changed: AlertChange[] = [];
   for (const signal of SIGNAL_NAMES) {
+    if (!settings[signal].enabled) continue;
     const series: DayReading[] = readings.map(({ day, readings: r }) => ({
       day,
       value: r?.[signal].value ?? null,
@@ -115,7 +136,7 @@ export function evaluate(
     }));
     const episodes = episodesOf(series, settings[signal]);
     const published = (state.alerts.get(signal) ?? []).filter((alert) => (alert.resolvedDay ?? lastJudged) >= oldestKept);
-    const result = reconcile(published, episodes, (episode) => `${state.segment}|${signal}|${episode.startDay}`, lastJudged);
+    const result = reconcile(published, episodes, (episode) => alertIdOf(state.segment, signal, episode.startDay), lastJudged);
     alerts.set(signal, result.alerts);
     changed.push(...result.changed.map((alert) => ({ ...alert, segment: state.segment, signal })));
   }

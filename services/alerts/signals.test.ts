@@ -6,8 +6,9 @@ const share = (
   partition: number,
   counts: Record<string, number>,
   stages: Record<string, number>,
-  dormant: number,
+  dormant: [dormant: number, newly: number],
   rolling30: Record<string, number>,
+  rolling7: Record<string, number> = {},
 ): SegmentKpiPartial => ({
   segment: 'smb',
   day: '2026-11-20',
@@ -18,8 +19,9 @@ const share = (
   transitions_to: {},
   revenue_by_currency: {},
   stage_counts: stages,
-  dormant_customers: dormant,
-  rolling: { '7': {}, '30': rolling30 },
+  dormant_customers: dormant[0],
+  newly_dormant_customers: dormant[1],
+  rolling: { '1': {}, '7': rolling7, '30': rolling30 },
   day_reached: true,
 });
 
@@ -39,16 +41,27 @@ describe('windowOf and readingsOf', () => {
           neutralComments: 1,
         },
         { conversion: 6, ongoing_engagement: 2, discovery: 9 },
-        2,
+        [2, 1],
         { buyers: 10, repeatBuyers: 2 },
+        { returningVisitors: 3, previousVisitors: 10 },
       ),
-      share(1, { npsDetractors: 2, cesSum: 12, cesResponses: 3, positiveComments: 2 }, { conversion: 2 }, 1, {
-        buyers: 6,
-        repeatBuyers: 2,
-      }),
+      share(
+        1,
+        { npsDetractors: 2, cesSum: 12, cesResponses: 3, positiveComments: 2 },
+        { conversion: 2 },
+        [1, 0],
+        {
+          buyers: 6,
+          repeatBuyers: 2,
+        },
+        { returningVisitors: 1, previousVisitors: 6 },
+      ),
     ]);
     expect(window && readingsOf(window)).toEqual({
       dormant_share: { value: 3 / 10, sample: 10 },
+      // 10 converted, 3 dormant by the day's end, 1 of them since that day: 1 of the 8 who began it silent-free.
+      churn_rate: { value: 1 / 8, sample: 8 },
+      retention_rate_7d: { value: 4 / 16, sample: 16 },
       detractor_share: { value: 5 / 12, sample: 12 },
       csat_mean: { value: 4, sample: 2 },
       csat_satisfied_share: { value: 0.5, sample: 2 },
@@ -60,7 +73,7 @@ describe('windowOf and readingsOf', () => {
   });
 
   it('reads no value where there is nothing to divide by', () => {
-    const window = windowOf([share(0, {}, {}, 0, {})]);
+    const window = windowOf([share(0, {}, {}, [0, 0], {})]);
     expect(window && readingsOf(window).detractor_share).toEqual({ value: null, sample: 0 });
     expect(windowOf([])).toBeUndefined();
   });

@@ -5,6 +5,7 @@
  */
 import path from 'node:path';
 import { z } from 'zod';
+import { ALERT_SIGNAL_NAMES } from '../../schemas/alert-records.ts';
 
 /** `a, b,` → ['a', 'b']: comma-separated, blanks dropped. */
 const splitList = (text: string): string[] =>
@@ -39,6 +40,54 @@ const heap = (fallback: string) =>
     .string()
     .regex(/^\d+[mg]$/, 'must look like 512m or 1g')
     .default(fallback);
+
+/** A JSON value in a variable, then validated by `schema`; a parse error names the variable like any other. */
+const json = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch (error: unknown) {
+        context.addIssue({ code: 'custom', message: `not JSON: ${error instanceof Error ? error.message : String(error)}` });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+/** Per signal, what to change of its defaults (services/alerts/segment-alerts.ts DEFAULT_SIGNAL_SETTINGS). */
+const signalOverride = z.strictObject({
+  enabled: z.boolean().optional(),
+  worse: z.enum(['up', 'down']).optional(),
+  weight: z.number().min(0).max(100).optional(),
+  alpha: z.number().gt(0).max(1).optional(),
+  guardDays: z.number().int().min(0).max(30).optional(),
+  warmupDays: z.number().int().min(1).max(365).optional(),
+  sigmas: z.number().min(0).max(20).optional(),
+  minChange: z.number().min(0).optional(),
+  limit: z.number().nullable().optional(),
+  minSample: z.number().int().min(1).optional(),
+  forDays: z.number().int().min(1).max(30).optional(),
+  keepFiringDays: z.number().int().min(1).max(30).optional(),
+  cooldownDays: z.number().int().min(0).max(365).optional(),
+});
+export type SignalOverride = z.infer<typeof signalOverride>;
+const signalOverrides = z.partialRecord(z.enum(ALERT_SIGNAL_NAMES), signalOverride);
+
+/** Where alert notifications go: a JSON body signed with `secret`, or Slack's incoming-webhook body. */
+const webhook = z.strictObject({
+  name: z.string().regex(/^[a-zA-Z0-9._-]{1,64}$/, 'letters, digits, . _ - (up to 64)'),
+  url: z.url({ protocol: /^https?$/ }),
+  format: z.enum(['json', 'slack']).default('json'),
+  /** HMAC-SHA256 key of the signature header; a receiver that checks it knows the body is ours and recent. */
+  secret: z.string().min(16, 'must be at least 16 characters').optional(),
+});
+export type WebhookSettings = z.infer<typeof webhook>;
+const webhooks = z
+  .array(webhook)
+  .max(20)
+  .refine((list) => new Set(list.map((w) => w.name)).size === list.length, 'webhook names must be unique')
+  .refine((list) => list.every((w) => w.format === 'slack' || w.secret !== undefined), 'a json webhook needs a secret');
 
 export const envSchema = z.object({
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -125,6 +174,24 @@ export const envSchema = z.object({
   STAGE_CONSIDERATION_SESSIONS: z.coerce.number().int().min(1).default(2),
   STAGE_ENGAGEMENT_AFTER_PURCHASE_H: z.coerce.number().positive().default(24),
 
+  /** Churn alerting: per-signal changes to the defaults, as JSON, e.g. {"ces_mean":{"enabled":false},"detractor_share":{"minSample":50}}. */
+  ALERT_SIGNALS: json(signalOverrides).default({}),
+  /** Days of KPI history each segment's alerting keeps (the baseline learns from these). */
+  ALERT_LOOKBACK_DAYS: z.coerce.number().int().min(14).max(400).default(60),
+  /** Webhooks, as JSON: [{"name":"cs-team","url":"https://…","secret":"…"},{"name":"slack","url":"https://hooks.slack.com/…","format":"slack"}]. */
+  ALERT_WEBHOOKS: json(webhooks).default([]),
+  /** Alert changes of one segment within this long go out as one notification. */
+  ALERT_GROUP_WAIT_S: z.coerce.number().min(0).max(3600).default(30),
+  /** One delivery attempt's timeout; failed attempts back off exponentially up to the maximum... */
+  ALERT_WEBHOOK_TIMEOUT_S: z.coerce.number().min(1).max(120).default(10),
+  ALERT_WEBHOOK_MAX_BACKOFF_S: z.coerce.number().min(1).max(3600).default(300),
+  /** ...for this long; then the notification goes to the dead-letter topic with the reason. */
+  ALERT_WEBHOOK_GIVE_UP_H: z.coerce
+    .number()
+    .gt(0)
+    .max(24 * 14)
+    .default(24),
+
   /** Set: talk to a ClickHouse server over HTTP. Unset: embedded chDB at CHDB_PATH. */
   CLICKHOUSE_URL: optionalUrl(),
   CLICKHOUSE_USER: z.string().default('default'),
@@ -200,6 +267,7 @@ const SECRET_KEYS: ReadonlySet<string> = new Set([
   'CLICKHOUSE_PASSWORD',
   'COLLECTOR_API_KEYS',
   'QUERY_API_KEYS',
+  'ALERT_WEBHOOKS',
 ]);
 
 /**
@@ -207,6 +275,15 @@ const SECRET_KEYS: ReadonlySet<string> = new Set([
  * or an error message. Textual, so a URL too broken to parse is masked as well.
  */
 export const redactUrl = (text: string): string => text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***:***@');
+
+/** Webhook URLs carry their credential in the path (Slack's do): only the origin is fit for a log. */
+export const redactWebhookUrl = (url: string): string => {
+  try {
+    return `${new URL(url).origin}/***`;
+  } catch {
+    return '***';
+  }
+};
 
 export class ConfigError extends Error {
   readonly issues: readonly string[];
@@ -260,6 +337,17 @@ function structure(env: ParsedEnv, cwd: string) {
         considerationProductViews: env.STAGE_CONSIDERATION_PRODUCT_VIEWS,
         considerationSessions: env.STAGE_CONSIDERATION_SESSIONS,
         engagementAfterPurchaseMs: env.STAGE_ENGAGEMENT_AFTER_PURCHASE_H * 3600 * 1000,
+      },
+    },
+    alerts: {
+      signals: env.ALERT_SIGNALS,
+      lookbackDays: env.ALERT_LOOKBACK_DAYS,
+      webhooks: env.ALERT_WEBHOOKS,
+      groupWaitMs: env.ALERT_GROUP_WAIT_S * 1000,
+      delivery: {
+        timeoutMs: env.ALERT_WEBHOOK_TIMEOUT_S * 1000,
+        maxBackoffMs: env.ALERT_WEBHOOK_MAX_BACKOFF_S * 1000,
+        giveUpMs: env.ALERT_WEBHOOK_GIVE_UP_H * 3_600_000,
       },
     },
     registry: {
@@ -366,6 +454,10 @@ export function redactedConfig(config: Config): Config {
       password: mask(config.clickhouse.password) ?? '',
     },
     collector: { ...config.collector, apiKeys: config.collector.apiKeys.map(() => '***') },
+    alerts: {
+      ...config.alerts,
+      webhooks: config.alerts.webhooks.map((w) => ({ ...w, url: redactWebhookUrl(w.url), secret: mask(w.secret) })),
+    },
     query: { ...config.query, url: redactUrl(config.query.url), apiKeys: config.query.apiKeys.map(() => '***') },
   };
 }

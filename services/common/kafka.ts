@@ -1,4 +1,5 @@
 import {
+  AssignerProtocol,
   Kafka,
   logLevel,
   Partitioners,
@@ -7,6 +8,7 @@ import {
   type KafkaConfig,
   type logCreator,
   type Message,
+  type PartitionAssigner,
   type Producer,
   type SASLOptions,
   type TopicMessages,
@@ -105,6 +107,40 @@ export function whenConsumerDies(consumer: Consumer): Promise<Error> {
     });
   });
 }
+
+/**
+ * A group assignment that gives every partition to one member (the first by member id) and none
+ * to the others: for a consumer that must see a whole topic at once (the alerting service adds up
+ * shares that land on every partition). The others stand by; when the active one leaves, the
+ * group rebalances and another takes over.
+ */
+export const singleActiveAssigner: PartitionAssigner = ({ cluster }) => ({
+  name: 'JourneylineSingleActive',
+  version: 0,
+  assign({ members, topics }) {
+    const active = members.map((member) => member.memberId).sort()[0];
+    if (active === undefined) return Promise.resolve([]);
+    const assignment = Object.fromEntries(
+      topics.map((topic) => [topic, cluster.findTopicPartitionMetadata(topic).map((partition) => partition.partitionId)]),
+    );
+    return Promise.resolve(
+      members.map(({ memberId }) => ({
+        memberId,
+        memberAssignment: AssignerProtocol.MemberAssignment.encode({
+          version: 0,
+          assignment: memberId === active ? assignment : {},
+          userData: Buffer.alloc(0),
+        }),
+      })),
+    );
+  },
+  protocol({ topics }) {
+    return {
+      name: 'JourneylineSingleActive',
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }),
+    };
+  },
+});
 
 /**
  * An idempotent producer (acks=all, one request in flight: retries neither duplicate nor reorder)

@@ -18,7 +18,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { z } from 'zod';
 import { insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
 import type { Config } from '../common/config.ts';
-import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer.ts';
+import { decodeOrSetAside, jsonDecoder, type DecodeResult } from '../common/decoding-consumer.ts';
 import { createIdempotentProducer, ensureTopics, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
@@ -49,21 +49,6 @@ interface Route {
 }
 
 export const sinkGroupOf = (config: Config) => `${config.topicPrefix}sink`;
-
-function jsonDecoder<T>(schema: z.ZodType<T>): Route['decode'] {
-  return (message) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message.value?.toString('utf8') ?? '');
-    } catch (error: unknown) {
-      return Promise.resolve({ ok: false, reason: `not JSON: ${error instanceof Error ? error.message : String(error)}`, stage: 'decode' });
-    }
-    const checked = schema.safeParse(parsed);
-    if (checked.success) return Promise.resolve({ ok: true, value: checked.data });
-    const reason = checked.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
-    return Promise.resolve({ ok: false, reason, stage: 'validate' });
-  };
-}
 
 interface PartitionProgress {
   position: bigint | null;
