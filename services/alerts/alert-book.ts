@@ -125,8 +125,10 @@ export const alertOf = (record: AlertRecord): Alert => ({
 
 /** Evaluates what needs it, if any day is complete; changes nothing when nothing changed. */
 export function evaluateBook(book: AlertBook, settings: BookSettings, now: string): Evaluated {
-  const watermark = watermarkOf(book.progress, settings.partitions);
-  if (watermark === undefined) return NOTHING;
+  const reached = watermarkOf(book.progress, settings.partitions);
+  if (reached === undefined) return NOTHING;
+  // Never back: a processor partition that starts late must not unjudge days judged before it.
+  const watermark = book.evaluatedAt !== undefined && reached < book.evaluatedAt ? book.evaluatedAt : reached;
   const segments = watermark === book.evaluatedAt ? [...book.dirty] : [...book.segments.keys()];
   book.evaluatedAt = watermark;
   book.dirty.clear();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dayName, dayNumber, type Day } from '../../schemas/days.ts';
+import { dayName, dayNumber } from '../../schemas/days.ts';
 import { ALL_SEGMENTS } from '../../schemas/event-contract.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import type { AlertRecord } from '../../schemas/alert-records.ts';

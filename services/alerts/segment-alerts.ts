@@ -71,6 +71,18 @@ export const DEFAULT_SIGNAL_SETTINGS: AllSignalSettings = {
   buyers_30d: { ...common, worse: SIGNALS.buyers_30d.worse, minChange: 5, minSample: 20 },
 };
 
+/** The defaults with an operator's changes (ALERT_SIGNALS, validated by config.ts) laid over them. */
+export function signalSettingsOf(
+  overrides: Partial<Record<SignalName, { readonly [K in keyof SignalSettings]?: SignalSettings[K] | undefined }>>,
+): AllSignalSettings {
+  const settings = { ...DEFAULT_SIGNAL_SETTINGS };
+  for (const name of SIGNAL_NAMES) {
+    const changes = Object.entries(overrides[name] ?? {}).filter(([, value]) => value !== undefined);
+    settings[name] = { ...settings[name], ...Object.fromEntries(changes) };
+  }
+  return settings;
+}
+
 /**
  * An alert's id: a UUID made from what first identified it, so evaluating the same series again
  * (after a restart) names the same alert the same.

@@ -15,13 +15,17 @@ import { createRegistry } from '../common/registry.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { runCollector } from '../collector/run.ts';
-import { basicAuthorization } from '../common/http.ts';
 import { startQueryEndpoint } from '../dashboard/query-endpoint.ts';
-import { queryTokenOf, queryTokensFor } from '../dashboard/query-token.ts';
+import { queryTokensFor } from '../dashboard/query-token.ts';
 import { runProcessor } from '../processor/processor.ts';
 import { EventProducer } from '../producer/event-producer.ts';
 import { produceNdjson } from '../producer/ndjson.ts';
+import { runAlerting } from '../alerts/alerting.ts';
+import { runNotifier } from '../alerts/notifier.ts';
 import { runSink } from '../sink/sink.ts';
+import { alertsCommand } from './alerts-command.ts';
+import { UsageError } from './usage-error.ts';
+import { readOnlyQuery } from './read-only-query.ts';
 
 const say = (line: string) => {
   console.error(line);
@@ -29,12 +33,16 @@ const say = (line: string) => {
 
 const USAGE = `usage: journey <command>
   start                          bring up Kafka, the registry and ClickHouse (see README), run every service; Ctrl-C stops
-  run collector|processor|sink   run one service against configured endpoints (production)
+  run collector|processor|sink|alerts
+                                 run one service against configured endpoints (production)
   produce --file F.ndjson        validate and send a file of events (one JSON event per line)
   migrate                        apply the ClickHouse migrations (services apply them at start too)
-  sql "<query>" [--format F]     run a read-only query: on CLICKHOUSE_URL, else on the running product (QUERY_URL)`;
-
-class UsageError extends Error {}
+  sql "<query>" [--format F]     run a read-only query: on CLICKHOUSE_URL, else on the running product (QUERY_URL)
+  alerts [--segment S] [--since 7d]
+                                 firing and recent churn alerts
+  alerts ack <alert-id> [--note T]
+  alerts snooze <alert-id|segment|segment|signal> --for 4h [--note T]
+  alerts unsnooze <target>       silence notifications (alerts are still recorded), or lift that`;
 
 /** How a run ends: a signal asked it to, or one of its services died. */
 type Ending = { readonly signal: NodeJS.Signals } | { readonly died: string; readonly error: Error };
@@ -71,7 +79,7 @@ interface RunningService {
 /** `healthy` is false once any service of this process died: /readyz says so. */
 type ServiceFactory = (config: Config, logger: Logger, healthy: () => boolean) => Promise<RunningService>;
 
-const SERVICE_NAMES = ['collector', 'processor', 'sink'] as const;
+const SERVICE_NAMES = ['collector', 'processor', 'sink', 'alerts'] as const;
 type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
@@ -87,6 +95,27 @@ const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
       logger: logger.child({ component: 'processor' }),
     });
     return { name: 'processor', about: [], died: processor.died, stop: () => processor.stop() };
+  },
+  alerts: async (config, logger) => {
+    const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
+    const alertsLogger = logger.child({ component: 'alerts' });
+    const detector = await runAlerting({ kafka, config, logger: alertsLogger });
+    const notifier = await runNotifier({ kafka, config, logger: alertsLogger }).catch(async (error: unknown) => {
+      await detector.stop();
+      throw error;
+    });
+    const webhooks = config.alerts.webhooks.map((w) => `${w.name} (${w.format})`).join(', ');
+    return {
+      name: 'alerts',
+      about: [
+        `alerts: ${webhooks === '' ? 'recorded only (set ALERT_WEBHOOKS to notify)' : `notifying ${webhooks}`}; ./dev run journey -- alerts`,
+      ],
+      died: Promise.race([detector.died, notifier.died]),
+      stop: async () => {
+        await notifier.stop();
+        await detector.stop();
+      },
+    };
   },
   sink: async (config, logger) => {
     const clickhouse = await openClickHouse(config, logger);
@@ -176,7 +205,7 @@ async function start(): Promise<number> {
     }
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel, 'journeyline', config.logFormat);
-    return await runServices(['sink', 'processor', 'collector'], config, logger, (services) => {
+    return await runServices(['sink', 'processor', 'alerts', 'collector'], config, logger, (services) => {
       say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
       for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${redactUrl(value)}`);
       if (stack.endpoints.clickhouseUrl === undefined) say(`  ClickHouse: embedded (chDB) at ${config.clickhouse.chdbPath}`);
@@ -233,7 +262,7 @@ async function migrateCommand(config: Config): Promise<number> {
   }
 }
 
-/** Sends the query over ClickHouse's HTTP interface: the server itself, or the product's endpoint. */
+/** `journey sql`: the query, read-only, printed as ClickHouse formats it. */
 async function sql(args: readonly string[], config: Config): Promise<number> {
   const { values, positionals } = parseArgs({
     args: [...args],
@@ -242,37 +271,12 @@ async function sql(args: readonly string[], config: Config): Promise<number> {
   });
   const query = positionals.join(' ');
   if (query.trim() === '') throw new UsageError('sql needs a query, e.g. journey sql "SELECT count() FROM journey.events"');
-  const base = config.clickhouse.url ?? config.query.url;
-  const url = new URL(base);
-  url.searchParams.set('default_format', values.format);
-  // A server enforces read-only through the user's profile; readonly=1 here asks for it as well.
-  if (config.clickhouse.url !== undefined) url.searchParams.set('readonly', '1');
-  const headers: Record<string, string> = { 'content-type': 'text/plain' };
-  if (config.clickhouse.url !== undefined)
-    headers.authorization = basicAuthorization(config.clickhouse.username, config.clickhouse.password);
-  else {
-    const token = queryTokenOf(config.query);
-    if (token === undefined)
-      throw new Error(
-        `no query token: start journeyline (npm start), which writes one to ${config.query.tokenFile}, or set QUERY_API_KEYS`,
-      );
-    headers.authorization = `Bearer ${token}`;
-  }
-  let response: Response;
-  try {
-    response = await fetch(url, { method: 'POST', body: query, headers });
-  } catch (error: unknown) {
-    throw new Error(
-      `cannot reach ${redactUrl(base)}: is journeyline running (npm start)? ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`,
-      { cause: error },
-    );
-  }
-  const text = await response.text();
-  if (!response.ok) {
-    say(text.trimEnd());
+  const answer = await readOnlyQuery(config, query, { format: values.format });
+  if (!answer.ok) {
+    say(answer.text.trimEnd());
     return 1;
   }
-  process.stdout.write(text);
+  process.stdout.write(answer.text);
   return 0;
 }
 
@@ -338,6 +342,8 @@ async function main(argv: readonly string[]): Promise<number> {
       return migrateCommand(loadConfig());
     case 'sql':
       return sql(rest, loadConfig());
+    case 'alerts':
+      return alertsCommand(rest, loadConfig());
     default:
       throw new UsageError(command === undefined ? 'no command' : `unknown command ${command}`);
   }

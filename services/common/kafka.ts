@@ -220,6 +220,30 @@ export function chunkTopicMessages(topicMessages: readonly TopicMessages[], maxB
 }
 
 /**
+ * One transaction of a consume-transform-produce loop: every output, in chunks under the broker's
+ * batch limit, then the consumed offset; all of it or, after an abort, none.
+ */
+export async function commitBatch(
+  producer: Producer,
+  groupId: string,
+  input: { topic: string; partition: number; next: string },
+  outputs: readonly TopicMessages[],
+): Promise<void> {
+  const tx = await producer.transaction();
+  try {
+    for (const chunk of chunkTopicMessages(outputs)) await tx.sendBatch({ topicMessages: chunk, acks: -1 });
+    await tx.sendOffsets({
+      consumerGroupId: groupId,
+      topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.next }] }],
+    });
+    await tx.commit();
+  } catch (error: unknown) {
+    await tx.abort().catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
  * Reads the given partitions of a topic from their start to the end they had when called, and
  * hands each record over (read_committed: records of aborted transactions never appear). Ends
  * are judged by kafkajs's batch-end instrumentation, which also fires for batches that hold only

@@ -24,7 +24,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
 import { decodeOrSetAside, type DecodedBatch } from '../common/decoding-consumer.ts';
-import { chunkTopicMessages, ensureTopics, readPartitionsToEnd, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
+import { commitBatch, ensureTopics, readPartitionsToEnd, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { partitionKeyOf, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
@@ -195,27 +195,6 @@ function batchOutputs(
     { topic: topics.lateEvents.name, messages: [...late] },
     { topic: topics.deadLetter.name, messages: [...deadLetters] },
   ].filter((t) => t.messages.length > 0);
-}
-
-/** One transaction: every output, in chunks under the broker's batch limit, then the offset. */
-async function commitBatch(
-  producer: Producer,
-  groupId: string,
-  input: { topic: string; partition: number; next: string },
-  outputs: readonly TopicMessages[],
-): Promise<void> {
-  const tx = await producer.transaction();
-  try {
-    for (const chunk of chunkTopicMessages(outputs)) await tx.sendBatch({ topicMessages: chunk, acks: -1 });
-    await tx.sendOffsets({
-      consumerGroupId: groupId,
-      topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.next }] }],
-    });
-    await tx.commit();
-  } catch (error: unknown) {
-    await tx.abort().catch(() => undefined);
-    throw error;
-  }
 }
 
 export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {

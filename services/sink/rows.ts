@@ -10,6 +10,7 @@ import type {
   SegmentKpiPartial,
   StageTransitionRecord,
 } from '../../schemas/processor-outputs.ts';
+import type { AlertActionRecord, AlertRecord } from '../../schemas/alert-records.ts';
 import { clickHouseTime } from '../common/clickhouse.ts';
 
 /** Where a record sat in Kafka; `timestamp` is the record's own (producer) time, epoch ms. */
@@ -110,6 +111,55 @@ export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
     revenue_by_currency: w.revenue_by_currency,
     stage_counts: w.stage_counts,
     updated_at: clickHouseTime(Number(at.timestamp)),
+    ...lineage(at),
+  };
+}
+
+/** One change of an alert (columns of 003_alerts.sql as 007_churn_alerting.sql extends them). */
+export function alertRow(a: AlertRecord, at: KafkaPosition): Row {
+  const direction = a.worse === 'up' ? 'above' : 'below';
+  return {
+    alert_id: a.alert_id,
+    fired_at: clickHouseTime(Date.parse(a.fired_at)),
+    segment: a.segment,
+    window_day: a.window_day,
+    kind: 'segment_churn',
+    severity: 'warning',
+    signal: a.signal,
+    value: a.value,
+    threshold: a.threshold,
+    message:
+      a.status === 'firing'
+        ? `${a.signal} ${String(a.value)} ${direction} threshold ${String(a.threshold)} (baseline ${String(a.baseline)}) since ${a.start_day}`
+        : `${a.signal} back to normal on ${a.resolved_day ?? a.window_day}`,
+    status: a.status,
+    baseline: a.baseline,
+    window_days: a.window_days,
+    resolved_at: time(a.resolved_at),
+    sample_size: a.sample_size,
+    details: JSON.stringify({
+      change: a.change,
+      worse: a.worse,
+      start_day: a.start_day,
+      fired_day: a.fired_day,
+      resolved_day: a.resolved_day,
+      peak: a.peak,
+      weight: a.weight,
+    }),
+    revision: a.revision,
+    updated_at: clickHouseTime(Date.parse(a.updated_at)),
+    ...lineage(at),
+  };
+}
+
+export function alertActionRow(a: AlertActionRecord, at: KafkaPosition): Row {
+  return {
+    action: a.action,
+    target: a.target,
+    until: a.action === 'snooze' ? time(a.until) : null,
+    by: a.by,
+    at: clickHouseTime(Date.parse(a.at)),
+    note: a.note,
     ...lineage(at),
   };
 }

@@ -26,7 +26,19 @@ import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { customerAtRiskRecord, customerProfileRecord, segmentKpiPartial, stageTransitionRecord } from '../../schemas/processor-outputs.ts';
 import { topicsFor, type TopicSpec, type Topics } from '../../schemas/topics.ts';
 import { deduplicationToken, intentMetadata, parseIntent, planBlock, type BlockRange } from './blocks.ts';
-import { atRiskRow, eventRow, partialRow, profileRow, stageRow, transitionRow, type KafkaPosition, type Row } from './rows.ts';
+import { alertActionRecord, alertRecord } from '../../schemas/alert-records.ts';
+import {
+  alertActionRow,
+  alertRow,
+  atRiskRow,
+  eventRow,
+  partialRow,
+  profileRow,
+  stageRow,
+  transitionRow,
+  type KafkaPosition,
+  type Row,
+} from './rows.ts';
 
 export interface SinkDeps {
   readonly kafka: Kafka;
@@ -81,6 +93,8 @@ const sinkRoutes = (topics: Topics): readonly { topic: TopicSpec; record: 'event
   },
   { topic: topics.segmentKpis, record: segmentKpiPartial, tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] },
   { topic: topics.customersAtRisk, record: customerAtRiskRecord, tables: [{ table: 'journey.customers_at_risk', row: atRiskRow }] },
+  { topic: topics.alerts, record: alertRecord, tables: [{ table: 'journey.alerts', row: alertRow }] },
+  { topic: topics.alertActions, record: alertActionRecord, tables: [{ table: 'journey.alert_actions', row: alertActionRow }] },
 ];
 
 /** The topics the sink writes to ClickHouse. */

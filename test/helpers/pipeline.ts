@@ -3,7 +3,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { inject } from 'vitest';
 
-import { withinDeadline } from '../../services/common/poll.ts';
+import type { Config } from '../../services/common/config.ts';
+import { pollUntil, withinDeadline } from '../../services/common/poll.ts';
+import { freePort } from './net.ts';
 import { TEST_QUERY_TOKEN } from './sql.ts';
 
 export { caughtUp, committedFraction, produceAll } from './streams.ts';
@@ -40,4 +42,48 @@ export async function stopJourney(child: ChildProcess): Promise<void> {
     child.kill('SIGKILL');
     throw error;
   }
+}
+
+/** `journey run sink` on its own chDB directory; `url()` waits until its query endpoint answers. */
+export async function startSink(
+  config: Config,
+  chdbPath: string,
+  log: { push: (line: string) => void },
+  extra: Record<string, string> = {},
+) {
+  const port = await freePort();
+  const child = startJourney(
+    ['run', 'sink'],
+    // CLICKHOUSE_URL blank: its own embedded ClickHouse even when the stack has a server.
+    {
+      TOPIC_PREFIX: config.topicPrefix,
+      CLICKHOUSE_URL: '',
+      CHDB_PATH: chdbPath,
+      QUERY_PORT: String(port),
+      LOG_LEVEL: 'debug',
+      SINK_BATCH_MAX_BYTES: '8192',
+      SINK_BATCH_MIN_BYTES: '1',
+      SINK_BATCH_MAX_WAIT_MS: '100',
+      ...extra,
+    },
+    log,
+  );
+  const base = `http://127.0.0.1:${port}`;
+  const url = () =>
+    pollUntil(
+      async () =>
+        (await fetch(`${base}/ping`).then(
+          (r) => r.ok,
+          () => false,
+        ))
+          ? base
+          : undefined,
+      {
+        timeoutMs: 60_000,
+        what: 'the sink to answer queries',
+        giveUpIf: () =>
+          child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode ?? ''})` : undefined,
+      },
+    );
+  return { child, url };
 }

@@ -11,7 +11,6 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../../services/common/config.ts';
 import { createKafka } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
-import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
 import { parseIntent, type BlockRange } from '../../services/sink/blocks.ts';
@@ -19,8 +18,7 @@ import { sinkGroupOf, sinkTopicsOf } from '../../services/sink/sink.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { journeys } from '../helpers/journeys.ts';
-import { caughtUp, exited, produceAll, startJourney, stopJourney } from '../helpers/pipeline.ts';
-import { freePort } from '../helpers/net.ts';
+import { caughtUp, exited, produceAll, startSink, stopJourney } from '../helpers/pipeline.ts';
 import { sqlRows } from '../helpers/sql.ts';
 
 /** Events in, processor run to the end: the sink's four input topics, complete. */
@@ -36,45 +34,6 @@ async function processedWorkload(config: Config, workload: readonly unknown[]): 
 }
 
 const sinkTopics = (config: Config) => sinkTopicsOf(topicsFor(config.topicPrefix));
-
-/** `journey run sink` on its own chDB directory; `url()` waits until its query endpoint answers. */
-async function startSink(config: Config, chdbPath: string, log: { push: (line: string) => void }, extra: Record<string, string> = {}) {
-  const port = await freePort();
-  const child = startJourney(
-    ['run', 'sink'],
-    // CLICKHOUSE_URL blank: its own embedded ClickHouse even when the stack has a server.
-    {
-      TOPIC_PREFIX: config.topicPrefix,
-      CLICKHOUSE_URL: '',
-      CHDB_PATH: chdbPath,
-      QUERY_PORT: String(port),
-      LOG_LEVEL: 'debug',
-      SINK_BATCH_MAX_BYTES: '8192',
-      SINK_BATCH_MIN_BYTES: '1',
-      SINK_BATCH_MAX_WAIT_MS: '100',
-      ...extra,
-    },
-    log,
-  );
-  const base = `http://127.0.0.1:${port}`;
-  const url = () =>
-    pollUntil(
-      async () =>
-        (await fetch(`${base}/ping`).then(
-          (r) => r.ok,
-          () => false,
-        ))
-          ? base
-          : undefined,
-      {
-        timeoutMs: 60_000,
-        what: 'the sink to answer queries',
-        giveUpIf: () =>
-          child.exitCode !== null || child.signalCode !== null ? `exited (${child.exitCode ?? child.signalCode ?? ''})` : undefined,
-      },
-    );
-  return { child, url };
-}
 
 /** The sink blocks whose intent is committed but whose end is not: what a restart must replay. */
 async function pendingIntents(kafka: Kafka, config: Config): Promise<BlockRange[]> {

@@ -1,0 +1,402 @@
+/**
+ * Webhook delivery of alert notifications: the alerts topic in, HTTP POSTs out. What to send is
+ * notifications.ts's; this is the Kafka and HTTP around it.
+ *
+ * Contract:
+ * - Each webhook has a consumer group of its own over the alerts topic (read_committed), so one
+ *   webhook that is down holds back nobody else, and the stream is never held: the alerting service
+ *   records alerts whatever the webhooks do.
+ * - Changes of one segment that arrive within ALERT_GROUP_WAIT_S go out as one notification.
+ * - An offset is committed only once every notification of the records before it was delivered (or
+ *   given up on): a notification in retry when the process stops is sent again after the restart,
+ *   with the same X-Journeyline-Delivery id. Delivery is at least once; receivers drop repeats by that id.
+ * - A failed POST is retried with exponential backoff (network errors, 408, 429, 5xx) up to
+ *   ALERT_WEBHOOK_GIVE_UP_H; then, or at once for any other status, the notification goes to the
+ *   dead-letter topic with the reason, so no alert is lost silently.
+ * - Records older than ALERT_WEBHOOK_GIVE_UP_H when first read (a webhook added later) are not sent.
+ * - Snoozes and acks are read from the alert-actions topic: to its end before anything is sent,
+ *   then as they come.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Config, WebhookSettings } from '../common/config.ts';
+import { deadLetterMessage } from '../common/dead-letter.ts';
+import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
+import { createIdempotentProducer, readPartitionsToEnd, whenConsumerDies } from '../common/kafka.ts';
+import type { Logger } from '../common/logger.ts';
+import { retryWithBackoff } from '../common/retry.ts';
+import { alertActionRecord, alertRecord, type AlertRecord } from '../../schemas/alert-records.ts';
+import { topicsFor, type Topics } from '../../schemas/topics.ts';
+import {
+  applyAction,
+  jsonBody,
+  noSilences,
+  notificationOf,
+  signatureOf,
+  slackBody,
+  triage,
+  WEBHOOK_HEADERS,
+  type Notification,
+  type Silences,
+} from './notifications.ts';
+
+export interface NotifierDeps {
+  readonly kafka: Kafka;
+  readonly config: Config;
+  readonly logger: Logger;
+}
+
+export interface RunningNotifier {
+  readonly died: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+export const notifierGroupOf = (config: Config, webhook: WebhookSettings) => `${config.topicPrefix}alert-notifier.${webhook.name}`;
+
+/** A POST that did not succeed; `retryable` when a later attempt may. */
+class DeliveryFailed extends Error {
+  readonly retryable: boolean;
+  constructor(message: string, retryable: boolean) {
+    super(message);
+    this.name = 'DeliveryFailed';
+    this.retryable = retryable;
+  }
+}
+
+class Stopping extends Error {}
+
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
+
+/** One attempt. The URL is never in an error: Slack's carry their credential in the path. */
+async function post(webhook: WebhookSettings, notification: Notification, timeoutMs: number): Promise<void> {
+  const body = webhook.format === 'slack' ? slackBody(notification) : jsonBody(notification);
+  const timestamp = Math.floor(Date.now() / 1000);
+  const headers: Record<string, string> = {
+    'content-type': 'application/json',
+    'user-agent': 'journeyline-alerts',
+    [WEBHOOK_HEADERS.delivery]: notification.id,
+    [WEBHOOK_HEADERS.timestamp]: String(timestamp),
+  };
+  if (webhook.secret !== undefined) headers[WEBHOOK_HEADERS.signature] = signatureOf(webhook.secret, timestamp, body);
+  let response: Response;
+  try {
+    response = await fetch(webhook.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+  } catch (error: unknown) {
+    const cause =
+      error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : '';
+    throw new DeliveryFailed(`webhook ${webhook.name} unreachable: ${cause}`, true);
+  }
+  await response.body?.cancel();
+  if (response.ok) return;
+  const retryable = response.status >= 500 || RETRYABLE_STATUSES.has(response.status);
+  throw new DeliveryFailed(`webhook ${webhook.name} answered ${String(response.status)}`, retryable);
+}
+
+interface Waiting {
+  readonly record: AlertRecord;
+  readonly partition: number;
+  readonly offset: bigint;
+}
+
+/**
+ * Which offsets of each partition wait for a delivery, and how far the partition was read: the
+ * offset to commit is the oldest still waiting, else the next one to read.
+ */
+class Outstanding {
+  private readonly waiting = new Map<number, Set<bigint>>();
+  private readonly readTo = new Map<number, bigint>();
+
+  get size(): number {
+    let n = 0;
+    for (const offsets of this.waiting.values()) n += offsets.size;
+    return n;
+  }
+
+  read(partition: number, next: bigint): void {
+    this.readTo.set(partition, next);
+  }
+
+  hold(partition: number, offset: bigint): void {
+    const offsets = this.waiting.get(partition) ?? new Set<bigint>();
+    offsets.add(offset);
+    this.waiting.set(partition, offsets);
+  }
+
+  release(partition: number, offset: bigint): void {
+    this.waiting.get(partition)?.delete(offset);
+  }
+
+  forget(partition: number): void {
+    this.waiting.delete(partition);
+    this.readTo.delete(partition);
+  }
+
+  committable(partition: number): bigint | undefined {
+    const next = this.readTo.get(partition);
+    if (next === undefined) return undefined;
+    let oldest = next;
+    for (const offset of this.waiting.get(partition) ?? []) if (offset < oldest) oldest = offset;
+    return oldest;
+  }
+}
+
+/** Holds more than this many undelivered records and the channel stops fetching until it catches up. */
+const MAX_OUTSTANDING = 10_000;
+const FLUSH_EVERY_MS = 250;
+
+/** One webhook: its consumer group, the segments waiting to be told, one delivery at a time. */
+class Channel {
+  private readonly groups = new Map<string, { readonly since: number; readonly items: Waiting[] }>();
+  private readonly outstanding = new Outstanding();
+  private delivering: Promise<void> = Promise.resolve();
+  private flushing = false;
+  private paused = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** Partitions read since the last rebalance. */
+  private readonly partitionsSeen = new Set<number>();
+  readonly consumer: Consumer;
+  readonly died: Promise<Error>;
+  private readonly groupId: string;
+  private readonly topics: Topics;
+  private readonly deps: NotifierDeps;
+  private readonly webhook: WebhookSettings;
+  private readonly silences: Silences;
+  private readonly deadLetters: Producer;
+
+  constructor(deps: NotifierDeps, webhook: WebhookSettings, silences: Silences, deadLetters: Producer) {
+    this.deps = deps;
+    this.webhook = webhook;
+    this.silences = silences;
+    this.deadLetters = deadLetters;
+    this.groupId = notifierGroupOf(deps.config, webhook);
+    this.topics = topicsFor(deps.config.topicPrefix);
+    this.consumer = deps.kafka.consumer({ groupId: this.groupId, readUncommitted: false, maxWaitTimeInMs: 1_000 });
+    this.died = whenConsumerDies(this.consumer);
+  }
+
+  async start(): Promise<void> {
+    const { logger } = this.deps;
+    const topic = this.topics.alerts.name;
+    const decode = jsonDecoder(alertRecord);
+    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
+      const assigned = new Set(payload.memberAssignment[topic] ?? []);
+      for (const [segment, group] of this.groups) {
+        const kept = group.items.filter((item) => assigned.has(item.partition));
+        if (kept.length === 0) this.groups.delete(segment);
+        else this.groups.set(segment, { since: group.since, items: kept });
+      }
+      for (const partition of [...this.partitionsSeen].filter((p) => !assigned.has(p))) {
+        this.outstanding.forget(partition);
+        this.partitionsSeen.delete(partition);
+      }
+    });
+    await this.consumer.connect();
+    await this.consumer.subscribe({ topic, fromBeginning: true });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatch: async (payload) => {
+        const { batch } = payload;
+        if (payload.isStale()) return;
+        const { decoded, poison } = await decodeOrSetAside(batch, decode, this.groupId);
+        if (poison.length > 0) {
+          for (const { message, reason } of poison)
+            logger.warn({ event: 'alerts.dead_letter', partition: batch.partition, offset: message.offset, reason });
+          await this.deadLetters.send({ topic: this.topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
+        }
+        const now = Date.now();
+        const fresh = decoded.filter(({ value }) => now - Date.parse(value.updated_at) < this.deps.config.alerts.delivery.giveUpMs);
+        const { notify, silenced } = triage(
+          fresh.map((d) => d.value),
+          this.silences,
+          now,
+        );
+        for (const { record, snooze } of silenced)
+          logger.info({ event: 'alerts.snoozed', webhook: this.webhook.name, alert: record.alert_id, change: record.change, snooze });
+        const toNotify = new Set(notify);
+        for (const { message, value } of decoded) {
+          if (!toNotify.has(value)) continue;
+          const item: Waiting = { record: value, partition: batch.partition, offset: BigInt(message.offset) };
+          this.outstanding.hold(item.partition, item.offset);
+          const group = this.groups.get(value.segment) ?? { since: now, items: [] };
+          group.items.push(item);
+          this.groups.set(value.segment, group);
+        }
+        this.partitionsSeen.add(batch.partition);
+        const last = batch.messages.at(-1);
+        if (last !== undefined) this.outstanding.read(batch.partition, BigInt(last.offset) + 1n);
+        await this.commit(batch.partition);
+        if (this.outstanding.size > MAX_OUTSTANDING && !this.paused) {
+          this.paused = true;
+          this.consumer.pause([{ topic }]);
+          logger.warn({ event: 'alerts.notifier_paused', webhook: this.webhook.name, outstanding: this.outstanding.size });
+        }
+      },
+    });
+    this.timer = setInterval(() => {
+      this.flush();
+    }, FLUSH_EVERY_MS);
+  }
+
+  /** Hands every segment whose group wait is over to the delivery queue. */
+  private flush(): void {
+    if (this.flushing || this.stopping) return;
+    const now = Date.now();
+    for (const [segment, group] of this.groups) {
+      if (now - group.since < this.deps.config.alerts.groupWaitMs) continue;
+      this.groups.delete(segment);
+      this.flushing = true;
+      this.delivering = this.delivering
+        .then(() => this.deliver(segment, group.items))
+        .finally(() => {
+          this.flushing = false;
+        });
+      return;
+    }
+  }
+
+  private async deliver(segment: string, items: readonly Waiting[]): Promise<void> {
+    const { logger, config } = this.deps;
+    const notification = notificationOf(
+      segment,
+      items.map((item) => item.record),
+    );
+    const began = Date.now();
+    let attempts = 0;
+    try {
+      await retryWithBackoff(
+        () => {
+          attempts++;
+          return post(this.webhook, notification, config.alerts.delivery.timeoutMs);
+        },
+        {
+          isRetryable: (error) =>
+            !(error instanceof DeliveryFailed && !error.retryable) && Date.now() - began < config.alerts.delivery.giveUpMs,
+          firstBackoffMs: 1000,
+          maxBackoffMs: config.alerts.delivery.maxBackoffMs,
+          onRetry: (error, attempt, backoffMs) => {
+            logger.warn({ event: 'alerts.notify_retry', webhook: this.webhook.name, segment, attempt, backoffMs, reason: String(error) });
+          },
+          whileWaiting: () => {
+            if (this.stopping) throw new Stopping();
+          },
+        },
+      );
+      logger.info(
+        { event: 'alerts.notified', webhook: this.webhook.name, segment, delivery: notification.id, alerts: items.length, attempts },
+        `${segment}: ${String(items.length)} alert change(s) sent to ${this.webhook.name}`,
+      );
+    } catch (error: unknown) {
+      if (error instanceof Stopping) return; // not committed: sent again after the restart
+      const reason = `notification not delivered after ${String(attempts)} attempt(s): ${error instanceof Error ? error.message : String(error)}`;
+      logger.error({ event: 'alerts.notify_failed', webhook: this.webhook.name, segment, delivery: notification.id, reason });
+      const first = items[0] as Waiting;
+      await this.deadLetters.send({
+        topic: this.topics.deadLetter.name,
+        acks: -1,
+        messages: [
+          deadLetterMessage(
+            {
+              topic: this.topics.alerts.name,
+              partition: first.partition,
+              offset: first.offset.toString(),
+              key: Buffer.from(segment),
+              value: Buffer.from(jsonBody(notification)),
+              timestamp: String(Date.now()),
+            },
+            { reason, stage: 'notify', consumerGroup: this.groupId },
+          ),
+        ],
+      });
+    }
+    for (const item of items) this.outstanding.release(item.partition, item.offset);
+    for (const partition of new Set(items.map((item) => item.partition))) await this.commit(partition);
+    if (this.paused && this.outstanding.size < MAX_OUTSTANDING / 2) {
+      this.paused = false;
+      this.consumer.resume([{ topic: this.topics.alerts.name }]);
+    }
+  }
+
+  private async commit(partition: number): Promise<void> {
+    const offset = this.outstanding.committable(partition);
+    if (offset === undefined) return;
+    await this.consumer
+      .commitOffsets([{ topic: this.topics.alerts.name, partition, offset: offset.toString() }])
+      .catch((error: unknown) => {
+        // A partition that moved to another member in the meantime: that member reads from the last commit.
+        this.deps.logger.warn({ event: 'alerts.notifier_commit_failed', webhook: this.webhook.name, partition, err: error });
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearInterval(this.timer);
+    await this.delivering.catch(() => undefined);
+    await this.consumer.disconnect();
+  }
+}
+
+/** Keeps the acks and snoozes current: the whole topic first, then as they come. */
+async function followActions(kafka: Kafka, topics: Topics, silences: Silences, logger: Logger): Promise<Consumer> {
+  const topic = topics.alertActions.name;
+  const apply = (key: string, value: Buffer | null) => {
+    if (value === null) {
+      applyAction(silences, key, null);
+      return;
+    }
+    const parsed = alertActionRecord.safeParse(JSON.parse(value.toString()));
+    if (parsed.success) applyAction(silences, key, parsed.data);
+    else logger.warn({ event: 'alerts.action_skipped', key, reason: parsed.error.message });
+  };
+  const admin = kafka.admin();
+  await admin.connect();
+  const partitions = await admin
+    .fetchTopicOffsets(topic)
+    .then((offsets) => offsets.map((o) => o.partition))
+    .finally(() => admin.disconnect());
+  await readPartitionsToEnd(
+    kafka,
+    topic,
+    partitions,
+    (_p, key, value) => {
+      apply(key, value);
+    },
+    120_000,
+  );
+  // A group of its own per process, never committed: every instance reads all actions.
+  const consumer = kafka.consumer({ groupId: `${topic}.reader.${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 1_000 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({
+    autoCommit: false,
+    eachMessage: ({ message }) => {
+      apply(message.key?.toString() ?? '', message.value);
+      return Promise.resolve();
+    },
+  });
+  return consumer;
+}
+
+export async function runNotifier(deps: NotifierDeps): Promise<RunningNotifier> {
+  const { kafka, config, logger } = deps;
+  if (config.alerts.webhooks.length === 0) {
+    logger.info({ event: 'alerts.no_webhooks' }, 'no ALERT_WEBHOOKS: alerts are recorded (topic, ClickHouse), nobody is notified');
+    return { died: new Promise<Error>(() => undefined), stop: () => Promise.resolve() };
+  }
+  const topics = topicsFor(config.topicPrefix);
+  const silences = noSilences();
+  const actions = await followActions(kafka, topics, silences, logger);
+  const deadLetters = createIdempotentProducer(kafka);
+  await deadLetters.connect();
+  const channels = config.alerts.webhooks.map((webhook) => new Channel(deps, webhook, silences, deadLetters));
+  for (const channel of channels) await channel.start();
+  const died = Promise.race([whenConsumerDies(actions), ...channels.map((channel) => channel.died)]);
+  return {
+    died,
+    stop: async () => {
+      await Promise.allSettled(channels.map((channel) => channel.stop()));
+      await actions.disconnect();
+      await deadLetters.disconnect();
+    },
+  };
+}

@@ -1,0 +1,257 @@
+/**
+ * Churn alerting end to end on the real stack: 48 days of event time for three segments; in one
+ * (a Persian name, as our users' are) NPS detractors and customer effort rise for six days, then
+ * fall back. The processor and the alerting service run as `journey run` processes, and each is
+ * SIGKILLed once mid-run. Exactly one alert fires per rising signal of that segment and resolves
+ * once, none for the steady segments: in the alerts topic, in ClickHouse, and at a webhook receiver
+ * that checks every signature (one notification when they fire, one when they resolve).
+ */
+import { randomUUID } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import type { AlertRecord } from '../../schemas/alert-records.ts';
+import { alertRecord } from '../../schemas/alert-records.ts';
+import { DAY_MS } from '../../schemas/event-contract.ts';
+import { topicsFor } from '../../schemas/topics.ts';
+import { verifySignature, WEBHOOK_HEADERS } from '../../services/alerts/notifications.ts';
+import { createKafka, ensureTopics, readPartitionsToEnd } from '../../services/common/kafka.ts';
+import { pollUntil } from '../../services/common/poll.ts';
+import { processorGroupOf } from '../../services/processor/processor.ts';
+import { testConfig } from '../helpers/config.ts';
+import { caughtUp, committedFraction, exited, produceAll, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
+import { sqlRows } from '../helpers/sql.ts';
+
+const RISING = 'فروشگاه-تهران';
+const STEADY = ['smb', 'enterprise'];
+const CUSTOMERS_PER_SEGMENT = 40;
+const DAYS = 48;
+/** Days of the rise: detractors and effort jump; from the day after, back to normal. */
+const RISE = { from: 36, to: 41 };
+const SECRET = 'test-webhook-secret-0123456789';
+
+const dayStart = (i: number) => {
+  const today = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+  return today - (DAYS + 1 - i) * DAY_MS;
+};
+
+/**
+ * One day of every customer: a page view, an NPS answer and a CES answer. Steady segments have 4–6
+ * detractors of 40 and an effort of 1–3 each day (a fixed pattern, so the test never depends on
+ * luck); the rising segment, during the rise, 24 detractors and an effort of 4–5.
+ */
+function dayOfEvents(i: number): Record<string, unknown>[] {
+  const events: Record<string, unknown>[] = [];
+  for (const segment of [RISING, ...STEADY]) {
+    const rising = segment === RISING && i >= RISE.from && i <= RISE.to;
+    const detractors = rising ? 24 : 4 + (i % 3);
+    for (let k = 0; k < CUSTOMERS_PER_SEGMENT; k++) {
+      const customer = `${segment}-${String(k)}`;
+      const at = (minutes: number) => new Date(dayStart(i) + 12 * 3_600_000 + k * 60_000 + minutes * 1000).toISOString();
+      const base = () => ({ event_id: randomUUID(), customer_id: customer, segment, session_id: `${customer}-${String(i)}` });
+      const slot = (k + i * 7) % CUSTOMERS_PER_SEGMENT;
+      events.push(
+        { ...base(), type: 'page_view', occurred_at: at(0), properties: { url: 'https://shop.example/', page_type: 'home' } },
+        {
+          ...base(),
+          type: 'survey_response',
+          occurred_at: at(10),
+          properties: { survey_type: 'nps', score: slot < detractors ? 3 : slot % 3 === 0 ? 8 : 9 },
+        },
+        {
+          ...base(),
+          type: 'survey_response',
+          occurred_at: at(20),
+          properties: { survey_type: 'ces', score: rising ? 4 + (slot % 2) : 1 + (slot % 3) },
+        },
+      );
+    }
+  }
+  return events;
+}
+
+const days = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, n) => dayOfEvents(from + n)).flat();
+
+interface Delivery {
+  readonly id: string;
+  readonly signed: boolean;
+  readonly body: { segment: string; alerts: AlertRecord[] };
+}
+
+/** A webhook receiver that records every POST and whether its signature holds. */
+async function webhookReceiver(): Promise<{ server: Server; url: string; deliveries: Delivery[] }> {
+  const deliveries: Delivery[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const header = (name: string) => {
+        const value = request.headers[name];
+        return Array.isArray(value) ? value[0] : value;
+      };
+      deliveries.push({
+        id: header(WEBHOOK_HEADERS.delivery) ?? '',
+        signed: verifySignature(
+          SECRET,
+          { signature: header(WEBHOOK_HEADERS.signature), timestamp: header(WEBHOOK_HEADERS.timestamp) },
+          body,
+          Date.now(),
+        ),
+        body: JSON.parse(body) as Delivery['body'],
+      });
+      response.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('no address');
+  return { server, url: `http://127.0.0.1:${String(address.port)}/hooks/alerts`, deliveries };
+}
+
+describe('churn alerting', () => {
+  it(
+    'fires once per rising signal of one segment and resolves once, through SIGKILLs, in the topic, ClickHouse and at the webhook',
+    { timeout: 600_000 },
+    async () => {
+      const receiver = await webhookReceiver();
+      const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '3' });
+      const env = {
+        TOPIC_PREFIX: config.topicPrefix,
+        KAFKA_TOPIC_PARTITIONS: '3',
+        ALERT_GROUP_WAIT_S: '2',
+        ALERT_WEBHOOKS: JSON.stringify([{ name: 'cs-team', url: receiver.url, secret: SECRET }]),
+        LOG_LEVEL: 'info',
+      };
+      const kafka = createKafka(config.kafka, undefined);
+      const topics = topicsFor(config.topicPrefix);
+      await ensureTopics(kafka, config.kafka, Object.values(topics));
+      const log: string[] = [];
+      const children: ChildProcess[] = [];
+      const start = (service: string) => {
+        const child = startJourney(['run', service], env, log);
+        children.push(child);
+        return child;
+      };
+      const alertsInTopic = async (): Promise<AlertRecord[]> => {
+        const records: AlertRecord[] = [];
+        await readPartitionsToEnd(
+          kafka,
+          topics.alerts.name,
+          [0, 1, 2],
+          (_p, _key, value) => {
+            if (value !== null) records.push(alertRecord.parse(JSON.parse(value.toString())));
+          },
+          60_000,
+        );
+        return records;
+      };
+      const sink = await startSink(config, mkdtempSync(path.join(tmpdir(), 'journeyline-alerting-')), log);
+      children.push(sink.child);
+      try {
+        let processor = start('processor');
+        let alerts = start('alerts');
+
+        // Phase 1, up to the end of the rise; the processor is killed halfway and restarted.
+        await produceAll(config, days(0, 20));
+        await pollUntil(
+          async () => ((await committedFraction(kafka, processorGroupOf(config), [topics.events.name])) > 0.05 ? true : undefined),
+          { timeoutMs: 60_000, what: 'the processor to be under way' },
+        );
+        processor.kill('SIGKILL');
+        await exited(processor);
+        await produceAll(config, days(21, RISE.to));
+        processor = start('processor');
+        await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 180_000);
+
+        const fired = await pollUntil(
+          async () => {
+            const records = (await alertsInTopic()).filter((r) => r.segment === RISING && r.change === 'fired');
+            return records.length >= 2 ? records : undefined;
+          },
+          { timeoutMs: 120_000, intervalMs: 1000, what: `both alerts of ${RISING} to fire` },
+        );
+        expect(fired.map((r) => r.signal).sort()).toEqual(['ces_mean', 'detractor_share']);
+
+        // Told once (the two signals together), the alerting service dies; its successor must neither fire nor notify again.
+        await pollUntil(() => Promise.resolve(receiver.deliveries.some((d) => d.body.segment === RISING) ? true : undefined), {
+          timeoutMs: 60_000,
+          intervalMs: 250,
+          what: 'the firing notification',
+        });
+        alerts.kill('SIGKILL');
+        await exited(alerts);
+        alerts = start('alerts');
+
+        // Phase 2: back to normal, and a day more so the last one is complete.
+        await produceAll(config, days(RISE.to + 1, DAYS - 1));
+        await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 180_000);
+        const records = await pollUntil(
+          async () => {
+            const all = await alertsInTopic();
+            return all.filter((r) => r.segment === RISING && r.change === 'resolved').length >= 2 ? all : undefined;
+          },
+          { timeoutMs: 120_000, intervalMs: 1000, what: `both alerts of ${RISING} to resolve` },
+        );
+
+        // The topic: per rising signal one alert, fired once and resolved once; nothing for the steady segments.
+        const ofRising = records.filter((r) => r.segment === RISING);
+        for (const signal of ['detractor_share', 'ces_mean']) {
+          const changes = ofRising.filter((r) => r.signal === signal);
+          expect(new Set(changes.map((r) => r.alert_id)).size).toBe(1);
+          expect(changes.filter((r) => r.change === 'fired')).toHaveLength(1);
+          expect(changes.filter((r) => r.change === 'resolved')).toHaveLength(1);
+          expect(changes.map((r) => r.revision)).toEqual(changes.map((_, n) => n + 1));
+        }
+        expect(new Set(ofRising.map((r) => r.signal))).toEqual(new Set(['detractor_share', 'ces_mean']));
+        expect(records.filter((r) => STEADY.includes(r.segment))).toEqual([]);
+        // All segments together rise a little too; whatever `*` does, never an alert twice.
+        const ofAll = records.filter((r) => r.segment === '*');
+        for (const signal of new Set(ofAll.map((r) => r.signal)))
+          expect(ofAll.filter((r) => r.signal === signal && r.change === 'fired').length).toBeLessThanOrEqual(1);
+
+        // ClickHouse: the latest state of each alert.
+        const base = await sink.url();
+        const rows = await pollUntil(
+          async () => {
+            const found = await sqlRows<{ segment: string; signal: string; status: string; revision: number; sample_size: string }>(
+              base,
+              'SELECT segment, signal, status, revision, sample_size FROM journey.alerts_latest WHERE segment != {all:String} ORDER BY signal',
+              { all: '*' },
+            );
+            return found.length === 2 && found.every((r) => r.status === 'resolved') ? found : undefined;
+          },
+          { timeoutMs: 60_000, intervalMs: 1000, what: 'the resolved alerts in ClickHouse' },
+        );
+        expect(rows.map((r) => [r.segment, r.signal, r.status])).toEqual([
+          [RISING, 'ces_mean', 'resolved'],
+          [RISING, 'detractor_share', 'resolved'],
+        ]);
+        expect(rows.every((r) => Number(r.sample_size) === CUSTOMERS_PER_SEGMENT)).toBe(true);
+
+        // The webhook: every POST signed; one notification of the segment when both fired, one when both resolved.
+        const told = await pollUntil(
+          () => {
+            const ofSegment = receiver.deliveries.filter((d) => d.body.segment === RISING);
+            return Promise.resolve(ofSegment.some((d) => d.body.alerts.some((a) => a.change === 'resolved')) ? ofSegment : undefined);
+          },
+          { timeoutMs: 60_000, intervalMs: 500, what: 'the resolved notification' },
+        );
+        expect(receiver.deliveries.every((d) => d.signed)).toBe(true);
+        const distinct = [...new Map(told.map((d) => [d.id, d])).values()];
+        expect(distinct.map((d) => d.body.alerts.map((a) => `${a.signal}:${a.change}`).sort())).toEqual([
+          ['ces_mean:fired', 'detractor_share:fired'],
+          ['ces_mean:resolved', 'detractor_share:resolved'],
+        ]);
+        expect(receiver.deliveries.filter((d) => STEADY.includes(d.body.segment))).toEqual([]);
+      } finally {
+        for (const child of children)
+          if (child.exitCode === null && child.signalCode === null) await stopJourney(child).catch(() => undefined);
+        receiver.server.close();
+      }
+    },
+  );
+});
