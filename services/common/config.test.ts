@@ -106,4 +106,45 @@ describe('endpointsGivenIn', () => {
     expect(endpointsGivenIn({ KAFKA_BROKERS: 'k:9092' })).toBe(false);
     expect(endpointsGivenIn({ KAFKA_BROKERS: 'k:9092', SCHEMA_REGISTRY_URL: 'http://r' })).toBe(true);
   });
+
+  it('reads alerting settings as JSON, naming the variable, the signal and the field that is wrong', () => {
+    const config = loadConfig({
+      ALERT_SIGNALS: '{"ces_mean":{"enabled":false},"detractor_share":{"minSample":50,"limit":0.2}}',
+      ALERT_WEBHOOKS:
+        '[{"name":"cs-team","url":"https://hooks.example/a","secret":"0123456789abcdef0"},{"name":"slack","url":"https://hooks.slack.com/services/T/B/x","format":"slack"}]',
+    });
+    expect(config.alerts.signals).toEqual({ ces_mean: { enabled: false }, detractor_share: { minSample: 50, limit: 0.2 } });
+    expect(config.alerts.webhooks.map((w) => [w.name, w.format])).toEqual([
+      ['cs-team', 'json'],
+      ['slack', 'slack'],
+    ]);
+    const problems = (env: Record<string, string>) => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (error: unknown) {
+        return error instanceof ConfigError ? error.issues : [String(error)];
+      }
+    };
+    expect(problems({ ALERT_SIGNALS: '{"churn":{}}' }).join()).toMatch(/^ALERT_SIGNALS=.*churn/);
+    expect(problems({ ALERT_SIGNALS: '{"ces_mean":{"sigma":3}}' }).join()).toMatch(/ALERT_SIGNALS=.*: ces_mean: .*sigma/);
+    expect(problems({ ALERT_SIGNALS: '{"ces_mean":{"alpha":2}}' }).join()).toMatch(/ALERT_SIGNALS=.*: ces_mean\.alpha: /);
+    expect(problems({ ALERT_SIGNALS: '{not json' }).join()).toMatch(/ALERT_SIGNALS=.*not JSON/);
+    // A webhook list is secret as a whole (URLs carry credentials): the value is never echoed.
+    const webhookProblems = problems({ ALERT_WEBHOOKS: '[{"name":"a","url":"https://hooks.example/secret-path"}]' }).join();
+    expect(webhookProblems).toMatch(/ALERT_WEBHOOKS=\(secret\): .*a json webhook needs a secret/);
+    expect(webhookProblems).not.toContain('secret-path');
+    expect(problems({ ALERT_WEBHOOKS: '[{"name":"a","url":"ftp://x/y","format":"slack"}]' }).join()).toMatch(
+      /^ALERT_WEBHOOKS=\(secret\): 0\.url: /,
+    );
+  });
+
+  it('keeps webhook URLs and secrets out of the redacted config', () => {
+    const config = loadConfig({
+      ALERT_WEBHOOKS: '[{"name":"slack","url":"https://hooks.slack.com/services/T/B/xyz","format":"slack","secret":"0123456789abcdef0"}]',
+    });
+    const shown = JSON.stringify(redactedConfig(config).alerts);
+    expect(shown).toContain('https://hooks.slack.com/***');
+    expect(shown).not.toMatch(/xyz|0123456789abcdef0/);
+  });
 });

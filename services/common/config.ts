@@ -416,9 +416,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>> = p
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
-        const key = issue.path.join('.');
-        const shown = SECRET_KEYS.has(key) ? '(secret)' : JSON.stringify(redactUrl(relevant[key] ?? ''));
-        return `${key}=${shown}: ${issue.message}`;
+        // A JSON variable's issue names the field inside it too: ALERT_SIGNALS=…: ces_mean.sigmas: …
+        const [variable = '', ...inside] = issue.path.map(String);
+        const shown = SECRET_KEYS.has(variable) ? '(secret)' : JSON.stringify(redactUrl(relevant[variable] ?? ''));
+        return `${variable}=${shown}: ${inside.length > 0 ? `${inside.join('.')}: ` : ''}${issue.message}`;
       }),
     );
   }
