@@ -5,6 +5,13 @@
  */
 import { z } from 'zod';
 
+/** The funnel stages, in order (services/processor/rules/stage.ts decides them). */
+export const STAGES = ['unaware', 'discovery', 'consideration', 'conversion', 'ongoing_engagement'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** The stages of customers who have bought: dormancy, churn and at-risk are about them. */
+export const CONVERTED_STAGES: ReadonlySet<Stage> = new Set(['conversion', 'ongoing_engagement']);
+
 const isoTime = z.iso.datetime({ offset: true });
 const decimal = z.string().regex(/^-?\d+(\.\d+)?$/, 'must be a decimal string');
 

@@ -3,7 +3,8 @@
  * from Kafka and publishes what it returns.
  *
  * - `absorb`: a KPI share (from the segment-kpis topic) updates the processors' progress and its
- *   segment's shares; its segment needs evaluating.
+ *   segment's shares (only what the signals read: slimShare); a revision of a day already judged
+ *   has its segment evaluated again.
  * - `evaluateBook`: every segment that needs it (all of them once the watermark moved) is evaluated
  *   (segment-alerts.ts) and each changed alert becomes its next record: revision + 1, fired_at kept,
  *   and what changed. Also returned: the changelog records of the (segment, signal) pairs that
@@ -24,7 +25,7 @@ import {
   type AllSignalSettings,
   type SegmentAlertState,
 } from './segment-alerts.ts';
-import { SIGNAL_NAMES, SIGNALS, type SignalName } from './signals.ts';
+import { SIGNAL_NAMES, SIGNALS, slimShare, type SignalName } from './signals.ts';
 
 export interface AlertBook {
   progress: ReadonlyMap<number, Day>;
@@ -55,10 +56,11 @@ export const newAlertBook = (): AlertBook => ({
 export function absorb(book: AlertBook, share: SegmentKpiPartial): void {
   book.progress = progressOf(book.progress, share);
   const before = book.segments.get(share.segment) ?? newSegmentAlertState(share.segment);
-  const after = recordShare(before, share);
+  const after = recordShare(before, slimShare(share));
   if (after === before) return;
   book.segments.set(share.segment, after);
-  book.dirty.add(share.segment);
+  // A day not judged yet waits for the watermark to pass it (then every segment is evaluated).
+  if (book.evaluatedAt !== undefined && share.day < book.evaluatedAt) book.dirty.add(share.segment);
 }
 
 export interface ChangelogRecord {

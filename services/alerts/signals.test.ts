@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
-import { readingsOf, windowOf } from './signals.ts';
+import { readingsOf, slimShare, windowOf } from './signals.ts';
 
 const share = (
   partition: number,
@@ -76,5 +76,19 @@ describe('windowOf and readingsOf', () => {
     const window = windowOf([share(0, {}, {}, [0, 0], {})]);
     expect(window && readingsOf(window).detractor_share).toEqual({ value: null, sample: 0 });
     expect(windowOf([])).toBeUndefined();
+  });
+
+  it('reads the same from the slim shares the alerting state keeps', () => {
+    const full = share(
+      0,
+      { npsDetractors: 3, npsPromoters: 4, csatSum: 9, csatResponses: 2, pageViews: 40, orders: 3 },
+      { conversion: 5, ongoing_engagement: 1, discovery: 7 },
+      [2, 1],
+      { buyers: 8, repeatBuyers: 3, visitors: 50 },
+      { returningVisitors: 4, previousVisitors: 9, sessions: 12 },
+    );
+    const slim = slimShare(full);
+    expect(JSON.stringify(slim).length).toBeLessThan(JSON.stringify(full).length);
+    expect(readingsOf(windowOf([slim]) as never)).toEqual(readingsOf(windowOf([full]) as never));
   });
 });

@@ -4,42 +4,86 @@
  * the sums are exact), then each signal as a value with the sample it rests on. Pure.
  */
 import { ALERT_SIGNAL_NAMES, type AlertSignalName } from '../../schemas/alert-records.ts';
-import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { CONVERTED_STAGES, type SegmentKpiPartial, type Stage } from '../../schemas/processor-outputs.ts';
+
+/**
+ * What the signals read of a share, and all a window adds up: a share waiting in the alerting
+ * state keeps only this (slimShare), and a signal can read nothing else.
+ */
+const READ = {
+  counts: [
+    'npsPromoters',
+    'npsPassives',
+    'npsDetractors',
+    'csatSum',
+    'csatResponses',
+    'csatSatisfied',
+    'cesSum',
+    'cesResponses',
+    'positiveComments',
+    'neutralComments',
+    'negativeComments',
+  ],
+  stages: [...CONVERTED_STAGES],
+  rolling7: ['returningVisitors', 'previousVisitors'],
+  rolling30: ['buyers', 'repeatBuyers'],
+} as const satisfies Record<string, readonly string[]>;
+
+type Counted<K extends string> = Readonly<Record<K, number>>;
 
 /** One (segment, day) window: the sum of its partitions' latest shares. */
 export interface SegmentWindow {
   readonly segment: string;
   readonly day: string;
-  readonly counts: Readonly<Record<string, number>>;
-  /** Customers per current stage at the day's end. */
-  readonly stageCounts: Readonly<Record<string, number>>;
+  readonly counts: Counted<(typeof READ.counts)[number]>;
+  /** Converted customers per stage at the day's end. */
+  readonly stageCounts: Counted<Stage>;
   readonly dormantCustomers: number;
   /** Converted customers whose DORMANT_AFTER_DAYS of silence ended on `day`. */
   readonly newlyDormantCustomers: number;
   /** Distinct counts of the 7 and 30 days ending on `day`. */
-  readonly rolling7: Readonly<Record<string, number>>;
-  readonly rolling30: Readonly<Record<string, number>>;
+  readonly rolling7: Counted<(typeof READ.rolling7)[number]>;
+  readonly rolling30: Counted<(typeof READ.rolling30)[number]>;
 }
 
-const addInto = (into: Record<string, number>, from: Readonly<Record<string, number | string>>) => {
-  for (const [key, value] of Object.entries(from)) if (typeof value === 'number') into[key] = (into[key] ?? 0) + value;
-};
+const zeros = <K extends string>(keys: readonly K[]) => Object.fromEntries(keys.map((key) => [key, 0])) as Record<K, number>;
+
+function addPicked<K extends string>(into: Record<K, number>, from: Readonly<Record<string, number | string>>, keys: readonly K[]): void {
+  for (const key of keys) {
+    const value = from[key];
+    if (typeof value === 'number') into[key] += value;
+  }
+}
+
+/** A share with only what the signals read: what the alerting state keeps of it. */
+export function slimShare(share: SegmentKpiPartial): SegmentKpiPartial {
+  const kept = (from: Readonly<Record<string, number | string>>, keys: readonly string[]) =>
+    Object.fromEntries(keys.filter((key) => typeof from[key] === 'number').map((key) => [key, from[key] as number]));
+  return {
+    ...share,
+    counts: kept(share.counts, READ.counts),
+    transitions_to: {},
+    revenue_by_currency: {},
+    stage_counts: kept(share.stage_counts, READ.stages),
+    rolling: { '1': {}, '7': kept(share.rolling['7'], READ.rolling7), '30': kept(share.rolling['30'], READ.rolling30) },
+  };
+}
 
 /** Adds up the latest share of each processor partition of one (segment, day). */
 export function windowOf(shares: readonly SegmentKpiPartial[]): SegmentWindow | undefined {
   const first = shares[0];
   if (first === undefined) return undefined;
-  const counts: Record<string, number> = {};
-  const stageCounts: Record<string, number> = {};
-  const rolling7: Record<string, number> = {};
-  const rolling30: Record<string, number> = {};
+  const counts = zeros(READ.counts);
+  const stageCounts = zeros<Stage>(READ.stages);
+  const rolling7 = zeros(READ.rolling7);
+  const rolling30 = zeros(READ.rolling30);
   let dormantCustomers = 0;
   let newlyDormantCustomers = 0;
   for (const share of shares) {
-    addInto(counts, share.counts);
-    addInto(stageCounts, share.stage_counts);
-    addInto(rolling7, share.rolling['7']);
-    addInto(rolling30, share.rolling['30']);
+    addPicked(counts, share.counts, READ.counts);
+    addPicked(stageCounts, share.stage_counts, READ.stages);
+    addPicked(rolling7, share.rolling['7'], READ.rolling7);
+    addPicked(rolling30, share.rolling['30'], READ.rolling30);
     dormantCustomers += share.dormant_customers;
     newlyDormantCustomers += share.newly_dormant_customers;
   }
@@ -57,8 +101,8 @@ export type Worse = 'up' | 'down';
 
 const share = (part: number, whole: number): Reading => ({ value: whole === 0 ? null : part / whole, sample: whole });
 const mean = (sum: number, n: number): Reading => ({ value: n === 0 ? null : sum / n, sample: n });
-const count = (name: string, window: SegmentWindow) => window.counts[name] ?? 0;
-const converted = (w: SegmentWindow) => (w.stageCounts.conversion ?? 0) + (w.stageCounts.ongoing_engagement ?? 0);
+const count = (name: keyof SegmentWindow['counts'], window: SegmentWindow) => window.counts[name];
+const converted = (w: SegmentWindow) => READ.stages.reduce((sum, stage) => sum + w.stageCounts[stage], 0);
 
 /** Every churn signal: how to read it from a window, and which way is worse. */
 export const SIGNALS = {
@@ -78,7 +122,7 @@ export const SIGNALS = {
   retention_rate_7d: {
     worse: 'down',
     windowDays: 14,
-    read: (w) => share(w.rolling7.returningVisitors ?? 0, w.rolling7.previousVisitors ?? 0),
+    read: (w) => share(w.rolling7.returningVisitors, w.rolling7.previousVisitors),
   },
   /** NPS detractors (0–6) of all NPS responses of the day. */
   detractor_share: {
@@ -100,9 +144,9 @@ export const SIGNALS = {
       share(count('negativeComments', w), count('positiveComments', w) + count('neutralComments', w) + count('negativeComments', w)),
   },
   /** Repeat buyers of all buyers over the 30 days ending on the day. */
-  repeat_purchase_rate_30d: { worse: 'down', windowDays: 30, read: (w) => share(w.rolling30.repeatBuyers ?? 0, w.rolling30.buyers ?? 0) },
+  repeat_purchase_rate_30d: { worse: 'down', windowDays: 30, read: (w) => share(w.rolling30.repeatBuyers, w.rolling30.buyers) },
   /** Distinct buyers over the 30 days ending on the day (the sample is the same count). */
-  buyers_30d: { worse: 'down', windowDays: 30, read: (w) => ({ value: w.rolling30.buyers ?? 0, sample: w.rolling30.buyers ?? 0 }) },
+  buyers_30d: { worse: 'down', windowDays: 30, read: (w) => ({ value: w.rolling30.buyers, sample: w.rolling30.buyers }) },
 } as const satisfies Record<
   AlertSignalName,
   { readonly worse: Worse; readonly windowDays: number; readonly read: (window: SegmentWindow) => Reading }

@@ -5,7 +5,7 @@
  */
 import type { EventOf } from '../../../schemas/event-contract.ts';
 import type { Sentiment } from './sentiment.ts';
-import { CONVERTED_STAGES, type Stage } from './stage.ts';
+import { CONVERTED_STAGES, type Stage } from '../../../schemas/processor-outputs.ts';
 
 /** The survey reasons, and `dormant`: no event for DORMANT_AFTER_DAYS (decided by the partition state, which knows stream time). */
 export const AT_RISK_REASONS = ['nps_detractor', 'low_csat', 'high_ces', 'negative_comment', 'dormant'] as const;

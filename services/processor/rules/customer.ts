@@ -7,15 +7,8 @@
  */
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { fromMinorUnits, toMinorUnits } from './kpis.ts';
-import {
-  applyEvent,
-  DEFAULT_STAGE_RULES,
-  NEW_CUSTOMER,
-  type CustomerStage,
-  type Stage,
-  type StageRules,
-  type StageTransition,
-} from './stage.ts';
+import { applyEvent, DEFAULT_STAGE_RULES, NEW_CUSTOMER, type CustomerStage, type StageRules, type StageTransition } from './stage.ts';
+import type { Stage } from '../../../schemas/processor-outputs.ts';
 
 /** A value and the event time it was observed at; a later observation wins, ties by event_id. */
 export interface Latest<T> {

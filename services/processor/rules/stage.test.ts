@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
-import { applyEvent, NEW_CUSTOMER, type CustomerStage, type Stage, type StageTransition } from './stage.ts';
+import type { Stage } from '../../../schemas/processor-outputs.ts';
+import { applyEvent, NEW_CUSTOMER, type CustomerStage, type StageTransition } from './stage.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 const HOUR = 3600 * 1000;

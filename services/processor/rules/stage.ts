@@ -6,12 +6,7 @@
  * Pure: no I/O, no clock.
  */
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
-
-export const STAGES = ['unaware', 'discovery', 'consideration', 'conversion', 'ongoing_engagement'] as const;
-export type Stage = (typeof STAGES)[number];
-
-/** The stages of customers who have bought: dormancy and at-risk are about them. */
-export const CONVERTED_STAGES: ReadonlySet<Stage> = new Set(['conversion', 'ongoing_engagement']);
+import type { Stage } from '../../../schemas/processor-outputs.ts';
 
 export interface StageRules {
   /** consideration: this many page views of product or pricing pages... */

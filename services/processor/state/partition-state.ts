@@ -44,7 +44,8 @@ import {
   type SegmentRolling,
 } from '../rules/rolling.ts';
 import { sentimentOf } from '../rules/sentiment.ts';
-import { CONVERTED_STAGES, type StageRules } from '../rules/stage.ts';
+import { CONVERTED_STAGES } from '../../../schemas/processor-outputs.ts';
+import type { StageRules } from '../rules/stage.ts';
 import { tally } from '../rules/tally.ts';
 import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/calendar.ts';
 import { changelogKey, changelogPartOf } from './changelog-keys.ts';
