@@ -20,7 +20,7 @@
 import type { Kafka, Producer, TopicMessages } from 'kafkajs';
 import type { Config } from '../common/config.ts';
 import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
-import { commitBatch, ensureTopics, readPartitionsToEnd, singleActiveAssigner, whenConsumerDies } from '../common/kafka.ts';
+import { commitBatch, ensureTopics, readPartitionsToEnd, singleActiveAssigner, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { alertKey, type AlertRecord } from '../../schemas/alert-records.ts';
 import { segmentKpiPartial } from '../../schemas/processor-outputs.ts';
@@ -53,14 +53,8 @@ export const alertingGroupOf = (config: Config) => `${config.topicPrefix}alerts`
 const RESTORE_TIMEOUT_MS = 300_000;
 
 async function partitionsOf(kafka: Kafka, topic: string): Promise<{ all: number[]; withRecords: number }> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return { all: offsets.map((o) => o.partition), withRecords: offsets.filter((o) => BigInt(o.high) > 0n).length };
-  } finally {
-    await admin.disconnect();
-  }
+  const offsets = await topicOffsets(kafka, topic);
+  return { all: offsets.map((o) => o.partition), withRecords: offsets.filter((o) => o.high > 0n).length };
 }
 
 /** What the active instance holds: the fenced producer, the rebuilt state, the settings of its run. */

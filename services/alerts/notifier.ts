@@ -22,7 +22,7 @@ import type { Consumer, Kafka, Producer } from 'kafkajs';
 import type { Config, WebhookSettings } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
 import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
-import { createIdempotentProducer, readPartitionsToEnd, whenConsumerDies } from '../common/kafka.ts';
+import { createIdempotentProducer, readPartitionsToEnd, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { retryWithBackoff } from '../common/retry.ts';
 import { alertActionRecord, alertRecord, type AlertRecord } from '../../schemas/alert-records.ts';
@@ -348,12 +348,7 @@ async function followActions(kafka: Kafka, topics: Topics, silences: Silences, l
     if (parsed.success) applyAction(silences, key, parsed.data);
     else logger.warn({ event: 'alerts.action_skipped', key, reason: parsed.error.message });
   };
-  const admin = kafka.admin();
-  await admin.connect();
-  const partitions = await admin
-    .fetchTopicOffsets(topic)
-    .then((offsets) => offsets.map((o) => o.partition))
-    .finally(() => admin.disconnect());
+  const partitions = (await topicOffsets(kafka, topic)).map((o) => o.partition);
   await readPartitionsToEnd(
     kafka,
     topic,

@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { withinDeadline } from './poll.ts';
+import { retryWithBackoff } from './retry.ts';
 
 const toPino = {
   [logLevel.ERROR]: 'error',
@@ -244,6 +245,27 @@ export async function commitBatch(
 }
 
 /**
+ * Each partition of a topic with its low and high offsets. Right after a topic is created a broker
+ * may not lead its partitions yet ("not the leader for that topic-partition"): retriable errors
+ * like that are retried for a while.
+ */
+export async function topicOffsets(kafka: Kafka, topic: string): Promise<{ partition: number; low: bigint; high: bigint }[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await retryWithBackoff(() => admin.fetchTopicOffsets(topic), {
+      isRetryable: (error) => (error as { retriable?: unknown }).retriable === true,
+      firstBackoffMs: 100,
+      maxBackoffMs: 2_000,
+      attempts: 10,
+    });
+    return offsets.map((o) => ({ partition: o.partition, low: BigInt(o.low), high: BigInt(o.high) }));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
  * Reads the given partitions of a topic from their start to the end they had when called, and
  * hands each record over (read_committed: records of aborted transactions never appear). Ends
  * are judged by kafkajs's batch-end instrumentation, which also fires for batches that hold only
@@ -256,12 +278,9 @@ export async function readPartitionsToEnd(
   onRecord: (partition: number, key: string, value: Buffer | null) => void,
   timeoutMs: number,
 ): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  const offsets = await admin.fetchTopicOffsets(topic).finally(() => admin.disconnect());
   const ends = new Map<number, bigint>();
-  for (const p of offsets) {
-    if (partitions.includes(p.partition) && BigInt(p.high) > BigInt(p.low)) ends.set(p.partition, BigInt(p.high));
+  for (const p of await topicOffsets(kafka, topic)) {
+    if (partitions.includes(p.partition) && p.high > p.low) ends.set(p.partition, p.high);
   }
   if (ends.size === 0) return 0;
 

@@ -43,6 +43,18 @@ describe('retryWithBackoff', () => {
     expect(calls).toBe(1);
   });
 
+  it('stops after the given number of attempts, with the last error', async () => {
+    let calls = 0;
+    const attempt = () => {
+      calls++;
+      return Promise.reject(clickHouseError('241'));
+    };
+    await expect(
+      retryWithBackoff(attempt, { isRetryable: isRetryableClickHouseError, firstBackoffMs: 1, maxBackoffMs: 1, attempts: 3 }),
+    ).rejects.toThrow('Code: 241');
+    expect(calls).toBe(3);
+  });
+
   it('classifies ClickHouse codes and socket failures', () => {
     expect(isRetryableClickHouseError(clickHouseError('241'))).toBe(true);
     expect(isRetryableClickHouseError(clickHouseError('62'))).toBe(false);

@@ -57,6 +57,8 @@ export interface RetryOptions {
   readonly onRetry?: (error: unknown, attempt: number, backoffMs: number) => Promise<void> | void;
   /** Called while waiting, about every second; a thrown error ends the retries. */
   readonly whileWaiting?: () => Promise<void> | void;
+  /** At most this many attempts; unbounded when unset. */
+  readonly attempts?: number;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,7 +69,7 @@ export async function retryWithBackoff<T>(attempt: () => Promise<T>, options: Re
     try {
       return await attempt();
     } catch (error: unknown) {
-      if (!options.isRetryable(error)) throw error;
+      if (!options.isRetryable(error) || n === options.attempts) throw error;
       await options.onRetry?.(error, n, backoff);
       for (let waited = 0; waited < backoff; waited += 1000) {
         await sleep(Math.min(1000, backoff - waited));

@@ -105,6 +105,7 @@ export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
     revision: w.revision,
     ...counts,
     dormant_customers: w.dormant_customers,
+    newly_dormant_customers: w.newly_dormant_customers,
     ...rollingColumns(w.rolling),
     day_reached: w.day_reached,
     transitions_to: w.transitions_to,

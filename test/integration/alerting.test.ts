@@ -27,6 +27,8 @@ import { sqlRows } from '../helpers/sql.ts';
 
 const RISING = 'فروشگاه-تهران';
 const STEADY = ['smb', 'enterprise'];
+/** Customers who buy on day 0, visit until day 9, then fall silent: dormant (churned) on day 29. */
+const CHURNERS = { segment: 'متجر-الرياض', customers: 20, lastDay: 9, dormantAfterDays: 20 };
 const CUSTOMERS_PER_SEGMENT = 40;
 const DAYS = 48;
 /** Days of the rise: detractors and effort jump; from the day after, back to normal. */
@@ -73,7 +75,20 @@ function dayOfEvents(i: number): Record<string, unknown>[] {
   return events;
 }
 
-const days = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, n) => dayOfEvents(from + n)).flat();
+function churnersOn(i: number): Record<string, unknown>[] {
+  if (i > CHURNERS.lastDay) return [];
+  return Array.from({ length: CHURNERS.customers }, (_, k) => {
+    const customer = `${CHURNERS.segment}-${String(k)}`;
+    const at = new Date(dayStart(i) + 9 * 3_600_000 + k * 60_000).toISOString();
+    const base = { event_id: randomUUID(), customer_id: customer, segment: CHURNERS.segment, occurred_at: at };
+    return i === 0
+      ? { ...base, type: 'purchase', properties: { order_id: `o-${customer}`, amount: '25.00', currency: 'SAR', items: 1 } }
+      : { ...base, type: 'page_view', properties: { url: 'https://shop.example/', page_type: 'home' } };
+  });
+}
+
+const days = (from: number, to: number) =>
+  Array.from({ length: to - from + 1 }, (_, n) => [...dayOfEvents(from + n), ...churnersOn(from + n)]).flat();
 
 interface Delivery {
   readonly id: string;
@@ -124,6 +139,7 @@ describe('churn alerting', () => {
         KAFKA_TOPIC_PARTITIONS: '3',
         ALERT_GROUP_WAIT_S: '2',
         ALERT_WEBHOOKS: JSON.stringify([{ name: 'cs-team', url: receiver.url, secret: SECRET }]),
+        DORMANT_AFTER_DAYS: String(CHURNERS.dormantAfterDays),
         LOG_LEVEL: 'info',
       };
       const kafka = createKafka(config.kafka, undefined);
@@ -219,8 +235,8 @@ describe('churn alerting', () => {
           async () => {
             const found = await sqlRows<{ segment: string; signal: string; status: string; revision: number; sample_size: string }>(
               base,
-              'SELECT segment, signal, status, revision, sample_size FROM journey.alerts_latest WHERE segment != {all:String} ORDER BY signal',
-              { all: '*' },
+              'SELECT segment, signal, status, revision, sample_size FROM journey.alerts_latest WHERE segment = {rising:String} ORDER BY signal',
+              { rising: RISING },
             );
             return found.length === 2 && found.every((r) => r.status === 'resolved') ? found : undefined;
           },
@@ -231,6 +247,22 @@ describe('churn alerting', () => {
           [RISING, 'detractor_share', 'resolved'],
         ]);
         expect(rows.every((r) => Number(r.sample_size) === CUSTOMERS_PER_SEGMENT)).toBe(true);
+
+        // The KPI model: retention of the steady segments (everyone comes back), churn of the churners.
+        const dayName = (i: number) => new Date(dayStart(i)).toISOString().slice(0, 10);
+        const kpis = await sqlRows(
+          base,
+          `SELECT segment, day, window_days, churned_customers, churn_rate_pct, dormant_customers, returning_visitors, previous_visitors, retention_rate_pct
+           FROM journey.segment_kpis WHERE segment IN ('smb', {churners:String}) AND day IN ({d20:Date}, {d29:Date}, {d31:Date}) ORDER BY segment, day, window_days`,
+          { churners: CHURNERS.segment, d20: dayName(20), d29: dayName(29), d31: dayName(31) },
+        );
+        const kpi = (segment: string, i: number, windowDays: number) =>
+          kpis.find((r) => r.segment === segment && r.day === dayName(i) && r.window_days === windowDays);
+        expect(kpi('smb', 20, 1)).toMatchObject({ returning_visitors: '40', previous_visitors: '40', retention_rate_pct: 100 });
+        expect(kpi('smb', 20, 7)).toMatchObject({ returning_visitors: '40', previous_visitors: '40', retention_rate_pct: 100 });
+        expect(kpi(CHURNERS.segment, 29, 1)).toMatchObject({ churned_customers: '20', churn_rate_pct: 100, dormant_customers: '20' });
+        expect(kpi(CHURNERS.segment, 20, 1)).toMatchObject({ churned_customers: '0', churn_rate_pct: 0, retention_rate_pct: null });
+        expect(kpi(CHURNERS.segment, 31, 7)).toMatchObject({ churned_customers: '20', churn_rate_pct: 100 });
 
         // The webhook: every POST signed; one notification of the segment when both fired, one when both resolved.
         const told = await pollUntil(

@@ -216,6 +216,12 @@ describe('journey start, end to end', () => {
       positive_sentiment_pct: 50,
       negative_sentiment_pct: 50,
       dormant_customers: '0',
+      // One converted customer, none dormant: none churned of the one active. Nobody visited the day before.
+      churned_customers: '0',
+      churn_rate_pct: 0,
+      returning_visitors: '0',
+      previous_visitors: '0',
+      retention_rate_pct: null,
       transitions_to: { discovery: '2', consideration: '1', conversion: '1', ongoing_engagement: '1' },
       stage_counts: { consideration: '1', ongoing_engagement: '1' },
     });

@@ -37,8 +37,9 @@ describe('sink', () => {
       '004_rolling_views',
       '005_money_by_currency',
       '006_customers_at_risk',
+      '007_churn_alerting',
     ]);
-    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 6 });
+    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 7 });
     const edited = migrations.map((m) => (m.version === 3 ? { ...m, checksum: 'f'.repeat(64) } : m));
     await expect(migrate(clickhouse, edited)).rejects.toThrow(MigrationError);
     await expect(migrate(clickhouse, edited)).rejects.toThrow('migration 003_alerts changed after it was applied');

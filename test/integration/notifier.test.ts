@@ -1,0 +1,174 @@
+/**
+ * Webhook delivery on the real Kafka: alert records put on the alerts topic as the alerting service
+ * would, the notifier in this process, webhooks that fail in each way a receiver can. A failing
+ * webhook is retried and then told once; one that refuses goes to the dead-letter topic; one that
+ * is down holds back nobody else and is told after a restart; a snoozed segment is not told.
+ */
+import { createServer, type Server } from 'node:http';
+import { describe, expect, it } from 'vitest';
+import { alertActionKey, alertKey, type AlertActionRecord, type AlertRecord } from '../../schemas/alert-records.ts';
+import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
+import { alertIdOf } from '../../services/alerts/segment-alerts.ts';
+import { runNotifier } from '../../services/alerts/notifier.ts';
+import { verifySignature, WEBHOOK_HEADERS } from '../../services/alerts/notifications.ts';
+import type { Config } from '../../services/common/config.ts';
+import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
+import { createLogger } from '../../services/common/logger.ts';
+import { pollUntil } from '../../services/common/poll.ts';
+import { testConfig } from '../helpers/config.ts';
+import { consumeN } from '../helpers/kafka.ts';
+import { freePort } from '../helpers/net.ts';
+
+const SECRET = 'notifier-test-secret-0123456789';
+
+interface Received {
+  readonly delivery: string;
+  readonly signed: boolean;
+  readonly segment: string;
+}
+
+/** A receiver on `port` that answers `statuses` in turn (the last one from then on). */
+async function receiver(port: number, statuses: readonly number[]): Promise<{ server: Server; received: Received[] }> {
+  const received: Received[] = [];
+  let calls = 0;
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const header = (name: string) => [request.headers[name]].flat()[0];
+      received.push({
+        delivery: header(WEBHOOK_HEADERS.delivery) ?? '',
+        signed: verifySignature(
+          SECRET,
+          { signature: header(WEBHOOK_HEADERS.signature), timestamp: header(WEBHOOK_HEADERS.timestamp) },
+          body,
+          Date.now(),
+        ),
+        segment: (JSON.parse(body) as { segment: string }).segment,
+      });
+      const status = statuses[Math.min(calls++, statuses.length - 1)] ?? 204;
+      response.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return { server, received };
+}
+
+const fired = (segment: string, signal: AlertRecord['signal']): AlertRecord => {
+  const now = new Date().toISOString();
+  return {
+    alert_id: alertIdOf(segment, signal, '2026-11-20'),
+    segment,
+    signal,
+    status: 'firing',
+    change: 'fired',
+    revision: 1,
+    value: 0.5,
+    baseline: 0.1,
+    threshold: 0.25,
+    worse: 'up',
+    window_day: '2026-11-21',
+    window_days: 1,
+    sample_size: 40,
+    start_day: '2026-11-20',
+    fired_day: '2026-11-21',
+    resolved_day: null,
+    peak: 0.5,
+    weight: 1,
+    fired_at: now,
+    resolved_at: null,
+    updated_at: now,
+  };
+};
+
+async function send(config: Config, topic: string, messages: { key: string; value: string }[]): Promise<void> {
+  const producer = createIdempotentProducer(createKafka(config.kafka, undefined));
+  await producer.connect();
+  try {
+    await producer.send({ topic, messages, acks: -1 });
+  } finally {
+    await producer.disconnect();
+  }
+}
+
+const alertsOf = (records: readonly AlertRecord[]) =>
+  records.map((r) => ({ key: alertKey(r.segment, r.signal), value: JSON.stringify(r) }));
+
+describe('alert notifier', () => {
+  it(
+    'retries a failing webhook, dead-letters a refusing one, holds back nobody for one that is down and tells it after a restart, and tells no snoozed segment',
+    { timeout: 180_000 },
+    async () => {
+      const [flakyPort, refusingPort, downPort] = await Promise.all([freePort(), freePort(), freePort()]);
+      const webhook = (name: string, port: number) => ({ name, url: `http://127.0.0.1:${String(port)}/hook`, secret: SECRET });
+      const config = testConfig({
+        ALERT_GROUP_WAIT_S: '1',
+        ALERT_WEBHOOK_MAX_BACKOFF_S: '1',
+        ALERT_WEBHOOKS: JSON.stringify([webhook('flaky', flakyPort), webhook('refusing', refusingPort), webhook('down', downPort)]),
+      });
+      const kafka = createKafka(config.kafka, undefined);
+      const topics = topicsFor(config.topicPrefix);
+      await ensureTopics(kafka, config.kafka, Object.values(topics));
+      const flaky = await receiver(flakyPort, [503, 503, 204]);
+      const refusing = await receiver(refusingPort, [400]);
+      let down: Awaited<ReturnType<typeof receiver>> | undefined;
+
+      const snooze: AlertActionRecord = {
+        action: 'snooze',
+        target: 'quiet',
+        until: new Date(Date.now() + 3_600_000).toISOString(),
+        by: 'test',
+        at: new Date().toISOString(),
+        note: null,
+      };
+      await send(config, topics.alertActions.name, [{ key: alertActionKey(snooze), value: JSON.stringify(snooze) }]);
+
+      const logger = createLogger('silent');
+      let notifier = await runNotifier({ kafka, config, logger });
+      try {
+        await send(
+          config,
+          topics.alerts.name,
+          alertsOf([fired('smb', 'detractor_share'), fired('smb', 'ces_mean'), fired('quiet', 'ces_mean')]),
+        );
+
+        // flaky: 503, 503, then taken; one notification of smb, the same delivery id each time.
+        await pollUntil(() => Promise.resolve(flaky.received.length >= 3 ? true : undefined), {
+          timeoutMs: 30_000,
+          what: 'three attempts',
+        });
+        expect(flaky.received.map((r) => r.segment)).toEqual(['smb', 'smb', 'smb']);
+        expect(new Set(flaky.received.map((r) => r.delivery)).size).toBe(1);
+        expect(flaky.received.every((r) => r.signed)).toBe(true);
+
+        // refusing: one attempt, then the dead-letter topic with the reason.
+        const [dead] = await consumeN(kafka, topics.deadLetter.name, 1);
+        const header = (name: string) => dead?.headers?.[name]?.toString();
+        expect(header(DEAD_LETTER_HEADERS.stage)).toBe('notify');
+        expect(header(DEAD_LETTER_HEADERS.reason)).toMatch(/webhook refusing answered 400/);
+        expect(header(DEAD_LETTER_HEADERS.reason)).not.toContain(String(refusingPort));
+        expect(refusing.received).toHaveLength(1);
+
+        // Stopped while `down` was down: nothing committed for it, so the next run tells it.
+        notifier = await notifier.stop().then(async () => {
+          down = await receiver(downPort, [204]);
+          return runNotifier({ kafka, config, logger });
+        });
+        await pollUntil(() => Promise.resolve((down?.received.length ?? 0) >= 1 ? true : undefined), {
+          timeoutMs: 30_000,
+          what: 'the notification after the restart',
+        });
+        expect(down?.received.map((r) => r.segment)).toEqual(['smb']);
+        // Delivered and committed before: flaky and refusing are not told again.
+        await new Promise((resolve) => setTimeout(resolve, 3000));
+        expect([flaky.received.length, refusing.received.length]).toEqual([3, 1]);
+        // The snoozed segment told nobody.
+        expect([...flaky.received, ...refusing.received, ...(down?.received ?? [])].some((r) => r.segment === 'quiet')).toBe(false);
+      } finally {
+        await notifier.stop();
+        for (const server of [flaky.server, refusing.server, down?.server]) server?.close();
+      }
+    },
+  );
+});
