@@ -125,10 +125,14 @@ export const alertOf = (record: AlertRecord): Alert => ({
   lastBreachDay: record.window_day,
 });
 
-/** Evaluates what needs it, if any day is complete; changes nothing when nothing changed. */
-export function evaluateBook(book: AlertBook, settings: BookSettings, now: string): Evaluated {
-  const reached = watermarkOf(book.progress, settings.partitions);
-  if (reached === undefined) return NOTHING;
+/**
+ * Evaluates what needs it, if any day is complete; changes nothing when nothing changed. `cap`:
+ * the newest watermark the caller has released (consistent-cut.ts), null for none yet.
+ */
+export function evaluateBook(book: AlertBook, settings: BookSettings, now: string, cap?: Day | null): Evaluated {
+  const seen = watermarkOf(book.progress, settings.partitions);
+  if (seen === undefined || cap === null) return NOTHING;
+  const reached = cap !== undefined && cap < seen ? cap : seen;
   // Never back: a processor partition that starts late must not unjudge days judged before it.
   const watermark = book.evaluatedAt !== undefined && reached < book.evaluatedAt ? book.evaluatedAt : reached;
   const segments = watermark === book.evaluatedAt ? [...book.dirty] : [...book.segments.keys()];

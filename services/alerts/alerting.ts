@@ -9,15 +9,18 @@
  *   (singleActiveAssigner) gives it all partitions; the others stand by and take over when it leaves.
  * - One transactional producer (transactional.id = the group): taking over fences the previous
  *   owner and aborts its open transaction; only then is the state rebuilt: the shares from the
- *   segment-kpis topic itself (compacted, latest revision per key: it is its own changelog), the
- *   published alerts from alerts-changelog.
- * - One batch = one transaction: the alert records, the changelog of the pairs that changed, the
- *   dead-letter copies of records that do not validate, and the consumer offset. A restart or a
- *   rebalance re-evaluates from what was committed and publishes nothing twice.
- * - A failed transaction drops the state (it ran ahead of what was committed) and rethrows:
- *   kafkajs re-reads from the committed offset and the state is rebuilt.
+ *   segment-kpis topic itself, read to its end (compacted, latest revision per key: it is its own
+ *   changelog), the published alerts from alerts-changelog.
+ * - Alert records and the changelog of the pairs they changed commit in one transaction (with the
+ *   batch's offset, when a batch brought them). A restart rebuilds the state from the topics
+ *   whatever the offsets say, and re-evaluation publishes only what differs from the changelog:
+ *   nothing is published twice.
+ * - A day is judged only at a consistent cut of segment-kpis (consistent-cut.ts): never on a
+ *   window's share that a committed transaction has already replaced.
+ * - Evaluations and transactions run one at a time; a failed one drops the state (it ran ahead of
+ *   what was committed) and rethrows: kafkajs re-reads from the committed offset, the state is rebuilt.
  */
-import type { Kafka, Producer, TopicMessages } from 'kafkajs';
+import { Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { Config } from '../common/config.ts';
 import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
 import { commitBatch, ensureTopics, readPartitionsToEnd, singleActiveAssigner, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
@@ -34,7 +37,8 @@ import {
   type BookSettings,
   type ChangelogRecord,
 } from './alert-book.ts';
-import { signalSettingsOf } from './segment-alerts.ts';
+import { ConsistentCut } from './consistent-cut.ts';
+import { signalSettingsOf, watermarkOf } from './segment-alerts.ts';
 
 export interface AlertingDeps {
   readonly kafka: Kafka;
@@ -61,19 +65,28 @@ async function partitionsOf(kafka: Kafka, topic: string): Promise<{ all: number[
 interface Active {
   readonly producer: Producer;
   readonly book: AlertBook;
+  /** How far the book may be judged: released at consistent cuts of segment-kpis. */
+  readonly cut: ConsistentCut;
   settings: BookSettings;
-  /** When the count of processor partitions with events was last read. */
+  /** When the processor partitions were last counted, and whether every one of them had events then. */
   partitionsReadAt: number;
+  everyPartitionHadEvents: boolean;
 }
 
-/** Processor partitions that never had an event publish no progress: the others decide when a day is complete. */
-const PARTITIONS_FRESH_MS = 10_000;
+/** Once every processor partition has had events, their count is read again only this often (for added partitions). */
+const PARTITIONS_FRESH_MS = 60_000;
 
-async function withProcessorPartitions(kafka: Kafka, topics: Topics, active: Active): Promise<void> {
-  if (performance.now() - active.partitionsReadAt < PARTITIONS_FRESH_MS) return;
+/**
+ * A processor partition that never had an event publishes no progress, so only those with events
+ * decide when a day is complete. While some have none, they are counted again before every
+ * evaluation: one that receives its first events must be waited for from then on.
+ */
+async function countProcessorPartitions(kafka: Kafka, topics: Topics, active: Active): Promise<void> {
+  if (active.everyPartitionHadEvents && performance.now() - active.partitionsReadAt < PARTITIONS_FRESH_MS) return;
   const processors = await partitionsOf(kafka, topics.events.name);
   active.settings = { ...active.settings, partitions: Math.max(1, processors.withRecords) };
   active.partitionsReadAt = performance.now();
+  active.everyPartitionHadEvents = processors.withRecords === processors.all.length;
 }
 
 /** Takes over: fence, then rebuild the state from the two compacted topics. */
@@ -84,12 +97,17 @@ async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string): Pr
     idempotent: true,
     maxInFlightRequests: 1,
     allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
   });
   await producer.connect(); // initProducerId: fences the previous active instance
   try {
     const began = performance.now();
     const book = newAlertBook();
-    const shares = await partitionsOf(kafka, topics.segmentKpis.name);
+    const cut = new ConsistentCut();
+    // Read to at least these ends below: the cut starts from them.
+    const restoredTo = await topicOffsets(kafka, topics.segmentKpis.name);
+    for (const { partition, high } of restoredTo) cut.read(partition, high);
+    const shares = { all: restoredTo.map((o) => o.partition) };
     let unreadable = 0;
     const sharesRead = await readPartitionsToEnd(
       kafka,
@@ -113,11 +131,10 @@ async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string): Pr
       },
       RESTORE_TIMEOUT_MS,
     );
-    const processors = await partitionsOf(kafka, topics.events.name);
     const settings: BookSettings = {
       signals: signalSettingsOf(config.alerts.signals),
       lookbackDays: config.alerts.lookbackDays,
-      partitions: Math.max(1, processors.withRecords),
+      partitions: 1,
     };
     logger.info({
       event: 'alerts.restored',
@@ -125,10 +142,9 @@ async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string): Pr
       unreadable,
       segments: book.segments.size,
       alerts: book.records.size,
-      processorPartitions: settings.partitions,
       ms: Math.round(performance.now() - began),
     });
-    return { producer, book, settings, partitionsReadAt: performance.now() };
+    return { producer, book, cut, settings, partitionsReadAt: 0, everyPartitionHadEvents: false };
   } catch (error: unknown) {
     await producer.disconnect().catch(() => undefined);
     throw error;
@@ -147,6 +163,26 @@ function outputsOf(
     { topic: topics.deadLetter.name, messages: [...deadLetters] },
   ].filter((t) => t.messages.length > 0);
 }
+
+function logChanges(logger: Logger, records: readonly AlertRecord[]): void {
+  for (const r of records) {
+    logger.info(
+      {
+        event: `alerts.${r.change}`,
+        alert: r.alert_id,
+        segment: r.segment,
+        signal: r.signal,
+        value: r.value,
+        threshold: r.threshold,
+        day: r.window_day,
+      },
+      `${r.segment}: ${r.signal} ${r.change}`,
+    );
+  }
+}
+
+/** Evaluations run every this often too, for a cut that transaction markers alone completed. */
+const SETTLE_EVERY_MS = 1_000;
 
 export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> {
   const { kafka, config, logger } = deps;
@@ -171,12 +207,37 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
     }
     return active;
   };
+  // One evaluation and transaction at a time, whether a batch or the settle timer asks.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(step: () => Promise<T>): Promise<T> => {
+    const run = queue.then(step);
+    queue = run.catch(() => undefined);
+    return run;
+  };
+  const endsOfShares = async () => new Map((await topicOffsets(kafka, topics.segmentKpis.name)).map((o) => [o.partition, o.high]));
+
+  /** Evaluates up to the released watermark and publishes the changes (with the batch's offset, if any). */
+  const publish = async (taken: Active, deadLetters: TopicMessages['messages'], input?: Parameters<typeof commitBatch>[2]) => {
+    const { records, changelog } = evaluateBook(taken.book, taken.settings, new Date().toISOString(), taken.cut.released ?? null);
+    const outputs = outputsOf(topics, records, changelog, deadLetters);
+    if (outputs.length === 0 && input === undefined) return;
+    try {
+      await commitBatch(taken.producer, groupId, input, outputs);
+    } catch (error: unknown) {
+      await release();
+      logger.warn({ event: 'alerts.transaction_failed', err: error }, 'not committed; state will be rebuilt');
+      throw error;
+    }
+    logChanges(logger, records);
+  };
 
   const consumer = kafka.consumer({
     groupId,
     readUncommitted: false,
     partitionAssigners: [singleActiveAssigner],
     maxWaitTimeInMs: 1_000,
+    sessionTimeout: config.alerts.sessionTimeoutMs,
+    heartbeatInterval: Math.min(3_000, Math.floor(config.alerts.sessionTimeoutMs / 5)),
   });
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const assigned = payload.memberAssignment[topics.segmentKpis.name] ?? [];
@@ -186,6 +247,20 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
         logger.warn({ event: 'alerts.release_failed', err: error });
       });
   });
+  // A fetch of transaction markers (or aborted records) only never reaches eachBatch, but moves the cut.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    if (payload.batchSize === 0 && payload.topic === topics.segmentKpis.name)
+      void active?.then((taken) => {
+        taken.cut.read(payload.partition, BigInt(payload.lastOffset) + 1n);
+      });
+  });
+  const settleTimer = setInterval(() => {
+    void active
+      ?.then((taken) => (taken.cut.settle() ? serially(() => publish(taken, [])) : undefined))
+      .catch((error: unknown) => {
+        logger.warn({ event: 'alerts.settle_failed', err: error });
+      });
+  }, SETTLE_EVERY_MS);
   const died = whenConsumerDies(consumer);
   await consumer.connect();
   await consumer.subscribe({ topic: topics.segmentKpis.name, fromBeginning: true });
@@ -197,45 +272,21 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
       const last = batch.messages.at(-1);
       if (last === undefined || payload.isStale()) return;
       const taken = await acquire();
-      await withProcessorPartitions(kafka, topics, taken);
-      const { producer, book, settings } = taken;
-      const { decoded, poison } = await decodeOrSetAside(batch, decodeShare, groupId);
-      for (const { message, reason } of poison)
-        logger.warn({ event: 'alerts.dead_letter', partition: batch.partition, offset: message.offset, reason });
-      for (const { value } of decoded) absorb(book, value);
-      const { records, changelog } = evaluateBook(book, settings, new Date().toISOString());
-      const outputs = outputsOf(
-        topics,
-        records,
-        changelog,
-        poison.map((p) => p.deadLetter),
-      );
-      try {
-        await commitBatch(
-          producer,
-          groupId,
-          { topic: batch.topic, partition: batch.partition, next: (BigInt(last.offset) + 1n).toString() },
-          outputs,
+      await serially(async () => {
+        await countProcessorPartitions(kafka, topics, taken);
+        const { decoded, poison } = await decodeOrSetAside(batch, decodeShare, groupId);
+        for (const { message, reason } of poison)
+          logger.warn({ event: 'alerts.dead_letter', partition: batch.partition, offset: message.offset, reason });
+        for (const { value } of decoded) absorb(taken.book, value);
+        taken.cut.read(batch.partition, BigInt(batch.lastOffset()) + 1n);
+        await taken.cut.observe(watermarkOf(taken.book.progress, taken.settings.partitions), endsOfShares);
+        const next = (BigInt(last.offset) + 1n).toString();
+        await publish(
+          taken,
+          poison.map((p) => p.deadLetter),
+          { topic: batch.topic, partition: batch.partition, next },
         );
-      } catch (error: unknown) {
-        await release();
-        logger.warn({ event: 'alerts.transaction_failed', err: error }, 'batch not committed; state will be rebuilt');
-        throw error;
-      }
-      for (const r of records) {
-        logger.info(
-          {
-            event: `alerts.${r.change}`,
-            alert: r.alert_id,
-            segment: r.segment,
-            signal: r.signal,
-            value: r.value,
-            threshold: r.threshold,
-            day: r.window_day,
-          },
-          `${r.segment}: ${r.signal} ${r.change}`,
-        );
-      }
+      });
       payload.resolveOffset(last.offset);
       await payload.heartbeat();
     },
@@ -244,7 +295,9 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
   return {
     died,
     stop: async () => {
+      clearInterval(settleTimer);
       await consumer.disconnect();
+      await queue;
       await release();
     },
   };

@@ -34,7 +34,13 @@ describe('alert notifications', () => {
     const fired = record();
     const updated = record({ change: 'updated', revision: 2 });
     const resolved = record({ change: 'resolved', status: 'resolved', revision: 3, resolved_day: '2026-11-22' });
-    expect(triage([fired, updated, resolved], noSilences(), NOW).notify).toEqual([fired, resolved]);
+    expect(triage([fired, updated, resolved], noSilences(), NOW, 7).notify).toEqual([fired, resolved]);
+  });
+
+  it('pages nobody about history: a change about a day older than the horizon is recorded only', () => {
+    const old = record({ window_day: '2026-10-01', start_day: '2026-09-30', fired_day: '2026-10-01' });
+    const resolvedLately = record({ window_day: '2026-10-01', change: 'resolved', status: 'resolved', resolved_day: '2026-11-24' });
+    expect(triage([old, resolvedLately], noSilences(), NOW, 3)).toEqual({ notify: [resolvedLately], silenced: [], stale: [old] });
   });
 
   it('snooze suppresses the notification of an alert, its segment|signal or its segment, until it runs out', () => {
@@ -42,13 +48,13 @@ describe('alert notifications', () => {
     const alert = record();
     const by = { by: 'mina', at: '2026-11-25T07:00:00Z', note: null };
     applyAction(silences, 'snooze|x', { action: 'snooze', target: alert.segment, until: '2026-11-25T09:00:00Z', ...by });
-    const { notify, silenced } = triage([alert], silences, NOW);
+    const { notify, silenced } = triage([alert], silences, NOW, 7);
     expect(notify).toEqual([]);
     expect(silenced).toEqual([{ record: alert, snooze: alert.segment }]);
     // Past the snooze, or once it is lifted (a snooze until now), it notifies again.
-    expect(triage([alert], silences, Date.parse('2026-11-25T09:00:01Z')).notify).toEqual([alert]);
+    expect(triage([alert], silences, Date.parse('2026-11-25T09:00:01Z'), 7).notify).toEqual([alert]);
     applyAction(silences, 'snooze|x', { action: 'snooze', target: alert.segment, until: '2026-11-25T08:00:00Z', ...by });
-    expect(triage([alert], silences, NOW).notify).toEqual([alert]);
+    expect(triage([alert], silences, NOW, 7).notify).toEqual([alert]);
     // On the alert itself, or its segment|signal; another signal of the segment still notifies.
     applyAction(silences, 'snooze|y', {
       action: 'snooze',
@@ -56,16 +62,16 @@ describe('alert notifications', () => {
       until: '2026-11-26T00:00:00Z',
       ...by,
     });
-    expect(triage([alert, record({ signal: 'ces_mean' })], silences, NOW).notify.map((r) => r.signal)).toEqual(['ces_mean']);
+    expect(triage([alert, record({ signal: 'ces_mean' })], silences, NOW, 7).notify.map((r) => r.signal)).toEqual(['ces_mean']);
     // A tombstone lifts it.
     applyAction(silences, `snooze|${alert.segment}|detractor_share`, null);
-    expect(triage([alert], silences, NOW).notify).toEqual([alert]);
+    expect(triage([alert], silences, NOW, 7).notify).toEqual([alert]);
   });
 
   it('snooze silences only the telling: the record the sink writes is the same, and an ack silences nothing', () => {
     const silences = noSilences();
     applyAction(silences, 'ack|a', { action: 'ack', target: record().alert_id, by: 'mina', at: '2026-11-25T07:00:00Z', note: 'on it' });
-    expect(triage([record()], silences, NOW).notify).toHaveLength(1);
+    expect(triage([record()], silences, NOW, 7).notify).toHaveLength(1);
     expect(silences.acks.get(record().alert_id)).toEqual({ by: 'mina', at: '2026-11-25T07:00:00Z' });
   });
 

@@ -4,7 +4,8 @@
  * services/alerts/notifier.ts delivers them.
  *
  * - A change notifies when an alert fires or resolves; an update (a new value, a late revision)
- *   is recorded, not notified.
+ *   is recorded, not notified; so is a change about a day older than ALERT_NOTIFY_WITHIN_DAYS
+ *   (history being backfilled: nobody is paged about last month).
  * - A snooze (`journey alerts snooze`) names an alert id, a segment, or `segment|signal`, until a
  *   time; a snoozed alert does not notify, but is recorded like any other.
  * - Signature (replay-safe): `X-Journeyline-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>`
@@ -55,20 +56,34 @@ export function snoozeOf(record: AlertRecord, silences: Silences, nowMs: number)
 }
 
 /** What to notify of a batch of alert records: the rest is recorded only (and says why). */
-export function triage(
-  records: readonly AlertRecord[],
-  silences: Silences,
-  nowMs: number,
-): { readonly notify: AlertRecord[]; readonly silenced: { readonly record: AlertRecord; readonly snooze: string }[] } {
-  const notify: AlertRecord[] = [];
-  const silenced: { record: AlertRecord; snooze: string }[] = [];
+export interface Triaged {
+  readonly notify: AlertRecord[];
+  readonly silenced: { readonly record: AlertRecord; readonly snooze: string }[];
+  /** About days older than the notify horizon: a backfill or a replay of history, recorded only. */
+  readonly stale: AlertRecord[];
+}
+
+/** The newest day a change is about: the day it resolved, else its latest breaching day. */
+const dayOfChange = (record: AlertRecord): string => record.resolved_day ?? record.window_day;
+
+/**
+ * What to notify of a batch of alert records: fired or resolved, about a day within `withinDays`
+ * of now (older: history being backfilled or replayed, which pages nobody), and not snoozed.
+ */
+export function triage(records: readonly AlertRecord[], silences: Silences, nowMs: number, withinDays: number): Triaged {
+  const oldest = new Date(nowMs - withinDays * 86_400_000).toISOString().slice(0, 10);
+  const triaged: Triaged = { notify: [], silenced: [], stale: [] };
   for (const record of records) {
     if (!notifies(record)) continue;
+    if (dayOfChange(record) < oldest) {
+      triaged.stale.push(record);
+      continue;
+    }
     const snooze = snoozeOf(record, silences, nowMs);
-    if (snooze === undefined) notify.push(record);
-    else silenced.push({ record, snooze });
+    if (snooze === undefined) triaged.notify.push(record);
+    else triaged.silenced.push({ record, snooze });
   }
-  return { notify, silenced };
+  return triaged;
 }
 
 /** One segment's alert changes, told at once. */

@@ -13,12 +13,12 @@
  * - A failed POST is retried with exponential backoff (network errors, 408, 429, 5xx) up to
  *   ALERT_WEBHOOK_GIVE_UP_H; then, or at once for any other status, the notification goes to the
  *   dead-letter topic with the reason, so no alert is lost silently.
- * - Records older than ALERT_WEBHOOK_GIVE_UP_H when first read (a webhook added later) are not sent.
+ * - Changes about days older than ALERT_NOTIFY_WITHIN_DAYS (a backfill, a webhook added later) are not sent.
  * - Snoozes and acks are read from the alert-actions topic: to its end before anything is sent,
  *   then as they come.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Config, WebhookSettings } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
 import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
@@ -51,7 +51,7 @@ export interface RunningNotifier {
   stop(): Promise<void>;
 }
 
-export const notifierGroupOf = (config: Config, webhook: WebhookSettings) => `${config.topicPrefix}alert-notifier.${webhook.name}`;
+export const notifierGroupOf = (config: Config, webhookName: string) => `${config.topicPrefix}alert-notifier.${webhookName}`;
 
 /** A POST that did not succeed; `retryable` when a later attempt may. */
 class DeliveryFailed extends Error {
@@ -112,8 +112,13 @@ class Outstanding {
     return n;
   }
 
+  /** Partitions read since they were last forgotten. */
+  get partitions(): number[] {
+    return [...this.readTo.keys()];
+  }
+
   read(partition: number, next: bigint): void {
-    this.readTo.set(partition, next);
+    if ((this.readTo.get(partition) ?? -1n) < next) this.readTo.set(partition, next);
   }
 
   hold(partition: number, offset: bigint): void {
@@ -143,6 +148,7 @@ class Outstanding {
 /** Holds more than this many undelivered records and the channel stops fetching until it catches up. */
 const MAX_OUTSTANDING = 10_000;
 const FLUSH_EVERY_MS = 250;
+const decodeAlert = jsonDecoder(alertRecord);
 
 /** One webhook: its consumer group, the segments waiting to be told, one delivery at a time. */
 class Channel {
@@ -153,8 +159,6 @@ class Channel {
   private paused = false;
   private stopping = false;
   private timer: NodeJS.Timeout | undefined;
-  /** Partitions read since the last rebalance. */
-  private readonly partitionsSeen = new Set<number>();
   readonly consumer: Consumer;
   readonly died: Promise<Error>;
   private readonly groupId: string;
@@ -169,16 +173,21 @@ class Channel {
     this.webhook = webhook;
     this.silences = silences;
     this.deadLetters = deadLetters;
-    this.groupId = notifierGroupOf(deps.config, webhook);
+    this.groupId = notifierGroupOf(deps.config, webhook.name);
     this.topics = topicsFor(deps.config.topicPrefix);
-    this.consumer = deps.kafka.consumer({ groupId: this.groupId, readUncommitted: false, maxWaitTimeInMs: 1_000 });
+    const { sessionTimeoutMs } = deps.config.alerts;
+    this.consumer = deps.kafka.consumer({
+      groupId: this.groupId,
+      readUncommitted: false,
+      maxWaitTimeInMs: 1_000,
+      sessionTimeout: sessionTimeoutMs,
+      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeoutMs / 5)),
+    });
     this.died = whenConsumerDies(this.consumer);
   }
 
   async start(): Promise<void> {
-    const { logger } = this.deps;
     const topic = this.topics.alerts.name;
-    const decode = jsonDecoder(alertRecord);
     this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
       const assigned = new Set(payload.memberAssignment[topic] ?? []);
       for (const [segment, group] of this.groups) {
@@ -186,56 +195,71 @@ class Channel {
         if (kept.length === 0) this.groups.delete(segment);
         else this.groups.set(segment, { since: group.since, items: kept });
       }
-      for (const partition of [...this.partitionsSeen].filter((p) => !assigned.has(p))) {
-        this.outstanding.forget(partition);
-        this.partitionsSeen.delete(partition);
-      }
+      for (const partition of this.outstanding.partitions.filter((p) => !assigned.has(p))) this.outstanding.forget(partition);
+    });
+    // A fetch of transaction markers only (the alerting service writes in transactions) never reaches eachBatch.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0 || payload.topic !== topic) return;
+      this.outstanding.read(payload.partition, BigInt(payload.lastOffset) + 1n);
+      void this.commit(payload.partition);
     });
     await this.consumer.connect();
     await this.consumer.subscribe({ topic, fromBeginning: true });
     await this.consumer.run({
       autoCommit: false,
-      eachBatch: async (payload) => {
-        const { batch } = payload;
-        if (payload.isStale()) return;
-        const { decoded, poison } = await decodeOrSetAside(batch, decode, this.groupId);
-        if (poison.length > 0) {
-          for (const { message, reason } of poison)
-            logger.warn({ event: 'alerts.dead_letter', partition: batch.partition, offset: message.offset, reason });
-          await this.deadLetters.send({ topic: this.topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
-        }
-        const now = Date.now();
-        const fresh = decoded.filter(({ value }) => now - Date.parse(value.updated_at) < this.deps.config.alerts.delivery.giveUpMs);
-        const { notify, silenced } = triage(
-          fresh.map((d) => d.value),
-          this.silences,
-          now,
-        );
-        for (const { record, snooze } of silenced)
-          logger.info({ event: 'alerts.snoozed', webhook: this.webhook.name, alert: record.alert_id, change: record.change, snooze });
-        const toNotify = new Set(notify);
-        for (const { message, value } of decoded) {
-          if (!toNotify.has(value)) continue;
-          const item: Waiting = { record: value, partition: batch.partition, offset: BigInt(message.offset) };
-          this.outstanding.hold(item.partition, item.offset);
-          const group = this.groups.get(value.segment) ?? { since: now, items: [] };
-          group.items.push(item);
-          this.groups.set(value.segment, group);
-        }
-        this.partitionsSeen.add(batch.partition);
-        const last = batch.messages.at(-1);
-        if (last !== undefined) this.outstanding.read(batch.partition, BigInt(last.offset) + 1n);
-        await this.commit(batch.partition);
-        if (this.outstanding.size > MAX_OUTSTANDING && !this.paused) {
-          this.paused = true;
-          this.consumer.pause([{ topic }]);
-          logger.warn({ event: 'alerts.notifier_paused', webhook: this.webhook.name, outstanding: this.outstanding.size });
-        }
-      },
+      eachBatch: (payload) => this.read(payload),
     });
     this.timer = setInterval(() => {
       this.flush();
     }, FLUSH_EVERY_MS);
+  }
+
+  /** Sets aside what does not decode, what is only recorded, and queues the rest per segment. */
+  private async read(payload: EachBatchPayload): Promise<void> {
+    const { logger } = this.deps;
+    const topic = this.topics.alerts.name;
+    const { batch } = payload;
+    if (payload.isStale()) return;
+    const { decoded, poison } = await decodeOrSetAside(batch, decodeAlert, this.groupId);
+    if (poison.length > 0) {
+      for (const { message, reason } of poison)
+        logger.warn({ event: 'alerts.dead_letter', partition: batch.partition, offset: message.offset, reason });
+      await this.deadLetters.send({ topic: this.topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
+    }
+    const now = Date.now();
+    const { notify, silenced, stale } = triage(
+      decoded.map((d) => d.value),
+      this.silences,
+      now,
+      this.deps.config.alerts.notifyWithinDays,
+    );
+    for (const { record, snooze } of silenced)
+      logger.info({ event: 'alerts.snoozed', webhook: this.webhook.name, alert: record.alert_id, change: record.change, snooze });
+    for (const record of stale)
+      logger.info({
+        event: 'alerts.not_notified_old',
+        webhook: this.webhook.name,
+        alert: record.alert_id,
+        change: record.change,
+        day: record.window_day,
+      });
+    const toNotify = new Set(notify);
+    for (const { message, value } of decoded) {
+      if (!toNotify.has(value)) continue;
+      const item: Waiting = { record: value, partition: batch.partition, offset: BigInt(message.offset) };
+      this.outstanding.hold(item.partition, item.offset);
+      const group = this.groups.get(value.segment) ?? { since: now, items: [] };
+      group.items.push(item);
+      this.groups.set(value.segment, group);
+    }
+    // lastOffset() counts the transaction markers after the last record: committed past, the lag reads 0.
+    this.outstanding.read(batch.partition, BigInt(batch.lastOffset()) + 1n);
+    await this.commit(batch.partition);
+    if (this.outstanding.size > MAX_OUTSTANDING && !this.paused) {
+      this.paused = true;
+      this.consumer.pause([{ topic }]);
+      logger.warn({ event: 'alerts.notifier_paused', webhook: this.webhook.name, outstanding: this.outstanding.size });
+    }
   }
 
   /** Hands every segment whose group wait is over to the delivery queue. */

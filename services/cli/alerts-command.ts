@@ -38,6 +38,7 @@ function sinceOf(text: string, nowMs: number): Date {
 // alert, its segment|signal or its segment). Values arrive as query parameters.
 const LIST_QUERY = `
 WITH
+    toDateTime64(0, 3, 'UTC') AS epoch,
     acks AS (SELECT target, argMax(by, at) AS by FROM journey.alert_actions WHERE action = 'ack' GROUP BY target),
     snoozes AS (SELECT target, argMax(until, at) AS until FROM journey.alert_actions WHERE action = 'snooze' GROUP BY target)
 SELECT
@@ -53,7 +54,7 @@ SELECT
     a.fired_at AS fired_at,
     a.resolved_at AS resolved_at,
     acks.by AS acked_by,
-    nullIf(greatest(ifNull(s1.until, 0), ifNull(s2.until, 0), ifNull(s3.until, 0)), toDateTime64(0, 3, 'UTC')) AS snoozed_until
+    nullIf(greatest(ifNull(s1.until, epoch), ifNull(s2.until, epoch), ifNull(s3.until, epoch)), epoch) AS snoozed_until
 FROM journey.alerts_latest AS a
 LEFT JOIN acks ON acks.target = toString(a.alert_id)
 LEFT JOIN snoozes AS s1 ON s1.target = toString(a.alert_id)

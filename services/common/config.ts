@@ -180,6 +180,10 @@ export const envSchema = z.object({
   ALERT_LOOKBACK_DAYS: z.coerce.number().int().min(14).max(400).default(60),
   /** Webhooks, as JSON: [{"name":"cs-team","url":"https://…","secret":"…"},{"name":"slack","url":"https://hooks.slack.com/…","format":"slack"}]. */
   ALERT_WEBHOOKS: json(webhooks).default([]),
+  /** A crashed alerting process's work (detection, each webhook) moves to a standby after this long without heartbeats. */
+  ALERT_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
+  /** Alert changes about days older than this (a backfill of history) are recorded, not notified. */
+  ALERT_NOTIFY_WITHIN_DAYS: z.coerce.number().int().min(1).max(3650).default(3),
   /** Alert changes of one segment within this long go out as one notification. */
   ALERT_GROUP_WAIT_S: z.coerce.number().min(0).max(3600).default(30),
   /** One delivery attempt's timeout; failed attempts back off exponentially up to the maximum... */
@@ -344,6 +348,8 @@ function structure(env: ParsedEnv, cwd: string) {
       lookbackDays: env.ALERT_LOOKBACK_DAYS,
       webhooks: env.ALERT_WEBHOOKS,
       groupWaitMs: env.ALERT_GROUP_WAIT_S * 1000,
+      notifyWithinDays: env.ALERT_NOTIFY_WITHIN_DAYS,
+      sessionTimeoutMs: env.ALERT_SESSION_TIMEOUT_MS,
       delivery: {
         timeoutMs: env.ALERT_WEBHOOK_TIMEOUT_S * 1000,
         maxBackoffMs: env.ALERT_WEBHOOK_MAX_BACKOFF_S * 1000,

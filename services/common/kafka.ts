@@ -222,21 +222,22 @@ export function chunkTopicMessages(topicMessages: readonly TopicMessages[], maxB
 
 /**
  * One transaction of a consume-transform-produce loop: every output, in chunks under the broker's
- * batch limit, then the consumed offset; all of it or, after an abort, none.
+ * batch limit, then the consumed offset (if `input` names one); all of it or, after an abort, none.
  */
 export async function commitBatch(
   producer: Producer,
   groupId: string,
-  input: { topic: string; partition: number; next: string },
+  input: { topic: string; partition: number; next: string } | undefined,
   outputs: readonly TopicMessages[],
 ): Promise<void> {
   const tx = await producer.transaction();
   try {
     for (const chunk of chunkTopicMessages(outputs)) await tx.sendBatch({ topicMessages: chunk, acks: -1 });
-    await tx.sendOffsets({
-      consumerGroupId: groupId,
-      topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.next }] }],
-    });
+    if (input !== undefined)
+      await tx.sendOffsets({
+        consumerGroupId: groupId,
+        topics: [{ topic: input.topic, partitions: [{ partition: input.partition, offset: input.next }] }],
+      });
     await tx.commit();
   } catch (error: unknown) {
     await tx.abort().catch(() => undefined);

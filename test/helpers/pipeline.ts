@@ -1,5 +1,5 @@
 /** Driving journeyline in tests: `journey` as a child process, plus the stream helpers of streams.ts. */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { inject } from 'vitest';
 
@@ -22,6 +22,23 @@ export function startJourney(args: readonly string[], env: Record<string, string
     log.push(chunk.toString());
   });
   return child;
+}
+
+/** `journey <args>` to its end, on the test stack: exit code and output, whatever the code. */
+export function runJourney(
+  args: readonly string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--disable-warning=TimeoutNegativeWarning', JOURNEY, ...args],
+      { env: { ...process.env, ...inject('stackEnv'), QUERY_API_KEYS: TEST_QUERY_TOKEN, ...env } },
+      (error, stdout, stderr) => {
+        resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
+      },
+    );
+  });
 }
 
 export const exited = (child: ChildProcess) =>

@@ -4,13 +4,11 @@
  * webhook is retried and then told once; one that refuses goes to the dead-letter topic; one that
  * is down holds back nobody else and is told after a restart; a snoozed segment is not told.
  */
-import { createServer, type Server } from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { alertActionKey, alertKey, type AlertActionRecord, type AlertRecord } from '../../schemas/alert-records.ts';
 import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { alertIdOf } from '../../services/alerts/segment-alerts.ts';
 import { runNotifier } from '../../services/alerts/notifier.ts';
-import { verifySignature, WEBHOOK_HEADERS } from '../../services/alerts/notifications.ts';
 import type { Config } from '../../services/common/config.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
@@ -18,47 +16,15 @@ import { pollUntil } from '../../services/common/poll.ts';
 import { testConfig } from '../helpers/config.ts';
 import { consumeN } from '../helpers/kafka.ts';
 import { freePort } from '../helpers/net.ts';
+import { webhookReceiver, type WebhookReceiver } from '../helpers/webhooks.ts';
 
 const SECRET = 'notifier-test-secret-0123456789';
 
-interface Received {
-  readonly delivery: string;
-  readonly signed: boolean;
-  readonly segment: string;
-}
-
-/** A receiver on `port` that answers `statuses` in turn (the last one from then on). */
-async function receiver(port: number, statuses: readonly number[]): Promise<{ server: Server; received: Received[] }> {
-  const received: Received[] = [];
-  let calls = 0;
-  const server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const body = Buffer.concat(chunks).toString('utf8');
-      const header = (name: string) => [request.headers[name]].flat()[0];
-      received.push({
-        delivery: header(WEBHOOK_HEADERS.delivery) ?? '',
-        signed: verifySignature(
-          SECRET,
-          { signature: header(WEBHOOK_HEADERS.signature), timestamp: header(WEBHOOK_HEADERS.timestamp) },
-          body,
-          Date.now(),
-        ),
-        segment: (JSON.parse(body) as { segment: string }).segment,
-      });
-      const status = statuses[Math.min(calls++, statuses.length - 1)] ?? 204;
-      response.writeHead(status).end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
-  return { server, received };
-}
-
 const fired = (segment: string, signal: AlertRecord['signal']): AlertRecord => {
   const now = new Date().toISOString();
+  const today = now.slice(0, 10);
   return {
-    alert_id: alertIdOf(segment, signal, '2026-11-20'),
+    alert_id: alertIdOf(segment, signal, today),
     segment,
     signal,
     status: 'firing',
@@ -68,11 +34,11 @@ const fired = (segment: string, signal: AlertRecord['signal']): AlertRecord => {
     baseline: 0.1,
     threshold: 0.25,
     worse: 'up',
-    window_day: '2026-11-21',
+    window_day: today,
     window_days: 1,
     sample_size: 40,
-    start_day: '2026-11-20',
-    fired_day: '2026-11-21',
+    start_day: today,
+    fired_day: today,
     resolved_day: null,
     peak: 0.5,
     weight: 1,
@@ -110,9 +76,9 @@ describe('alert notifier', () => {
       const kafka = createKafka(config.kafka, undefined);
       const topics = topicsFor(config.topicPrefix);
       await ensureTopics(kafka, config.kafka, Object.values(topics));
-      const flaky = await receiver(flakyPort, [503, 503, 204]);
-      const refusing = await receiver(refusingPort, [400]);
-      let down: Awaited<ReturnType<typeof receiver>> | undefined;
+      const flaky = await webhookReceiver(SECRET, { port: flakyPort, statuses: [503, 503, 204] });
+      const refusing = await webhookReceiver(SECRET, { port: refusingPort, statuses: [400] });
+      let down: WebhookReceiver | undefined;
 
       const snooze: AlertActionRecord = {
         action: 'snooze',
@@ -134,13 +100,13 @@ describe('alert notifier', () => {
         );
 
         // flaky: 503, 503, then taken; one notification of smb, the same delivery id each time.
-        await pollUntil(() => Promise.resolve(flaky.received.length >= 3 ? true : undefined), {
+        await pollUntil(() => Promise.resolve(flaky.deliveries.length >= 3 ? true : undefined), {
           timeoutMs: 30_000,
           what: 'three attempts',
         });
-        expect(flaky.received.map((r) => r.segment)).toEqual(['smb', 'smb', 'smb']);
-        expect(new Set(flaky.received.map((r) => r.delivery)).size).toBe(1);
-        expect(flaky.received.every((r) => r.signed)).toBe(true);
+        expect(flaky.deliveries.map((r) => r.body.segment)).toEqual(['smb', 'smb', 'smb']);
+        expect(new Set(flaky.deliveries.map((r) => r.id)).size).toBe(1);
+        expect(flaky.deliveries.every((r) => r.signed)).toBe(true);
 
         // refusing: one attempt, then the dead-letter topic with the reason.
         const [dead] = await consumeN(kafka, topics.deadLetter.name, 1);
@@ -148,23 +114,25 @@ describe('alert notifier', () => {
         expect(header(DEAD_LETTER_HEADERS.stage)).toBe('notify');
         expect(header(DEAD_LETTER_HEADERS.reason)).toMatch(/webhook refusing answered 400/);
         expect(header(DEAD_LETTER_HEADERS.reason)).not.toContain(String(refusingPort));
-        expect(refusing.received).toHaveLength(1);
+        expect(refusing.deliveries).toHaveLength(1);
 
         // Stopped while `down` was down: nothing committed for it, so the next run tells it.
         notifier = await notifier.stop().then(async () => {
-          down = await receiver(downPort, [204]);
+          down = await webhookReceiver(SECRET, { port: downPort });
           return runNotifier({ kafka, config, logger });
         });
-        await pollUntil(() => Promise.resolve((down?.received.length ?? 0) >= 1 ? true : undefined), {
+        await pollUntil(() => Promise.resolve((down?.deliveries.length ?? 0) >= 1 ? true : undefined), {
           timeoutMs: 30_000,
           what: 'the notification after the restart',
         });
-        expect(down?.received.map((r) => r.segment)).toEqual(['smb']);
+        expect(down?.deliveries.map((r) => r.body.segment)).toEqual(['smb']);
         // Delivered and committed before: flaky and refusing are not told again.
         await new Promise((resolve) => setTimeout(resolve, 3000));
-        expect([flaky.received.length, refusing.received.length]).toEqual([3, 1]);
+        expect([flaky.deliveries.length, refusing.deliveries.length]).toEqual([3, 1]);
         // The snoozed segment told nobody.
-        expect([...flaky.received, ...refusing.received, ...(down?.received ?? [])].some((r) => r.segment === 'quiet')).toBe(false);
+        expect([...flaky.deliveries, ...refusing.deliveries, ...(down?.deliveries ?? [])].some((r) => r.body.segment === 'quiet')).toBe(
+          false,
+        );
       } finally {
         await notifier.stop();
         for (const server of [flaky.server, refusing.server, down?.server]) server?.close();

@@ -2,20 +2,16 @@
  * `journey produce --file` as a user runs it: a child process with the stack's endpoints in its
  * environment, reporting counts and every rejection by line, valid lines landing in Kafka.
  */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createKafka } from '../../services/common/kafka.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { npsResponse, pageView, readEvents } from '../helpers/events.ts';
-
-const run = promisify(execFile);
-const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/journey.ts');
+import { runJourney } from '../helpers/pipeline.ts';
 
 describe('journey produce --file', () => {
   it('sends the valid lines and reports each rejected one with its line number', async () => {
@@ -29,16 +25,10 @@ describe('journey produce --file', () => {
       [JSON.stringify(valid[0]), '{oops', JSON.stringify(valid[1]), '', JSON.stringify(invalid), JSON.stringify(valid[2])].join('\n'),
     );
 
-    const result = await run(
-      process.execPath,
-      ['--disable-warning=TimeoutNegativeWarning', JOURNEY, 'produce', '--file', file, '--batch', '2'],
-      {
-        env: { ...process.env, ...inject('stackEnv'), TOPIC_PREFIX: prefix },
-      },
-    ).catch((error: unknown) => error as { code: number; stdout: string });
+    const result = await runJourney(['produce', '--file', file, '--batch', '2'], { TOPIC_PREFIX: prefix });
 
     expect(result).toMatchObject({ code: 3 });
-    expect((result as { stdout: string }).stdout.split('\n')).toEqual([
+    expect(result.stdout.split('\n')).toEqual([
       'accepted 3, rejected 2',
       expect.stringMatching(/^line 2: \(event\): not JSON: /) as unknown,
       `line 5 (${String(invalid.event_id)}): properties.score: nps score must be 0–10, got -1`,
