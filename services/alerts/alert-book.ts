@@ -63,6 +63,17 @@ export function absorb(book: AlertBook, share: SegmentKpiPartial): void {
   if (book.evaluatedAt !== undefined && share.day < book.evaluatedAt) book.dirty.add(share.segment);
 }
 
+/**
+ * Drops shares of days before `oldest` (a restore reads the topic's whole history; evaluating keeps
+ * only the lookback anyway). Alerts stay: what was published is never forgotten early.
+ */
+export function forgetSharesBefore(book: AlertBook, oldest: Day): void {
+  for (const [segment, state] of book.segments) {
+    if (![...state.shares.keys()].some((day) => day < oldest)) continue;
+    book.segments.set(segment, { ...state, shares: new Map([...state.shares].filter(([day]) => day >= oldest)) });
+  }
+}
+
 export interface ChangelogRecord {
   readonly key: string;
   /** The alerts of the pair as JSON; null (a tombstone) once it holds none. */

@@ -26,11 +26,13 @@ import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
 import { commitBatch, ensureTopics, readPartitionsToEnd, singleActiveAssigner, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { alertKey, type AlertRecord } from '../../schemas/alert-records.ts';
-import { segmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { dayName, dayNumber } from '../../schemas/days.ts';
+import { segmentKpiPartial, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import {
   absorb,
   evaluateBook,
+  forgetSharesBefore,
   newAlertBook,
   restoreAlerts,
   type AlertBook,
@@ -55,6 +57,18 @@ export interface RunningAlerting {
 export const alertingGroupOf = (config: Config) => `${config.topicPrefix}alerts`;
 
 const RESTORE_TIMEOUT_MS = 300_000;
+/** Days kept beyond the lookback while restoring: the watermark trails the newest day a little. */
+const RESTORE_MARGIN_DAYS = 7;
+
+/** A segment-kpis record, or undefined for one that does not parse or validate. */
+function shareOf(value: Buffer): SegmentKpiPartial | undefined {
+  try {
+    const parsed = segmentKpiPartial.safeParse(JSON.parse(value.toString()));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 async function partitionsOf(kafka: Kafka, topic: string): Promise<{ all: number[]; withRecords: number }> {
   const offsets = await topicOffsets(kafka, topic);
@@ -107,16 +121,24 @@ async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string): Pr
     // Read to at least these ends below: the cut starts from them.
     const restoredTo = await topicOffsets(kafka, topics.segmentKpis.name);
     for (const { partition, high } of restoredTo) cut.read(partition, high);
-    const shares = { all: restoredTo.map((o) => o.partition) };
     let unreadable = 0;
+    let newestDay = '';
     const sharesRead = await readPartitionsToEnd(
       kafka,
       topics.segmentKpis.name,
-      shares.all,
+      restoredTo.map((o) => o.partition),
       (_partition, _key, value) => {
-        const parsed = value === null ? undefined : segmentKpiPartial.safeParse(JSON.parse(value.toString()));
-        if (parsed?.success === true) absorb(book, parsed.data);
-        else if (value !== null) unreadable++; // dead-lettered when it was consumed
+        const share = value === null ? undefined : shareOf(value);
+        if (share === undefined) {
+          if (value !== null) unreadable++; // dead-lettered when it was consumed
+          return;
+        }
+        absorb(book, share);
+        // The topic holds every day ever: keep memory to the lookback (and a margin) as it is read.
+        if (share.day > newestDay) {
+          newestDay = share.day;
+          forgetSharesBefore(book, dayName(dayNumber(newestDay) - config.alerts.lookbackDays - RESTORE_MARGIN_DAYS));
+        }
       },
       RESTORE_TIMEOUT_MS,
     );

@@ -3,7 +3,7 @@ import { dayName, dayNumber } from '../../schemas/days.ts';
 import { ALL_SEGMENTS } from '../../schemas/event-contract.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import type { AlertRecord } from '../../schemas/alert-records.ts';
-import { absorb, evaluateBook, newAlertBook, restoreAlerts, type AlertBook, type BookSettings } from './alert-book.ts';
+import { absorb, evaluateBook, forgetSharesBefore, newAlertBook, restoreAlerts, type AlertBook, type BookSettings } from './alert-book.ts';
 import { alertIdOf, DEFAULT_SIGNAL_SETTINGS, watermarkOf } from './segment-alerts.ts';
 
 const DAY0 = dayNumber('2026-09-01');
@@ -146,5 +146,16 @@ describe('segment alerting', () => {
     const book = newAlertBook();
     for (const s of days(50, 40)) absorb(book, s);
     expect(evaluateBook(book, { ...SETTINGS, signals: off }, NOW).records).toEqual([]);
+  });
+
+  it('forgets shares before a day (as a restore reads), and then judges the same', () => {
+    const shares = days(120, 110);
+    const full = new Alerting().feed(shares);
+    const book = newAlertBook();
+    for (const s of shares) absorb(book, s);
+    forgetSharesBefore(book, day(40));
+    expect(Math.min(...[...(book.segments.get('smb')?.shares.keys() ?? [])].map(dayNumber))).toBe(dayNumber(day(40)));
+    const fired = evaluateBook(book, SETTINGS, NOW).records.filter((r) => r.change === 'fired');
+    expect(fired.map((r) => r.alert_id)).toEqual(full.changes.filter((r) => r.change === 'fired').map((r) => r.alert_id));
   });
 });

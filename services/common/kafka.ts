@@ -74,7 +74,14 @@ export interface TopicToEnsure {
   readonly compacted: boolean;
 }
 
-/** Creates the topics that do not exist yet; existing ones are left as they are. */
+/** The broker's word for a topic created but not yet in its metadata (KRaft propagates it a moment later). */
+const isRetriable = (error: unknown) => (error as { retriable?: unknown }).retriable === true;
+
+/**
+ * Creates the topics that do not exist yet; existing ones are left as they are. Returns once every
+ * partition has a leader: kafkajs waits for "leader not available" only, so a broker that does not
+ * know a just-created partition yet is waited for here.
+ */
 export async function ensureTopics(kafka: Kafka, settings: Config['kafka'], topics: readonly TopicToEnsure[]): Promise<void> {
   const admin = kafka.admin();
   await admin.connect();
@@ -82,15 +89,27 @@ export async function ensureTopics(kafka: Kafka, settings: Config['kafka'], topi
     const existing = new Set(await admin.listTopics());
     const missing = topics.filter((t) => !existing.has(t.name));
     if (missing.length === 0) return;
-    await admin.createTopics({
-      waitForLeaders: true,
-      topics: missing.map((t) => ({
-        topic: t.name,
-        numPartitions: settings.topicPartitions,
-        replicationFactor: settings.replicationFactor,
-        configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
-      })),
-    });
+    await admin
+      .createTopics({
+        waitForLeaders: true,
+        topics: missing.map((t) => ({
+          topic: t.name,
+          numPartitions: settings.topicPartitions,
+          replicationFactor: settings.replicationFactor,
+          configEntries: t.compacted ? [{ name: 'cleanup.policy', value: 'compact' }] : [],
+        })),
+      })
+      .catch(async (error: unknown) => {
+        if (!isRetriable(error)) throw error;
+        await retryWithBackoff(
+          async () => {
+            const { topics: known } = await admin.fetchTopicMetadata({ topics: missing.map((t) => t.name) });
+            if (known.some((t) => t.partitions.some((p) => p.leader < 0)))
+              throw Object.assign(new Error('topic leaders not elected yet'), { retriable: true });
+          },
+          { isRetryable: isRetriable, firstBackoffMs: 100, maxBackoffMs: 1_000, attempts: 30 },
+        );
+      });
   } finally {
     await admin.disconnect();
   }
@@ -255,7 +274,7 @@ export async function topicOffsets(kafka: Kafka, topic: string): Promise<{ parti
   await admin.connect();
   try {
     const offsets = await retryWithBackoff(() => admin.fetchTopicOffsets(topic), {
-      isRetryable: (error) => (error as { retriable?: unknown }).retriable === true,
+      isRetryable: isRetriable,
       firstBackoffMs: 100,
       maxBackoffMs: 2_000,
       attempts: 10,
