@@ -323,8 +323,8 @@ describe('PartitionState', () => {
       .filter((w) => !w.day_reached && w.segment === 'smb')
       .map((w) => `${w.day}:${w.rolling['7'].visitors ?? 0}/${w.rolling['30'].visitors ?? 0}`);
     expect(ahead.slice(0, 3)).toEqual(['2026-11-15:2/2', '2026-11-16:2/2', '2026-11-17:1/2']);
-    // The last: the 30 days after the month that holds b's visit, for its returning visitors.
-    expect(ahead.at(-1)).toBe('2027-01-12:0/0');
+    // As far ahead as the longest window: the 30-day window that still holds b's visit.
+    expect(ahead.at(-1)).toBe('2026-12-13:0/1');
     expect(out.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual(['w|smb|2026-11-10', 'w|*|2026-11-10']);
   });
 });

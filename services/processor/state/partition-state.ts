@@ -47,7 +47,7 @@ import { sentimentOf } from '../rules/sentiment.ts';
 import { CONVERTED_STAGES } from '../../../schemas/processor-outputs.ts';
 import type { StageRules } from '../rules/stage.ts';
 import { tally } from '../rules/tally.ts';
-import { addDays, dayEnd, dayName, dayOf, latenessOf, type Day } from '../rules/calendar.ts';
+import { addDays, dayEnd, dayName, dayNumber, dayOf, latenessOf, type Day } from '../rules/calendar.ts';
 import { changelogKey, changelogPartOf } from './changelog-keys.ts';
 import { RecentEventIds, type DedupLimits, type RecentEventIdsJson } from './recent-event-ids.ts';
 
@@ -242,9 +242,12 @@ export class PartitionState {
       profiles.push(toProfileRecord(pruned.customer));
     }
     // A day whose rolling counts changed is published, even one without events of its own, and
-    // even one ahead of this partition's stream time: other partitions may be there already.
+    // even one ahead of this partition's stream time (other partitions may be there already), up
+    // to the longest window ahead. Month-over-month returning visitors reach a month further; those
+    // days go out when stream time reaches them (freezeDaysBefore), not on every visit before.
+    const aheadUntil = today === null ? Number.POSITIVE_INFINITY : dayNumber(today) + ROLLING_LOOKBACK_DAYS;
     for (const [segment, { from, to }] of this.dirtyRolling) {
-      for (let end = from; end <= to; end++) {
+      for (let end = from; end <= Math.min(to, aheadUntil); end++) {
         const day = dayName(end);
         if (!this.isOpen(day)) continue;
         const windowKey = windowKeyOf(segment, day);
