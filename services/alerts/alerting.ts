@@ -300,13 +300,14 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
         for (const { message, reason } of poison)
           logger.warn({ event: 'alerts.dead_letter', partition: batch.partition, offset: message.offset, reason });
         for (const { value } of decoded) absorb(taken.book, value);
-        taken.cut.read(batch.partition, BigInt(batch.lastOffset()) + 1n);
+        // Past the transaction markers the fetch held too: for the cut, and so the group's lag reads 0.
+        const next = BigInt(batch.lastOffset()) + 1n;
+        taken.cut.read(batch.partition, next);
         await taken.cut.observe(watermarkOf(taken.book.progress, taken.settings.partitions), endsOfShares);
-        const next = (BigInt(last.offset) + 1n).toString();
         await publish(
           taken,
           poison.map((p) => p.deadLetter),
-          { topic: batch.topic, partition: batch.partition, next },
+          { topic: batch.topic, partition: batch.partition, next: next.toString() },
         );
       });
       payload.resolveOffset(last.offset);
