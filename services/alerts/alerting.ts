@@ -11,14 +11,15 @@
  *   owner and aborts its open transaction; only then is the state rebuilt: the shares from the
  *   segment-kpis topic itself, read to its end (compacted, latest revision per key: it is its own
  *   changelog), the published alerts from alerts-changelog.
- * - Alert records and the changelog of the pairs they changed commit in one transaction (with the
- *   batch's offset, when a batch brought them). A restart rebuilds the state from the topics
- *   whatever the offsets say, and re-evaluation publishes only what differs from the changelog:
- *   nothing is published twice.
+ * - Alert records and the changelog of the pairs they changed commit in one transaction, and only
+ *   when there are any (alerts are rare: no transaction per batch). A restart rebuilds the state
+ *   from the topics whatever the consumer offsets say, and re-evaluation publishes only what
+ *   differs from the changelog: nothing is published twice. Offsets are committed as kafkajs does;
+ *   they only spare a restart re-reading what it has just restored.
  * - A day is judged only at a consistent cut of segment-kpis (consistent-cut.ts): never on a
  *   window's share that a committed transaction has already replaced.
  * - Evaluations and transactions run one at a time; a failed one drops the state (it ran ahead of
- *   what was committed) and rethrows: kafkajs re-reads from the committed offset, the state is rebuilt.
+ *   what was committed) and rethrows: the state is rebuilt from the topics.
  */
 import { Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { Config } from '../common/config.ts';
@@ -238,13 +239,13 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
   };
   const endsOfShares = async () => new Map((await topicOffsets(kafka, topics.segmentKpis.name)).map((o) => [o.partition, o.high]));
 
-  /** Evaluates up to the released watermark and publishes the changes (with the batch's offset, if any). */
-  const publish = async (taken: Active, deadLetters: TopicMessages['messages'], input?: Parameters<typeof commitBatch>[2]) => {
+  /** Evaluates up to the released watermark and publishes the changes, if there are any, in one transaction. */
+  const publish = async (taken: Active, deadLetters: TopicMessages['messages']) => {
     const { records, changelog } = evaluateBook(taken.book, taken.settings, new Date().toISOString(), taken.cut.released ?? null);
     const outputs = outputsOf(topics, records, changelog, deadLetters);
-    if (outputs.length === 0 && input === undefined) return;
+    if (outputs.length === 0) return;
     try {
-      await commitBatch(taken.producer, groupId, input, outputs);
+      await commitBatch(taken.producer, groupId, undefined, outputs);
     } catch (error: unknown) {
       await release();
       logger.warn({ event: 'alerts.transaction_failed', err: error }, 'not committed; state will be rebuilt');
@@ -287,7 +288,6 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
   await consumer.connect();
   await consumer.subscribe({ topic: topics.segmentKpis.name, fromBeginning: true });
   await consumer.run({
-    autoCommit: false,
     eachBatchAutoResolve: false,
     eachBatch: async (payload) => {
       const { batch } = payload;
@@ -307,10 +307,11 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
         await publish(
           taken,
           poison.map((p) => p.deadLetter),
-          { topic: batch.topic, partition: batch.partition, next: next.toString() },
         );
       });
-      payload.resolveOffset(last.offset);
+      // Committed as kafkajs commits (past the markers the fetch held too): a restart rebuilds the
+      // state from the topics whatever the offsets, so they only spare it re-reading.
+      payload.resolveOffset(batch.lastOffset());
       await payload.heartbeat();
     },
   });

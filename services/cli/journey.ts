@@ -25,6 +25,8 @@ import { runNotifier } from '../alerts/notifier.ts';
 import { runSink } from '../sink/sink.ts';
 import { alertsCommand } from './alerts-command.ts';
 import { UsageError } from './usage-error.ts';
+import { DEMO_SEGMENTS, generatorSettingsOf } from './generate-args.ts';
+import { runGenerator } from '../generator/run.ts';
 import { readOnlyQuery } from './read-only-query.ts';
 
 const say = (line: string) => {
@@ -32,10 +34,13 @@ const say = (line: string) => {
 };
 
 const USAGE = `usage: journey <command>
-  start                          bring up Kafka, the registry and ClickHouse (see README), run every service; Ctrl-C stops
+  start [--demo]                 bring up Kafka, the registry and ClickHouse (see README), run every service; Ctrl-C stops
+                                 --demo: and generate four weeks of history, then live traffic
   run collector|processor|sink|alerts
                                  run one service against configured endpoints (production)
   produce --file F.ndjson        validate and send a file of events (one JSON event per line)
+  generate [--days 30] [--rate 20] [--customers 2000] [--seed 1] [--segments a,b] [--churn-segment S]
+           [--collector URL]     realistic journeys: days of history, then live traffic (Ctrl-C stops)
   migrate                        apply the ClickHouse migrations (services apply them at start too)
   sql "<query>" [--format F]     run a read-only query: on CLICKHOUSE_URL, else on the running product (QUERY_URL)
   alerts [--segment S] [--since 7d]
@@ -66,9 +71,9 @@ function untilStopped(services: readonly RunningService[]): Promise<Ending> {
   });
 }
 
-/** One deployable as the CLI runs it: what to print once it is up, how it can die, how to stop it. */
+/** One deployable as the CLI runs it (or the demo traffic): what to print once it is up, how it can die, how to stop it. */
 interface RunningService {
-  readonly name: ServiceName;
+  readonly name: ServiceName | 'demo';
   /** Lines for `journey start` to print once everything is up. */
   readonly about: readonly string[];
   /** Resolves if the service stops for good on its own; then the whole process stops, exit 1. */
@@ -151,6 +156,39 @@ const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
   },
 };
 
+const DEMO = { days: 28, rate: 20, customers: 5000, seed: 1, churnSegment: 'فروشگاه-تهران' } as const;
+
+/**
+ * `journey start --demo`: four weeks of history through the collector, as backends would send it,
+ * then live traffic. A failure of the demo traffic is logged; the product runs on.
+ */
+const demoTraffic: ServiceFactory = async (config, logger) => {
+  const apiKey = config.collector.apiKeys[0] ?? '';
+  const generator = await runGenerator(
+    { ...DEMO, segments: DEMO_SEGMENTS, collector: { url: `http://${config.collector.host}:${String(config.collector.port)}`, apiKey } },
+    { kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config },
+    (progress) => {
+      logger.debug({ event: 'demo.progress', ...progress });
+    },
+  );
+  generator.historySent.then(
+    () => {
+      say(`demo: ${String(DEMO.days)} days of history sent; live traffic at ${String(DEMO.rate)} events/s`);
+    },
+    () => undefined,
+  );
+  generator.done.catch((error: unknown) => {
+    logger.error({ event: 'demo.failed', err: error }, 'the demo traffic stopped; journeyline runs on');
+  });
+  return {
+    name: 'demo',
+    about: [
+      `demo: ${String(DEMO.days)} days of history for ${DEMO_SEGMENTS.join(', ')} (the churn signals of ${DEMO.churnSegment} rise over the last week), then ${String(DEMO.rate)} events/s`,
+    ],
+    stop: () => generator.stop(),
+  };
+};
+
 const isServiceName = (name: string | undefined): name is ServiceName => (SERVICE_NAMES as readonly (string | undefined)[]).includes(name);
 
 /**
@@ -162,12 +200,14 @@ async function runServices(
   config: Config,
   logger: Logger,
   announce: (services: readonly RunningService[]) => void,
+  extras: readonly ServiceFactory[] = [],
 ): Promise<number> {
   const running: RunningService[] = [];
   let dead: string | undefined;
   let ending: Ending | undefined;
   try {
-    for (const name of names) running.push(await SERVICES[name](config, logger, () => dead === undefined));
+    for (const factory of [...names.map((name) => SERVICES[name]), ...extras])
+      running.push(await factory(config, logger, () => dead === undefined));
     announce(running);
     ending = await untilStopped(running);
     if ('died' in ending) {
@@ -190,7 +230,8 @@ async function runServices(
   return ending !== undefined && 'signal' in ending ? 0 : 1;
 }
 
-async function start(): Promise<number> {
+async function start(args: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...args], options: { demo: { type: 'boolean', default: false } } });
   // The development launcher is loaded here only: `journey run` in a production image needs no infra/.
   const { acquireStack } = await import('../../infra/stack/acquire.ts');
   const { endpointsAsEnv } = await import('../../infra/stack/endpoints.ts');
@@ -205,19 +246,25 @@ async function start(): Promise<number> {
     }
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel, 'journeyline', config.logFormat);
-    return await runServices(['sink', 'processor', 'alerts', 'collector'], config, logger, (services) => {
-      say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
-      for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${redactUrl(value)}`);
-      if (stack.endpoints.clickhouseUrl === undefined) say(`  ClickHouse: embedded (chDB) at ${config.clickhouse.chdbPath}`);
-      for (const service of [...services].reverse()) {
-        for (const line of service.about) say(line);
-        if (service.name === 'collector') {
-          say(`  API key: ${keySource}`);
-          if (keySource !== 'COLLECTOR_API_KEYS') say(`  Authorization: Bearer ${config.collector.apiKeys[0] ?? ''}`);
+    return await runServices(
+      ['sink', 'processor', 'alerts', 'collector'],
+      config,
+      logger,
+      (services) => {
+        say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
+        for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${redactUrl(value)}`);
+        if (stack.endpoints.clickhouseUrl === undefined) say(`  ClickHouse: embedded (chDB) at ${config.clickhouse.chdbPath}`);
+        for (const service of [...services].reverse()) {
+          for (const line of service.about) say(line);
+          if (service.name === 'collector') {
+            say(`  API key: ${keySource}`);
+            if (keySource !== 'COLLECTOR_API_KEYS') say(`  Authorization: Bearer ${config.collector.apiKeys[0] ?? ''}`);
+          }
         }
-      }
-      say('running; Ctrl-C to stop');
-    });
+        say('running; Ctrl-C to stop');
+      },
+      values.demo ? [demoTraffic] : [],
+    );
   } finally {
     await stack.release();
   }
@@ -328,16 +375,43 @@ async function produce(args: readonly string[], config: Config): Promise<number>
   }
 }
 
+/** `journey generate`: until Ctrl-C, or the end of the history when --rate is 0. */
+async function generate(args: readonly string[], config: Config): Promise<number> {
+  const settings = generatorSettingsOf(args, config);
+  const generator = await runGenerator(
+    settings,
+    { kafka: createKafka(config.kafka, undefined), registry: createRegistry(config.registry), config },
+    (p) => {
+      say(
+        `${p.phase}${p.day === undefined ? '' : ` ${p.day}`}: sent ${String(p.sent)}, accepted ${String(p.accepted)}, rejected ${String(p.rejected)} (${String(p.eventsPerSecond)} events/s)`,
+      );
+    },
+  );
+  const stop = () => {
+    void generator.stop();
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  try {
+    await generator.done;
+  } finally {
+    await generator.stop();
+  }
+  return 0;
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case 'start':
       // Services exit explicitly once stopped (see stopWithin): lingering client sockets must not hold them.
-      return process.exit(await start());
+      return process.exit(await start(rest));
     case 'run':
       return process.exit(await runService(rest[0], loadConfig()));
     case 'produce':
       return produce(rest, loadConfig());
+    case 'generate':
+      return generate(rest, loadConfig());
     case 'migrate':
       return migrateCommand(loadConfig());
     case 'sql':

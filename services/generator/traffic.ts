@@ -1,0 +1,278 @@
+/**
+ * Realistic customer journeys, pure and seeded: the same seed gives the same events, whatever the
+ * clock (times are passed in). A population of customers in several segments, each with a
+ * persona, browses, signs up, buys and answers surveys day by day; a share of events arrives late
+ * or twice, a few are invalid. `churnSegment` makes one segment sour over the last week of history:
+ * detractors, high effort, negative comments, and converted customers who stop coming back.
+ */
+import type { SURVEY_TYPES } from '../../schemas/event-contract.ts';
+
+export type GeneratedEvent = Record<string, unknown>;
+
+export interface TrafficOptions {
+  readonly seed: number;
+  readonly customers: number;
+  readonly segments: readonly string[];
+  /** A segment whose churn signals rise over the last `churnDays` of history. */
+  readonly churnSegment?: string | undefined;
+  readonly churnDays?: number;
+}
+
+/** mulberry32: small, fast, and the same sequence on every machine. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const uuidFrom = (random: () => number) =>
+  'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(random() * 16).toString(16));
+
+/** How a customer behaves: how often they come, how deep they go, whether they buy. */
+const PERSONAS = {
+  bouncer: { share: 0.3, visitsPerWeek: 0.5, pages: [1, 1], form: 0, buy: 0, rebuy: 0 },
+  reader: { share: 0.25, visitsPerWeek: 1.5, pages: [2, 5], form: 0.1, buy: 0.01, rebuy: 0 },
+  comparer: { share: 0.2, visitsPerWeek: 2, pages: [3, 7], form: 0.25, buy: 0.08, rebuy: 0.02 },
+  buyer: { share: 0.15, visitsPerWeek: 2.5, pages: [2, 6], form: 0.1, buy: 0.25, rebuy: 0.08 },
+  loyal: { share: 0.1, visitsPerWeek: 4, pages: [2, 5], form: 0.05, buy: 0.2, rebuy: 0.2 },
+} as const;
+type Persona = keyof typeof PERSONAS;
+
+/** What each segment pays in: currencies differ, amounts in their own magnitude. */
+const MONEY: Readonly<Record<string, { currency: string; min: number; max: number; decimals: number }>> = {
+  smb: { currency: 'EUR', min: 15, max: 400, decimals: 2 },
+  enterprise: { currency: 'USD', min: 200, max: 5000, decimals: 2 },
+  'فروشگاه-تهران': { currency: 'IRR', min: 2_000_000, max: 90_000_000, decimals: 0 },
+  'متجر-الرياض': { currency: 'SAR', min: 40, max: 1500, decimals: 2 },
+};
+const DEFAULT_MONEY = { currency: 'EUR', min: 10, max: 300, decimals: 2 };
+
+/** Survey comments as our users write them, by mood. */
+const COMMENTS = {
+  positive: [
+    'Great service, fast delivery. Thank you!',
+    'Love the new dashboard, it saves me hours.',
+    'خیلی عالی بود، ممنون از پشتیبانی سریع',
+    'کیفیت محصول فوق‌العاده است',
+    'خدمة ممتازة وتوصيل سريع، شكراً لكم',
+    'تجربة رائعة، سأشتري مرة أخرى',
+  ],
+  neutral: ['It arrived.', 'OK I guess.', 'سفارش رسید.', 'معمولی بود', 'وصل الطلب.', 'لا بأس'],
+  negative: [
+    'Terrible checkout, I gave up twice.',
+    'Support never answered my ticket.',
+    'خیلی بد بود، دیگر خرید نمی‌کنم',
+    'ارسال دو هفته طول کشید و کسی جواب نداد',
+    'تجربة سيئة جداً، لن أعود',
+    'الدعم لا يرد والسعر مرتفع',
+  ],
+} as const;
+type Mood = keyof typeof COMMENTS;
+
+interface Customer {
+  readonly id: string;
+  readonly anonymousId: string;
+  readonly segment: string;
+  readonly persona: Persona;
+  /** Visits before this many visits are anonymous (no customer_id yet): browsing before sign-up. */
+  readonly anonymousVisits: number;
+  visits: number;
+  purchases: number;
+  /** A customer who went quiet (churn-segment souring, or a small chance after buying) never comes back. */
+  gone: boolean;
+}
+
+export interface Traffic {
+  /** Every event of one day of history (day 0 is the oldest), in the order a backend would send them. */
+  day(index: number, dayStartMs: number, historyDays: number): GeneratedEvent[];
+  /** About `count` events happening now. */
+  live(count: number, nowMs: number): GeneratedEvent[];
+}
+
+export function traffic(options: TrafficOptions): Traffic {
+  const random = seeded(options.seed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
+  const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
+  const personaOf = (): Persona => {
+    let roll = random();
+    for (const [name, persona] of Object.entries(PERSONAS)) {
+      roll -= persona.share;
+      if (roll < 0) return name as Persona;
+    }
+    return 'bouncer';
+  };
+  const customers: Customer[] = Array.from({ length: options.customers }, (_, n) => {
+    const segment = options.segments[n % options.segments.length] ?? 'smb';
+    return {
+      id: `${segment}-${String(n)}`,
+      anonymousId: `anon-${uuidFrom(random).slice(0, 13)}`,
+      segment,
+      persona: personaOf(),
+      anonymousVisits: between(0, 2),
+      visits: 0,
+      purchases: 0,
+      gone: false,
+    };
+  });
+  const churnDays = options.churnDays ?? 7;
+
+  /** One visit: pages, maybe a form, maybe a purchase and a survey after it. */
+  const visit = (customer: Customer, startMs: number, souring: boolean): GeneratedEvent[] => {
+    const persona = PERSONAS[customer.persona];
+    const known = customer.visits >= customer.anonymousVisits;
+    customer.visits++;
+    const session = `s-${uuidFrom(random).slice(0, 18)}`;
+    const base = (offsetMs: number) => ({
+      event_id: uuidFrom(random),
+      occurred_at: new Date(startMs + offsetMs).toISOString(),
+      customer_id: known ? customer.id : null,
+      anonymous_id: customer.anonymousId,
+      session_id: session,
+      segment: customer.segment,
+      channel: random() < 0.7 ? 'web' : 'app',
+    });
+    const events: GeneratedEvent[] = [];
+    let at = 0;
+    const pages = between(persona.pages[0], persona.pages[1]);
+    for (let p = 0; p < pages; p++) {
+      const pageType =
+        p === 0 ? pick(['home', 'blog', 'product'] as const) : pick(['product', 'pricing', 'blog', 'support', 'product'] as const);
+      const shown = pageType === 'product' || pageType === 'pricing';
+      const duration = between(3_000, 120_000);
+      events.push({
+        ...base(at),
+        type: 'page_view',
+        properties: {
+          url: `https://shop.example/${pageType}/${String(between(1, 40))}`,
+          page_type: pageType,
+          duration_ms: duration,
+          cta_shown: shown,
+          cta_clicked: shown && random() < 0.12,
+        },
+      });
+      at += duration;
+    }
+    if (random() < persona.form) {
+      const formType = pick(['newsletter', 'demo_request', 'contact', 'signup'] as const);
+      events.push({ ...base(at), type: 'form_submission', properties: { form_id: `${formType}-form`, form_type: formType } });
+      at += 20_000;
+    }
+    const buys = known && random() < (customer.purchases > 0 ? persona.rebuy : persona.buy) * (souring ? 0.3 : 1);
+    if (buys) {
+      const money = MONEY[customer.segment] ?? DEFAULT_MONEY;
+      const amount = money.min + random() * (money.max - money.min);
+      events.push({
+        ...base(at),
+        type: 'page_view',
+        properties: { url: 'https://shop.example/checkout', page_type: 'checkout', duration_ms: between(20_000, 90_000) },
+      });
+      at += 60_000;
+      events.push({
+        ...base(at),
+        type: 'purchase',
+        properties: {
+          order_id: `o-${uuidFrom(random).slice(0, 13)}`,
+          amount: amount.toFixed(money.decimals),
+          currency: money.currency,
+          items: between(1, 4),
+        },
+      });
+      customer.purchases++;
+      at += 3_600_000;
+    }
+    if (known && (buys || random() < 0.25)) events.push({ ...base(at), type: 'survey_response', properties: survey(souring) });
+    return events;
+  };
+
+  /** A survey answer: mostly content, sour when the segment sours; a comment in the customer's language of the day. */
+  const survey = (souring: boolean) => {
+    const type = pick(['nps', 'nps', 'csat', 'ces'] as const) satisfies (typeof SURVEY_TYPES)[number];
+    const mood: Mood = souring
+      ? random() < 0.65
+        ? 'negative'
+        : pick(['neutral', 'positive'] as const)
+      : random() < 0.7
+        ? 'positive'
+        : random() < 0.6
+          ? 'neutral'
+          : 'negative';
+    const score =
+      type === 'nps'
+        ? mood === 'positive'
+          ? between(9, 10)
+          : mood === 'neutral'
+            ? between(7, 8)
+            : between(0, 6)
+        : type === 'csat'
+          ? mood === 'positive'
+            ? between(4, 5)
+            : mood === 'neutral'
+              ? 3
+              : between(1, 2)
+          : mood === 'positive'
+            ? between(1, 2)
+            : mood === 'neutral'
+              ? 3
+              : between(4, 5);
+    return { survey_type: type, score, comment: random() < 0.6 ? pick(COMMENTS[mood]) : null };
+  };
+
+  /** Arrival as backends send: a few late (after later events), a few twice, a few invalid. */
+  const arrival = (events: GeneratedEvent[]): GeneratedEvent[] => {
+    const sent = [...events];
+    for (let i = 0; i < sent.length; i++) {
+      if (random() < 0.02) {
+        const j = Math.min(sent.length - 1, i + between(1, 200));
+        [sent[i], sent[j]] = [sent[j] as GeneratedEvent, sent[i] as GeneratedEvent];
+      }
+    }
+    for (const event of events) if (random() < 0.01) sent.push(event);
+    if (events.length > 0 && random() < Math.min(1, events.length / 500)) sent.push(invalid(pick(events)));
+    return sent;
+  };
+
+  /** What a buggy backend sends: the field named in the refusal. */
+  const invalid = (like: GeneratedEvent): GeneratedEvent =>
+    pick([
+      { ...like, event_id: uuidFrom(random), type: 'survey_response', properties: { survey_type: 'nps', score: 11 } },
+      { ...like, event_id: 'not-a-uuid' },
+      { ...like, event_id: uuidFrom(random), occurred_at: 'yesterday' },
+    ]);
+
+  const byTime = (a: GeneratedEvent, b: GeneratedEvent) => String(a.occurred_at).localeCompare(String(b.occurred_at));
+
+  return {
+    day(index, dayStartMs, historyDays) {
+      const souring = (customer: Customer) => customer.segment === options.churnSegment && index >= historyDays - churnDays;
+      const events: GeneratedEvent[] = [];
+      for (const customer of customers) {
+        if (customer.gone) continue;
+        const sour = souring(customer);
+        // Customers who bought go quiet for good now and then (dormancy, churn); many more in a souring segment.
+        if (customer.purchases > 0 && random() < (sour ? 0.15 : 0.003)) {
+          customer.gone = true;
+          continue;
+        }
+        const visits = PERSONAS[customer.persona].visitsPerWeek / 7;
+        if (random() >= visits) continue;
+        events.push(...visit(customer, dayStartMs + between(6, 22) * 3_600_000 + between(0, 3_599_999), sour));
+      }
+      return arrival(events.sort(byTime));
+    },
+    live(count, nowMs) {
+      const events: GeneratedEvent[] = [];
+      while (events.length < count) {
+        const customer = pick(customers);
+        if (customer.gone) continue;
+        // A visit that starts a little in the past, so its pages are not in the future.
+        events.push(...visit(customer, nowMs - between(60_000, 900_000), false));
+      }
+      return arrival(events.filter((event) => Date.parse(String(event.occurred_at)) <= nowMs).sort(byTime));
+    },
+  };
+}
