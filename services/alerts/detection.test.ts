@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dayName, dayNumber } from '../../schemas/days.ts';
-import { seeded } from '../../test/helpers/journeys.ts';
+import { seeded } from '../generator/traffic.ts';
 import { episodesOf, reconcile, type DayReading, type DetectionSettings, type Episode } from './detection.ts';
 
 const UP: DetectionSettings = {

@@ -2,19 +2,9 @@
  * A deterministic synthetic workload: customers wandering through the funnel over several days,
  * with out-of-order arrivals and re-sent events, as backends would send them.
  */
-type Json = Record<string, unknown>;
+import { seeded } from '../../services/generator/traffic.ts';
 
-/** A small seeded generator (mulberry32), so every run and every topic gets the same events. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+type Json = Record<string, unknown>;
 
 const uuidFrom = (random: () => number) =>
   'xxxxxxxx-xxxx-4xxx-8xxx-xxxxxxxxxxxx'.replace(/x/g, () => Math.floor(random() * 16).toString(16));
