@@ -15,13 +15,14 @@ import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../schemas/alert-records.ts';
 import { alertRecord } from '../../schemas/alert-records.ts';
 import { DAY_MS } from '../../schemas/event-contract.ts';
-import { topicsFor } from '../../schemas/topics.ts';
+import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { notifierGroupOf } from '../../services/alerts/notifier.ts';
-import { createKafka, ensureTopics, readPartitionsToEnd } from '../../services/common/kafka.ts';
+import { createIdempotentProducer, createKafka, ensureTopics, readPartitionsToEnd } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { processorGroupOf } from '../../services/processor/processor.ts';
 import { testConfig } from '../helpers/config.ts';
 import { caughtUp, committedFraction, exited, produceAll, runJourney, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
+import { consumeN } from '../helpers/kafka.ts';
 import { sqlRows } from '../helpers/sql.ts';
 import { webhookReceiver } from '../helpers/webhooks.ts';
 
@@ -136,6 +137,11 @@ describe('churn alerting', () => {
       const sink = await startSink(config, mkdtempSync(path.join(tmpdir(), 'journeyline-alerting-')), log);
       children.push(sink.child);
       try {
+        // A record no processor wrote, among the shares: the detector must set it aside and go on.
+        const poison = createIdempotentProducer(kafka);
+        await poison.connect();
+        await poison.send({ topic: topics.segmentKpis.name, messages: [{ key: 'smb|2026-01-01|0', value: 'not a share' }], acks: -1 });
+        await poison.disconnect();
         let processor = start('processor');
         let alerts = start('alerts');
 
@@ -249,6 +255,11 @@ describe('churn alerting', () => {
           ['ces_mean:resolved', 'detractor_share:resolved'],
         ]);
         expect(receiver.deliveries.filter((d) => STEADY.includes(d.body.segment))).toEqual([]);
+
+        // The poison share went to the dead-letter topic, named by its source and why.
+        const [dead] = await consumeN(kafka, topics.deadLetter.name, 1);
+        expect(dead?.headers?.[DEAD_LETTER_HEADERS.sourceTopic]?.toString()).toBe(topics.segmentKpis.name);
+        expect(dead?.headers?.[DEAD_LETTER_HEADERS.reason]?.toString()).toMatch(/not JSON/);
 
         // `journey alerts`, as an operator runs it: the list, then a snooze that lands beside the alerts (after the last notification: it would silence it).
         const cli = { TOPIC_PREFIX: config.topicPrefix, QUERY_URL: base, CLICKHOUSE_URL: '' };
