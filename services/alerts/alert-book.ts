@@ -94,7 +94,7 @@ function changeOf(previous: AlertRecord | undefined, status: Alert['status']): A
 }
 
 /** The next record of a changed alert: `now` is the wall clock of this evaluation. */
-export function nextRecord(change: AlertChange, previous: AlertRecord | undefined, settings: AllSignalSettings, now: string): AlertRecord {
+function nextRecord(change: AlertChange, previous: AlertRecord | undefined, settings: AllSignalSettings, now: string): AlertRecord {
   const signal = settings[change.signal];
   return {
     alert_id: change.id,
@@ -122,7 +122,7 @@ export function nextRecord(change: AlertChange, previous: AlertRecord | undefine
 }
 
 /** The detection view of a published record: what reconcile compares a re-evaluation with. */
-export const alertOf = (record: AlertRecord): Alert => ({
+const alertOf = (record: AlertRecord): Alert => ({
   id: record.alert_id,
   startDay: record.start_day,
   firedDay: record.fired_day,

@@ -71,7 +71,6 @@ const signalOverride = z.strictObject({
   keepFiringDays: z.number().int().min(1).max(30).optional(),
   cooldownDays: z.number().int().min(0).max(365).optional(),
 });
-export type SignalOverride = z.infer<typeof signalOverride>;
 const signalOverrides = z.partialRecord(z.enum(ALERT_SIGNAL_NAMES), signalOverride);
 
 /** Where alert notifications go: a JSON body signed with `secret`, or Slack's incoming-webhook body. */
@@ -281,7 +280,7 @@ const SECRET_KEYS: ReadonlySet<string> = new Set([
 export const redactUrl = (text: string): string => text.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/?#]*@/i, '$1***:***@');
 
 /** Webhook URLs carry their credential in the path (Slack's do): only the origin is fit for a log. */
-export const redactWebhookUrl = (url: string): string => {
+const redactWebhookUrl = (url: string): string => {
   try {
     return `${new URL(url).origin}/***`;
   } catch {
