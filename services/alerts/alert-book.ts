@@ -14,6 +14,7 @@
 import type { Day } from '../../schemas/days.ts';
 import { alertKey, alertRecord, type AlertRecord } from '../../schemas/alert-records.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { parseJsonRecord } from '../common/json-record.ts';
 import type { Alert } from './detection.ts';
 import {
   evaluate,
@@ -198,9 +199,9 @@ export function restoreAlerts(book: AlertBook, key: string, value: string | null
   for (const alert of previous) book.records.delete(alert.id);
   let records: AlertRecord[] = [];
   if (value !== null) {
-    const parsed = alertRecord.array().safeParse(JSON.parse(value));
-    if (!parsed.success) return parsed.error.message;
-    records = parsed.data;
+    const parsed = parseJsonRecord(alertRecord.array(), value);
+    if (!parsed.ok) return parsed.reason;
+    records = parsed.value;
   }
   for (const record of records) book.records.set(record.alert_id, record);
   book.segments.set(segment, { ...state, alerts: new Map(state.alerts).set(signal as SignalName, records.map(alertOf)) });

@@ -24,11 +24,12 @@
 import { Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
 import type { Config } from '../common/config.ts';
 import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
+import { parseJsonRecord } from '../common/json-record.ts';
 import { commitBatch, ensureTopics, readPartitionsToEnd, singleActiveAssigner, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { alertKey, type AlertRecord } from '../../schemas/alert-records.ts';
 import { dayName, dayNumber } from '../../schemas/days.ts';
-import { segmentKpiPartial, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { segmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import {
   absorb,
@@ -60,16 +61,6 @@ export const alertingGroupOf = (config: Config) => `${config.topicPrefix}alerts`
 const RESTORE_TIMEOUT_MS = 300_000;
 /** Days kept beyond the lookback while restoring: the watermark trails the newest day a little. */
 const RESTORE_MARGIN_DAYS = 7;
-
-/** A segment-kpis record, or undefined for one that does not parse or validate. */
-function shareOf(value: Buffer): SegmentKpiPartial | undefined {
-  try {
-    const parsed = segmentKpiPartial.safeParse(JSON.parse(value.toString()));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 async function partitionsOf(kafka: Kafka, topic: string): Promise<{ all: number[]; withRecords: number }> {
   const offsets = await topicOffsets(kafka, topic);
@@ -129,11 +120,13 @@ async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string): Pr
       topics.segmentKpis.name,
       restoredTo.map((o) => o.partition),
       (_partition, _key, value) => {
-        const share = value === null ? undefined : shareOf(value);
-        if (share === undefined) {
-          if (value !== null) unreadable++; // dead-lettered when it was consumed
+        if (value === null) return;
+        const parsed = parseJsonRecord(segmentKpiPartial, value);
+        if (!parsed.ok) {
+          unreadable++; // dead-lettered when it was consumed
           return;
         }
+        const share = parsed.value;
         absorb(book, share);
         // The topic holds every day ever: keep memory to the lookback (and a margin) as it is read.
         if (share.day > newestDay) {

@@ -22,6 +22,7 @@ import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { Config, WebhookSettings } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
 import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
+import { parseJsonRecord } from '../common/json-record.ts';
 import { createIdempotentProducer, readPartitionsToEnd, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { retryWithBackoff } from '../common/retry.ts';
@@ -368,9 +369,10 @@ async function followActions(kafka: Kafka, topics: Topics, silences: Silences, l
       applyAction(silences, key, null);
       return;
     }
-    const parsed = alertActionRecord.safeParse(JSON.parse(value.toString()));
-    if (parsed.success) applyAction(silences, key, parsed.data);
-    else logger.warn({ event: 'alerts.action_skipped', key, reason: parsed.error.message });
+    // Anything else a producer put there is skipped, named: it never stops the notifier.
+    const parsed = parseJsonRecord(alertActionRecord, value);
+    if (parsed.ok) applyAction(silences, key, parsed.value);
+    else logger.warn({ event: 'alerts.action_skipped', key, reason: parsed.reason });
   };
   const partitions = (await topicOffsets(kafka, topic)).map((o) => o.partition);
   await readPartitionsToEnd(

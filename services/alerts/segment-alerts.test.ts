@@ -158,4 +158,12 @@ describe('segment alerting', () => {
     const fired = evaluateBook(book, SETTINGS, NOW).records.filter((r) => r.change === 'fired');
     expect(fired.map((r) => r.alert_id)).toEqual(full.changes.filter((r) => r.change === 'fired').map((r) => r.alert_id));
   });
+
+  it('skips a changelog record it cannot read, saying why, instead of failing the take-over', () => {
+    const book = newAlertBook();
+    expect(restoreAlerts(book, 'smb|detractor_share', 'not json')).toMatch(/^not JSON/);
+    expect(restoreAlerts(book, 'smb|detractor_share', '[{"alert_id":1}]')).toMatch(/alert_id/);
+    expect(restoreAlerts(book, 'smb|no_such_signal', null)).toMatch(/unknown signal/);
+    expect(book.records.size).toBe(0);
+  });
 });

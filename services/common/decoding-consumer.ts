@@ -15,6 +15,7 @@
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
 import type { z } from 'zod';
 import { deadLetterMessage } from './dead-letter.ts';
+import { parseJsonRecord } from './json-record.ts';
 import { createIdempotentProducer } from './kafka.ts';
 import type { Logger } from './logger.ts';
 
@@ -28,18 +29,7 @@ export interface Decodable {
 
 /** Decodes a JSON record and validates it with its zod schema; the reason names the failing fields. */
 export function jsonDecoder<T>(schema: z.ZodType<T>): (message: Decodable) => Promise<DecodeResult<T>> {
-  return (message) => {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(message.value?.toString('utf8') ?? '');
-    } catch (error: unknown) {
-      return Promise.resolve({ ok: false, reason: `not JSON: ${error instanceof Error ? error.message : String(error)}`, stage: 'decode' });
-    }
-    const checked = schema.safeParse(parsed);
-    if (checked.success) return Promise.resolve({ ok: true, value: checked.data });
-    const reason = checked.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
-    return Promise.resolve({ ok: false, reason, stage: 'validate' });
-  };
+  return (message) => Promise.resolve(parseJsonRecord(schema, message.value));
 }
 
 export interface DecodedBatch<T> {
