@@ -21,6 +21,8 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked },
+  // The dashboard's page scripts: browser globals, every name checked by tsc (services/dashboard/web/tsconfig.json).
+  { files: ['services/dashboard/web/**/*.js'], rules: { 'no-undef': 'off' } },
   { files: ['**/*.mjs'], languageOptions: { globals: { console: 'readonly', URL: 'readonly' } }, rules: { 'no-console': 'off' } },
   // CLIs talk to a person on a terminal; services log through pino.
   { files: ['services/cli/**', 'infra/**', 'test/**'], rules: { 'no-console': 'off' } },

@@ -38,6 +38,9 @@ export function topicsFor(prefix: string) {
 
 export type Topics = ReturnType<typeof topicsFor>;
 
+/** The processor's consumer group: its committed offsets on the events topic are what it has processed (the dashboard reads its lag). */
+export const processorGroupName = (prefix: string): string => `${prefix}processor`;
+
 /** Confluent's TopicNameStrategy: the value schema of topic T lives under subject `T-value`. */
 export const valueSubjectOf = (topic: TopicSpec): string => `${topic.name}-value`;
 

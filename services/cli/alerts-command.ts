@@ -13,7 +13,7 @@ import type { Config } from '../common/config.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../common/kafka.ts';
 import { alertActionKey, alertActionRecord, type AlertActionRecord } from '../../schemas/alert-records.ts';
 import { topicsFor } from '../../schemas/topics.ts';
-import { readOnlyQuery } from './read-only-query.ts';
+import { readOnlyQuery } from '../dashboard/read-only-client.ts';
 import { UsageError } from './usage-error.ts';
 
 const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;

@@ -15,6 +15,7 @@ import { createRegistry } from '../common/registry.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { runCollector } from '../collector/run.ts';
+import { startDashboard } from '../dashboard/dashboard.ts';
 import { startQueryEndpoint } from '../dashboard/query-endpoint.ts';
 import { queryTokensFor } from '../dashboard/query-token.ts';
 import { runProcessor } from '../processor/processor.ts';
@@ -27,7 +28,7 @@ import { alertsCommand } from './alerts-command.ts';
 import { UsageError } from './usage-error.ts';
 import { DEMO_SEGMENTS, generatorSettingsOf } from './generate-args.ts';
 import { runGenerator } from '../generator/run.ts';
-import { readOnlyQuery } from './read-only-query.ts';
+import { readOnlyQuery } from '../dashboard/read-only-client.ts';
 
 const say = (line: string) => {
   console.error(line);
@@ -36,7 +37,7 @@ const say = (line: string) => {
 const USAGE = `usage: journey <command>
   start [--demo]                 bring up Kafka, the registry and ClickHouse (see README), run every service; Ctrl-C stops
                                  --demo: and generate four weeks of history, then live traffic
-  run collector|processor|sink|alerts
+  run collector|processor|sink|alerts|dashboard
                                  run one service against configured endpoints (production)
   produce --file F.ndjson        validate and send a file of events (one JSON event per line)
   generate [--days 30] [--rate 20] [--customers 2000] [--seed 1] [--segments a,b] [--churn-segment S]
@@ -84,7 +85,7 @@ interface RunningService {
 /** `healthy` is false once any service of this process died: /readyz says so. */
 type ServiceFactory = (config: Config, logger: Logger, healthy: () => boolean) => Promise<RunningService>;
 
-const SERVICE_NAMES = ['collector', 'processor', 'sink', 'alerts'] as const;
+const SERVICE_NAMES = ['collector', 'processor', 'sink', 'alerts', 'dashboard'] as const;
 type ServiceName = (typeof SERVICE_NAMES)[number];
 
 const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
@@ -120,6 +121,20 @@ const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
         await notifier.stop();
         await detector.stop();
       },
+    };
+  },
+  dashboard: async (config, logger) => {
+    const dashboard = await startDashboard({
+      config,
+      kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })),
+      logger: logger.child({ component: 'dashboard' }),
+    });
+    logger.info({ event: 'dashboard.listening', url: dashboard.url }, 'dashboard');
+    return {
+      name: 'dashboard',
+      about: [`dashboard: ${dashboard.signInUrl}`],
+      died: dashboard.died,
+      stop: () => dashboard.close(),
     };
   },
   sink: async (config, logger) => {
@@ -244,10 +259,14 @@ async function start(args: readonly string[]): Promise<number> {
       env.COLLECTOR_API_KEYS = `dev-${randomBytes(16).toString('hex')}`;
       keySource = 'generated for this run (set COLLECTOR_API_KEYS to choose your own)';
     }
+    if (!env.DASHBOARD_API_KEYS?.trim()) env.DASHBOARD_API_KEYS = `dev-${randomBytes(16).toString('hex')}`;
+    // The dashboard reads through the query endpoint this process's sink opens (embedded ClickHouse).
+    if (!env.CLICKHOUSE_URL?.trim() && !env.QUERY_URL?.trim() && env.QUERY_PORT !== '0')
+      env.QUERY_URL = `http://${env.QUERY_HOST?.trim() || '127.0.0.1'}:${env.QUERY_PORT?.trim() || '8123'}`;
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel, 'journeyline', config.logFormat);
     return await runServices(
-      ['sink', 'processor', 'alerts', 'collector'],
+      ['sink', 'processor', 'alerts', 'collector', 'dashboard'],
       config,
       logger,
       (services) => {

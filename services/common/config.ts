@@ -245,6 +245,18 @@ export const envSchema = z.object({
   /** Where `journey sql` sends queries when CLICKHOUSE_URL is unset: the running product's endpoint. */
   QUERY_URL: z.url().default('http://127.0.0.1:8123'),
 
+  /** The dashboard (`journey run dashboard`): on this address, reading ClickHouse through the read-only query path. */
+  DASHBOARD_HOST: z.string().min(1).default('127.0.0.1'),
+  DASHBOARD_PORT: z.coerce.number().int().min(0).max(65535).default(8090),
+  /** Tokens that open the dashboard (the sign-in link carries one). Unset: one is made per run and printed by `journey start`. */
+  DASHBOARD_API_KEYS: apiKeys(),
+  /** Host headers the dashboard answers (DNS rebinding), host:port; default as QUERY_ALLOWED_HOSTS. */
+  DASHBOARD_ALLOWED_HOSTS: optionalList().transform((hosts) => hosts.map((host) => host.toLowerCase())),
+  /** How often the page refreshes its panels; the live numbers refresh every 2 s whatever this is. */
+  DASHBOARD_REFRESH_S: z.coerce.number().int().min(2).max(3600).default(10),
+  /** Customers in consideration for longer than this are shown as stuck. */
+  DASHBOARD_STUCK_AFTER_DAYS: z.coerce.number().int().min(1).max(365).default(14),
+
   STACK_DIR: z.string().min(1).default('.journeyline/stack'),
   STACK_KAFKA_PORT: port(9092),
   STACK_KAFKA_CONTROLLER_PORT: port(9093),
@@ -270,6 +282,7 @@ const SECRET_KEYS: ReadonlySet<string> = new Set([
   'CLICKHOUSE_PASSWORD',
   'COLLECTOR_API_KEYS',
   'QUERY_API_KEYS',
+  'DASHBOARD_API_KEYS',
   'ALERT_WEBHOOKS',
 ]);
 
@@ -389,6 +402,14 @@ function structure(env: ParsedEnv, cwd: string) {
         maxConcurrent: env.QUERY_MAX_CONCURRENT,
       },
     },
+    dashboard: {
+      host: env.DASHBOARD_HOST,
+      port: env.DASHBOARD_PORT,
+      apiKeys: env.DASHBOARD_API_KEYS,
+      allowedHosts: env.DASHBOARD_ALLOWED_HOSTS,
+      refreshS: env.DASHBOARD_REFRESH_S,
+      stuckAfterDays: env.DASHBOARD_STUCK_AFTER_DAYS,
+    },
     stack: {
       dir: path.resolve(cwd, env.STACK_DIR),
       kafkaPort: env.STACK_KAFKA_PORT,
@@ -465,5 +486,6 @@ export function redactedConfig(config: Config): Config {
       webhooks: config.alerts.webhooks.map((w) => ({ ...w, url: redactWebhookUrl(w.url), secret: mask(w.secret) })),
     },
     query: { ...config.query, url: redactUrl(config.query.url), apiKeys: config.query.apiKeys.map(() => '***') },
+    dashboard: { ...config.dashboard, apiKeys: config.dashboard.apiKeys.map(() => '***') },
   };
 }

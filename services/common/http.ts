@@ -93,6 +93,25 @@ export function createLimitedServer(limits: ConnectionLimits, handler: RequestLi
   return server;
 }
 
+const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
+
+/**
+ * Whether a request's Host header names a server listening on `host:port` (against DNS rebinding:
+ * a page on another site that resolves its name to 127.0.0.1 sends its own name). `allowedHosts`
+ * (host:port, lower case) replaces the default: the address itself, and every loopback name when it
+ * is a loopback address; a server on every interface answers any Host.
+ */
+export function hostMatcher(host: string, allowedHosts: readonly string[], port: number): (value: string | undefined) => boolean {
+  if (allowedHosts.length === 0 && (host === '0.0.0.0' || host === '::')) return () => true;
+  const bracketed = host.includes(':') ? `[${host}]` : host;
+  const names =
+    allowedHosts.length > 0
+      ? allowedHosts
+      : (LOOPBACK_NAMES.includes(bracketed) ? LOOPBACK_NAMES : [bracketed.toLowerCase()]).map((name) => `${name}:${port}`);
+  const allowed = new Set(names);
+  return (value) => value !== undefined && allowed.has(value.toLowerCase());
+}
+
 /** Listens, resolving with the bound port, or rejecting with the listen error (a taken port). */
 export function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {

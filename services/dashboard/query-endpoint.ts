@@ -21,7 +21,16 @@ import { once } from 'node:events';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ChdbSessionPool, EngineBusy, type AnalystSession } from '../common/chdb-sessions.ts';
 import type { Config } from '../common/config.ts';
-import { BodyTooLarge, closeServer, createLimitedServer, listen, presentedSecret, readBody, secretMatcher } from '../common/http.ts';
+import {
+  BodyTooLarge,
+  closeServer,
+  createLimitedServer,
+  hostMatcher,
+  listen,
+  presentedSecret,
+  readBody,
+  secretMatcher,
+} from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
 import { checkReadOnlyAst, prepareReadOnly, RefusedQuery } from './read-only-sql.ts';
 
@@ -41,7 +50,6 @@ export interface RunningQueryEndpoint {
 const MAX_QUERY_BYTES = 1024 * 1024;
 /** How long a query waits for a free analysts' session before the answer is 503. */
 const SLOT_WAIT_MS = 10_000;
-const LOOPBACK_NAMES = ['127.0.0.1', 'localhost', '[::1]'];
 
 /** Not settings: the HTTP interface's own parameters. */
 const HTTP_PARAMETERS: ReadonlySet<string> = new Set([
@@ -56,15 +64,6 @@ const HTTP_PARAMETERS: ReadonlySet<string> = new Set([
   'compress',
   'decompress',
 ]);
-
-/** The Host values this endpoint answers to. */
-function allowedHostsOf(settings: Pick<Config['query'], 'host' | 'allowedHosts'>, port: number): ReadonlySet<string> | 'any' {
-  if (settings.allowedHosts.length > 0) return new Set(settings.allowedHosts);
-  if (settings.host === '0.0.0.0' || settings.host === '::') return 'any';
-  const host = settings.host.includes(':') ? `[${settings.host}]` : settings.host;
-  const names = LOOPBACK_NAMES.includes(host) ? LOOPBACK_NAMES : [host.toLowerCase()];
-  return new Set(names.map((name) => `${name}:${port}`));
-}
 
 function clickHouseErrorText(error: unknown): { status: number; code: string; text: string } {
   if (error instanceof RefusedQuery) {
@@ -98,9 +97,7 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
     SLOT_WAIT_MS,
     async (session) => new Set((await session.text('SELECT lower(name) FROM system.table_functions', {})).split('\n').filter(Boolean)),
   );
-  let allowedHosts: ReadonlySet<string> | 'any' = 'any';
-  const hostAllowed = (value: string | undefined) =>
-    allowedHosts === 'any' || (value !== undefined && allowedHosts.has(value.toLowerCase()));
+  let hostAllowed: (host: string | undefined) => boolean = () => false;
 
   /** Everything before the query runs: who is asking, and what. */
   const admit = async (request: IncomingMessage, url: URL) => {
@@ -204,7 +201,7 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
     pool.close();
     throw error;
   }
-  allowedHosts = allowedHostsOf(settings, port);
+  hostAllowed = hostMatcher(settings.host, settings.allowedHosts, port);
   return {
     url: `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`,
     close: async () => {

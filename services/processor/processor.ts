@@ -29,7 +29,7 @@ import type { Logger } from '../common/logger.ts';
 import { partitionKeyOf, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { segmentKpiKey, segmentKpiRoute } from '../../schemas/processor-outputs.ts';
-import { topicsFor, type Topics } from '../../schemas/topics.ts';
+import { processorGroupName, topicsFor, type Topics } from '../../schemas/topics.ts';
 import { PartitionState, type EventOutcome, type Flushed } from './state/partition-state.ts';
 
 export interface ProcessorDeps {
@@ -57,7 +57,7 @@ const LATE_REASONS: Readonly<Record<'too_late' | 'beyond_dedup_horizon', string>
     "older than the customer's remembered event_ids (PROCESSOR_DEDUP_WINDOW_DAYS / _MAX_IDS): not counted, as a replay could not be recognised",
 };
 
-export const processorGroupOf = (config: Config) => `${config.topicPrefix}processor`;
+export const processorGroupOf = (config: Config) => processorGroupName(config.topicPrefix);
 
 /**
  * The partitions this instance owns: each a transactional producer (transactional.id =

@@ -1,17 +1,18 @@
 /**
- * A read-only query from the command line over ClickHouse's HTTP interface: to the server itself
- * (CLICKHOUSE_URL), or to the running product's query endpoint (QUERY_URL, with its token).
- * Values go as `param_<name>` query parameters ({name:Type} in the query), never into its text.
+ * The read-only query path every reader of ClickHouse takes (`journey sql`, `journey alerts`, the
+ * dashboard): ClickHouse's HTTP interface on the server itself (CLICKHOUSE_URL), or the running
+ * product's query endpoint (QUERY_URL, with its token). Values go as `param_<name>` query
+ * parameters ({name:Type} in the query), never into its text.
  */
 import type { Config } from '../common/config.ts';
 import { redactUrl } from '../common/config.ts';
 import { basicAuthorization } from '../common/http.ts';
-import { queryTokenOf } from '../dashboard/query-token.ts';
+import { queryTokenOf } from './query-token.ts';
 
 export async function readOnlyQuery(
   config: Config,
   query: string,
-  options: { readonly format: string; readonly params?: Readonly<Record<string, string>> },
+  options: { readonly format: string; readonly params?: Readonly<Record<string, string>>; readonly signal?: AbortSignal },
 ): Promise<{ readonly ok: boolean; readonly text: string }> {
   const base = config.clickhouse.url ?? config.query.url;
   const url = new URL(base);
@@ -32,7 +33,7 @@ export async function readOnlyQuery(
   }
   let response: Response;
   try {
-    response = await fetch(url, { method: 'POST', body: query, headers });
+    response = await fetch(url, { method: 'POST', body: query, headers, ...(options.signal && { signal: options.signal }) });
   } catch (error: unknown) {
     throw new Error(
       `cannot reach ${redactUrl(base)}: is journeyline running (npm start)? ${error instanceof Error ? (error.cause instanceof Error ? error.cause.message : error.message) : String(error)}`,
@@ -40,4 +41,19 @@ export async function readOnlyQuery(
     );
   }
   return { ok: response.ok, text: await response.text() };
+}
+
+/** The rows of a read-only query as JSON objects (JSONEachRow); a refused or failed query throws with ClickHouse's text. */
+export async function readOnlyRows(
+  config: Config,
+  query: string,
+  params: Readonly<Record<string, string>>,
+  signal?: AbortSignal,
+): Promise<unknown[]> {
+  const answer = await readOnlyQuery(config, query, { format: 'JSONEachRow', params, ...(signal && { signal }) });
+  if (!answer.ok) throw new Error(answer.text.trim().slice(0, 500));
+  return answer.text
+    .split('\n')
+    .filter((line) => line.trim() !== '')
+    .map((line) => JSON.parse(line) as unknown);
 }

@@ -1,0 +1,149 @@
+/**
+ * The pipeline breathing, for the dashboard's live panel, from Kafka itself (ClickHouse only knows
+ * what has landed): events in per second (the events topic's end offsets, sampled), the
+ * processor's lag (those ends minus its group's committed offsets) and the dead letters.
+ *
+ * Dead letters are counted by reading the topic, read_committed, rather than from its offsets:
+ * transactional writers leave a commit marker after their records, which offsets would count too.
+ * The reader is a group of its own per process that never commits, so it reads the topic from its
+ * start each time and no two dashboards split it; it keeps a count and the last few reasons only.
+ */
+import { randomUUID } from 'node:crypto';
+import type { Admin, Kafka } from 'kafkajs';
+import { DEAD_LETTER_HEADERS, processorGroupName, topicsFor } from '../../schemas/topics.ts';
+import { whenConsumerDies } from '../common/kafka.ts';
+import type { Logger } from '../common/logger.ts';
+
+export interface DeadLetterSummary {
+  readonly at: string;
+  readonly stage: string;
+  readonly sourceTopic: string;
+  readonly reason: string;
+}
+
+export interface LiveSample {
+  readonly at: string;
+  readonly eventsPerSecond: number | null;
+  readonly processorLag: number | null;
+}
+
+export interface LiveGauges {
+  /** When Kafka last answered; null before the first answer. */
+  readonly sampledAt: string | null;
+  readonly eventsPerSecond: number | null;
+  readonly eventsTotal: number | null;
+  readonly processorLag: number | null;
+  readonly deadLetters: number;
+  readonly recentDeadLetters: readonly DeadLetterSummary[];
+  /** The last few minutes, oldest first. */
+  readonly samples: readonly LiveSample[];
+}
+
+export interface RunningGauges {
+  read(): LiveGauges;
+  readonly died: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+const SAMPLE_EVERY_MS = 2_000;
+const SAMPLES_KEPT = 150;
+const RECENT_DEAD_LETTERS = 8;
+
+/** The end and committed offsets of a topic summed over its partitions: events, and the processor's lag behind them. */
+async function offsetsOf(admin: Admin, topic: string, groupId: string): Promise<{ end: number; lag: number }> {
+  const [ends, committed] = await Promise.all([admin.fetchTopicOffsets(topic), admin.fetchOffsets({ groupId, topics: [topic] })]);
+  const committedBy = new Map((committed[0]?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
+  let end = 0;
+  let lag = 0;
+  for (const p of ends) {
+    end += Number(p.high);
+    const done = committedBy.get(p.partition) ?? -1;
+    lag += Math.max(0, Number(p.high) - (done < 0 ? Number(p.low) : done));
+  }
+  return { end, lag };
+}
+
+const header = (headers: Readonly<Record<string, unknown>> | undefined, name: string): string => {
+  const value = headers?.[name];
+  return Buffer.isBuffer(value) ? value.toString('utf8') : typeof value === 'string' ? value : '';
+};
+
+export async function startPipelineGauges(kafka: Kafka, topicPrefix: string, logger: Logger): Promise<RunningGauges> {
+  const topics = topicsFor(topicPrefix);
+  const groupId = processorGroupName(topicPrefix);
+  const admin = kafka.admin();
+  await admin.connect();
+
+  let samples: LiveSample[] = [];
+  let previous: { end: number; atMs: number } | undefined;
+  let sampledAt: string | null = null;
+  let eventsTotal: number | null = null;
+  let failing = false;
+  const sample = async () => {
+    try {
+      const { end, lag } = await offsetsOf(admin, topics.events.name, groupId);
+      const now = Date.now();
+      const eventsPerSecond = previous === undefined ? null : Math.max(0, ((end - previous.end) * 1000) / (now - previous.atMs));
+      previous = { end, atMs: now };
+      sampledAt = new Date(now).toISOString();
+      eventsTotal = end;
+      samples = [...samples.slice(-(SAMPLES_KEPT - 1)), { at: sampledAt, eventsPerSecond, processorLag: lag }];
+      if (failing) logger.info({ event: 'dashboard.gauges_recovered' }, 'Kafka answers the live panel again');
+      failing = false;
+    } catch (error: unknown) {
+      // The panel shows how old its numbers are; one log line per outage, not one per sample.
+      if (!failing) logger.warn({ event: 'dashboard.gauges_failed', err: error }, 'cannot read offsets for the live panel');
+      failing = true;
+    }
+  };
+  let sampling = Promise.resolve();
+  const timer = setInterval(() => {
+    sampling = sampling.then(sample);
+  }, SAMPLE_EVERY_MS);
+  await sample();
+
+  let deadLetters = 0;
+  let recent: DeadLetterSummary[] = [];
+  const consumer = kafka.consumer({ groupId: `${topicPrefix}dashboard.dead-letters.${randomUUID()}`, readUncommitted: false });
+  const died = whenConsumerDies(consumer);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic: topics.deadLetter.name, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        deadLetters += batch.messages.length;
+        const latest = batch.messages.slice(-RECENT_DEAD_LETTERS).map((message) => ({
+          at: header(message.headers, DEAD_LETTER_HEADERS.failedAt) || new Date(Number(message.timestamp)).toISOString(),
+          stage: header(message.headers, DEAD_LETTER_HEADERS.stage),
+          sourceTopic: header(message.headers, DEAD_LETTER_HEADERS.sourceTopic),
+          reason: header(message.headers, DEAD_LETTER_HEADERS.reason).slice(0, 300),
+        }));
+        recent = [...recent, ...latest].sort((a, b) => a.at.localeCompare(b.at)).slice(-RECENT_DEAD_LETTERS);
+        return Promise.resolve();
+      },
+    });
+  } catch (error: unknown) {
+    clearInterval(timer);
+    await Promise.allSettled([consumer.disconnect(), admin.disconnect()]);
+    throw error;
+  }
+
+  return {
+    read: () => ({
+      sampledAt,
+      eventsPerSecond: samples.at(-1)?.eventsPerSecond ?? null,
+      eventsTotal,
+      processorLag: samples.at(-1)?.processorLag ?? null,
+      deadLetters,
+      recentDeadLetters: [...recent].reverse(),
+      samples,
+    }),
+    died,
+    stop: async () => {
+      clearInterval(timer);
+      await sampling;
+      await Promise.allSettled([consumer.disconnect(), admin.disconnect()]);
+    },
+  };
+}
