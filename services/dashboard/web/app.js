@@ -109,7 +109,10 @@ function chartOptions(horizontal = false) {
     },
     ...(horizontal && { indexAxis: /** @type {const} */ ('y') }),
     scales: {
-      x: { reverse: rtl, ticks: { maxRotation: 0, autoSkip: true, maxTicksLimit: horizontal ? 6 : 5 } },
+      x: {
+        reverse: rtl,
+        ticks: { maxRotation: 0, autoSkip: true, align: /** @type {const} */ ('inner'), maxTicksLimit: horizontal ? 6 : 5 },
+      },
       y: { position: /** @type {'right' | 'left'} */ (rtl ? 'right' : 'left'), ticks: { maxTicksLimit: 5 } },
     },
   };
