@@ -82,7 +82,7 @@ describe('journey start, end to end', () => {
   });
 
   it('takes events at the collector and serves them, with stages and KPIs, as ClickHouse rows', { timeout: 240_000 }, async () => {
-    const [collectorPort, queryPort] = [await freePort(), await freePort()];
+    const [collectorPort, queryPort, dashboardPort] = [await freePort(), await freePort(), await freePort()];
     const started = { collector: `http://127.0.0.1:${collectorPort}`, query: `http://127.0.0.1:${queryPort}` };
     product = startJourney(
       ['start'],
@@ -94,6 +94,7 @@ describe('journey start, end to end', () => {
         COLLECTOR_API_KEYS: API_KEY,
         COLLECTOR_PORT: String(collectorPort),
         QUERY_PORT: String(queryPort),
+        DASHBOARD_PORT: String(dashboardPort),
         SINK_BATCH_MAX_WAIT_MS: '200',
       },
       { push: (line) => log.push(line) },
@@ -180,6 +181,21 @@ describe('journey start, end to end', () => {
       { customer_id: 'ann', from_stage: 'unaware', to_stage: 'discovery', at: `${DAY} 09:00:00.000` },
       { customer_id: 'ann', from_stage: 'discovery', to_stage: 'conversion', at: `${DAY} 10:00:00.000` },
       { customer_id: 'ann', from_stage: 'conversion', to_stage: 'ongoing_engagement', at: `${DAY} 11:00:00.000` },
+    ]);
+
+    // The dashboard journey start runs reads the same through the query endpoint, with the token it
+    // printed: ann skipped consideration and counts in it all the same.
+    const signIn = new RegExp(`dashboard: (http://127\\.0\\.0\\.1:${String(dashboardPort)})/\\?token=(\\S+)`).exec(log.join(''));
+    expect(signIn, log.join('').slice(-2000)).not.toBeNull();
+    const funnel = await fetch(`${signIn?.[1] ?? ''}/api/funnel`, { headers: { authorization: `Bearer ${signIn?.[2] ?? ''}` } });
+    expect(funnel.status).toBe(200);
+    const { steps } = (await funnel.json()) as { steps: { stage: string; reached: number }[] };
+    expect(steps.map((step) => [step.stage, step.reached])).toEqual([
+      ['unaware', 4],
+      ['discovery', 4],
+      ['consideration', 3],
+      ['conversion', 2],
+      ['ongoing_engagement', 2],
     ]);
 
     const [smb] = await q(

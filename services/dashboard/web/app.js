@@ -427,7 +427,10 @@ let refreshing = Promise.resolve();
 function refreshPanels() {
   refreshing = refreshing.then(async () => {
     await panel('controls', async () => {
-      state.meta = /** @type {Meta} */ (await getJson('/api/meta'));
+      const meta = /** @type {Meta} */ (await getJson('/api/meta'));
+      // Rebuilt only when new days or segments come: rebuilding closes a list someone has open.
+      if (JSON.stringify(meta) === JSON.stringify(state.meta)) return;
+      state.meta = meta;
       renderControls();
     });
     const query = panelQuery();
