@@ -103,6 +103,8 @@ function chartOptions(horizontal = false) {
     responsive: true,
     maintainAspectRatio: false,
     animation: /** @type {const} */ (false),
+    // Room for the first and last day labels, which Chart.js centres on the chart's edges.
+    layout: { padding: { left: 14, right: 14 } },
     plugins: {
       legend: { display: false, rtl, textDirection: rtl ? 'rtl' : 'ltr' },
       tooltip: { rtl, textDirection: rtl ? 'rtl' : 'ltr' },
@@ -111,7 +113,7 @@ function chartOptions(horizontal = false) {
     scales: {
       x: {
         reverse: rtl,
-        ticks: { maxRotation: 0, autoSkip: true, align: /** @type {const} */ ('inner'), maxTicksLimit: horizontal ? 6 : 5 },
+        ticks: { maxRotation: 0, autoSkip: true, autoSkipPadding: 16, maxTicksLimit: horizontal ? 6 : 5 },
       },
       y: { position: /** @type {'right' | 'left'} */ (rtl ? 'right' : 'left'), ticks: { maxTicksLimit: 5 } },
     },
