@@ -12,6 +12,7 @@ import type {
 } from '../../schemas/processor-outputs.ts';
 import type { AlertActionRecord, AlertRecord } from '../../schemas/alert-records.ts';
 import { clickHouseTime } from '../common/clickhouse.ts';
+import { analyseComment } from '../sentiment/sentiment.ts';
 
 /** Where a record sat in Kafka; `timestamp` is the record's own (producer) time, epoch ms. */
 export interface KafkaPosition {
@@ -39,7 +40,14 @@ export function eventRow(event: JourneyEvent, at: KafkaPosition): Row {
     ...lineage(at),
   };
   // Property names are the column names (see 001_events.sql); absent ones default to NULL.
-  return { ...envelope, ...event.properties };
+  return { ...envelope, ...event.properties, ...commentColumns(event) };
+}
+
+/** The sentiment of a survey's comment (008_comment_sentiment.sql): a function of the comment alone. */
+function commentColumns(event: JourneyEvent): Row {
+  if (event.type !== 'survey_response' || event.properties.comment === null) return {};
+  const { language, sentiment, score } = analyseComment(event.properties.comment);
+  return { comment_language: language, comment_sentiment: sentiment, comment_score: score };
 }
 
 export function atRiskRow(r: CustomerAtRiskRecord, at: KafkaPosition): Row {

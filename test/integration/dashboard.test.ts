@@ -21,6 +21,7 @@ import { DAY_MS } from '../../schemas/event-contract.ts';
 import { processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { createIdempotentProducer, createKafka, ensureTopics, readPartitionsToEnd } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
+import { analyseComment } from '../../services/sentiment/sentiment.ts';
 import { testConfig } from '../helpers/config.ts';
 import { freePort } from '../helpers/net.ts';
 import { caughtUp, produceAll, runJourney, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
@@ -318,6 +319,22 @@ describe('the dashboard', () => {
     expect(await page.$eval('h1', (h) => h.textContent)).toBe('ژورنی‌لاین');
     await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-fa.png'), fullPage: true });
     await page.close();
+  });
+
+  it('lands each comment with its language and sentiment, Persian and Arabic included', async () => {
+    const rows = await sql<{ comment: string; comment_language: string; comment_sentiment: string; comment_score: number | null }>(
+      'SELECT DISTINCT comment, comment_language, comment_sentiment, comment_score FROM journey.events WHERE comment IS NOT NULL',
+    );
+    const of = (comment: string) => rows.find((row) => row.comment === comment);
+    expect(of('خیلی بد بود، دیگر خرید نمی‌کنم')).toMatchObject({ comment_language: 'fa', comment_sentiment: 'negative' });
+    expect(of('تجربة سيئة جداً، لن أعود')).toMatchObject({ comment_language: 'ar', comment_sentiment: 'negative' });
+    expect(of('کیفیت محصول فوق‌العاده است')).toMatchObject({ comment_language: 'fa', comment_sentiment: 'positive' });
+    // Each comment has one reading, the one the library gives it.
+    for (const row of rows) {
+      const expected = analyseComment(row.comment);
+      expect([row.comment_language, row.comment_sentiment], row.comment).toEqual([expected.language, expected.sentiment]);
+    }
+    expect(new Set(rows.map((row) => row.comment))).toHaveLength(rows.length);
   });
 
   it('opens only with a token, answers only its own host, and names a wrong parameter', async () => {

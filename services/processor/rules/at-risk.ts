@@ -4,7 +4,7 @@
  * engagement) is at risk when a survey of theirs says so, or when they go silent. Pure.
  */
 import type { EventOf } from '../../../schemas/event-contract.ts';
-import type { Sentiment } from './sentiment.ts';
+import type { CommentSentiment } from '../../sentiment/sentiment.ts';
 import { CONVERTED_STAGES, type Stage } from '../../../schemas/processor-outputs.ts';
 
 /** The survey reasons, and `dormant`: no event for DORMANT_AFTER_DAYS (decided by the partition state, which knows stream time). */
@@ -12,7 +12,11 @@ export const AT_RISK_REASONS = ['nps_detractor', 'low_csat', 'high_ces', 'negati
 export type AtRiskReason = (typeof AT_RISK_REASONS)[number];
 
 /** Why this survey puts the customer at risk; empty when it does not (or the customer has not bought). */
-export function atRiskReasonsOf(stage: Stage, survey: EventOf<'survey_response'>, sentiment: Sentiment | null): AtRiskReason[] {
+export function atRiskReasonsOf(
+  stage: Stage,
+  survey: EventOf<'survey_response'>,
+  sentiment: CommentSentiment['sentiment'] | null,
+): AtRiskReason[] {
   if (!CONVERTED_STAGES.has(stage)) return [];
   const { survey_type: kind, score } = survey.properties;
   const reasons: AtRiskReason[] = [];

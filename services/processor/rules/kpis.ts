@@ -36,6 +36,8 @@ export interface KpiCounts {
   readonly positiveComments: number;
   readonly neutralComments: number;
   readonly negativeComments: number;
+  /** Comments in a language the sentiment model cannot score: in no share of sentiment. */
+  readonly unscoredComments: number;
   readonly dormantCustomers: number;
 }
 
@@ -166,5 +168,6 @@ export const EMPTY_COUNTS: KpiCounts = {
   positiveComments: 0,
   neutralComments: 0,
   negativeComments: 0,
+  unscoredComments: 0,
   dormantCustomers: 0,
 };

@@ -11,7 +11,7 @@
  */
 import { ALL_SEGMENTS, DAY_MS, UNASSIGNED_SEGMENT, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { EMPTY_COUNTS, npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
-import type { Sentiment } from './sentiment.ts';
+import type { CommentSentiment } from '../../sentiment/sentiment.ts';
 import { dayEnd, dayOf, type Day } from './calendar.ts';
 
 export { ALL_SEGMENTS, UNASSIGNED_SEGMENT };
@@ -76,7 +76,7 @@ export interface WindowDeltasInput {
   /** Whether this event may still change its daily window (not too late). */
   readonly countsInWindow: boolean;
   /** Sentiment of the event's comment, if it has one (computed once by the caller). */
-  readonly sentiment: Sentiment | null;
+  readonly sentiment: CommentSentiment['sentiment'] | null;
 }
 
 export interface WindowDeltas {
@@ -199,7 +199,9 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
                 ? { positiveComments: 1 }
                 : sentiment === 'negative'
                   ? { negativeComments: 1 }
-                  : { neutralComments: 1 },
+                  : sentiment === 'neutral'
+                    ? { neutralComments: 1 }
+                    : { unscoredComments: 1 },
             );
           }
           break;
@@ -276,6 +278,8 @@ export function windowCountsToJson(counts: WindowCounts): Record<string, unknown
 export function windowCountsFromJson(json: Record<string, unknown>): WindowCounts {
   const byCurrency = (json.revenueByCurrency ?? {}) as Record<string, string>;
   return {
+    // Counters added since the record was written start at 0.
+    ...EMPTY_WINDOW,
     ...(json as unknown as WindowCounts),
     revenueMinor: BigInt(json.revenueMinor as string),
     revenueByCurrency: Object.fromEntries(Object.entries(byCurrency).map(([currency, minor]) => [currency, BigInt(minor)])),

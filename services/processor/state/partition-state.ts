@@ -43,7 +43,7 @@ import {
   touchedEnds,
   type SegmentRolling,
 } from '../rules/rolling.ts';
-import { sentimentOf } from '../rules/sentiment.ts';
+import { analyseComment } from '../../sentiment/sentiment.ts';
 import { CONVERTED_STAGES } from '../../../schemas/processor-outputs.ts';
 import type { StageRules } from '../rules/stage.ts';
 import { tally } from '../rules/tally.ts';
@@ -155,7 +155,8 @@ export class PartitionState {
       latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
     const customer = step.state;
     const segment = event.segment ?? customer.segment?.value ?? UNASSIGNED_SEGMENT;
-    const sentiment = event.type === 'survey_response' && event.properties.comment !== null ? sentimentOf(event.properties.comment) : null;
+    const sentiment =
+      event.type === 'survey_response' && event.properties.comment !== null ? analyseComment(event.properties.comment).sentiment : null;
     const atRisk = event.type === 'survey_response' ? atRiskReasonsOf(customer.stage.stage, event, sentiment) : [];
     const { track, deltas } = windowDeltasOf({
       event,
