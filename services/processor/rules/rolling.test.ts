@@ -57,7 +57,7 @@ function accumulate(events: readonly JourneyEvent[]): { get: (key: string) => Ro
       segment: 'smb',
       track: before,
       firstSeenAt: firstSeen.get(customer) ?? e.occurred_at,
-      transitionTo: null,
+      transition: null,
       timeZone: TZ,
       countsInWindow: true,
       sentiment: null,

@@ -10,6 +10,7 @@
  * `unassigned`) and in `*`, all segments together. Pure.
  */
 import { ALL_SEGMENTS, DAY_MS, UNASSIGNED_SEGMENT, type JourneyEvent } from '../../../schemas/event-contract.ts';
+import { STAGES, type Stage } from '../../../schemas/processor-outputs.ts';
 import { EMPTY_COUNTS, npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
 import type { CommentSentiment } from '../../sentiment/sentiment.ts';
 import { dayEnd, dayOf, type Day } from './calendar.ts';
@@ -71,7 +72,7 @@ export interface WindowDeltasInput {
   /** The customer's first event time, after this event. */
   readonly firstSeenAt: number;
   /** The stage transition this event caused, if any. */
-  readonly transitionTo: string | null;
+  readonly transition: { readonly from: string; readonly to: string } | null;
   readonly timeZone: string;
   /** Whether this event may still change its daily window (not too late). */
   readonly countsInWindow: boolean;
@@ -115,6 +116,17 @@ function twoEarliest(times: readonly number[], at: number): number[] {
   return [...times, at].sort((a, b) => a - b).slice(0, 2);
 }
 
+/**
+ * The stages a transition reaches: a jump passes every stage between (unaware → conversion reaches
+ * discovery, consideration and conversion), so "customers who reached a stage" counts them all.
+ */
+export function stagesReached(transition: { readonly from: string; readonly to: string }): Record<string, number> {
+  const from = STAGES.indexOf(transition.from as Stage);
+  const to = STAGES.indexOf(transition.to as Stage);
+  const reached = from >= 0 && to > from ? STAGES.slice(from + 1, to + 1) : [transition.to];
+  return Object.fromEntries(reached.map((stage) => [stage, 1]));
+}
+
 /** The windows an event of `segment` counts in: its segment's and all segments' together. */
 export const segmentsOf = (segment: string): string[] => (segment === ALL_SEGMENTS ? [ALL_SEGMENTS] : [segment, ALL_SEGMENTS]);
 
@@ -134,14 +146,15 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
     const key = windowKeyOf(segment, day);
     const mark: SegmentDayMarks = { ...(marks[key] ?? {}) };
     if (input.countsInWindow) {
-      if (input.transitionTo !== null) add(deltas, key, { transitionsTo: { [input.transitionTo]: 1 } });
+      if (input.transition !== null) add(deltas, key, { transitionsTo: stagesReached(input.transition) });
       switch (event.type) {
         case 'page_view': {
           const p = event.properties;
           const session = event.session_id;
           add(deltas, key, {
             pageViews: 1,
-            ctaImpressions: p.cta_shown ? 1 : 0,
+            // A click implies the call to action was shown: CTR is never above 100 %.
+            ctaImpressions: p.cta_shown || p.cta_clicked ? 1 : 0,
             ctaClicks: p.cta_clicked ? 1 : 0,
             ...(p.duration_ms !== null && { timeOnPageMsSum: p.duration_ms, timedPageViews: 1, timeOnSiteMsSum: p.duration_ms }),
           });

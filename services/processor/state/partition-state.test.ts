@@ -93,7 +93,8 @@ describe('PartitionState', () => {
       partition: 3,
       revision: 1,
       counts: undefined,
-      transitions_to: { discovery: 2, conversion: 1, ongoing_engagement: 1 },
+      // ann jumped from discovery to conversion: she reached consideration on the way.
+      transitions_to: { discovery: 2, consideration: 1, conversion: 1, ongoing_engagement: 1 },
       revenue_by_currency: { EUR: '25.00' },
       stage_counts: { ongoing_engagement: 1, discovery: 1 },
       dormant_customers: 0,

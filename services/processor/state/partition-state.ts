@@ -163,7 +163,7 @@ export class PartitionState {
       segment,
       track: stored?.track ?? NO_TRACK,
       firstSeenAt: customer.firstSeenAt,
-      transitionTo: step.transition?.to_stage ?? null,
+      transition: step.transition === null ? null : { from: step.transition.from_stage, to: step.transition.to_stage },
       timeZone: this.rules.timeZone,
       countsInWindow: !tooLate,
       sentiment,
