@@ -125,6 +125,7 @@ export const KPI_FIELDS = [
   'pages_per_visit',
   'avg_time_on_site_s',
   'repeat_purchase_rate_pct',
+  'in_window_repeat_purchase_rate_pct',
   'churn_rate_pct',
   'retention_rate_pct',
   'visitors',

@@ -219,8 +219,10 @@ describe('journey start, end to end', () => {
       revenue: 40,
       aov: 40,
       buyers: '1',
+      visiting_buyers: '1',
       conversion_rate_pct: 50,
       repeat_purchase_rate_pct: 0,
+      in_window_repeat_purchase_rate_pct: 0,
       purchase_cycle_days: 0.0417,
       nps: 0,
       nps_responses: '2',
@@ -231,6 +233,7 @@ describe('journey start, end to end', () => {
       ces_responses: '0',
       positive_sentiment_pct: 50,
       negative_sentiment_pct: 50,
+      unscored_comments: '0',
       dormant_customers: '0',
       // One converted customer, none dormant: none churned of the one active. Nobody visited the day before.
       churned_customers: '0',
@@ -238,7 +241,8 @@ describe('journey start, end to end', () => {
       returning_visitors: '0',
       previous_visitors: '0',
       retention_rate_pct: null,
-      transitions_to: { discovery: '2', consideration: '1', conversion: '1', ongoing_engagement: '1' },
+      // bob reached consideration; ann jumped from discovery to conversion, passing it too.
+      transitions_to: { discovery: '2', consideration: '2', conversion: '1', ongoing_engagement: '1' },
       stage_counts: { consideration: '1', ongoing_engagement: '1' },
     });
 

@@ -38,8 +38,10 @@ describe('sink', () => {
       '005_money_by_currency',
       '006_customers_at_risk',
       '007_churn_alerting',
+      '008_comment_sentiment',
+      '009_kpi_definitions',
     ]);
-    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 7 });
+    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 9 });
     const edited = migrations.map((m) => (m.version === 3 ? { ...m, checksum: 'f'.repeat(64) } : m));
     await expect(migrate(clickhouse, edited)).rejects.toThrow(MigrationError);
     await expect(migrate(clickhouse, edited)).rejects.toThrow('migration 003_alerts changed after it was applied');

@@ -28,6 +28,7 @@ const KPI_CHARTS = /** @type {const} */ ([
   ['pages_per_visit', 2],
   ['avg_time_on_site_s', 0],
   ['repeat_purchase_rate_pct', 1],
+  ['in_window_repeat_purchase_rate_pct', 1],
   ['churn_rate_pct', 2],
   ['retention_rate_pct', 1],
   ['visitors', 0],

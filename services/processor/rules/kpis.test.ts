@@ -4,9 +4,10 @@ import { EMPTY_WINDOW, windowCountsFromJson } from './window-deltas.ts';
 
 describe('kpisOf', () => {
   it('computes every KPI of a hand-worked day', () => {
-    // A day: 4 visitors in 5 sessions viewing 12 pages; 10 pages reported durations totalling
-    // 300 s; the 5 sessions totalled 400 s; CTA shown 8 times, clicked twice; 3 forms; 3 orders
-    // of 19.99 + 50.00 + 30.01 by 2 buyers, one of them a repeat buyer; 2 first purchases after
+    // A day: 4 visitors in 5 sessions viewing 12 pages, 2 of them outside any session; 10 pages
+    // reported durations totalling 300 s; the 5 sessions totalled 400 s; CTA shown 8 times,
+    // clicked twice; 3 forms; 3 orders of 19.99 + 50.00 + 30.01 by 2 buyers (one of them bought
+    // in store without visiting, and twice that day), one a repeat buyer; 2 first purchases after
     // 3 and 10 days; NPS 5 promoters / 3 passives / 2 detractors; CSAT 5,4,2 ; CES 2,3;
     // comments 2 positive, 1 neutral, 1 negative; 1 dormant customer.
     const kpis = kpisOf({
@@ -14,6 +15,7 @@ describe('kpisOf', () => {
       visitors: 4,
       sessions: 5,
       pageViews: 12,
+      sessionPageViews: 10,
       timeOnPageMsSum: 300_000,
       timedPageViews: 10,
       timeOnSiteMsSum: 400_000,
@@ -24,7 +26,9 @@ describe('kpisOf', () => {
       orders: 3,
       revenueMinor: toMinorUnits('19.99') + toMinorUnits('50.00') + toMinorUnits('30.01'),
       buyers: 2,
+      visitingBuyers: 1,
       repeatBuyers: 1,
+      windowRepeatBuyers: 1,
       purchaseCycleDaysSum: 13,
       firstPurchases: 2,
       npsPromoters: 5,
@@ -46,7 +50,7 @@ describe('kpisOf', () => {
       visitors: 4,
       sessions: 5,
       page_views: 12,
-      pages_per_visit: 2.4,
+      pages_per_visit: 2,
       avg_time_on_page_s: 30,
       avg_time_on_site_s: 80,
       cta_impressions: 8,
@@ -57,8 +61,9 @@ describe('kpisOf', () => {
       revenue: '100.00',
       aov: '33.3333',
       buyers: 2,
-      conversion_rate_pct: 50,
+      conversion_rate_pct: 25,
       repeat_purchase_rate_pct: 50,
+      in_window_repeat_purchase_rate_pct: 50,
       purchase_cycle_days: 6.5,
       nps: 30,
       nps_responses: 10,
@@ -71,6 +76,28 @@ describe('kpisOf', () => {
       negative_sentiment_pct: 25,
       dormant_customers: 1,
     });
+  });
+
+  it('keeps conversion among visitors: buyers who never visited do not push it past 100 %', () => {
+    // One visitor who bought; two customers who bought in store.
+    const kpis = kpisOf({ ...EMPTY_COUNTS, visitors: 1, buyers: 3, visitingBuyers: 1 });
+    expect(kpis.conversion_rate_pct).toBe(100);
+    expect(kpisOf({ ...EMPTY_COUNTS, visitors: 4, buyers: 3, visitingBuyers: 1 }).conversion_rate_pct).toBe(25);
+  });
+
+  it('leaves page views outside any session out of the per-visit ratios', () => {
+    // One session of one page (10 s), and three page views without a session (30 s each).
+    const kpis = kpisOf({
+      ...EMPTY_COUNTS,
+      sessions: 1,
+      timedSessions: 1,
+      pageViews: 4,
+      sessionPageViews: 1,
+      timeOnSiteMsSum: 10_000,
+      timeOnPageMsSum: 100_000,
+      timedPageViews: 4,
+    });
+    expect(kpis).toMatchObject({ pages_per_visit: 1, avg_time_on_site_s: 10, avg_time_on_page_s: 25, page_views: 4 });
   });
 
   it('reports no data as null, never 0 or NaN', () => {
@@ -87,6 +114,7 @@ describe('kpisOf', () => {
       'aov',
       'conversion_rate_pct',
       'repeat_purchase_rate_pct',
+      'in_window_repeat_purchase_rate_pct',
       'purchase_cycle_days',
       'nps',
       'csat',

@@ -7,10 +7,12 @@ export interface KpiCounts {
   readonly visitors: number;
   readonly sessions: number;
   readonly pageViews: number;
+  /** Page views with a session: per-visit ratios count only these (a sessionless view is in no visit). */
+  readonly sessionPageViews: number;
   /** Sum and count of page views that reported a duration. */
   readonly timeOnPageMsSum: number;
   readonly timedPageViews: number;
-  /** Sum over sessions of their page durations, and how many sessions had any. */
+  /** Sum over sessions of their page durations (sessionless views left out), and how many sessions had any. */
   readonly timeOnSiteMsSum: number;
   readonly timedSessions: number;
   readonly ctaImpressions: number;
@@ -20,8 +22,12 @@ export interface KpiCounts {
   /** Revenue in ten-thousandths of the currency unit (see toMinorUnits). */
   readonly revenueMinor: bigint;
   readonly buyers: number;
-  /** Of `buyers`, those with at least two purchases in their history. */
+  /** Of `visitors`, those who also bought in the window: the conversions of the conversion rate. */
+  readonly visitingBuyers: number;
+  /** Of `buyers`, those with at least two purchases in their history (lifetime). */
   readonly repeatBuyers: number;
+  /** Of `buyers`, those with at least two purchases in the window itself. */
+  readonly windowRepeatBuyers: number;
   /** Sum of days from first event to first purchase, over customers whose first purchase is in the window. */
   readonly purchaseCycleDaysSum: number;
   readonly firstPurchases: number;
@@ -58,7 +64,10 @@ export interface Kpis {
   readonly aov: string | null;
   readonly buyers: number;
   readonly conversion_rate_pct: number | null;
+  /** Buyers of the window with two or more purchases in their whole history. */
   readonly repeat_purchase_rate_pct: number | null;
+  /** Buyers of the window with two or more purchases within it. */
+  readonly in_window_repeat_purchase_rate_pct: number | null;
   readonly purchase_cycle_days: number | null;
   readonly nps: number | null;
   readonly nps_responses: number;
@@ -104,7 +113,7 @@ export function kpisOf(c: KpiCounts): Kpis {
     visitors: c.visitors,
     sessions: c.sessions,
     page_views: c.pageViews,
-    pages_per_visit: ratio(c.pageViews, c.sessions),
+    pages_per_visit: ratio(c.sessionPageViews, c.sessions),
     avg_time_on_page_s: ratio(c.timeOnPageMsSum, c.timedPageViews, 1 / 1000),
     avg_time_on_site_s: ratio(c.timeOnSiteMsSum, c.timedSessions, 1 / 1000),
     cta_impressions: c.ctaImpressions,
@@ -116,8 +125,10 @@ export function kpisOf(c: KpiCounts): Kpis {
     // Rounded half-up to the ten-thousandth, in integers.
     aov: c.orders === 0 ? null : fromMinorUnits((c.revenueMinor * 2n + BigInt(c.orders)) / (2n * BigInt(c.orders))),
     buyers: c.buyers,
-    conversion_rate_pct: ratio(c.buyers, c.visitors, 100),
+    // Conversions among visitors: a buyer who never visited (in store, by phone) is not one, so ≤ 100 %.
+    conversion_rate_pct: ratio(c.visitingBuyers, c.visitors, 100),
     repeat_purchase_rate_pct: ratio(c.repeatBuyers, c.buyers, 100),
+    in_window_repeat_purchase_rate_pct: ratio(c.windowRepeatBuyers, c.buyers, 100),
     purchase_cycle_days: ratio(c.purchaseCycleDaysSum, c.firstPurchases),
     nps: ratio(c.npsPromoters - c.npsDetractors, npsResponses, 100),
     nps_responses: npsResponses,
@@ -144,6 +155,7 @@ export const EMPTY_COUNTS: KpiCounts = {
   visitors: 0,
   sessions: 0,
   pageViews: 0,
+  sessionPageViews: 0,
   timeOnPageMsSum: 0,
   timedPageViews: 0,
   timeOnSiteMsSum: 0,
@@ -154,7 +166,9 @@ export const EMPTY_COUNTS: KpiCounts = {
   orders: 0,
   revenueMinor: 0n,
   buyers: 0,
+  visitingBuyers: 0,
   repeatBuyers: 0,
+  windowRepeatBuyers: 0,
   purchaseCycleDaysSum: 0,
   firstPurchases: 0,
   npsPromoters: 0,

@@ -106,6 +106,8 @@ function bruteForce(events: readonly JourneyEvent[], end: Day, length: number) {
     repeatBuyers: [...buyers].filter((c) => (secondPurchase(c) ?? Infinity) < dayEnd(end, TZ)).length,
     returningVisitors: [...previous].filter((c) => current.has(c)).length,
     previousVisitors: previous.size,
+    visitingBuyers: [...buyers].filter((c) => current.has(c)).length,
+    windowRepeatBuyers: [...buyers].filter((c) => inWindow.filter((e) => e.type === 'purchase' && e.customer_id === c).length >= 2).length,
   };
 }
 

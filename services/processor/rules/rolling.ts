@@ -25,7 +25,8 @@ export const VISIT_LOOKBACK_DAYS = 2 * Math.max(...ROLLING_LENGTHS) - 1;
 /**
  * returningVisitors: visitors of the window who also visited in the window just before it (the
  * same length, ending `length` days earlier); previousVisitors: visitors of that earlier window.
- * Their ratio is the retention (return) rate.
+ * Their ratio is the retention (return) rate. visitingBuyers: visitors of the window who bought in
+ * it (the conversions); windowRepeatBuyers: buyers with two or more purchases within the window.
  */
 export const ROLLING_FIELDS = [
   'visitors',
@@ -35,6 +36,8 @@ export const ROLLING_FIELDS = [
   'repeatBuyers',
   'returningVisitors',
   'previousVisitors',
+  'visitingBuyers',
+  'windowRepeatBuyers',
 ] as const;
 export type RollingField = (typeof ROLLING_FIELDS)[number];
 /** Returning visitors are also counted day over day: of yesterday's visitors, those back today. */
@@ -90,6 +93,32 @@ function bothOf(a: readonly [number, number][], b: readonly [number, number][]):
     if (s <= e) ranges.push([s, e]);
     if (ae < be) i++;
     else j++;
+  }
+  return ranges;
+}
+
+/** Purchase days (ascending), a day once per purchase on it (marks keep up to two). */
+function orderDaysOf(marks: Readonly<Record<string, SegmentDayMarks>>, segment: string): number[] {
+  const days: number[] = [];
+  for (const [key, mark] of Object.entries(marks)) {
+    const parsed = parseWindowKey(key);
+    if (parsed.segment !== segment || mark.buyer !== true) continue;
+    const day = dayNumber(parsed.day);
+    for (let n = 0; n < (mark.orders ?? 1); n++) days.push(day);
+  }
+  return days.sort((a, b) => a - b);
+}
+
+/** The window ends whose window holds two purchases of `orderDays` (ascending): those covering a consecutive pair. */
+function pairedEnds(orderDays: readonly number[], length: number): [number, number][] {
+  const ranges: [number, number][] = [];
+  for (let i = 0; i + 1 < orderDays.length; i++) {
+    const s = orderDays[i + 1] as number;
+    const e = (orderDays[i] as number) + length - 1;
+    if (s > e) continue;
+    const last = ranges.at(-1);
+    if (last !== undefined && s <= last[1] + 1) last[1] = Math.max(last[1], e);
+    else ranges.push([s, e]);
   }
   return ranges;
 }
@@ -156,10 +185,37 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     }
   };
 
+  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+  /** Visitors of the window who bought in it: window ends covered by a visit and by a purchase. */
+  const visitingBuyers = (segment: string) => {
+    const visitsWas = daysWith(before.marks, segment, (m) => m.visitor === true);
+    const visitsIs = daysWith(after.marks, segment, (m) => m.visitor === true);
+    const boughtWas = daysWith(before.marks, segment, (m) => m.buyer === true);
+    const boughtIs = daysWith(after.marks, segment, (m) => m.buyer === true);
+    if (same(visitsWas, visitsIs) && same(boughtWas, boughtIs)) return;
+    for (const length of ROLLING_LENGTHS) {
+      const both = (visits: readonly number[], bought: readonly number[]) =>
+        stepsOf(bothOf(coveredEnds(visits, length), coveredEnds(bought, length)));
+      record(segment, `visitingBuyers:${length}`, both(visitsWas, boughtWas), both(visitsIs, boughtIs));
+    }
+  };
+
+  /** Buyers with two purchases within the window. */
+  const windowRepeatBuyers = (segment: string) => {
+    const was = orderDaysOf(before.marks, segment);
+    const is = orderDaysOf(after.marks, segment);
+    if (same(was, is)) return;
+    for (const length of ROLLING_LENGTHS)
+      record(segment, `windowRepeatBuyers:${length}`, stepsOf(pairedEnds(was, length)), stepsOf(pairedEnds(is, length)));
+  };
+
   for (const segment of input.segments) {
     distinct(segment, 'visitors', (m) => m.visitor === true);
     returning(segment);
     distinct(segment, 'buyers', (m) => m.buyer === true);
+    visitingBuyers(segment);
+    windowRepeatBuyers(segment);
     const session = input.session;
     if (session !== null) {
       distinct(segment, 'sessions', (m) => m.sessions?.includes(session) === true);

@@ -33,7 +33,11 @@ export type WindowDelta = Partial<WindowCounts>;
 export interface SegmentDayMarks {
   visitor?: true;
   buyer?: true;
+  /** Counted among the day's visitors who bought. */
+  visitingBuyer?: true;
   repeatBuyer?: true;
+  /** Purchases on the day, up to 2: enough to tell a repeat purchase within any window. */
+  orders?: number;
   sessions?: string[];
   timedSessions?: string[];
 }
@@ -153,10 +157,16 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           const session = event.session_id;
           add(deltas, key, {
             pageViews: 1,
+            sessionPageViews: session === null ? 0 : 1,
             // A click implies the call to action was shown: CTR is never above 100 %.
             ctaImpressions: p.cta_shown || p.cta_clicked ? 1 : 0,
             ctaClicks: p.cta_clicked ? 1 : 0,
-            ...(p.duration_ms !== null && { timeOnPageMsSum: p.duration_ms, timedPageViews: 1, timeOnSiteMsSum: p.duration_ms }),
+            ...(p.duration_ms !== null && {
+              timeOnPageMsSum: p.duration_ms,
+              timedPageViews: 1,
+              // Time on site is per visit: a view outside any session is on the page, not in a visit.
+              timeOnSiteMsSum: session === null ? 0 : p.duration_ms,
+            }),
           });
           if (!mark.visitor) {
             mark.visitor = true;
@@ -191,6 +201,10 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
             mark.buyer = true;
             add(deltas, key, { buyers: 1 });
           }
+          if ((mark.orders ?? 0) < 2) {
+            mark.orders = (mark.orders ?? 0) + 1;
+            if (mark.orders === 2) add(deltas, key, { windowRepeatBuyers: 1 });
+          }
           break;
         }
         case 'survey_response': {
@@ -220,6 +234,10 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           break;
         }
       }
+    }
+    if (mark.visitor && mark.buyer && !mark.visitingBuyer) {
+      mark.visitingBuyer = true;
+      add(deltas, key, { visitingBuyers: 1 });
     }
     marks[key] = mark;
   }
