@@ -84,6 +84,8 @@ export const segmentKpiPartial = z.object({
   transitions_to: z.record(z.string(), z.number().int()),
   /** Revenue per ISO 4217 currency (counts.revenueMinor adds all currencies up). */
   revenue_by_currency: z.record(z.string(), decimal).default({}),
+  /** Orders per ISO 4217 currency (absent from records written before it). */
+  orders_by_currency: z.record(z.string(), z.number().int()).default({}),
   /** Customers per current stage, as of the latest emission for this window (stream time). */
   stage_counts: z.record(z.string(), z.number().int()),
   dormant_customers: z.number().int(),

@@ -20,6 +20,7 @@ const share = (segment: string, i: number, partition: number, detractors: number
   counts: { revenueMinor: '0', npsDetractors: detractors, npsPromoters: 25 - detractors },
   transitions_to: {},
   revenue_by_currency: {},
+  orders_by_currency: {},
   stage_counts: {},
   dormant_customers: 0,
   newly_dormant_customers: 0,

@@ -18,6 +18,7 @@ const share = (
   counts: { revenueMinor: '0', ...counts },
   transitions_to: {},
   revenue_by_currency: {},
+  orders_by_currency: {},
   stage_counts: stages,
   dormant_customers: dormant[0],
   newly_dormant_customers: dormant[1],

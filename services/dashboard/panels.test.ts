@@ -79,12 +79,23 @@ describe('rows as ClickHouse writes them', () => {
   const kpiRow = (values: Record<string, unknown>) => ({
     day: '2026-11-24',
     ...Object.fromEntries(KPI_FIELDS.map((f) => [f, null])),
+    revenue_by_currency: {},
+    aov_by_currency: {},
     ...values,
   });
 
   it('reads quoted 64-bit integers, decimals and NULLs', () => {
-    const [day] = kpisOf([kpiRow({ visitors: '120', revenue: 1234.5, conversion_rate_pct: null, nps: '-12.5' })]);
-    expect(day).toMatchObject({ day: '2026-11-24', visitors: 120, revenue: 1234.5, conversion_rate_pct: null, nps: -12.5 });
+    const [day] = kpisOf([
+      kpiRow({ visitors: '120', revenue: 1234.5, conversion_rate_pct: null, nps: '-12.5', aov_by_currency: { IRR: '2500000' } }),
+    ]);
+    expect(day).toMatchObject({
+      day: '2026-11-24',
+      visitors: 120,
+      revenue: 1234.5,
+      conversion_rate_pct: null,
+      nps: -12.5,
+      aov_by_currency: { IRR: 2_500_000 },
+    });
   });
 
   it('refuses a row that is not a number where one belongs', () => {
@@ -115,6 +126,7 @@ describe('rows as ClickHouse writes them', () => {
           score: 3,
           comment: null,
           revenue: 10,
+          revenue_by_currency: { EUR: 10 },
           orders: '1',
           signals: ['detractor_share'],
           total: '73',

@@ -138,8 +138,12 @@ export const KPI_FIELDS = [
 ] as const;
 export type KpiField = (typeof KPI_FIELDS)[number];
 
+/** Money per ISO 4217 currency: revenue and AOV are one figure only in a window that sold in one currency. */
+export const MONEY_FIELDS = ['revenue_by_currency', 'aov_by_currency'] as const;
+export type MoneyField = (typeof MONEY_FIELDS)[number];
+
 export const KPIS_SQL = `
-SELECT day, ${KPI_FIELDS.join(', ')}
+SELECT day, ${KPI_FIELDS.join(', ')}, ${MONEY_FIELDS.join(', ')}
 FROM journey.segment_kpis
 WHERE segment = {segment:String} AND window_days = {window:UInt8} AND day BETWEEN {from:Date} AND {to:Date}
 ORDER BY day
@@ -158,12 +162,13 @@ LIMIT 100`;
 /** The customers at risk behind firing alerts: of the alert's segment, put at risk since its rise began; most valuable first. */
 export const AT_RISK_SQL = `
 SELECT r.customer_id AS customer_id, r.segment AS segment, r.reasons AS reasons, r.at AS at, r.score AS score, r.comment AS comment,
-    r.revenue AS revenue, r.orders AS orders, groupUniqArray(a.signal) AS signals, count() OVER () AS total
+    r.revenue AS revenue, r.revenue_by_currency AS revenue_by_currency, r.orders AS orders, groupUniqArray(a.signal) AS signals,
+    count() OVER () AS total
 FROM journey.alerts_latest AS a
 INNER JOIN (SELECT * FROM journey.customers_at_risk FINAL) AS r ON r.segment = a.segment
 WHERE a.status = 'firing' AND ({segment:String} = '*' OR a.segment = {segment:String})
   AND r.at >= toDateTime64(JSONExtractString(a.details, 'start_day'), 3, 'UTC')
-GROUP BY r.customer_id, r.segment, r.reasons, r.at, r.score, r.comment, r.revenue, r.orders
+GROUP BY r.customer_id, r.segment, r.reasons, r.at, r.score, r.comment, r.revenue, r.revenue_by_currency, r.orders
 ORDER BY r.revenue DESC, r.at DESC
 LIMIT 50`;
 
@@ -241,7 +246,11 @@ export function funnelOf(row: unknown, stuckAfterDays: number): Funnel {
 }
 
 const kpiValues = Object.fromEntries(KPI_FIELDS.map((field) => [field, numeric])) as Record<KpiField, typeof numeric>;
-const kpiRow = z.object({ day: z.string(), ...kpiValues });
+const perCurrency = z.record(
+  z.string().regex(/^[A-Z]{3}$/),
+  numeric.transform((value) => value ?? 0),
+);
+const kpiRow = z.object({ day: z.string(), ...kpiValues, revenue_by_currency: perCurrency, aov_by_currency: perCurrency });
 export type KpiDay = z.infer<typeof kpiRow>;
 
 export function kpisOf(rows: readonly unknown[]): readonly KpiDay[] {
@@ -272,7 +281,9 @@ const atRiskRow = z.object({
   at: z.string(),
   score: numeric,
   comment: z.string().nullable(),
+  /** All currencies added up: for ordering only; the page shows revenue per currency. */
   revenue: numeric,
+  revenue_by_currency: perCurrency,
   orders: count,
   signals: z.array(z.string()),
   total: count,

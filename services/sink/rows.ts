@@ -118,6 +118,7 @@ export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
     day_reached: w.day_reached,
     transitions_to: w.transitions_to,
     revenue_by_currency: w.revenue_by_currency,
+    orders_by_currency: w.orders_by_currency,
     stage_counts: w.stage_counts,
     updated_at: clickHouseTime(Number(at.timestamp)),
     ...lineage(at),

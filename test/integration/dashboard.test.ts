@@ -1,4 +1,5 @@
 /// <reference lib="dom" />
+/// <reference lib="dom.iterable" />
 /**
  * The dashboard in a real browser (Debian's chromium, driven by playwright-core) after a generated
  * run on the real stack: the sink, processor and dashboard run as `journey run` processes, three
@@ -234,7 +235,7 @@ describe('the dashboard', () => {
   it('draws KPI trends with the numbers of segment_kpis, daily and weekly', async () => {
     const page = await openPage('en');
     await wholeRange(page);
-    const fields = ['conversion_rate_pct', 'aov', 'nps', 'csat', 'ces', 'ctr_pct', 'pages_per_visit', 'retention_rate_pct'];
+    const fields = ['conversion_rate_pct', 'nps', 'csat', 'ces', 'ctr_pct', 'pages_per_visit', 'retention_rate_pct'];
     expect(await page.$$eval('#kpi-grid canvas', (canvases) => canvases.length)).toBeGreaterThanOrEqual(12);
     for (const window of ['1', '7']) {
       if (window !== '1') await refreshedAfter(page, () => page.selectOption('#window', window));
@@ -255,6 +256,27 @@ describe('the dashboard', () => {
           `${field}, ${window}-day window`,
         ).toEqual(rows.map((row) => [row.day, row[field] === null ? null : Number(row[field])]));
       }
+      // Money per currency, never summed across them: one line (and column) per currency.
+      const aov = await sql<{ day: string; aov: number | null; aov_by_currency: Record<string, number | string> }>(
+        "SELECT day, aov, aov_by_currency FROM journey.segment_kpis WHERE segment = '*' AND window_days = {w:UInt8} ORDER BY day",
+        { w: window },
+      );
+      const shownAov = await page.$$eval('[data-kpi="aov"] tr[data-day]', (trs): [string | undefined, Record<string, number>][] =>
+        trs.map((tr) => [
+          (tr as HTMLElement).dataset.day,
+          Object.fromEntries(
+            [...tr.querySelectorAll<HTMLElement>('[data-currency]')]
+              .filter((cell) => cell.dataset.value !== '')
+              .map((cell) => [cell.dataset.currency ?? '', Number(cell.dataset.value)]),
+          ),
+        ]),
+      );
+      expect(shownAov).toEqual(
+        aov.map((row) => [row.day, Object.fromEntries(Object.entries(row.aov_by_currency).map(([c, v]) => [c, Number(v)]))]),
+      );
+      // The generated segments sell in several currencies: all of them together have no single AOV.
+      expect(new Set(aov.flatMap((row) => Object.keys(row.aov_by_currency))).size).toBeGreaterThan(1);
+      expect(aov.some((row) => Object.keys(row.aov_by_currency).length > 1 && row.aov === null)).toBe(true);
     }
     await page.close();
   });

@@ -218,6 +218,9 @@ describe('journey start, end to end', () => {
       orders: '1',
       revenue: 40,
       aov: 40,
+      revenue_by_currency: { EUR: 40 },
+      orders_by_currency: { EUR: '1' },
+      aov_by_currency: { EUR: 40 },
       buyers: '1',
       visiting_buyers: '1',
       conversion_rate_pct: 50,
@@ -288,10 +291,27 @@ describe('journey start, end to end', () => {
         field === 'revenueMinor' ? BigInt(Math.round(sum('revenue') * 10_000)) : sum(field.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)),
       ]),
     ) as unknown as KpiCounts;
-    const expected = kpisOf(counts_);
+    const byCurrency = (column: string) => {
+      const total = new Map<string, number>();
+      for (const p of partials)
+        for (const [code, n] of Object.entries(p[column] as unknown as Record<string, number | string>))
+          total.set(code, (total.get(code) ?? 0) + Number(n));
+      return total;
+    };
+    const expected = kpisOf(counts_, {
+      revenueByCurrency: Object.fromEntries(
+        [...byCurrency('revenue_by_currency')].map(([code, n]) => [code, BigInt(Math.round(n * 10_000))]),
+      ),
+      ordersByCurrency: Object.fromEntries(byCurrency('orders_by_currency')),
+    });
+    const numbers = (map: unknown) => Object.fromEntries(Object.entries(map as Record<string, unknown>).map(([k, v]) => [k, Number(v)]));
     const [all] = await q("SELECT * FROM journey.segment_kpis_daily WHERE segment = '*' AND day = {day:Date}", { day: DAY });
     for (const [kpi, value] of Object.entries(expected)) {
       const actual = all?.[kpi];
+      if (kpi.endsWith('_by_currency')) {
+        expect([kpi, numbers(actual)]).toEqual([kpi, numbers(value)]);
+        continue;
+      }
       expect([
         kpi,
         typeof value === 'number' || kpi === 'revenue' || kpi === 'aov' ? (actual === null ? null : Number(actual)) : actual,

@@ -158,6 +158,7 @@ describe('journey processor', () => {
         visitors: 2,
         sessions: 2,
         pageViews: 3,
+        sessionPageViews: 3,
         timeOnPageMsSum: 60_000,
         timedPageViews: 3,
         timeOnSiteMsSum: 60_000,
@@ -168,6 +169,8 @@ describe('journey processor', () => {
         orders: 1,
         revenueMinor: 400_000n,
         buyers: 1,
+        // ann visited and bought.
+        visitingBuyers: 1,
         purchaseCycleDaysSum: 1 / 24,
         firstPurchases: 1,
         npsPromoters: 1,

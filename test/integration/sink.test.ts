@@ -40,8 +40,9 @@ describe('sink', () => {
       '007_churn_alerting',
       '008_comment_sentiment',
       '009_kpi_definitions',
+      '010_money_per_currency_kpis',
     ]);
-    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 9 });
+    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 10 });
     const edited = migrations.map((m) => (m.version === 3 ? { ...m, checksum: 'f'.repeat(64) } : m));
     await expect(migrate(clickhouse, edited)).rejects.toThrow(MigrationError);
     await expect(migrate(clickhouse, edited)).rejects.toThrow('migration 003_alerts changed after it was applied');

@@ -16,11 +16,14 @@ import { daysBetween, formatterFor, isLocale, LOCALE_INFO, t } from './i18n.js';
 /** @typedef {import('chart.js').Chart} ChartInstance */
 /** @typedef {import('chart.js').ChartConfiguration} ChartConfig */
 
-/** The trends drawn, with the digits each value is shown with. */
+/**
+ * The trends drawn, with the digits each value is shown with; money is drawn per currency (one
+ * line each), never as a sum of currencies.
+ */
 const KPI_CHARTS = /** @type {const} */ ([
   ['conversion_rate_pct', 2],
-  ['revenue', 0],
-  ['aov', 2],
+  ['revenue', 0, 'revenue_by_currency'],
+  ['aov', 2, 'aov_by_currency'],
   ['nps', 1],
   ['csat', 2],
   ['ces', 2],
@@ -234,8 +237,8 @@ function kpiCards() {
   if (grid.childElementCount === KPI_CHARTS.length && grid.dataset.locale === state.locale) return;
   grid.dataset.locale = state.locale;
   grid.replaceChildren(
-    ...KPI_CHARTS.map(([field]) => {
-      const card = el('article', { class: 'kpi', 'data-kpi': field });
+    ...KPI_CHARTS.map(([field, , byCurrency]) => {
+      const card = el('article', { class: byCurrency === undefined ? 'kpi' : 'kpi money', 'data-kpi': field });
       const details = el('details');
       details.append(el('summary', {}, t(state.locale, 'data')), el('table'));
       const chart = el('div', { class: 'chart' });
@@ -246,27 +249,64 @@ function kpiCards() {
   );
 }
 
+const SERIES_COLOURS = ['#2f6fdf', '#e08a00', '#2e7d32', '#8e24aa', '#c62828', '#00838f'];
+
+/**
+ * A card's lines: the KPI itself, or one per currency for money (the currency code names it).
+ * @param {readonly KpiDay[]} days @param {(typeof KPI_CHARTS)[number]} chart
+ * @returns {{ name: string, currency: string | null, values: (number | null)[] }[]}
+ */
+function seriesOf(days, chart) {
+  const [field, , byCurrency] = chart;
+  if (byCurrency === undefined) return [{ name: t(state.locale, `kpi.${field}`), currency: null, values: days.map((d) => d[field]) }];
+  const currencies = [...new Set(days.flatMap((d) => Object.keys(d[byCurrency])))].sort();
+  return currencies.map((currency) => ({ name: currency, currency, values: days.map((d) => d[byCurrency][currency] ?? null) }));
+}
+
 /** @param {readonly KpiDay[]} days */
 function renderKpis(days) {
   kpiCards();
-  for (const [field, digits] of KPI_CHARTS) {
+  for (const chart of KPI_CHARTS) {
+    const [field, digits] = chart;
     const card = $(`[data-kpi="${field}"]`);
-    const latest = days.findLast((d) => d[field] !== null);
+    const series = seriesOf(days, chart);
     const latestCell = /** @type {HTMLElement} */ (card.querySelector('.latest'));
-    // Value and day in spans of their own: mixed in one string, bidi reorders them right-to-left.
+    // Values and day in spans of their own: mixed in one string, bidi reorders them right-to-left.
+    const latestIndex = days.findLastIndex((_, i) => series.some((s) => s.values[i] !== null && s.values[i] !== undefined));
+    const latestDay = days[latestIndex];
     latestCell.replaceChildren(
-      ...(latest === undefined
+      ...(latestDay === undefined
         ? [el('span', { class: 'empty' }, t(state.locale, 'noData'))]
-        : [el('span', {}, format.number(latest[field], digits)), el('small', {}, format.shortDay(latest.day))]),
+        : [
+            ...series
+              .filter((s) => s.values[latestIndex] !== null)
+              .map((s) =>
+                el(
+                  'span',
+                  {},
+                  s.currency === null
+                    ? format.number(s.values[latestIndex] ?? null, digits)
+                    : format.money(s.values[latestIndex] ?? null, s.currency),
+                ),
+              ),
+            el('small', {}, format.shortDay(latestDay.day)),
+          ]),
     );
     const table = /** @type {HTMLTableElement} */ (card.querySelector('table'));
     const head = el('tr');
-    head.append(el('th', {}, t(state.locale, 'day')), el('th', {}, t(state.locale, `kpi.${field}`)));
+    head.append(el('th', {}, t(state.locale, 'day')), ...series.map((s) => el('th', {}, s.name)));
     table.replaceChildren(
       head,
-      ...days.map((d) => {
+      ...days.map((d, i) => {
         const row = el('tr', { 'data-day': d.day });
-        row.append(el('td', {}, format.day(d.day)), numberCell(field, d[field], format.number(d[field], digits)));
+        row.append(
+          el('td', {}, format.day(d.day)),
+          ...series.map((s) => {
+            const cell = numberCell(field, s.values[i] ?? null, format.number(s.values[i] ?? null, digits));
+            if (s.currency !== null) cell.dataset.currency = s.currency;
+            return cell;
+          }),
+        );
         return row;
       }),
     );
@@ -274,19 +314,47 @@ function renderKpis(days) {
       type: 'line',
       data: {
         labels: days.map((d) => format.shortDay(d.day)),
-        datasets: [
-          {
-            label: t(state.locale, `kpi.${field}`),
-            data: days.map((d) => d[field]),
-            borderColor: '#2f6fdf',
-            // A line needs two days; fewer are drawn as points.
-            pointRadius: days.length < 3 ? 3 : 0,
-            spanGaps: true,
-            tension: 0.2,
-          },
-        ],
+        datasets: series.map((s, n) => ({
+          label: s.name,
+          data: s.values,
+          borderColor: SERIES_COLOURS[n % SERIES_COLOURS.length] ?? '#2f6fdf',
+          // A line needs two days; fewer are drawn as points.
+          pointRadius: days.length < 3 ? 3 : 0,
+          spanGaps: true,
+          tension: 0.2,
+          // Currencies differ by orders of magnitude (IRR and EUR): each has its own scale.
+          ...(s.currency !== null && series.length > 1 && { yAxisID: `y${String(n)}` }),
+        })),
       },
-      options: chartOptions(),
+      options: (() => {
+        const options = chartOptions();
+        if (series.length < 2 || series[0]?.currency === null) return options;
+        const rtl = LOCALE_INFO[state.locale].dir === 'rtl';
+        /** @type {Record<string, object>} */
+        const scales = { x: options.scales.x };
+        series.forEach((_, n) => {
+          scales[`y${String(n)}`] = {
+            display: n < 2,
+            position: (n === 0) !== rtl ? 'left' : 'right',
+            grid: { display: n === 0 },
+            // 300M, not 300,000,000: a rial axis beside a euro one.
+            ticks: { maxTicksLimit: 5, callback: (/** @type {number | string} */ value) => format.compact(Number(value)) },
+          };
+        });
+        return {
+          ...options,
+          plugins: {
+            ...options.plugins,
+            legend: {
+              ...options.plugins.legend,
+              display: true,
+              position: /** @type {const} */ ('bottom'),
+              labels: { boxWidth: 10, font: { size: 10 } },
+            },
+          },
+          scales,
+        };
+      })(),
     }));
   }
 }
@@ -323,7 +391,13 @@ function renderAlerts(panel) {
         textCell('reasons', format.list(c.reasons.map((r) => t(state.locale, `reason.${r}`)))),
         numberCell('score', c.score, format.number(c.score, 0)),
         textCell('comment', c.comment ?? ''),
-        numberCell('revenue', c.revenue, format.number(c.revenue, 2)),
+        numberCell(
+          'revenue',
+          c.revenue,
+          Object.keys(c.revenue_by_currency).length === 0
+            ? format.number(c.revenue, 2)
+            : format.list(Object.entries(c.revenue_by_currency).map(([currency, amount]) => format.money(amount, currency))),
+        ),
         numberCell('orders', c.orders, format.number(c.orders, 0)),
       );
       return row;

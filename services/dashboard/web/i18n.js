@@ -245,6 +245,7 @@ export function formatterFor(locale) {
   const clockFormat = new Intl.DateTimeFormat(tag, { timeStyle: 'medium' });
   const percentFormat = new Intl.NumberFormat(tag, { style: 'percent', maximumFractionDigits: 1 });
   const listFormat = new Intl.ListFormat(tag, { type: 'unit' });
+  const compactFormat = new Intl.NumberFormat(tag, { notation: 'compact', maximumFractionDigits: 1 });
   /** @param {'minute' | 'hour' | 'day'} unit */
   const unitFormat = (unit) => new Intl.NumberFormat(tag, { style: 'unit', unit, unitDisplay: 'long', maximumFractionDigits: 1 });
   const durations = { minute: unitFormat('minute'), hour: unitFormat('hour'), day: unitFormat('day') };
@@ -253,6 +254,17 @@ export function formatterFor(locale) {
   return {
     /** @param {number | null} value @param {number} [digits] */
     number: (value, digits = 1) => (value === null || !Number.isFinite(value) ? '–' : numberFormat(digits).format(value)),
+    /** An amount in an ISO 4217 currency, in the locale's way. @param {number | null} value @param {string} currency */
+    money: (value, currency) => {
+      if (value === null || !Number.isFinite(value)) return '–';
+      try {
+        return new Intl.NumberFormat(tag, { style: 'currency', currency, maximumFractionDigits: 2 }).format(value);
+      } catch {
+        return `${numberFormat(2).format(value)} ${currency}`;
+      }
+    },
+    /** Short, for an axis: 1.2K, 300M (in Persian, its own words and digits). @param {number} value */
+    compact: (value) => compactFormat.format(value),
     /** A percentage given as 0–100. @param {number | null} value */
     percent: (value) => (value === null || !Number.isFinite(value) ? '–' : percentFormat.format(value / 100)),
     /** @param {readonly string[]} items */

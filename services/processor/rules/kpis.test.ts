@@ -60,6 +60,8 @@ describe('kpisOf', () => {
       orders: 3,
       revenue: '100.00',
       aov: '33.3333',
+      revenue_by_currency: {},
+      aov_by_currency: {},
       buyers: 2,
       conversion_rate_pct: 25,
       repeat_purchase_rate_pct: 50,
@@ -76,6 +78,28 @@ describe('kpisOf', () => {
       negative_sentiment_pct: 25,
       dormant_customers: 1,
     });
+  });
+
+  it('never adds up money in different currencies: EUR 10 and IRR 1,000,000 are two revenues and two AOVs', () => {
+    const counts = { ...EMPTY_COUNTS, orders: 2, revenueMinor: toMinorUnits('10') + toMinorUnits('1000000') };
+    const kpis = kpisOf(counts, {
+      revenueByCurrency: { EUR: toMinorUnits('10'), IRR: toMinorUnits('1000000') },
+      ordersByCurrency: { EUR: 1, IRR: 1 },
+    });
+    expect(kpis).toMatchObject({
+      revenue: null,
+      aov: null,
+      revenue_by_currency: { EUR: '10.00', IRR: '1000000.00' },
+      aov_by_currency: { EUR: '10.00', IRR: '1000000.00' },
+    });
+    const oneCurrency = kpisOf(
+      { ...EMPTY_COUNTS, orders: 3, revenueMinor: toMinorUnits('100') },
+      {
+        revenueByCurrency: { EUR: toMinorUnits('100') },
+        ordersByCurrency: { EUR: 3 },
+      },
+    );
+    expect(oneCurrency).toMatchObject({ revenue: '100.00', aov: '33.3333', aov_by_currency: { EUR: '33.3333' } });
   });
 
   it('keeps conversion among visitors: buyers who never visited do not push it past 100 %', () => {

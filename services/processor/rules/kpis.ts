@@ -60,8 +60,12 @@ export interface Kpis {
   readonly forms_submitted: number;
   readonly orders: number;
   /** Decimal string, exact. */
-  readonly revenue: string;
+  /** All revenue of the window; null when it is in more than one currency (never summed across them). */
+  readonly revenue: string | null;
   readonly aov: string | null;
+  /** Revenue and average order value per ISO 4217 currency. */
+  readonly revenue_by_currency: Readonly<Record<string, string>>;
+  readonly aov_by_currency: Readonly<Record<string, string>>;
   readonly buyers: number;
   readonly conversion_rate_pct: number | null;
   /** Buyers of the window with two or more purchases in their whole history. */
@@ -106,7 +110,18 @@ function ratio(numerator: number, denominator: number, scale = 1): number | null
   return (Math.sign(value) * Math.round(Math.abs(value) * 10_000)) / 10_000;
 }
 
-export function kpisOf(c: KpiCounts): Kpis {
+/** Money of a window per currency, in ten-thousandths, and its orders per currency. */
+export interface MoneyByCurrency {
+  readonly revenueByCurrency: Readonly<Record<string, bigint>>;
+  readonly ordersByCurrency: Readonly<Record<string, number>>;
+}
+const NO_MONEY: MoneyByCurrency = { revenueByCurrency: {}, ordersByCurrency: {} };
+
+/** Rounded half-up to the ten-thousandth, in integers. */
+const averageOf = (minor: bigint, orders: number) => fromMinorUnits((minor * 2n + BigInt(orders)) / (2n * BigInt(orders)));
+
+export function kpisOf(c: KpiCounts, money: MoneyByCurrency = NO_MONEY): Kpis {
+  const mixed = Object.keys(money.revenueByCurrency).length > 1;
   const npsResponses = c.npsPromoters + c.npsPassives + c.npsDetractors;
   const comments = c.positiveComments + c.neutralComments + c.negativeComments;
   return {
@@ -121,9 +136,15 @@ export function kpisOf(c: KpiCounts): Kpis {
     ctr_pct: ratio(c.ctaClicks, c.ctaImpressions, 100),
     forms_submitted: c.formsSubmitted,
     orders: c.orders,
-    revenue: fromMinorUnits(c.revenueMinor),
-    // Rounded half-up to the ten-thousandth, in integers.
-    aov: c.orders === 0 ? null : fromMinorUnits((c.revenueMinor * 2n + BigInt(c.orders)) / (2n * BigInt(c.orders))),
+    revenue: mixed ? null : fromMinorUnits(c.revenueMinor),
+    aov: mixed || c.orders === 0 ? null : averageOf(c.revenueMinor, c.orders),
+    revenue_by_currency: Object.fromEntries(Object.entries(money.revenueByCurrency).map(([code, minor]) => [code, fromMinorUnits(minor)])),
+    aov_by_currency: Object.fromEntries(
+      Object.entries(money.revenueByCurrency).flatMap(([code, minor]) => {
+        const orders = money.ordersByCurrency[code] ?? 0;
+        return orders === 0 ? [] : [[code, averageOf(minor, orders)]];
+      }),
+    ),
     buyers: c.buyers,
     // Conversions among visitors: a buyer who never visited (in store, by phone) is not one, so ≤ 100 %.
     conversion_rate_pct: ratio(c.visitingBuyers, c.visitors, 100),

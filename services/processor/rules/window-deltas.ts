@@ -26,6 +26,8 @@ export type WindowCounts = Omit<KpiCounts, 'dormantCustomers'> & {
    * added up (revenueMinor, their plain sum, means something only in a one-currency segment).
    */
   readonly revenueByCurrency: Readonly<Record<string, bigint>>;
+  /** Orders per ISO 4217 currency: with revenueByCurrency, the average order value of each currency. */
+  readonly ordersByCurrency: Readonly<Record<string, number>>;
 };
 export type WindowDelta = Partial<WindowCounts>;
 
@@ -196,7 +198,13 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           break;
         case 'purchase': {
           const minor = toMinorUnits(event.properties.amount);
-          add(deltas, key, { orders: 1, revenueMinor: minor, revenueByCurrency: { [event.properties.currency]: minor } });
+          const { currency } = event.properties;
+          add(deltas, key, {
+            orders: 1,
+            revenueMinor: minor,
+            revenueByCurrency: { [currency]: minor },
+            ordersByCurrency: { [currency]: 1 },
+          });
           if (!mark.buyer) {
             mark.buyer = true;
             add(deltas, key, { buyers: 1 });
@@ -294,7 +302,7 @@ export function pruneTrack(track: CustomerKpiTrack, oldestDay: Day, oldestVisitD
 }
 
 const { dormantCustomers: _computedAtEmission, ...emptyCounts } = EMPTY_COUNTS;
-export const EMPTY_WINDOW: WindowCounts = { ...emptyCounts, transitionsTo: {}, revenueByCurrency: {} };
+export const EMPTY_WINDOW: WindowCounts = { ...emptyCounts, transitionsTo: {}, revenueByCurrency: {}, ordersByCurrency: {} };
 
 export const applyDelta = (window: WindowCounts, delta: WindowDelta): WindowCounts => sum(window, delta);
 

@@ -96,6 +96,7 @@ describe('PartitionState', () => {
       // ann jumped from discovery to conversion: she reached consideration on the way.
       transitions_to: { discovery: 2, consideration: 1, conversion: 1, ongoing_engagement: 1 },
       revenue_by_currency: { EUR: '25.00' },
+      orders_by_currency: { EUR: 2 },
       stage_counts: { ongoing_engagement: 1, discovery: 1 },
       dormant_customers: 0,
       newly_dormant_customers: 0,

@@ -341,7 +341,7 @@ export class PartitionState {
   }
 
   private partial(segment: string, day: Day, window: OpenWindow): SegmentKpiPartial {
-    const { transitionsTo, revenueMinor, revenueByCurrency, ...numbers } = window.counts;
+    const { transitionsTo, revenueMinor, revenueByCurrency, ordersByCurrency, ...numbers } = window.counts;
     return {
       segment,
       day,
@@ -353,6 +353,7 @@ export class PartitionState {
       revenue_by_currency: Object.fromEntries(
         Object.entries(revenueByCurrency).map(([currency, minor]) => [currency, fromMinorUnits(minor)]),
       ),
+      orders_by_currency: ordersByCurrency,
       stage_counts: window.stageCounts,
       dormant_customers: window.dormant,
       newly_dormant_customers: window.newlyDormant,
