@@ -295,6 +295,49 @@ describe('fromAvro', () => {
   });
 });
 
+describe('survey scales', () => {
+  const survey = (properties: Json) => validateEvent({ ...base, type: 'survey_response', properties }, context);
+
+  it('takes CSAT on 5, 7 or 10 points and CES on 5 or 7, as effort or agreement', () => {
+    expect(survey({ survey_type: 'csat', score: 9, scale: 10 }).ok).toBe(true);
+    expect(survey({ survey_type: 'ces', score: 7, scale: 7, ces_form: 'agreement' }).ok).toBe(true);
+    expect(survey({ survey_type: 'csat', score: 4 })).toMatchObject({ ok: true, event: { properties: { scale: null, ces_form: null } } });
+  });
+
+  it.each([
+    [{ survey_type: 'csat', score: 8 }, 'properties.score', 'csat score must be 1–5, got 8'],
+    [{ survey_type: 'csat', score: 8, scale: 7 }, 'properties.score', 'csat score must be 1–7, got 8'],
+    [{ survey_type: 'csat', score: 3, scale: 6 }, 'properties.scale', 'csat scale must be one of 5, 7, 10'],
+    [{ survey_type: 'ces', score: 3, scale: 10 }, 'properties.scale', 'ces scale must be one of 5, 7'],
+    [{ survey_type: 'nps', score: 3, scale: 10 }, 'properties.scale', 'nps has one scale (0–10): leave scale out'],
+    [{ survey_type: 'csat', score: 3, ces_form: 'agreement' }, 'properties.ces_form', 'only a ces survey has a form'],
+  ])('names what is wrong: %j', (properties, path, message) => {
+    expect(survey(properties)).toEqual({ ok: false, errors: [{ path, message }] });
+  });
+
+  it("reads a survey written before scales (the previous schema) as today's 5-point effort scale", () => {
+    // The schema as it was: SurveyResponse without scale and ces_form.
+    const previous = JSON.parse(JSON.stringify(JOURNEY_EVENT_AVSC), (key, value: unknown) =>
+      key === 'fields' && Array.isArray(value)
+        ? value.filter((f: { name?: string }) => f.name !== 'scale' && f.name !== 'ces_form')
+        : value,
+    ) as avro.Schema;
+    const oldType = avro.Type.forSchema(previous);
+    const envelope = toAvro(accepted({ ...base, type: 'survey_response', properties: { survey_type: 'ces', score: 2 } }));
+    const written = oldType.toBuffer({
+      ...envelope,
+      properties: { [PROPERTIES_RECORD.survey_response]: { survey_type: 'ces', score: 2, comment: null } },
+    });
+    // A consumer with the writer's schema (as ours decode by schema id), and one with today's.
+    for (const decoded of [oldType.fromBuffer(written), avroType.fromBuffer(written, avroType.createResolver(oldType))]) {
+      expect(fromAvro(decoded)).toMatchObject({
+        ok: true,
+        event: { properties: { survey_type: 'ces', score: 2, scale: null, ces_form: null } },
+      });
+    }
+  });
+});
+
 describe('partitionKeyOf', () => {
   it('keys by customer, else by anonymous visitor', () => {
     expect([partitionKeyOf({ customer_id: 'c', anonymous_id: 'a' }), partitionKeyOf({ customer_id: null, anonymous_id: 'a' })]).toEqual([

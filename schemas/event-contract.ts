@@ -29,11 +29,19 @@ export const PROPERTIES_RECORD: Readonly<Record<EventType, string>> = {
   survey_response: 'dev.journeyline.events.SurveyResponse',
 };
 
+/** Score ranges on each survey's default scale (NPS has one scale only). */
 export const SCORE_RANGE: Readonly<Record<(typeof SURVEY_TYPES)[number], readonly [number, number]>> = {
   nps: [0, 10],
   csat: [1, 5],
   ces: [1, 5],
 };
+/** Points a CSAT or CES survey may be asked on (`properties.scale`; absent: 5); scores run 1 … scale. */
+export const SURVEY_SCALES = { csat: [5, 7, 10], ces: [5, 7] } as const;
+/**
+ * How a CES question is put: `effort` ("how much effort…", 1 = very low effort, lower is better;
+ * the default) or `agreement` ("the company made it easy…", 1 = strongly disagree, higher is better).
+ */
+export const CES_FORMS = ['effort', 'agreement'] as const;
 
 const ISO_CURRENCIES: ReadonlySet<string> = new Set(Intl.supportedValuesOf('currency'));
 const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
@@ -150,11 +158,28 @@ const surveyResponse = z
     survey_type: z.enum(SURVEY_TYPES, { error: `must be one of ${SURVEY_TYPES.join(', ')}` }),
     score: z.number({ error: 'must be a whole number' }).int('must be a whole number'),
     comment: optional(text(10_000)),
+    scale: optional(z.number({ error: 'must be a whole number' }).int('must be a whole number')),
+    ces_form: optional(z.enum(CES_FORMS, { error: `must be one of ${CES_FORMS.join(', ')}` })),
   })
   .superRefine((survey, ctx) => {
-    const [min, max] = SCORE_RANGE[survey.survey_type];
+    const kind = survey.survey_type;
+    if (survey.scale !== null) {
+      const scales: readonly number[] | undefined = kind === 'nps' ? undefined : SURVEY_SCALES[kind];
+      if (scales === undefined || !scales.includes(survey.scale)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['scale'],
+          message: scales === undefined ? 'nps has one scale (0–10): leave scale out' : `${kind} scale must be one of ${scales.join(', ')}`,
+        });
+        return;
+      }
+    }
+    if (survey.ces_form !== null && kind !== 'ces')
+      ctx.addIssue({ code: 'custom', path: ['ces_form'], message: 'only a ces survey has a form' });
+    const [min, defaultMax] = SCORE_RANGE[kind];
+    const max = survey.scale ?? defaultMax;
     if (survey.score < min || survey.score > max) {
-      ctx.addIssue({ code: 'custom', path: ['score'], message: `${survey.survey_type} score must be ${min}–${max}, got ${survey.score}` });
+      ctx.addIssue({ code: 'custom', path: ['score'], message: `${kind} score must be ${min}–${max}, got ${survey.score}` });
     }
   });
 

@@ -35,6 +35,7 @@ describe('windowOf and readingsOf', () => {
           npsPromoters: 5,
           npsPassives: 2,
           npsDetractors: 3,
+          // Written before survey scales: the sum in points.
           csatSum: 8,
           csatResponses: 2,
           csatSatisfied: 1,
@@ -48,7 +49,7 @@ describe('windowOf and readingsOf', () => {
       ),
       share(
         1,
-        { npsDetractors: 2, cesSum: 12, cesResponses: 3, positiveComments: 2 },
+        { npsDetractors: 2, cesSumMilli: 12_000, cesResponses: 3, positiveComments: 2 },
         { conversion: 2 },
         [1, 0],
         {

@@ -15,10 +15,10 @@ const READ = {
     'npsPromoters',
     'npsPassives',
     'npsDetractors',
-    'csatSum',
+    'csatSumMilli',
     'csatResponses',
     'csatSatisfied',
-    'cesSum',
+    'cesSumMilli',
     'cesResponses',
     'positiveComments',
     'neutralComments',
@@ -55,13 +55,23 @@ function addPicked<K extends string>(into: Record<K, number>, from: Readonly<Rec
   }
 }
 
+/** A share's counts with CSAT and CES sums in thousandths: shares written before survey scales have them in points. */
+function countsOf(share: SegmentKpiPartial): Readonly<Record<string, number | string>> {
+  const { csatSum, cesSum } = share.counts;
+  return {
+    ...(typeof csatSum === 'number' && { csatSumMilli: csatSum * 1000 }),
+    ...(typeof cesSum === 'number' && { cesSumMilli: cesSum * 1000 }),
+    ...share.counts,
+  };
+}
+
 /** A share with only what the signals read: what the alerting state keeps of it. */
 export function slimShare(share: SegmentKpiPartial): SegmentKpiPartial {
   const kept = (from: Readonly<Record<string, number | string>>, keys: readonly string[]) =>
     Object.fromEntries(keys.filter((key) => typeof from[key] === 'number').map((key) => [key, from[key] as number]));
   return {
     ...share,
-    counts: kept(share.counts, READ.counts),
+    counts: kept(countsOf(share), READ.counts),
     transitions_to: {},
     revenue_by_currency: {},
     stage_counts: kept(share.stage_counts, READ.stages),
@@ -80,7 +90,7 @@ export function windowOf(shares: readonly SegmentKpiPartial[]): SegmentWindow | 
   let dormantCustomers = 0;
   let newlyDormantCustomers = 0;
   for (const share of shares) {
-    addPicked(counts, share.counts, READ.counts);
+    addPicked(counts, countsOf(share), READ.counts);
     addPicked(stageCounts, share.stage_counts, READ.stages);
     addPicked(rolling7, share.rolling['7'], READ.rolling7);
     addPicked(rolling30, share.rolling['30'], READ.rolling30);
@@ -130,12 +140,12 @@ export const SIGNALS = {
     windowDays: 1,
     read: (w) => share(count('npsDetractors', w), count('npsPromoters', w) + count('npsPassives', w) + count('npsDetractors', w)),
   },
-  /** Mean CSAT (1–5). */
-  csat_mean: { worse: 'down', windowDays: 1, read: (w) => mean(count('csatSum', w), count('csatResponses', w)) },
-  /** Share of CSAT answers of 4 or 5. */
+  /** Mean CSAT on the 1–5 scale (answers on 7 or 10 points mapped onto it). */
+  csat_mean: { worse: 'down', windowDays: 1, read: (w) => mean(count('csatSumMilli', w) / 1000, count('csatResponses', w)) },
+  /** Share of satisfied CSAT answers (4–5 of 5, 6–7 of 7, 8–10 of 10). */
   csat_satisfied_share: { worse: 'down', windowDays: 1, read: (w) => share(count('csatSatisfied', w), count('csatResponses', w)) },
-  /** Mean CES (1–5, lower is better). */
-  ces_mean: { worse: 'up', windowDays: 1, read: (w) => mean(count('cesSum', w), count('cesResponses', w)) },
+  /** Mean CES as effort on the 1–5 scale (lower is better). */
+  ces_mean: { worse: 'up', windowDays: 1, read: (w) => mean(count('cesSumMilli', w) / 1000, count('cesResponses', w)) },
   /** Negative comments of all survey comments. */
   negative_sentiment_share: {
     worse: 'up',

@@ -266,7 +266,8 @@ async function start(args: readonly string[]): Promise<number> {
     const config = loadConfig(env);
     const logger = createLogger(config.logLevel, 'journeyline', config.logFormat);
     return await runServices(
-      ['sink', 'processor', 'alerts', 'collector', 'dashboard'],
+      // The collector last: its /readyz says every service of the process is up.
+      ['sink', 'processor', 'alerts', 'dashboard', 'collector'],
       config,
       logger,
       (services) => {

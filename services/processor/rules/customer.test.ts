@@ -30,7 +30,7 @@ const buy = (id: number, h: number, amount: string): JourneyEvent => ({
 const nps = (id: number, h: number, score: number): JourneyEvent => ({
   ...envelope(id, h),
   type: 'survey_response',
-  properties: { survey_type: 'nps', score, comment: null },
+  properties: { survey_type: 'nps', score, comment: null, scale: null, ces_form: null },
 });
 
 function run(events: readonly JourneyEvent[]): { state: CustomerState | undefined } {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EMPTY_COUNTS, fromMinorUnits, kpisOf, npsClassOf, toMinorUnits } from './kpis.ts';
+import { EMPTY_COUNTS, fromMinorUnits, isSatisfied, kpisOf, npsClassOf, onFivePoints, toMinorUnits } from './kpis.ts';
 import { EMPTY_WINDOW, windowCountsFromJson } from './window-deltas.ts';
 
 describe('kpisOf', () => {
@@ -34,10 +34,10 @@ describe('kpisOf', () => {
       npsPromoters: 5,
       npsPassives: 3,
       npsDetractors: 2,
-      csatSum: 11,
+      csatSumMilli: 11_000,
       csatResponses: 3,
       csatSatisfied: 2,
-      cesSum: 5,
+      cesSumMilli: 5000,
       cesResponses: 2,
       positiveComments: 2,
       neutralComments: 1,
@@ -175,7 +175,37 @@ describe('money', () => {
   });
 });
 
+describe('survey scales', () => {
+  it('maps CSAT and CES of 5, 7 and 10 points onto 1–5, so mixed scales average correctly', () => {
+    expect([1, 3, 5].map((s) => onFivePoints(s, 5))).toEqual([1, 3, 5]);
+    expect([1, 4, 7].map((s) => onFivePoints(s, 7))).toEqual([1, 3, 5]);
+    expect([1, 10].map((s) => onFivePoints(s, 10))).toEqual([1, 5]);
+    // "Very satisfied" on 5 and on 10 points is the same answer.
+    const counts = { ...EMPTY_COUNTS, csatResponses: 2, csatSumMilli: 1000 * (onFivePoints(5, 5) + onFivePoints(10, 10)) };
+    expect(kpisOf(counts).csat).toBe(5);
+  });
+
+  it('turns a CES asked as agreement into effort: strongly agreeing it was easy is the least effort', () => {
+    expect(onFivePoints(7, 7, 'agreement')).toBe(1);
+    expect(onFivePoints(1, 7, 'agreement')).toBe(5);
+    expect(onFivePoints(5, 5, 'agreement')).toBe(onFivePoints(1, 5, 'effort'));
+  });
+
+  it('counts the top of every scale as satisfied: 4–5 of 5, 6–7 of 7, 8–10 of 10', () => {
+    const satisfied = (scale: number) => Array.from({ length: scale }, (_, i) => i + 1).filter((s) => isSatisfied(onFivePoints(s, scale)));
+    expect(satisfied(5)).toEqual([4, 5]);
+    expect(satisfied(7)).toEqual([6, 7]);
+    expect(satisfied(10)).toEqual([8, 9, 10]);
+  });
+});
+
 describe('window counts from the changelog', () => {
+  it('reads CSAT and CES sums written in points (before scales) as thousandths', () => {
+    const restored = windowCountsFromJson({ revenueMinor: '0', csatSum: 9, csatResponses: 2, cesSum: 4, cesResponses: 2 });
+    expect(restored).toMatchObject({ csatSumMilli: 9000, cesSumMilli: 4000, csatResponses: 2 });
+    expect(restored).not.toHaveProperty('csatSum');
+  });
+
   it('start a counter added since the record was written at 0', () => {
     const { unscoredComments: _added, ...written } = EMPTY_WINDOW;
     const restored = windowCountsFromJson({ ...written, revenueMinor: '0', positiveComments: 2 });

@@ -34,10 +34,12 @@ export interface KpiCounts {
   readonly npsPromoters: number;
   readonly npsPassives: number;
   readonly npsDetractors: number;
-  readonly csatSum: number;
+  /** Sum of CSAT scores on the 1–5 scale (other scales mapped onto it), in thousandths. */
+  readonly csatSumMilli: number;
   readonly csatResponses: number;
   readonly csatSatisfied: number;
-  readonly cesSum: number;
+  /** Sum of CES scores as effort on the 1–5 scale (lower is better), in thousandths. */
+  readonly cesSumMilli: number;
   readonly cesResponses: number;
   readonly positiveComments: number;
   readonly neutralComments: number;
@@ -153,16 +155,29 @@ export function kpisOf(c: KpiCounts, money: MoneyByCurrency = NO_MONEY): Kpis {
     purchase_cycle_days: ratio(c.purchaseCycleDaysSum, c.firstPurchases),
     nps: ratio(c.npsPromoters - c.npsDetractors, npsResponses, 100),
     nps_responses: npsResponses,
-    csat: ratio(c.csatSum, c.csatResponses),
+    csat: ratio(c.csatSumMilli, c.csatResponses, 1 / 1000),
     csat_pct: ratio(c.csatSatisfied, c.csatResponses, 100),
     csat_responses: c.csatResponses,
-    ces: ratio(c.cesSum, c.cesResponses),
+    ces: ratio(c.cesSumMilli, c.cesResponses, 1 / 1000),
     ces_responses: c.cesResponses,
     positive_sentiment_pct: ratio(c.positiveComments, comments, 100),
     negative_sentiment_pct: ratio(c.negativeComments, comments, 100),
     dormant_customers: c.dormantCustomers,
   };
 }
+
+/**
+ * A CSAT or CES answer on the 1–5 scale KPIs are reported in, so surveys asked on 5, 7 or 10 points
+ * average together: the scale's ends map onto 1 and 5, linearly. A CES asked as agreement ("it was
+ * easy", higher is better) is turned into effort first (lower is better). Rounded to thousandths.
+ */
+export function onFivePoints(score: number, scale: number, form: 'effort' | 'agreement' = 'effort'): number {
+  const effort = form === 'agreement' ? scale + 1 - score : score;
+  return Math.round((1 + ((effort - 1) * 4) / (scale - 1)) * 1000) / 1000;
+}
+
+/** Satisfied: 4 or more on the 1–5 scale (4–5 of 5, 6–7 of 7, 8–10 of 10). */
+export const isSatisfied = (fivePoint: number): boolean => fivePoint >= 4;
 
 export type NpsClass = 'promoter' | 'passive' | 'detractor';
 
@@ -195,10 +210,10 @@ export const EMPTY_COUNTS: KpiCounts = {
   npsPromoters: 0,
   npsPassives: 0,
   npsDetractors: 0,
-  csatSum: 0,
+  csatSumMilli: 0,
   csatResponses: 0,
   csatSatisfied: 0,
-  cesSum: 0,
+  cesSumMilli: 0,
   cesResponses: 0,
   positiveComments: 0,
   neutralComments: 0,

@@ -38,7 +38,7 @@ function event(type: JourneyEvent['type'], atHours: number, extra: { page_type?:
     case 'purchase':
       return { ...envelope, type, properties: { order_id: `o${serial}`, amount: '10', currency: 'EUR', items: 1 } };
     case 'survey_response':
-      return { ...envelope, type, properties: { survey_type: 'nps', score: 9, comment: null } };
+      return { ...envelope, type, properties: { survey_type: 'nps', score: 9, comment: null, scale: null, ces_form: null } };
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import { ALL_SEGMENTS, DAY_MS, UNASSIGNED_SEGMENT, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { STAGES, type Stage } from '../../../schemas/processor-outputs.ts';
-import { EMPTY_COUNTS, npsClassOf, toMinorUnits, type KpiCounts } from './kpis.ts';
+import { EMPTY_COUNTS, isSatisfied, npsClassOf, onFivePoints, toMinorUnits, type KpiCounts } from './kpis.ts';
 import type { CommentSentiment } from '../../sentiment/sentiment.ts';
 import { dayEnd, dayOf, type Day } from './calendar.ts';
 
@@ -221,9 +221,11 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
             const cls = npsClassOf(score);
             add(deltas, key, cls === 'promoter' ? { npsPromoters: 1 } : cls === 'detractor' ? { npsDetractors: 1 } : { npsPassives: 1 });
           } else if (kind === 'csat') {
-            add(deltas, key, { csatSum: score, csatResponses: 1, csatSatisfied: score >= 4 ? 1 : 0 });
+            const five = onFivePoints(score, event.properties.scale ?? 5);
+            add(deltas, key, { csatSumMilli: Math.round(five * 1000), csatResponses: 1, csatSatisfied: isSatisfied(five) ? 1 : 0 });
           } else {
-            add(deltas, key, { cesSum: score, cesResponses: 1 });
+            const five = onFivePoints(score, event.properties.scale ?? 5, event.properties.ces_form ?? 'effort');
+            add(deltas, key, { cesSumMilli: Math.round(five * 1000), cesResponses: 1 });
           }
           const { sentiment } = input;
           if (sentiment !== null) {
@@ -316,10 +318,15 @@ export function windowCountsToJson(counts: WindowCounts): Record<string, unknown
 
 export function windowCountsFromJson(json: Record<string, unknown>): WindowCounts {
   const byCurrency = (json.revenueByCurrency ?? {}) as Record<string, string>;
+  // Before scales, CSAT and CES sums were in points (all on 5): the same in thousandths.
+  const { csatSum, cesSum, ...current } = json;
+  const inPoints = (name: string, points: unknown) => (typeof points === 'number' ? { [name]: points * 1000 } : {});
   return {
     // Counters added since the record was written start at 0.
     ...EMPTY_WINDOW,
-    ...(json as unknown as WindowCounts),
+    ...inPoints('csatSumMilli', csatSum),
+    ...inPoints('cesSumMilli', cesSum),
+    ...(current as unknown as WindowCounts),
     revenueMinor: BigInt(json.revenueMinor as string),
     revenueByCurrency: Object.fromEntries(Object.entries(byCurrency).map(([currency, minor]) => [currency, BigInt(minor)])),
   };
