@@ -1,20 +1,20 @@
 -- KPI definitions (issue 13), the views kept equal to services/processor/rules/kpis.ts:
 --   pages_per_visit and time on site count page views with a session only (session_page_views;
 --     time_on_site_ms_sum leaves sessionless views out);
---   conversion_rate_pct = visiting_buyers / visitors: visitors of the window who bought in it, so a
+--   conversion_rate_pct = converted_visitors / visitors: visitors of the window who converted (CONVERSION_EVENTS) in it, so a
 --     buyer who never visited (in store) does not push it past 100 %;
 --   in_window_repeat_purchase_rate_pct = buyers with two or more purchases within the window /
 --     buyers, beside repeat_purchase_rate_pct (two or more in the customer's whole history);
 --   unscored_comments: comments in a language the sentiment model cannot read (008), in no share.
 -- The new partial columns are NULL on rows written before this migration; the views fall back
 -- row by row to what those rows meant (page views for session page views; buyers, at most the
--- visitors, for visiting buyers), and the in-window rate is NULL where no row knows it.
+-- visitors, for converted visitors), and the in-window rate is NULL where no row knows it.
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS session_page_views Nullable(Int64) AFTER page_views;
-ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS visiting_buyers Nullable(Int64) AFTER buyers;
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS converted_visitors Nullable(Int64) AFTER buyers;
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS window_repeat_buyers Nullable(Int64) AFTER repeat_buyers;
-ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS visiting_buyers_7d Nullable(Int64);
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS converted_visitors_7d Nullable(Int64);
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS window_repeat_buyers_7d Nullable(Int64);
-ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS visiting_buyers_30d Nullable(Int64);
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS converted_visitors_30d Nullable(Int64);
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS window_repeat_buyers_30d Nullable(Int64);
 
 CREATE OR REPLACE VIEW journey.segment_kpi_counts_daily AS
@@ -27,7 +27,7 @@ SELECT
     sum(timed_sessions) AS c_timed_sessions,
     sum(buyers) AS c_buyers,
     -- Before 009: buyers, at most the visitors (the conversion rate as it was, capped at 100 %).
-    sum(ifNull(visiting_buyers, least(buyers, visitors))) AS c_visiting_buyers,
+    sum(ifNull(converted_visitors, least(buyers, visitors))) AS c_converted_visitors,
     sum(window_repeat_buyers) AS c_window_repeat_buyers,
     sum(repeat_buyers) AS c_repeat_buyers,
     sum(page_views) AS c_page_views,
@@ -68,14 +68,14 @@ SELECT
     sum(timed_sessions_7d) AS c_timed_sessions_7d,
     sum(buyers_7d) AS c_buyers_7d,
     sum(repeat_buyers_7d) AS c_repeat_buyers_7d,
-    sum(ifNull(visiting_buyers_7d, least(buyers_7d, visitors_7d))) AS c_visiting_buyers_7d,
+    sum(ifNull(converted_visitors_7d, least(buyers_7d, visitors_7d))) AS c_converted_visitors_7d,
     sum(window_repeat_buyers_7d) AS c_window_repeat_buyers_7d,
     sum(visitors_30d) AS c_visitors_30d,
     sum(sessions_30d) AS c_sessions_30d,
     sum(timed_sessions_30d) AS c_timed_sessions_30d,
     sum(buyers_30d) AS c_buyers_30d,
     sum(repeat_buyers_30d) AS c_repeat_buyers_30d,
-    sum(ifNull(visiting_buyers_30d, least(buyers_30d, visitors_30d))) AS c_visiting_buyers_30d,
+    sum(ifNull(converted_visitors_30d, least(buyers_30d, visitors_30d))) AS c_converted_visitors_30d,
     sum(window_repeat_buyers_30d) AS c_window_repeat_buyers_30d,
     sumMap(transitions_to) AS c_transitions_to,
     sumMap(stage_counts) AS c_stage_counts,
@@ -184,7 +184,7 @@ SELECT
     tupleElement(picked, 31) AS returning_visitors,
     tupleElement(picked, 32) AS previous_visitors,
     tupleElement(picked, 33) AS session_page_views,
-    tupleElement(picked, 34) AS visiting_buyers,
+    tupleElement(picked, 34) AS converted_visitors,
     tupleElement(picked, 35) AS window_repeat_buyers,
     tupleElement(picked, 36) AS unscored_comments,
     c_stage_counts AS stage_counts,
@@ -192,9 +192,9 @@ SELECT
 FROM windowed
 ARRAY JOIN [1, 7, 30] AS window_days
 ARRAY JOIN [multiIf(
-    window_days = 1, (c_visitors, c_sessions, c_timed_sessions, c_buyers, c_repeat_buyers, c_page_views, c_time_on_page_ms_sum, c_timed_page_views, c_time_on_site_ms_sum, c_cta_impressions, c_cta_clicks, c_forms_submitted, c_orders, c_revenue, c_purchase_cycle_days_sum, c_first_purchases, c_nps_promoters, c_nps_passives, c_nps_detractors, c_csat_sum, c_csat_responses, c_csat_satisfied, c_ces_sum, c_ces_responses, c_positive_comments, c_neutral_comments, c_negative_comments, c_dormant_customers, c_transitions_to, c_newly_dormant_customers, c_returning_visitors_1d, c_previous_visitors_1d, c_session_page_views, c_visiting_buyers, c_window_repeat_buyers, c_unscored_comments),
-    window_days = 7, (c_visitors_7d, c_sessions_7d, c_timed_sessions_7d, c_buyers_7d, c_repeat_buyers_7d, s7_page_views, s7_time_on_page_ms_sum, s7_timed_page_views, s7_time_on_site_ms_sum, s7_cta_impressions, s7_cta_clicks, s7_forms_submitted, s7_orders, s7_revenue, s7_purchase_cycle_days_sum, s7_first_purchases, s7_nps_promoters, s7_nps_passives, s7_nps_detractors, s7_csat_sum, s7_csat_responses, s7_csat_satisfied, s7_ces_sum, s7_ces_responses, s7_positive_comments, s7_neutral_comments, s7_negative_comments, c_dormant_customers, s7_transitions_to, s7_newly_dormant_customers, c_returning_visitors_7d, c_previous_visitors_7d, s7_session_page_views, c_visiting_buyers_7d, c_window_repeat_buyers_7d, s7_unscored_comments),
-    (c_visitors_30d, c_sessions_30d, c_timed_sessions_30d, c_buyers_30d, c_repeat_buyers_30d, s30_page_views, s30_time_on_page_ms_sum, s30_timed_page_views, s30_time_on_site_ms_sum, s30_cta_impressions, s30_cta_clicks, s30_forms_submitted, s30_orders, s30_revenue, s30_purchase_cycle_days_sum, s30_first_purchases, s30_nps_promoters, s30_nps_passives, s30_nps_detractors, s30_csat_sum, s30_csat_responses, s30_csat_satisfied, s30_ces_sum, s30_ces_responses, s30_positive_comments, s30_neutral_comments, s30_negative_comments, c_dormant_customers, s30_transitions_to, s30_newly_dormant_customers, c_returning_visitors_30d, c_previous_visitors_30d, s30_session_page_views, c_visiting_buyers_30d, c_window_repeat_buyers_30d, s30_unscored_comments))] AS picked;
+    window_days = 1, (c_visitors, c_sessions, c_timed_sessions, c_buyers, c_repeat_buyers, c_page_views, c_time_on_page_ms_sum, c_timed_page_views, c_time_on_site_ms_sum, c_cta_impressions, c_cta_clicks, c_forms_submitted, c_orders, c_revenue, c_purchase_cycle_days_sum, c_first_purchases, c_nps_promoters, c_nps_passives, c_nps_detractors, c_csat_sum, c_csat_responses, c_csat_satisfied, c_ces_sum, c_ces_responses, c_positive_comments, c_neutral_comments, c_negative_comments, c_dormant_customers, c_transitions_to, c_newly_dormant_customers, c_returning_visitors_1d, c_previous_visitors_1d, c_session_page_views, c_converted_visitors, c_window_repeat_buyers, c_unscored_comments),
+    window_days = 7, (c_visitors_7d, c_sessions_7d, c_timed_sessions_7d, c_buyers_7d, c_repeat_buyers_7d, s7_page_views, s7_time_on_page_ms_sum, s7_timed_page_views, s7_time_on_site_ms_sum, s7_cta_impressions, s7_cta_clicks, s7_forms_submitted, s7_orders, s7_revenue, s7_purchase_cycle_days_sum, s7_first_purchases, s7_nps_promoters, s7_nps_passives, s7_nps_detractors, s7_csat_sum, s7_csat_responses, s7_csat_satisfied, s7_ces_sum, s7_ces_responses, s7_positive_comments, s7_neutral_comments, s7_negative_comments, c_dormant_customers, s7_transitions_to, s7_newly_dormant_customers, c_returning_visitors_7d, c_previous_visitors_7d, s7_session_page_views, c_converted_visitors_7d, c_window_repeat_buyers_7d, s7_unscored_comments),
+    (c_visitors_30d, c_sessions_30d, c_timed_sessions_30d, c_buyers_30d, c_repeat_buyers_30d, s30_page_views, s30_time_on_page_ms_sum, s30_timed_page_views, s30_time_on_site_ms_sum, s30_cta_impressions, s30_cta_clicks, s30_forms_submitted, s30_orders, s30_revenue, s30_purchase_cycle_days_sum, s30_first_purchases, s30_nps_promoters, s30_nps_passives, s30_nps_detractors, s30_csat_sum, s30_csat_responses, s30_csat_satisfied, s30_ces_sum, s30_ces_responses, s30_positive_comments, s30_neutral_comments, s30_negative_comments, c_dormant_customers, s30_transitions_to, s30_newly_dormant_customers, c_returning_visitors_30d, c_previous_visitors_30d, s30_session_page_views, c_converted_visitors_30d, c_window_repeat_buyers_30d, s30_unscored_comments))] AS picked;
 
 CREATE OR REPLACE VIEW journey.segment_kpis AS
 SELECT
@@ -216,8 +216,8 @@ SELECT
     revenue,
     if(orders = 0, NULL, round(toDecimal128(revenue, 8) / orders, 4)) AS aov,
     toUInt64(buyers) AS buyers,
-    toUInt64(visiting_buyers) AS visiting_buyers,
-    if(visitors = 0, NULL, toFloat64(round(toDecimal128((visiting_buyers / visitors) * 100, 10), 4))) AS conversion_rate_pct,
+    toUInt64(converted_visitors) AS converted_visitors,
+    if(visitors = 0, NULL, toFloat64(round(toDecimal128((converted_visitors / visitors) * 100, 10), 4))) AS conversion_rate_pct,
     if(buyers = 0, NULL, toFloat64(round(toDecimal128((repeat_buyers / buyers) * 100, 10), 4))) AS repeat_purchase_rate_pct,
     if(buyers = 0 OR window_repeat_buyers IS NULL, NULL, toFloat64(round(toDecimal128((assumeNotNull(window_repeat_buyers) / buyers) * 100, 10), 4))) AS in_window_repeat_purchase_rate_pct,
     if(first_purchases = 0, NULL, toFloat64(round(toDecimal128(purchase_cycle_days_sum / first_purchases, 10), 4))) AS purchase_cycle_days,

@@ -15,7 +15,7 @@ SELECT
     sum(timed_sessions) AS c_timed_sessions,
     sum(buyers) AS c_buyers,
     -- Before 009: buyers, at most the visitors (the conversion rate as it was, capped at 100 %).
-    sum(ifNull(visiting_buyers, least(buyers, visitors))) AS c_visiting_buyers,
+    sum(ifNull(converted_visitors, least(buyers, visitors))) AS c_converted_visitors,
     sum(window_repeat_buyers) AS c_window_repeat_buyers,
     sum(repeat_buyers) AS c_repeat_buyers,
     sum(page_views) AS c_page_views,
@@ -56,14 +56,14 @@ SELECT
     sum(timed_sessions_7d) AS c_timed_sessions_7d,
     sum(buyers_7d) AS c_buyers_7d,
     sum(repeat_buyers_7d) AS c_repeat_buyers_7d,
-    sum(ifNull(visiting_buyers_7d, least(buyers_7d, visitors_7d))) AS c_visiting_buyers_7d,
+    sum(ifNull(converted_visitors_7d, least(buyers_7d, visitors_7d))) AS c_converted_visitors_7d,
     sum(window_repeat_buyers_7d) AS c_window_repeat_buyers_7d,
     sum(visitors_30d) AS c_visitors_30d,
     sum(sessions_30d) AS c_sessions_30d,
     sum(timed_sessions_30d) AS c_timed_sessions_30d,
     sum(buyers_30d) AS c_buyers_30d,
     sum(repeat_buyers_30d) AS c_repeat_buyers_30d,
-    sum(ifNull(visiting_buyers_30d, least(buyers_30d, visitors_30d))) AS c_visiting_buyers_30d,
+    sum(ifNull(converted_visitors_30d, least(buyers_30d, visitors_30d))) AS c_converted_visitors_30d,
     sum(window_repeat_buyers_30d) AS c_window_repeat_buyers_30d,
     sumMap(transitions_to) AS c_transitions_to,
     sumMap(stage_counts) AS c_stage_counts,
@@ -178,7 +178,7 @@ SELECT
     tupleElement(picked, 31) AS returning_visitors,
     tupleElement(picked, 32) AS previous_visitors,
     tupleElement(picked, 33) AS session_page_views,
-    tupleElement(picked, 34) AS visiting_buyers,
+    tupleElement(picked, 34) AS converted_visitors,
     tupleElement(picked, 35) AS window_repeat_buyers,
     tupleElement(picked, 36) AS unscored_comments,
     tupleElement(picked, 37) AS revenue_by_currency,
@@ -188,9 +188,9 @@ SELECT
 FROM windowed
 ARRAY JOIN [1, 7, 30] AS window_days
 ARRAY JOIN [multiIf(
-    window_days = 1, (c_visitors, c_sessions, c_timed_sessions, c_buyers, c_repeat_buyers, c_page_views, c_time_on_page_ms_sum, c_timed_page_views, c_time_on_site_ms_sum, c_cta_impressions, c_cta_clicks, c_forms_submitted, c_orders, c_revenue, c_purchase_cycle_days_sum, c_first_purchases, c_nps_promoters, c_nps_passives, c_nps_detractors, c_csat_sum, c_csat_responses, c_csat_satisfied, c_ces_sum, c_ces_responses, c_positive_comments, c_neutral_comments, c_negative_comments, c_dormant_customers, c_transitions_to, c_newly_dormant_customers, c_returning_visitors_1d, c_previous_visitors_1d, c_session_page_views, c_visiting_buyers, c_window_repeat_buyers, c_unscored_comments, c_revenue_by_currency, c_orders_by_currency),
-    window_days = 7, (c_visitors_7d, c_sessions_7d, c_timed_sessions_7d, c_buyers_7d, c_repeat_buyers_7d, s7_page_views, s7_time_on_page_ms_sum, s7_timed_page_views, s7_time_on_site_ms_sum, s7_cta_impressions, s7_cta_clicks, s7_forms_submitted, s7_orders, s7_revenue, s7_purchase_cycle_days_sum, s7_first_purchases, s7_nps_promoters, s7_nps_passives, s7_nps_detractors, s7_csat_sum, s7_csat_responses, s7_csat_satisfied, s7_ces_sum, s7_ces_responses, s7_positive_comments, s7_neutral_comments, s7_negative_comments, c_dormant_customers, s7_transitions_to, s7_newly_dormant_customers, c_returning_visitors_7d, c_previous_visitors_7d, s7_session_page_views, c_visiting_buyers_7d, c_window_repeat_buyers_7d, s7_unscored_comments, s7_revenue_by_currency, s7_orders_by_currency),
-    (c_visitors_30d, c_sessions_30d, c_timed_sessions_30d, c_buyers_30d, c_repeat_buyers_30d, s30_page_views, s30_time_on_page_ms_sum, s30_timed_page_views, s30_time_on_site_ms_sum, s30_cta_impressions, s30_cta_clicks, s30_forms_submitted, s30_orders, s30_revenue, s30_purchase_cycle_days_sum, s30_first_purchases, s30_nps_promoters, s30_nps_passives, s30_nps_detractors, s30_csat_sum, s30_csat_responses, s30_csat_satisfied, s30_ces_sum, s30_ces_responses, s30_positive_comments, s30_neutral_comments, s30_negative_comments, c_dormant_customers, s30_transitions_to, s30_newly_dormant_customers, c_returning_visitors_30d, c_previous_visitors_30d, s30_session_page_views, c_visiting_buyers_30d, c_window_repeat_buyers_30d, s30_unscored_comments, s30_revenue_by_currency, s30_orders_by_currency))] AS picked;
+    window_days = 1, (c_visitors, c_sessions, c_timed_sessions, c_buyers, c_repeat_buyers, c_page_views, c_time_on_page_ms_sum, c_timed_page_views, c_time_on_site_ms_sum, c_cta_impressions, c_cta_clicks, c_forms_submitted, c_orders, c_revenue, c_purchase_cycle_days_sum, c_first_purchases, c_nps_promoters, c_nps_passives, c_nps_detractors, c_csat_sum, c_csat_responses, c_csat_satisfied, c_ces_sum, c_ces_responses, c_positive_comments, c_neutral_comments, c_negative_comments, c_dormant_customers, c_transitions_to, c_newly_dormant_customers, c_returning_visitors_1d, c_previous_visitors_1d, c_session_page_views, c_converted_visitors, c_window_repeat_buyers, c_unscored_comments, c_revenue_by_currency, c_orders_by_currency),
+    window_days = 7, (c_visitors_7d, c_sessions_7d, c_timed_sessions_7d, c_buyers_7d, c_repeat_buyers_7d, s7_page_views, s7_time_on_page_ms_sum, s7_timed_page_views, s7_time_on_site_ms_sum, s7_cta_impressions, s7_cta_clicks, s7_forms_submitted, s7_orders, s7_revenue, s7_purchase_cycle_days_sum, s7_first_purchases, s7_nps_promoters, s7_nps_passives, s7_nps_detractors, s7_csat_sum, s7_csat_responses, s7_csat_satisfied, s7_ces_sum, s7_ces_responses, s7_positive_comments, s7_neutral_comments, s7_negative_comments, c_dormant_customers, s7_transitions_to, s7_newly_dormant_customers, c_returning_visitors_7d, c_previous_visitors_7d, s7_session_page_views, c_converted_visitors_7d, c_window_repeat_buyers_7d, s7_unscored_comments, s7_revenue_by_currency, s7_orders_by_currency),
+    (c_visitors_30d, c_sessions_30d, c_timed_sessions_30d, c_buyers_30d, c_repeat_buyers_30d, s30_page_views, s30_time_on_page_ms_sum, s30_timed_page_views, s30_time_on_site_ms_sum, s30_cta_impressions, s30_cta_clicks, s30_forms_submitted, s30_orders, s30_revenue, s30_purchase_cycle_days_sum, s30_first_purchases, s30_nps_promoters, s30_nps_passives, s30_nps_detractors, s30_csat_sum, s30_csat_responses, s30_csat_satisfied, s30_ces_sum, s30_ces_responses, s30_positive_comments, s30_neutral_comments, s30_negative_comments, c_dormant_customers, s30_transitions_to, s30_newly_dormant_customers, c_returning_visitors_30d, c_previous_visitors_30d, s30_session_page_views, c_converted_visitors_30d, c_window_repeat_buyers_30d, s30_unscored_comments, s30_revenue_by_currency, s30_orders_by_currency))] AS picked;
 
 CREATE OR REPLACE VIEW journey.segment_kpis AS
 SELECT
@@ -219,8 +219,8 @@ SELECT
         mapFilter((currency, total) -> orders_by_currency[currency] > 0, revenue_by_currency)
     ) AS aov_by_currency,
     toUInt64(buyers) AS buyers,
-    toUInt64(visiting_buyers) AS visiting_buyers,
-    if(visitors = 0, NULL, toFloat64(round(toDecimal128((visiting_buyers / visitors) * 100, 10), 4))) AS conversion_rate_pct,
+    toUInt64(converted_visitors) AS converted_visitors,
+    if(visitors = 0, NULL, toFloat64(round(toDecimal128((converted_visitors / visitors) * 100, 10), 4))) AS conversion_rate_pct,
     if(buyers = 0, NULL, toFloat64(round(toDecimal128((repeat_buyers / buyers) * 100, 10), 4))) AS repeat_purchase_rate_pct,
     if(buyers = 0 OR window_repeat_buyers IS NULL, NULL, toFloat64(round(toDecimal128((assumeNotNull(window_repeat_buyers) / buyers) * 100, 10), 4))) AS in_window_repeat_purchase_rate_pct,
     if(first_purchases = 0, NULL, toFloat64(round(toDecimal128(purchase_cycle_days_sum / first_purchases, 10), 4))) AS purchase_cycle_days,

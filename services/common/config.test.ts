@@ -48,6 +48,17 @@ describe('loadConfig', () => {
     expect(config.clickhouse.url).toBeUndefined();
   });
 
+  it('reads what a conversion is: purchases by default, form types when named', () => {
+    expect(loadConfig({}).processor.stage.conversions).toEqual({ purchase: true, forms: [] });
+    expect(loadConfig({ CONVERSION_EVENTS: 'form:demo_request, purchase' }).processor.stage.conversions).toEqual({
+      purchase: true,
+      forms: ['demo_request'],
+    });
+    expect(() => loadConfig({ CONVERSION_EVENTS: 'form:webinar' })).toThrow(
+      'CONVERSION_EVENTS="form:webinar": form:webinar is neither purchase nor form:<newsletter|contact|demo_request|signup|lead|support|other>',
+    );
+  });
+
   it('names every invalid variable, and never echoes a secret', () => {
     const attempt = () =>
       loadConfig({ STACK_KAFKA_PORT: '70000', SCHEMA_REGISTRY_URL: 'not a url', KAFKA_SSL: 'maybe', REPORTING_TIME_ZONE: 'Mars/Olympus' });

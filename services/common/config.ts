@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { ALERT_SIGNAL_NAMES } from '../../schemas/alert-records.ts';
+import { FORM_TYPES } from '../../schemas/event-contract.ts';
 
 /** `a, b,` → ['a', 'b']: comma-separated, blanks dropped. */
 const splitList = (text: string): string[] =>
@@ -169,6 +170,26 @@ export const envSchema = z.object({
   PROCESSOR_DEDUP_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** ...and at most this many per customer; older events are set aside as late, never counted twice. */
   PROCESSOR_DEDUP_MAX_IDS: z.coerce.number().int().min(10).max(10_000).default(2000),
+  /**
+   * What a conversion is: `purchase` and/or `form:<form_type>` (newsletter, demo_request, signup, …),
+   * comma-separated. It makes a customer's stage `conversion` and counts in the conversion rate.
+   */
+  CONVERSION_EVENTS: z
+    .string()
+    .default('purchase')
+    .transform((text, context) => {
+      const parts = splitList(text);
+      const forms: (typeof FORM_TYPES)[number][] = [];
+      let purchase = false;
+      for (const part of parts) {
+        const form = /^form:(.+)$/.exec(part)?.[1];
+        if (part === 'purchase') purchase = true;
+        else if (form !== undefined && (FORM_TYPES as readonly string[]).includes(form)) forms.push(form as (typeof FORM_TYPES)[number]);
+        else context.addIssue({ code: 'custom', message: `${part} is neither purchase nor form:<${FORM_TYPES.join('|')}>` });
+      }
+      if (parts.length === 0) context.addIssue({ code: 'custom', message: 'name at least one conversion event' });
+      return { purchase, forms };
+    }),
   STAGE_CONSIDERATION_PRODUCT_VIEWS: z.coerce.number().int().min(1).default(3),
   STAGE_CONSIDERATION_SESSIONS: z.coerce.number().int().min(1).default(2),
   STAGE_ENGAGEMENT_AFTER_PURCHASE_H: z.coerce.number().positive().default(24),
@@ -350,6 +371,7 @@ function structure(env: ParsedEnv, cwd: string) {
       sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
       dedup: { windowMs: env.PROCESSOR_DEDUP_WINDOW_DAYS * 86_400_000, maxIds: env.PROCESSOR_DEDUP_MAX_IDS },
       stage: {
+        conversions: env.CONVERSION_EVENTS,
         considerationProductViews: env.STAGE_CONSIDERATION_PRODUCT_VIEWS,
         considerationSessions: env.STAGE_CONSIDERATION_SESSIONS,
         engagementAfterPurchaseMs: env.STAGE_ENGAGEMENT_AFTER_PURCHASE_H * 3600 * 1000,

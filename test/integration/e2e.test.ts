@@ -222,7 +222,7 @@ describe('journey start, end to end', () => {
       orders_by_currency: { EUR: '1' },
       aov_by_currency: { EUR: 40 },
       buyers: '1',
-      visiting_buyers: '1',
+      converted_visitors: '1',
       conversion_rate_pct: 50,
       repeat_purchase_rate_pct: 0,
       in_window_repeat_purchase_rate_pct: 0,

@@ -170,7 +170,7 @@ describe('journey processor', () => {
         revenueMinor: 400_000n,
         buyers: 1,
         // ann visited and bought.
-        visitingBuyers: 1,
+        convertedVisitors: 1,
         purchaseCycleDaysSum: 1 / 24,
         firstPurchases: 1,
         npsPromoters: 1,

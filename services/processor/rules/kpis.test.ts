@@ -26,7 +26,7 @@ describe('kpisOf', () => {
       orders: 3,
       revenueMinor: toMinorUnits('19.99') + toMinorUnits('50.00') + toMinorUnits('30.01'),
       buyers: 2,
-      visitingBuyers: 1,
+      convertedVisitors: 1,
       repeatBuyers: 1,
       windowRepeatBuyers: 1,
       purchaseCycleDaysSum: 13,
@@ -104,9 +104,9 @@ describe('kpisOf', () => {
 
   it('keeps conversion among visitors: buyers who never visited do not push it past 100 %', () => {
     // One visitor who bought; two customers who bought in store.
-    const kpis = kpisOf({ ...EMPTY_COUNTS, visitors: 1, buyers: 3, visitingBuyers: 1 });
+    const kpis = kpisOf({ ...EMPTY_COUNTS, visitors: 1, buyers: 3, convertedVisitors: 1 });
     expect(kpis.conversion_rate_pct).toBe(100);
-    expect(kpisOf({ ...EMPTY_COUNTS, visitors: 4, buyers: 3, visitingBuyers: 1 }).conversion_rate_pct).toBe(25);
+    expect(kpisOf({ ...EMPTY_COUNTS, visitors: 4, buyers: 3, convertedVisitors: 1 }).conversion_rate_pct).toBe(25);
   });
 
   it('leaves page views outside any session out of the per-visit ratios', () => {

@@ -22,8 +22,8 @@ export interface KpiCounts {
   /** Revenue in ten-thousandths of the currency unit (see toMinorUnits). */
   readonly revenueMinor: bigint;
   readonly buyers: number;
-  /** Of `visitors`, those who also bought in the window: the conversions of the conversion rate. */
-  readonly visitingBuyers: number;
+  /** Of `visitors`, those who also converted in the window (CONVERSION_EVENTS: a purchase by default). */
+  readonly convertedVisitors: number;
   /** Of `buyers`, those with at least two purchases in their history (lifetime). */
   readonly repeatBuyers: number;
   /** Of `buyers`, those with at least two purchases in the window itself. */
@@ -149,7 +149,7 @@ export function kpisOf(c: KpiCounts, money: MoneyByCurrency = NO_MONEY): Kpis {
     ),
     buyers: c.buyers,
     // Conversions among visitors: a buyer who never visited (in store, by phone) is not one, so ≤ 100 %.
-    conversion_rate_pct: ratio(c.visitingBuyers, c.visitors, 100),
+    conversion_rate_pct: ratio(c.convertedVisitors, c.visitors, 100),
     repeat_purchase_rate_pct: ratio(c.repeatBuyers, c.buyers, 100),
     in_window_repeat_purchase_rate_pct: ratio(c.windowRepeatBuyers, c.buyers, 100),
     purchase_cycle_days: ratio(c.purchaseCycleDaysSum, c.firstPurchases),
@@ -202,7 +202,7 @@ export const EMPTY_COUNTS: KpiCounts = {
   orders: 0,
   revenueMinor: 0n,
   buyers: 0,
-  visitingBuyers: 0,
+  convertedVisitors: 0,
   repeatBuyers: 0,
   windowRepeatBuyers: 0,
   purchaseCycleDaysSum: 0,

@@ -61,6 +61,7 @@ function accumulate(events: readonly JourneyEvent[]): { get: (key: string) => Ro
       timeZone: TZ,
       countsInWindow: true,
       sentiment: null,
+      converts: e.type === 'purchase',
     });
     tracks.set(customer, track);
     for (const [segment, delta] of rollingSteps({
@@ -106,7 +107,7 @@ function bruteForce(events: readonly JourneyEvent[], end: Day, length: number) {
     repeatBuyers: [...buyers].filter((c) => (secondPurchase(c) ?? Infinity) < dayEnd(end, TZ)).length,
     returningVisitors: [...previous].filter((c) => current.has(c)).length,
     previousVisitors: previous.size,
-    visitingBuyers: [...buyers].filter((c) => current.has(c)).length,
+    convertedVisitors: [...buyers].filter((c) => current.has(c)).length,
     windowRepeatBuyers: [...buyers].filter((c) => inWindow.filter((e) => e.type === 'purchase' && e.customer_id === c).length >= 2).length,
   };
 }

@@ -25,7 +25,7 @@ export const VISIT_LOOKBACK_DAYS = 2 * Math.max(...ROLLING_LENGTHS) - 1;
 /**
  * returningVisitors: visitors of the window who also visited in the window just before it (the
  * same length, ending `length` days earlier); previousVisitors: visitors of that earlier window.
- * Their ratio is the retention (return) rate. visitingBuyers: visitors of the window who bought in
+ * Their ratio is the retention (return) rate. convertedVisitors: visitors of the window who converted in
  * it (the conversions); windowRepeatBuyers: buyers with two or more purchases within the window.
  */
 export const ROLLING_FIELDS = [
@@ -36,7 +36,7 @@ export const ROLLING_FIELDS = [
   'repeatBuyers',
   'returningVisitors',
   'previousVisitors',
-  'visitingBuyers',
+  'convertedVisitors',
   'windowRepeatBuyers',
 ] as const;
 export type RollingField = (typeof ROLLING_FIELDS)[number];
@@ -187,17 +187,17 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
 
   const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
-  /** Visitors of the window who bought in it: window ends covered by a visit and by a purchase. */
-  const visitingBuyers = (segment: string) => {
+  /** Visitors of the window who converted in it: window ends covered by a visit and by a conversion. */
+  const convertedVisitors = (segment: string) => {
     const visitsWas = daysWith(before.marks, segment, (m) => m.visitor === true);
     const visitsIs = daysWith(after.marks, segment, (m) => m.visitor === true);
-    const boughtWas = daysWith(before.marks, segment, (m) => m.buyer === true);
-    const boughtIs = daysWith(after.marks, segment, (m) => m.buyer === true);
+    const boughtWas = daysWith(before.marks, segment, (m) => m.converted === true);
+    const boughtIs = daysWith(after.marks, segment, (m) => m.converted === true);
     if (same(visitsWas, visitsIs) && same(boughtWas, boughtIs)) return;
     for (const length of ROLLING_LENGTHS) {
       const both = (visits: readonly number[], bought: readonly number[]) =>
         stepsOf(bothOf(coveredEnds(visits, length), coveredEnds(bought, length)));
-      record(segment, `visitingBuyers:${length}`, both(visitsWas, boughtWas), both(visitsIs, boughtIs));
+      record(segment, `convertedVisitors:${length}`, both(visitsWas, boughtWas), both(visitsIs, boughtIs));
     }
   };
 
@@ -214,7 +214,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     distinct(segment, 'visitors', (m) => m.visitor === true);
     returning(segment);
     distinct(segment, 'buyers', (m) => m.buyer === true);
-    visitingBuyers(segment);
+    convertedVisitors(segment);
     windowRepeatBuyers(segment);
     const session = input.session;
     if (session !== null) {

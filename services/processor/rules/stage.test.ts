@@ -1,13 +1,27 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import type { Stage } from '../../../schemas/processor-outputs.ts';
-import { applyEvent, NEW_CUSTOMER, type CustomerStage, type StageTransition } from './stage.ts';
+import {
+  applyEvent,
+  DEFAULT_STAGE_RULES,
+  firstConversionAt,
+  isConversion,
+  NEW_CUSTOMER,
+  stageOf,
+  type CustomerStage,
+  type StageRules,
+  type StageTransition,
+} from './stage.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 const HOUR = 3600 * 1000;
 let serial = 0;
 
-function event(type: JourneyEvent['type'], atHours: number, extra: { page_type?: string; session?: string } = {}): JourneyEvent {
+function event(
+  type: JourneyEvent['type'],
+  atHours: number,
+  extra: { page_type?: string; session?: string; form_type?: 'contact' | 'newsletter' | 'demo_request' } = {},
+): JourneyEvent {
   serial++;
   const envelope = {
     event_id: `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`,
@@ -34,7 +48,7 @@ function event(type: JourneyEvent['type'], atHours: number, extra: { page_type?:
         },
       };
     case 'form_submission':
-      return { ...envelope, type, properties: { form_id: 'f', form_type: 'contact' } };
+      return { ...envelope, type, properties: { form_id: 'f', form_type: extra.form_type ?? 'contact' } };
     case 'purchase':
       return { ...envelope, type, properties: { order_id: `o${serial}`, amount: '10', currency: 'EUR', items: 1 } };
     case 'survey_response':
@@ -42,11 +56,14 @@ function event(type: JourneyEvent['type'], atHours: number, extra: { page_type?:
   }
 }
 
-function replay(events: readonly JourneyEvent[]): { stage: Stage; transitions: StageTransition[]; state: CustomerStage } {
+function replay(
+  events: readonly JourneyEvent[],
+  rules: StageRules = DEFAULT_STAGE_RULES,
+): { stage: Stage; transitions: StageTransition[]; state: CustomerStage } {
   let state = NEW_CUSTOMER;
   const transitions: StageTransition[] = [];
   for (const e of events) {
-    const step = applyEvent(state, e, 'c');
+    const step = applyEvent(state, e, 'c', rules);
     state = step.state;
     if (step.transition) transitions.push(step.transition);
   }
@@ -125,6 +142,37 @@ describe('stage rules', () => {
     expect(stageAfter([event('survey_response', 10), event('purchase', 12)])).toBe('conversion');
     // ...and a visit 28 h after the purchase engages even when it arrived first.
     expect(stageAfter([event('page_view', 40), event('purchase', 12)])).toBe('ongoing_engagement');
+  });
+});
+
+describe('conversion events (CONVERSION_EVENTS)', () => {
+  const demoRequests: StageRules = { ...DEFAULT_STAGE_RULES, conversions: { purchase: false, forms: ['demo_request'] } };
+
+  it('converts a B2B lead on a demo request, and not on a purchase when purchases are not conversions', () => {
+    expect(replay([event('page_view', 0), event('form_submission', 1, { form_type: 'demo_request' })], demoRequests).stage).toBe(
+      'conversion',
+    );
+    expect(replay([event('page_view', 0), event('form_submission', 1, { form_type: 'contact' })], demoRequests).stage).toBe(
+      'consideration',
+    );
+    expect(isConversion(event('purchase', 2), demoRequests.conversions)).toBe(false);
+    expect(isConversion(event('form_submission', 2, { form_type: 'demo_request' }), demoRequests.conversions)).toBe(true);
+  });
+
+  it('converts at the earliest conversion event of any configured kind, whatever the arrival order', () => {
+    const both: StageRules = { ...DEFAULT_STAGE_RULES, conversions: { purchase: true, forms: ['newsletter'] } };
+    const events = [event('page_view', 0), event('purchase', 30), event('form_submission', 5, { form_type: 'newsletter' })];
+    for (const order of [events, [...events].reverse()]) {
+      const { state } = replay(order, both);
+      expect(firstConversionAt(state.evidence, both.conversions)).toBe(T0 + 5 * HOUR);
+      expect(state.stage).toBe('ongoing_engagement');
+    }
+  });
+
+  it('keeps what a changed configuration needs: a form seen under the default rules converts once forms count', () => {
+    const underDefault = replay([event('page_view', 0), event('form_submission', 1, { form_type: 'demo_request' })]);
+    expect(underDefault.stage).toBe('consideration');
+    expect(stageOf(underDefault.state.evidence, demoRequests)).toBe('conversion');
   });
 });
 

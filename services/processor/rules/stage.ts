@@ -5,19 +5,28 @@
  * condition is monotone in it, so arrival order cannot change the stage and it never goes back.
  * Pure: no I/O, no clock.
  */
-import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import type { FORM_TYPES, JourneyEvent } from '../../../schemas/event-contract.ts';
 import type { Stage } from '../../../schemas/processor-outputs.ts';
 
+/** What counts as a conversion: a purchase (the default), and/or the submission of a form of these types. */
+export interface ConversionEvents {
+  readonly purchase: boolean;
+  readonly forms: readonly (typeof FORM_TYPES)[number][];
+}
+
 export interface StageRules {
+  /** conversion: the customer's first conversion event (CONVERSION_EVENTS). */
+  readonly conversions: ConversionEvents;
   /** consideration: this many page views of product or pricing pages... */
   readonly considerationProductViews: number;
   /** ...or page views in this many distinct sessions. */
   readonly considerationSessions: number;
-  /** ongoing_engagement: any event at least this long (event time) after the first purchase. */
+  /** ongoing_engagement: a second purchase, a survey after the first conversion, or any event at least this long after it. */
   readonly engagementAfterPurchaseMs: number;
 }
 
 export const DEFAULT_STAGE_RULES: StageRules = {
+  conversions: { purchase: true, forms: [] },
   considerationProductViews: 3,
   considerationSessions: 2,
   engagementAfterPurchaseMs: 24 * 3600 * 1000,
@@ -30,6 +39,8 @@ export interface StageEvidence {
   /** Distinct sessions with a page view, kept only up to the number the rule needs. */
   readonly pageViewSessions: readonly string[];
   readonly formSubmissions: number;
+  /** The earliest submission of each form type: enough to judge any CONVERSION_EVENTS, even a changed one. */
+  readonly firstFormAt: Readonly<Record<string, number>>;
   readonly purchases: number;
   readonly firstPurchaseAt: number | null;
   readonly lastEventAt: number | null;
@@ -41,6 +52,7 @@ export const NO_EVIDENCE: StageEvidence = {
   productOrPricingViews: 0,
   pageViewSessions: [],
   formSubmissions: 0,
+  firstFormAt: {},
   purchases: 0,
   firstPurchaseAt: null,
   lastEventAt: null,
@@ -69,8 +81,14 @@ export function addEvidence(evidence: StageEvidence, event: JourneyEvent, rules:
         pageViewSessions: sessions,
       };
     }
-    case 'form_submission':
-      return { ...next, formSubmissions: evidence.formSubmissions + 1 };
+    case 'form_submission': {
+      const type = event.properties.form_type;
+      return {
+        ...next,
+        formSubmissions: evidence.formSubmissions + 1,
+        firstFormAt: { ...evidence.firstFormAt, [type]: min(evidence.firstFormAt[type] ?? null, at) },
+      };
+    }
     case 'purchase':
       return { ...next, purchases: evidence.purchases + 1, firstPurchaseAt: min(evidence.firstPurchaseAt, at) };
     case 'survey_response':
@@ -78,14 +96,30 @@ export function addEvidence(evidence: StageEvidence, event: JourneyEvent, rules:
   }
 }
 
+/** When the customer first converted, by the configured conversion events; null if not yet. */
+export function firstConversionAt(evidence: StageEvidence, conversions: ConversionEvents): number | null {
+  let first = conversions.purchase ? evidence.firstPurchaseAt : null;
+  for (const form of conversions.forms) {
+    const at = evidence.firstFormAt[form];
+    if (at !== undefined) first = min(first, at);
+  }
+  return first;
+}
+
+/** Whether an event is a conversion by the configured conversion events. */
+export function isConversion(event: JourneyEvent, conversions: ConversionEvents): boolean {
+  if (event.type === 'purchase') return conversions.purchase;
+  return event.type === 'form_submission' && conversions.forms.includes(event.properties.form_type);
+}
+
 /** The highest stage whose condition holds. */
 export function stageOf(evidence: StageEvidence, rules: StageRules): Stage {
-  const { firstPurchaseAt } = evidence;
-  if (firstPurchaseAt !== null) {
+  const converted = firstConversionAt(evidence, rules.conversions);
+  if (converted !== null) {
     const engaged =
       evidence.purchases >= 2 ||
-      (evidence.lastSurveyAt !== null && evidence.lastSurveyAt > firstPurchaseAt) ||
-      (evidence.lastEventAt !== null && evidence.lastEventAt - firstPurchaseAt >= rules.engagementAfterPurchaseMs);
+      (evidence.lastSurveyAt !== null && evidence.lastSurveyAt > converted) ||
+      (evidence.lastEventAt !== null && evidence.lastEventAt - converted >= rules.engagementAfterPurchaseMs);
     return engaged ? 'ongoing_engagement' : 'conversion';
   }
   if (

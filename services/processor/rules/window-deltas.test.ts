@@ -36,6 +36,7 @@ const input = (event: JourneyEvent, transition: WindowDeltasInput['transition'] 
   timeZone: 'UTC',
   countsInWindow: true,
   sentiment: null,
+  converts: event.type === 'purchase',
 });
 
 describe('window deltas', () => {

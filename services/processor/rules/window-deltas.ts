@@ -35,8 +35,10 @@ export type WindowDelta = Partial<WindowCounts>;
 export interface SegmentDayMarks {
   visitor?: true;
   buyer?: true;
-  /** Counted among the day's visitors who bought. */
-  visitingBuyer?: true;
+  /** Converted that day (a conversion event: CONVERSION_EVENTS). */
+  converted?: true;
+  /** Counted among the day's visitors who converted. */
+  convertedVisitor?: true;
   repeatBuyer?: true;
   /** Purchases on the day, up to 2: enough to tell a repeat purchase within any window. */
   orders?: number;
@@ -82,6 +84,8 @@ export interface WindowDeltasInput {
   readonly timeZone: string;
   /** Whether this event may still change its daily window (not too late). */
   readonly countsInWindow: boolean;
+  /** Whether the event is a conversion (CONVERSION_EVENTS: a purchase by default). */
+  readonly converts: boolean;
   /** Sentiment of the event's comment, if it has one (computed once by the caller). */
   readonly sentiment: CommentSentiment['sentiment'] | null;
 }
@@ -245,9 +249,10 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
         }
       }
     }
-    if (mark.visitor && mark.buyer && !mark.visitingBuyer) {
-      mark.visitingBuyer = true;
-      add(deltas, key, { visitingBuyers: 1 });
+    if (input.countsInWindow && input.converts) mark.converted = true;
+    if (mark.visitor && mark.converted && !mark.convertedVisitor) {
+      mark.convertedVisitor = true;
+      add(deltas, key, { convertedVisitors: 1 });
     }
     marks[key] = mark;
   }

@@ -110,7 +110,7 @@ describe('PartitionState', () => {
           repeatBuyers: 1,
           returningVisitors: 0,
           previousVisitors: 0,
-          visitingBuyers: 1,
+          convertedVisitors: 1,
           windowRepeatBuyers: 1,
         },
         '30': {
@@ -121,7 +121,7 @@ describe('PartitionState', () => {
           repeatBuyers: 1,
           returningVisitors: 0,
           previousVisitors: 0,
-          visitingBuyers: 1,
+          convertedVisitors: 1,
           windowRepeatBuyers: 1,
         },
       },

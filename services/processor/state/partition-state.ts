@@ -45,7 +45,7 @@ import {
 } from '../rules/rolling.ts';
 import { analyseComment } from '../../sentiment/sentiment.ts';
 import { CONVERTED_STAGES } from '../../../schemas/processor-outputs.ts';
-import type { StageRules } from '../rules/stage.ts';
+import { isConversion, type StageEvidence, type StageRules } from '../rules/stage.ts';
 import { tally } from '../rules/tally.ts';
 import { addDays, dayEnd, dayName, dayNumber, dayOf, latenessOf, type Day } from '../rules/calendar.ts';
 import { changelogKey, changelogPartOf } from './changelog-keys.ts';
@@ -167,6 +167,7 @@ export class PartitionState {
       timeZone: this.rules.timeZone,
       countsInWindow: !tooLate,
       sentiment,
+      converts: isConversion(event, this.rules.stage.conversions),
     });
     const steps = rollingSteps({
       before: stored?.track ?? NO_TRACK,
@@ -504,8 +505,16 @@ function customerFromJson(value: string): StoredCustomer {
     customer: Omit<CustomerState, 'revenueByCurrency'> & { seenEventIds?: string[]; revenueByCurrency?: Record<string, string> };
   };
   const { seenEventIds, ...known } = parsed.customer;
-  // Records from before money was kept per currency have no breakdown to restore.
-  const customer: CustomerState = { ...known, revenueByCurrency: known.revenueByCurrency ?? {} };
+  // Records from before money was kept per currency have no breakdown to restore, and those from
+  // before conversion events were configurable no first form times.
+  const customer: CustomerState = {
+    ...known,
+    revenueByCurrency: known.revenueByCurrency ?? {},
+    stage: {
+      ...known.stage,
+      evidence: { ...known.stage.evidence, firstFormAt: (known.stage.evidence as Partial<StageEvidence>).firstFormAt ?? {} },
+    },
+  };
   const seen = parsed.seen ?? { horizon: null, ids: (seenEventIds ?? []).map((id) => [id, customer.lastSeenAt] as const) };
   return { customer, track: parsed.track, seen: RecentEventIds.fromJSON(seen) };
 }
