@@ -1,14 +1,22 @@
--- KPI definitions (issue 13), the views kept equal to services/processor/rules/kpis.ts:
+-- KPI definitions (issue 13). The views stay equal to services/processor/rules/kpis.ts (kpisOf):
 --   pages_per_visit and time on site count page views with a session only (session_page_views;
 --     time_on_site_ms_sum leaves sessionless views out);
---   conversion_rate_pct = converted_visitors / visitors: visitors of the window who converted (CONVERSION_EVENTS) in it, so a
---     buyer who never visited (in store) does not push it past 100 %;
+--   conversion_rate_pct = converted_visitors / visitors: visitors of the window who converted in
+--     it (CONVERSION_EVENTS), so a buyer who never visited (in store) does not push it past 100 %;
 --   in_window_repeat_purchase_rate_pct = buyers with two or more purchases within the window /
 --     buyers, beside repeat_purchase_rate_pct (two or more in the customer's whole history);
---   unscored_comments: comments in a language the sentiment model cannot read (008), in no share.
--- The new partial columns are NULL on rows written before this migration; the views fall back
--- row by row to what those rows meant (page views for session page views; buyers, at most the
--- visitors, for converted visitors), and the in-window rate is NULL where no row knows it.
+--   money is never summed across currencies: partials count orders per currency beside revenue per
+--     currency (005); segment_kpis gains revenue_by_currency, orders_by_currency and
+--     aov_by_currency, and its revenue and aov are NULL for a window that sold in several;
+--   CSAT on 5, 7 or 10 points and CES on 5 or 7, as effort or as agreement (events gain `scale`
+--     and `ces_form`, Avro fields with defaults: events written before read as 5-point effort) are
+--     averaged mapped onto 1–5 (kpis.ts, onFivePoints), so partials sum them in thousandths of a
+--     point (csat_sum_milli, ces_sum_milli);
+--   unscored_comments (008): comments in a language the sentiment model cannot read, in no share.
+-- Rows written before this migration lack the new columns (NULL): the views read them as they were
+-- meant (page views for session page views; buyers, at most the visitors, for converted visitors;
+-- CSAT and CES sums in points); the in-window rate is NULL and there is no per-currency AOV where no
+-- row knows them.
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS session_page_views Nullable(Int64) AFTER page_views;
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS converted_visitors Nullable(Int64) AFTER buyers;
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS window_repeat_buyers Nullable(Int64) AFTER repeat_buyers;
@@ -16,6 +24,11 @@ ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS converted_visi
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS window_repeat_buyers_7d Nullable(Int64);
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS converted_visitors_30d Nullable(Int64);
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS window_repeat_buyers_30d Nullable(Int64);
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS orders_by_currency Map(LowCardinality(String), Int64) AFTER revenue_by_currency;
+ALTER TABLE journey.events ADD COLUMN IF NOT EXISTS scale Nullable(UInt8) AFTER score;
+ALTER TABLE journey.events ADD COLUMN IF NOT EXISTS ces_form LowCardinality(Nullable(String)) AFTER scale;
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS csat_sum_milli Nullable(Int64) AFTER csat_sum;
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS ces_sum_milli Nullable(Int64) AFTER ces_sum;
 
 CREATE OR REPLACE VIEW journey.segment_kpi_counts_daily AS
 SELECT
@@ -46,10 +59,11 @@ SELECT
     sum(nps_promoters) AS c_nps_promoters,
     sum(nps_passives) AS c_nps_passives,
     sum(nps_detractors) AS c_nps_detractors,
-    sum(csat_sum) AS c_csat_sum,
+    -- Rows written before 011 have their sums in points (all on 5).
+    sum(ifNull(csat_sum_milli, csat_sum * 1000)) AS c_csat_sum_milli,
     sum(csat_responses) AS c_csat_responses,
     sum(csat_satisfied) AS c_csat_satisfied,
-    sum(ces_sum) AS c_ces_sum,
+    sum(ifNull(ces_sum_milli, ces_sum * 1000)) AS c_ces_sum_milli,
     sum(ces_responses) AS c_ces_responses,
     sum(positive_comments) AS c_positive_comments,
     sum(neutral_comments) AS c_neutral_comments,
@@ -79,6 +93,8 @@ SELECT
     sum(window_repeat_buyers_30d) AS c_window_repeat_buyers_30d,
     sumMap(transitions_to) AS c_transitions_to,
     sumMap(stage_counts) AS c_stage_counts,
+    sumMap(revenue_by_currency) AS c_revenue_by_currency,
+    sumMap(orders_by_currency) AS c_orders_by_currency,
     max(updated_at) AS c_updated_at
 FROM journey.segment_kpi_partials FINAL
 GROUP BY segment, day
@@ -108,10 +124,10 @@ WITH windowed AS
         sum(c_nps_promoters) OVER w7 AS s7_nps_promoters,
         sum(c_nps_passives) OVER w7 AS s7_nps_passives,
         sum(c_nps_detractors) OVER w7 AS s7_nps_detractors,
-        sum(c_csat_sum) OVER w7 AS s7_csat_sum,
+        sum(c_csat_sum_milli) OVER w7 AS s7_csat_sum_milli,
         sum(c_csat_responses) OVER w7 AS s7_csat_responses,
         sum(c_csat_satisfied) OVER w7 AS s7_csat_satisfied,
-        sum(c_ces_sum) OVER w7 AS s7_ces_sum,
+        sum(c_ces_sum_milli) OVER w7 AS s7_ces_sum_milli,
         sum(c_ces_responses) OVER w7 AS s7_ces_responses,
         sum(c_positive_comments) OVER w7 AS s7_positive_comments,
         sum(c_neutral_comments) OVER w7 AS s7_neutral_comments,
@@ -132,10 +148,10 @@ WITH windowed AS
         sum(c_nps_promoters) OVER w30 AS s30_nps_promoters,
         sum(c_nps_passives) OVER w30 AS s30_nps_passives,
         sum(c_nps_detractors) OVER w30 AS s30_nps_detractors,
-        sum(c_csat_sum) OVER w30 AS s30_csat_sum,
+        sum(c_csat_sum_milli) OVER w30 AS s30_csat_sum_milli,
         sum(c_csat_responses) OVER w30 AS s30_csat_responses,
         sum(c_csat_satisfied) OVER w30 AS s30_csat_satisfied,
-        sum(c_ces_sum) OVER w30 AS s30_ces_sum,
+        sum(c_ces_sum_milli) OVER w30 AS s30_ces_sum_milli,
         sum(c_ces_responses) OVER w30 AS s30_ces_responses,
         sum(c_positive_comments) OVER w30 AS s30_positive_comments,
         sum(c_neutral_comments) OVER w30 AS s30_neutral_comments,
@@ -143,7 +159,11 @@ WITH windowed AS
         sum(c_newly_dormant_customers) OVER w7 AS s7_newly_dormant_customers,
         sum(c_newly_dormant_customers) OVER w30 AS s30_newly_dormant_customers,
         sumMap(c_transitions_to) OVER w7 AS s7_transitions_to,
-        sumMap(c_transitions_to) OVER w30 AS s30_transitions_to
+        sumMap(c_transitions_to) OVER w30 AS s30_transitions_to,
+        sumMap(c_revenue_by_currency) OVER w7 AS s7_revenue_by_currency,
+        sumMap(c_orders_by_currency) OVER w7 AS s7_orders_by_currency,
+        sumMap(c_revenue_by_currency) OVER w30 AS s30_revenue_by_currency,
+        sumMap(c_orders_by_currency) OVER w30 AS s30_orders_by_currency
     FROM journey.segment_kpi_counts_daily
     WINDOW
         w7 AS (PARTITION BY segment ORDER BY toUInt32(day) RANGE BETWEEN 6 PRECEDING AND CURRENT ROW),
@@ -170,10 +190,10 @@ SELECT
     tupleElement(picked, 17) AS nps_promoters,
     tupleElement(picked, 18) AS nps_passives,
     tupleElement(picked, 19) AS nps_detractors,
-    tupleElement(picked, 20) AS csat_sum,
+    tupleElement(picked, 20) AS csat_sum_milli,
     tupleElement(picked, 21) AS csat_responses,
     tupleElement(picked, 22) AS csat_satisfied,
-    tupleElement(picked, 23) AS ces_sum,
+    tupleElement(picked, 23) AS ces_sum_milli,
     tupleElement(picked, 24) AS ces_responses,
     tupleElement(picked, 25) AS positive_comments,
     tupleElement(picked, 26) AS neutral_comments,
@@ -187,14 +207,16 @@ SELECT
     tupleElement(picked, 34) AS converted_visitors,
     tupleElement(picked, 35) AS window_repeat_buyers,
     tupleElement(picked, 36) AS unscored_comments,
+    tupleElement(picked, 37) AS revenue_by_currency,
+    tupleElement(picked, 38) AS orders_by_currency,
     c_stage_counts AS stage_counts,
     c_updated_at AS updated_at
 FROM windowed
 ARRAY JOIN [1, 7, 30] AS window_days
 ARRAY JOIN [multiIf(
-    window_days = 1, (c_visitors, c_sessions, c_timed_sessions, c_buyers, c_repeat_buyers, c_page_views, c_time_on_page_ms_sum, c_timed_page_views, c_time_on_site_ms_sum, c_cta_impressions, c_cta_clicks, c_forms_submitted, c_orders, c_revenue, c_purchase_cycle_days_sum, c_first_purchases, c_nps_promoters, c_nps_passives, c_nps_detractors, c_csat_sum, c_csat_responses, c_csat_satisfied, c_ces_sum, c_ces_responses, c_positive_comments, c_neutral_comments, c_negative_comments, c_dormant_customers, c_transitions_to, c_newly_dormant_customers, c_returning_visitors_1d, c_previous_visitors_1d, c_session_page_views, c_converted_visitors, c_window_repeat_buyers, c_unscored_comments),
-    window_days = 7, (c_visitors_7d, c_sessions_7d, c_timed_sessions_7d, c_buyers_7d, c_repeat_buyers_7d, s7_page_views, s7_time_on_page_ms_sum, s7_timed_page_views, s7_time_on_site_ms_sum, s7_cta_impressions, s7_cta_clicks, s7_forms_submitted, s7_orders, s7_revenue, s7_purchase_cycle_days_sum, s7_first_purchases, s7_nps_promoters, s7_nps_passives, s7_nps_detractors, s7_csat_sum, s7_csat_responses, s7_csat_satisfied, s7_ces_sum, s7_ces_responses, s7_positive_comments, s7_neutral_comments, s7_negative_comments, c_dormant_customers, s7_transitions_to, s7_newly_dormant_customers, c_returning_visitors_7d, c_previous_visitors_7d, s7_session_page_views, c_converted_visitors_7d, c_window_repeat_buyers_7d, s7_unscored_comments),
-    (c_visitors_30d, c_sessions_30d, c_timed_sessions_30d, c_buyers_30d, c_repeat_buyers_30d, s30_page_views, s30_time_on_page_ms_sum, s30_timed_page_views, s30_time_on_site_ms_sum, s30_cta_impressions, s30_cta_clicks, s30_forms_submitted, s30_orders, s30_revenue, s30_purchase_cycle_days_sum, s30_first_purchases, s30_nps_promoters, s30_nps_passives, s30_nps_detractors, s30_csat_sum, s30_csat_responses, s30_csat_satisfied, s30_ces_sum, s30_ces_responses, s30_positive_comments, s30_neutral_comments, s30_negative_comments, c_dormant_customers, s30_transitions_to, s30_newly_dormant_customers, c_returning_visitors_30d, c_previous_visitors_30d, s30_session_page_views, c_converted_visitors_30d, c_window_repeat_buyers_30d, s30_unscored_comments))] AS picked;
+    window_days = 1, (c_visitors, c_sessions, c_timed_sessions, c_buyers, c_repeat_buyers, c_page_views, c_time_on_page_ms_sum, c_timed_page_views, c_time_on_site_ms_sum, c_cta_impressions, c_cta_clicks, c_forms_submitted, c_orders, c_revenue, c_purchase_cycle_days_sum, c_first_purchases, c_nps_promoters, c_nps_passives, c_nps_detractors, c_csat_sum_milli, c_csat_responses, c_csat_satisfied, c_ces_sum_milli, c_ces_responses, c_positive_comments, c_neutral_comments, c_negative_comments, c_dormant_customers, c_transitions_to, c_newly_dormant_customers, c_returning_visitors_1d, c_previous_visitors_1d, c_session_page_views, c_converted_visitors, c_window_repeat_buyers, c_unscored_comments, c_revenue_by_currency, c_orders_by_currency),
+    window_days = 7, (c_visitors_7d, c_sessions_7d, c_timed_sessions_7d, c_buyers_7d, c_repeat_buyers_7d, s7_page_views, s7_time_on_page_ms_sum, s7_timed_page_views, s7_time_on_site_ms_sum, s7_cta_impressions, s7_cta_clicks, s7_forms_submitted, s7_orders, s7_revenue, s7_purchase_cycle_days_sum, s7_first_purchases, s7_nps_promoters, s7_nps_passives, s7_nps_detractors, s7_csat_sum_milli, s7_csat_responses, s7_csat_satisfied, s7_ces_sum_milli, s7_ces_responses, s7_positive_comments, s7_neutral_comments, s7_negative_comments, c_dormant_customers, s7_transitions_to, s7_newly_dormant_customers, c_returning_visitors_7d, c_previous_visitors_7d, s7_session_page_views, c_converted_visitors_7d, c_window_repeat_buyers_7d, s7_unscored_comments, s7_revenue_by_currency, s7_orders_by_currency),
+    (c_visitors_30d, c_sessions_30d, c_timed_sessions_30d, c_buyers_30d, c_repeat_buyers_30d, s30_page_views, s30_time_on_page_ms_sum, s30_timed_page_views, s30_time_on_site_ms_sum, s30_cta_impressions, s30_cta_clicks, s30_forms_submitted, s30_orders, s30_revenue, s30_purchase_cycle_days_sum, s30_first_purchases, s30_nps_promoters, s30_nps_passives, s30_nps_detractors, s30_csat_sum_milli, s30_csat_responses, s30_csat_satisfied, s30_ces_sum_milli, s30_ces_responses, s30_positive_comments, s30_neutral_comments, s30_negative_comments, c_dormant_customers, s30_transitions_to, s30_newly_dormant_customers, c_returning_visitors_30d, c_previous_visitors_30d, s30_session_page_views, c_converted_visitors_30d, c_window_repeat_buyers_30d, s30_unscored_comments, s30_revenue_by_currency, s30_orders_by_currency))] AS picked;
 
 CREATE OR REPLACE VIEW journey.segment_kpis AS
 SELECT
@@ -213,8 +235,15 @@ SELECT
     if(cta_impressions = 0, NULL, toFloat64(round(toDecimal128((cta_clicks / cta_impressions) * 100, 10), 4))) AS ctr_pct,
     toUInt64(forms_submitted) AS forms_submitted,
     toUInt64(orders) AS orders,
-    revenue,
-    if(orders = 0, NULL, round(toDecimal128(revenue, 8) / orders, 4)) AS aov,
+    -- One figure only when the window sold in one currency (or predates the per-currency maps).
+    if(length(revenue_by_currency) > 1, NULL, revenue) AS revenue,
+    if(orders = 0 OR length(revenue_by_currency) > 1, NULL, round(toDecimal128(revenue, 8) / orders, 4)) AS aov,
+    revenue_by_currency,
+    orders_by_currency,
+    mapApply(
+        (currency, total) -> (currency, round(toDecimal128(total, 8) / orders_by_currency[currency], 4)),
+        mapFilter((currency, total) -> orders_by_currency[currency] > 0, revenue_by_currency)
+    ) AS aov_by_currency,
     toUInt64(buyers) AS buyers,
     toUInt64(converted_visitors) AS converted_visitors,
     if(visitors = 0, NULL, toFloat64(round(toDecimal128((converted_visitors / visitors) * 100, 10), 4))) AS conversion_rate_pct,
@@ -223,10 +252,10 @@ SELECT
     if(first_purchases = 0, NULL, toFloat64(round(toDecimal128(purchase_cycle_days_sum / first_purchases, 10), 4))) AS purchase_cycle_days,
     if((nps_promoters + nps_passives + nps_detractors) = 0, NULL, toFloat64(round(toDecimal128(((nps_promoters - nps_detractors) / (nps_promoters + nps_passives + nps_detractors)) * 100, 10), 4))) AS nps,
     toUInt64((nps_promoters + nps_passives + nps_detractors)) AS nps_responses,
-    if(csat_responses = 0, NULL, toFloat64(round(toDecimal128(csat_sum / csat_responses, 10), 4))) AS csat,
+    if(csat_responses = 0, NULL, toFloat64(round(toDecimal128((csat_sum_milli * 0.001) / csat_responses, 10), 4))) AS csat,
     if(csat_responses = 0, NULL, toFloat64(round(toDecimal128((csat_satisfied / csat_responses) * 100, 10), 4))) AS csat_pct,
     toUInt64(csat_responses) AS csat_responses,
-    if(ces_responses = 0, NULL, toFloat64(round(toDecimal128(ces_sum / ces_responses, 10), 4))) AS ces,
+    if(ces_responses = 0, NULL, toFloat64(round(toDecimal128((ces_sum_milli * 0.001) / ces_responses, 10), 4))) AS ces,
     toUInt64(ces_responses) AS ces_responses,
     if((positive_comments + neutral_comments + negative_comments) = 0, NULL, toFloat64(round(toDecimal128((positive_comments / (positive_comments + neutral_comments + negative_comments)) * 100, 10), 4))) AS positive_sentiment_pct,
     if((positive_comments + neutral_comments + negative_comments) = 0, NULL, toFloat64(round(toDecimal128((negative_comments / (positive_comments + neutral_comments + negative_comments)) * 100, 10), 4))) AS negative_sentiment_pct,

@@ -55,6 +55,19 @@ function kpisFromPartial(counts: Readonly<Record<string, number | string>>, dorm
   return kpisOf({ ...EMPTY_COUNTS, ...(rest as Partial<KpiCounts>), revenueMinor: BigInt(revenueMinor ?? 0), dormantCustomers: dormant });
 }
 
+/** The rolling counts of the journey below, whose events all fall on one day. */
+const WHOLE_JOURNEY = {
+  visitors: 2,
+  sessions: 2,
+  timedSessions: 2,
+  buyers: 1,
+  repeatBuyers: 1,
+  returningVisitors: 0,
+  previousVisitors: 0,
+  convertedVisitors: 1,
+  windowRepeatBuyers: 1,
+};
+
 describe('PartitionState', () => {
   it('turns events into transitions, profiles and exact daily windows', () => {
     const state = new PartitionState(3, RULES);
@@ -102,28 +115,9 @@ describe('PartitionState', () => {
       newly_dormant_customers: 0,
       rolling: {
         '1': { returningVisitors: 0, previousVisitors: 0 },
-        '7': {
-          visitors: 2,
-          sessions: 2,
-          timedSessions: 2,
-          buyers: 1,
-          repeatBuyers: 1,
-          returningVisitors: 0,
-          previousVisitors: 0,
-          convertedVisitors: 1,
-          windowRepeatBuyers: 1,
-        },
-        '30': {
-          visitors: 2,
-          sessions: 2,
-          timedSessions: 2,
-          buyers: 1,
-          repeatBuyers: 1,
-          returningVisitors: 0,
-          previousVisitors: 0,
-          convertedVisitors: 1,
-          windowRepeatBuyers: 1,
-        },
+        // The whole journey is one day: the week and the month ending on it hold the same.
+        '7': WHOLE_JOURNEY,
+        '30': WHOLE_JOURNEY,
       },
       day_reached: true,
     });
