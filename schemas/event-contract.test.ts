@@ -11,6 +11,7 @@ import {
   JOURNEY_EVENT_AVSC,
   PAGE_TYPES,
   PROPERTIES_RECORD,
+  REVIEW_SOURCES,
   SURVEY_TYPES,
   fromAvro,
   partitionKeyOf,
@@ -39,6 +40,7 @@ export const SAMPLES: Record<(typeof EVENT_TYPES)[number], Json> = {
   form_submission: { ...base, type: 'form_submission', properties: { form_id: 'demo', form_type: 'demo_request' } },
   purchase: { ...base, type: 'purchase', segment: 'smb', properties: { order_id: 'o-1', amount: '119.90', currency: 'EUR', items: 2 } },
   survey_response: { ...base, type: 'survey_response', properties: { survey_type: 'nps', score: 9, comment: 'Great service' } },
+  review: { ...base, type: 'review', properties: { rating: 2, comment: 'خیلی دیر رسید', source: 'google_maps' } },
 };
 
 function accepted(input: unknown): JourneyEvent {
@@ -64,11 +66,12 @@ const isNullable = (type: unknown) => Array.isArray(type) && type.includes('null
 
 describe('the zod contract matches the Avro schema', () => {
   it('has the same enum symbols', () => {
-    expect({ EVENT_TYPES, PAGE_TYPES, FORM_TYPES, SURVEY_TYPES }).toEqual({
+    expect({ EVENT_TYPES, PAGE_TYPES, FORM_TYPES, SURVEY_TYPES, REVIEW_SOURCES }).toEqual({
       EVENT_TYPES: symbolsOf('EventType'),
       PAGE_TYPES: symbolsOf('PageType'),
       FORM_TYPES: symbolsOf('FormType'),
       SURVEY_TYPES: symbolsOf('SurveyType'),
+      REVIEW_SOURCES: symbolsOf('ReviewSource'),
     });
   });
 
@@ -143,7 +146,7 @@ describe('validateEvent', () => {
     [
       'an unknown type',
       { ...base, type: 'click', properties: {} },
-      [{ path: 'type', message: 'type must be one of page_view, form_submission, purchase, survey_response' }],
+      [{ path: 'type', message: 'type must be one of page_view, form_submission, purchase, survey_response, review' }],
     ],
     ['a missing event_id', { ...SAMPLES.form_submission, event_id: undefined }, [{ path: 'event_id', message: 'must be a UUID' }]],
     [

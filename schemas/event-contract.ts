@@ -11,7 +11,9 @@ export const JOURNEY_EVENT_AVSC: Readonly<Record<string, unknown>> = JSON.parse(
   readFileSync(new URL('./avro/journey-event.avsc', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
-export const EVENT_TYPES = ['page_view', 'form_submission', 'purchase', 'survey_response'] as const;
+export const EVENT_TYPES = ['page_view', 'form_submission', 'purchase', 'survey_response', 'review'] as const;
+/** Where a review was written. */
+export const REVIEW_SOURCES = ['google_maps', 'app_store', 'play_store', 'site', 'marketplace', 'other'] as const;
 export const PAGE_TYPES = ['home', 'product', 'pricing', 'blog', 'checkout', 'support', 'other'] as const;
 export const FORM_TYPES = ['newsletter', 'contact', 'demo_request', 'signup', 'lead', 'support', 'other'] as const;
 export const SURVEY_TYPES = ['nps', 'csat', 'ces'] as const;
@@ -27,6 +29,7 @@ export const PROPERTIES_RECORD: Readonly<Record<EventType, string>> = {
   form_submission: 'dev.journeyline.events.FormSubmission',
   purchase: 'dev.journeyline.events.Purchase',
   survey_response: 'dev.journeyline.events.SurveyResponse',
+  review: 'dev.journeyline.events.Review',
 };
 
 /** Score ranges on each survey's default scale (NPS has one scale only). */
@@ -183,6 +186,17 @@ const surveyResponse = z
     }
   });
 
+/** A public review: a rating of 1–5 stars, its text, and where it was written. */
+const review = z.strictObject({
+  rating: z
+    .number({ error: 'must be a whole number of stars' })
+    .int('must be a whole number of stars')
+    .min(1, 'must be 1–5')
+    .max(5, 'must be 1–5'),
+  comment: optional(text(10_000)),
+  source: z.enum(REVIEW_SOURCES, { error: `must be one of ${REVIEW_SOURCES.join(', ')}` }).default('other'),
+});
+
 const envelope = {
   event_id: z.uuid({ error: 'must be a UUID' }),
   occurred_at: z.iso
@@ -212,6 +226,7 @@ const incomingEvent = z
       variant('form_submission', formSubmission),
       variant('purchase', purchase),
       variant('survey_response', surveyResponse),
+      variant('review', review),
     ],
     { error: `type must be one of ${EVENT_TYPES.join(', ')}` },
   )

@@ -12,7 +12,11 @@
 --     and `ces_form`, Avro fields with defaults: events written before read as 5-point effort) are
 --     averaged mapped onto 1–5 (kpis.ts, onFivePoints), so partials sum them in thousandths of a
 --     point (csat_sum_milli, ces_sum_milli);
---   unscored_comments (008): comments in a language the sentiment model cannot read, in no share.
+--   unscored_comments (008): comments in a language the sentiment model cannot read, in no share;
+--   reviews, a new event type (1–5 stars, text, where it was written; a new Avro union branch and
+--     event-type symbol, BACKWARD): events gain `rating` and `source` (the text is `comment`, read
+--     for sentiment), partials count reviews, stars, 1–2-star reviews and texts by sentiment, and
+--     segment_kpis gains reviews, avg_review_rating, low_rated_review_pct, negative_review_pct.
 -- Rows written before this migration lack the new columns (NULL): the views read them as they were
 -- meant (page views for session page views; buyers, at most the visitors, for converted visitors;
 -- CSAT and CES sums in points); the in-window rate is NULL and there is no per-currency AOV where no
@@ -29,6 +33,14 @@ ALTER TABLE journey.events ADD COLUMN IF NOT EXISTS scale Nullable(UInt8) AFTER 
 ALTER TABLE journey.events ADD COLUMN IF NOT EXISTS ces_form LowCardinality(Nullable(String)) AFTER scale;
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS csat_sum_milli Nullable(Int64) AFTER csat_sum;
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS ces_sum_milli Nullable(Int64) AFTER ces_sum;
+ALTER TABLE journey.events ADD COLUMN IF NOT EXISTS rating Nullable(UInt8) AFTER ces_form;
+ALTER TABLE journey.events ADD COLUMN IF NOT EXISTS source LowCardinality(Nullable(String)) AFTER rating;
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS reviews Int64 DEFAULT 0;
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS review_stars_sum Int64 DEFAULT 0;
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS low_rated_reviews Int64 DEFAULT 0;
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS positive_reviews Int64 DEFAULT 0;
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS neutral_reviews Int64 DEFAULT 0;
+ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS negative_reviews Int64 DEFAULT 0;
 
 CREATE OR REPLACE VIEW journey.segment_kpi_counts_daily AS
 SELECT
@@ -69,6 +81,12 @@ SELECT
     sum(neutral_comments) AS c_neutral_comments,
     sum(negative_comments) AS c_negative_comments,
     sum(unscored_comments) AS c_unscored_comments,
+    sum(reviews) AS c_reviews,
+    sum(review_stars_sum) AS c_review_stars_sum,
+    sum(low_rated_reviews) AS c_low_rated_reviews,
+    sum(positive_reviews) AS c_positive_reviews,
+    sum(neutral_reviews) AS c_neutral_reviews,
+    sum(negative_reviews) AS c_negative_reviews,
     sum(dormant_customers) AS c_dormant_customers,
     sum(newly_dormant_customers) AS c_newly_dormant_customers,
     sum(returning_visitors_1d) AS c_returning_visitors_1d,
@@ -111,6 +129,12 @@ WITH windowed AS
         sum(c_page_views) OVER w7 AS s7_page_views,
         sum(c_session_page_views) OVER w7 AS s7_session_page_views,
         sum(c_unscored_comments) OVER w7 AS s7_unscored_comments,
+        sum(c_reviews) OVER w7 AS s7_reviews,
+        sum(c_review_stars_sum) OVER w7 AS s7_review_stars_sum,
+        sum(c_low_rated_reviews) OVER w7 AS s7_low_rated_reviews,
+        sum(c_positive_reviews) OVER w7 AS s7_positive_reviews,
+        sum(c_neutral_reviews) OVER w7 AS s7_neutral_reviews,
+        sum(c_negative_reviews) OVER w7 AS s7_negative_reviews,
         sum(c_time_on_page_ms_sum) OVER w7 AS s7_time_on_page_ms_sum,
         sum(c_timed_page_views) OVER w7 AS s7_timed_page_views,
         sum(c_time_on_site_ms_sum) OVER w7 AS s7_time_on_site_ms_sum,
@@ -135,6 +159,12 @@ WITH windowed AS
         sum(c_page_views) OVER w30 AS s30_page_views,
         sum(c_session_page_views) OVER w30 AS s30_session_page_views,
         sum(c_unscored_comments) OVER w30 AS s30_unscored_comments,
+        sum(c_reviews) OVER w30 AS s30_reviews,
+        sum(c_review_stars_sum) OVER w30 AS s30_review_stars_sum,
+        sum(c_low_rated_reviews) OVER w30 AS s30_low_rated_reviews,
+        sum(c_positive_reviews) OVER w30 AS s30_positive_reviews,
+        sum(c_neutral_reviews) OVER w30 AS s30_neutral_reviews,
+        sum(c_negative_reviews) OVER w30 AS s30_negative_reviews,
         sum(c_time_on_page_ms_sum) OVER w30 AS s30_time_on_page_ms_sum,
         sum(c_timed_page_views) OVER w30 AS s30_timed_page_views,
         sum(c_time_on_site_ms_sum) OVER w30 AS s30_time_on_site_ms_sum,
@@ -209,14 +239,20 @@ SELECT
     tupleElement(picked, 36) AS unscored_comments,
     tupleElement(picked, 37) AS revenue_by_currency,
     tupleElement(picked, 38) AS orders_by_currency,
+    tupleElement(picked, 39) AS reviews,
+    tupleElement(picked, 40) AS review_stars_sum,
+    tupleElement(picked, 41) AS low_rated_reviews,
+    tupleElement(picked, 42) AS positive_reviews,
+    tupleElement(picked, 43) AS neutral_reviews,
+    tupleElement(picked, 44) AS negative_reviews,
     c_stage_counts AS stage_counts,
     c_updated_at AS updated_at
 FROM windowed
 ARRAY JOIN [1, 7, 30] AS window_days
 ARRAY JOIN [multiIf(
-    window_days = 1, (c_visitors, c_sessions, c_timed_sessions, c_buyers, c_repeat_buyers, c_page_views, c_time_on_page_ms_sum, c_timed_page_views, c_time_on_site_ms_sum, c_cta_impressions, c_cta_clicks, c_forms_submitted, c_orders, c_revenue, c_purchase_cycle_days_sum, c_first_purchases, c_nps_promoters, c_nps_passives, c_nps_detractors, c_csat_sum_milli, c_csat_responses, c_csat_satisfied, c_ces_sum_milli, c_ces_responses, c_positive_comments, c_neutral_comments, c_negative_comments, c_dormant_customers, c_transitions_to, c_newly_dormant_customers, c_returning_visitors_1d, c_previous_visitors_1d, c_session_page_views, c_converted_visitors, c_window_repeat_buyers, c_unscored_comments, c_revenue_by_currency, c_orders_by_currency),
-    window_days = 7, (c_visitors_7d, c_sessions_7d, c_timed_sessions_7d, c_buyers_7d, c_repeat_buyers_7d, s7_page_views, s7_time_on_page_ms_sum, s7_timed_page_views, s7_time_on_site_ms_sum, s7_cta_impressions, s7_cta_clicks, s7_forms_submitted, s7_orders, s7_revenue, s7_purchase_cycle_days_sum, s7_first_purchases, s7_nps_promoters, s7_nps_passives, s7_nps_detractors, s7_csat_sum_milli, s7_csat_responses, s7_csat_satisfied, s7_ces_sum_milli, s7_ces_responses, s7_positive_comments, s7_neutral_comments, s7_negative_comments, c_dormant_customers, s7_transitions_to, s7_newly_dormant_customers, c_returning_visitors_7d, c_previous_visitors_7d, s7_session_page_views, c_converted_visitors_7d, c_window_repeat_buyers_7d, s7_unscored_comments, s7_revenue_by_currency, s7_orders_by_currency),
-    (c_visitors_30d, c_sessions_30d, c_timed_sessions_30d, c_buyers_30d, c_repeat_buyers_30d, s30_page_views, s30_time_on_page_ms_sum, s30_timed_page_views, s30_time_on_site_ms_sum, s30_cta_impressions, s30_cta_clicks, s30_forms_submitted, s30_orders, s30_revenue, s30_purchase_cycle_days_sum, s30_first_purchases, s30_nps_promoters, s30_nps_passives, s30_nps_detractors, s30_csat_sum_milli, s30_csat_responses, s30_csat_satisfied, s30_ces_sum_milli, s30_ces_responses, s30_positive_comments, s30_neutral_comments, s30_negative_comments, c_dormant_customers, s30_transitions_to, s30_newly_dormant_customers, c_returning_visitors_30d, c_previous_visitors_30d, s30_session_page_views, c_converted_visitors_30d, c_window_repeat_buyers_30d, s30_unscored_comments, s30_revenue_by_currency, s30_orders_by_currency))] AS picked;
+    window_days = 1, (c_visitors, c_sessions, c_timed_sessions, c_buyers, c_repeat_buyers, c_page_views, c_time_on_page_ms_sum, c_timed_page_views, c_time_on_site_ms_sum, c_cta_impressions, c_cta_clicks, c_forms_submitted, c_orders, c_revenue, c_purchase_cycle_days_sum, c_first_purchases, c_nps_promoters, c_nps_passives, c_nps_detractors, c_csat_sum_milli, c_csat_responses, c_csat_satisfied, c_ces_sum_milli, c_ces_responses, c_positive_comments, c_neutral_comments, c_negative_comments, c_dormant_customers, c_transitions_to, c_newly_dormant_customers, c_returning_visitors_1d, c_previous_visitors_1d, c_session_page_views, c_converted_visitors, c_window_repeat_buyers, c_unscored_comments, c_revenue_by_currency, c_orders_by_currency, c_reviews, c_review_stars_sum, c_low_rated_reviews, c_positive_reviews, c_neutral_reviews, c_negative_reviews),
+    window_days = 7, (c_visitors_7d, c_sessions_7d, c_timed_sessions_7d, c_buyers_7d, c_repeat_buyers_7d, s7_page_views, s7_time_on_page_ms_sum, s7_timed_page_views, s7_time_on_site_ms_sum, s7_cta_impressions, s7_cta_clicks, s7_forms_submitted, s7_orders, s7_revenue, s7_purchase_cycle_days_sum, s7_first_purchases, s7_nps_promoters, s7_nps_passives, s7_nps_detractors, s7_csat_sum_milli, s7_csat_responses, s7_csat_satisfied, s7_ces_sum_milli, s7_ces_responses, s7_positive_comments, s7_neutral_comments, s7_negative_comments, c_dormant_customers, s7_transitions_to, s7_newly_dormant_customers, c_returning_visitors_7d, c_previous_visitors_7d, s7_session_page_views, c_converted_visitors_7d, c_window_repeat_buyers_7d, s7_unscored_comments, s7_revenue_by_currency, s7_orders_by_currency, s7_reviews, s7_review_stars_sum, s7_low_rated_reviews, s7_positive_reviews, s7_neutral_reviews, s7_negative_reviews),
+    (c_visitors_30d, c_sessions_30d, c_timed_sessions_30d, c_buyers_30d, c_repeat_buyers_30d, s30_page_views, s30_time_on_page_ms_sum, s30_timed_page_views, s30_time_on_site_ms_sum, s30_cta_impressions, s30_cta_clicks, s30_forms_submitted, s30_orders, s30_revenue, s30_purchase_cycle_days_sum, s30_first_purchases, s30_nps_promoters, s30_nps_passives, s30_nps_detractors, s30_csat_sum_milli, s30_csat_responses, s30_csat_satisfied, s30_ces_sum_milli, s30_ces_responses, s30_positive_comments, s30_neutral_comments, s30_negative_comments, c_dormant_customers, s30_transitions_to, s30_newly_dormant_customers, c_returning_visitors_30d, c_previous_visitors_30d, s30_session_page_views, c_converted_visitors_30d, c_window_repeat_buyers_30d, s30_unscored_comments, s30_revenue_by_currency, s30_orders_by_currency, s30_reviews, s30_review_stars_sum, s30_low_rated_reviews, s30_positive_reviews, s30_neutral_reviews, s30_negative_reviews))] AS picked;
 
 CREATE OR REPLACE VIEW journey.segment_kpis AS
 SELECT
@@ -260,6 +296,10 @@ SELECT
     if((positive_comments + neutral_comments + negative_comments) = 0, NULL, toFloat64(round(toDecimal128((positive_comments / (positive_comments + neutral_comments + negative_comments)) * 100, 10), 4))) AS positive_sentiment_pct,
     if((positive_comments + neutral_comments + negative_comments) = 0, NULL, toFloat64(round(toDecimal128((negative_comments / (positive_comments + neutral_comments + negative_comments)) * 100, 10), 4))) AS negative_sentiment_pct,
     toUInt64(unscored_comments) AS unscored_comments,
+    toUInt64(reviews) AS reviews,
+    if(reviews = 0, NULL, toFloat64(round(toDecimal128(review_stars_sum / reviews, 10), 4))) AS avg_review_rating,
+    if(reviews = 0, NULL, toFloat64(round(toDecimal128((low_rated_reviews / reviews) * 100, 10), 4))) AS low_rated_review_pct,
+    if((positive_reviews + neutral_reviews + negative_reviews) = 0, NULL, toFloat64(round(toDecimal128((negative_reviews / (positive_reviews + neutral_reviews + negative_reviews)) * 100, 10), 4))) AS negative_review_pct,
     toUInt64(dormant_customers) AS dormant_customers,
     toUInt64(newly_dormant_customers) AS churned_customers,
     if((stage_counts['conversion'] + stage_counts['ongoing_engagement'] - dormant_customers + newly_dormant_customers) = 0, NULL, toFloat64(round(toDecimal128((newly_dormant_customers / (stage_counts['conversion'] + stage_counts['ongoing_engagement'] - dormant_customers + newly_dormant_customers)) * 100, 10), 4))) AS churn_rate_pct,

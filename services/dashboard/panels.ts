@@ -128,6 +128,8 @@ export const KPI_FIELDS = [
   'in_window_repeat_purchase_rate_pct',
   'churn_rate_pct',
   'retention_rate_pct',
+  'avg_review_rating',
+  'reviews',
   'visitors',
   'buyers',
   'nps_responses',

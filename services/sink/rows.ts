@@ -43,9 +43,9 @@ export function eventRow(event: JourneyEvent, at: KafkaPosition): Row {
   return { ...envelope, ...event.properties, ...commentColumns(event) };
 }
 
-/** The sentiment of a survey's comment (008_comment_sentiment.sql): a function of the comment alone. */
+/** The sentiment of a survey's or review's comment (008_comment_sentiment.sql): a function of the comment alone. */
 function commentColumns(event: JourneyEvent): Row {
-  if (event.type !== 'survey_response' || event.properties.comment === null) return {};
+  if ((event.type !== 'survey_response' && event.type !== 'review') || event.properties.comment === null) return {};
   const { language, sentiment, score } = analyseComment(event.properties.comment);
   return { comment_language: language, comment_sentiment: sentiment, comment_score: score };
 }

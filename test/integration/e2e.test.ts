@@ -69,6 +69,8 @@ const EVENTS = [
   ev('cid', 'enterprise', 'purchase', '13:30', { order_id: 'o-2', amount: '100.00', currency: 'EUR' }, 's3'),
   // A customer who bought and then found it hard work: at risk.
   ev('cid', 'enterprise', 'survey_response', '14:00', { survey_type: 'ces', score: 5 }),
+  // And said so on Google Maps, in Persian.
+  ev('cid', 'enterprise', 'review', '15:00', { rating: 2, comment: 'تحویل خیلی دیر بود و پشتیبانی جواب نداد', source: 'google_maps' }),
   // Two days later: ann again, and a new visitor. Her week has three smb visitors, not four.
   ev('ann', 'smb', 'page_view', '09:00', { url: 'https://shop.example/blog/1', page_type: 'blog', duration_ms: 10_000 }, 's4', LATER),
   ev('dan', 'smb', 'page_view', '10:00', { url: 'https://shop.example/', page_type: 'home' }, 's5', LATER),
@@ -140,9 +142,10 @@ describe('journey start, end to end', () => {
           nps_responses: string;
           ces_responses: string;
           csat_responses: string;
+          reviews: string;
           visitors: string;
         }>(
-          "SELECT orders, nps_responses, ces_responses, csat_responses, visitors FROM journey.segment_kpis_daily WHERE segment = '*' AND day IN ({day:Date}, {later:Date}) ORDER BY day",
+          "SELECT orders, nps_responses, ces_responses, csat_responses, reviews, visitors FROM journey.segment_kpis_daily WHERE segment = '*' AND day IN ({day:Date}, {later:Date}) ORDER BY day",
           { day: DAY, later: LATER },
         );
         const kpisDone =
@@ -150,12 +153,13 @@ describe('journey start, end to end', () => {
           row.nps_responses === '2' &&
           row.ces_responses === '1' &&
           row.csat_responses === '1' &&
+          row.reviews === '1' &&
           later?.visitors === '2';
         // Each topic reaches ClickHouse on its own: wait for all of them.
         const [landed] = await q<{ events: string; stages: string; transitions: string }>(
           'SELECT (SELECT count() FROM journey.events FINAL) AS events, (SELECT count() FROM journey.customer_stages FINAL) AS stages, (SELECT count() FROM journey.stage_transitions) AS transitions',
         );
-        return kpisDone && landed?.events === '13' && landed.stages === '4' && landed.transitions === '9' ? row : undefined;
+        return kpisDone && landed?.events === '14' && landed.stages === '4' && landed.transitions === '9' ? row : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 500, what: 'all KPIs to reach ClickHouse' },
     );
@@ -164,7 +168,16 @@ describe('journey start, end to end', () => {
     const [counts] = await q<{ rows: string; distinct_ids: string }>(
       'SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events FINAL',
     );
-    expect(counts).toEqual({ rows: '13', distinct_ids: '13' });
+    expect(counts).toEqual({ rows: '14', distinct_ids: '14' });
+
+    // A review: stars, source, its text read in Persian, and the segment's review KPIs.
+    const [review] = await q("SELECT rating, source, comment_language, comment_sentiment FROM journey.events FINAL WHERE type = 'review'");
+    expect(review).toEqual({ rating: 2, source: 'google_maps', comment_language: 'fa', comment_sentiment: 'negative' });
+    const [enterprise] = await q(
+      "SELECT reviews, avg_review_rating, low_rated_review_pct, negative_review_pct FROM journey.segment_kpis_daily WHERE segment = 'enterprise' AND day = {day:Date}",
+      { day: DAY },
+    );
+    expect(enterprise).toEqual({ reviews: '1', avg_review_rating: 2, low_rated_review_pct: 100, negative_review_pct: 100 });
 
     const stages = await q('SELECT customer_id, segment, stage, stage_since FROM journey.customer_stages FINAL ORDER BY customer_id');
     expect(stages).toEqual([
@@ -237,6 +250,10 @@ describe('journey start, end to end', () => {
       positive_sentiment_pct: 50,
       negative_sentiment_pct: 50,
       unscored_comments: '0',
+      reviews: '0',
+      avg_review_rating: null,
+      low_rated_review_pct: null,
+      negative_review_pct: null,
       dormant_customers: '0',
       // One converted customer, none dormant: none churned of the one active. Nobody visited the day before.
       churned_customers: '0',

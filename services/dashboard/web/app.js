@@ -34,6 +34,7 @@ const KPI_CHARTS = /** @type {const} */ ([
   ['in_window_repeat_purchase_rate_pct', 1],
   ['churn_rate_pct', 2],
   ['retention_rate_pct', 1],
+  ['avg_review_rating', 2],
   ['visitors', 0],
 ]);
 const LIVE_EVERY_MS = 2_000;

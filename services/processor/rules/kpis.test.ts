@@ -44,6 +44,13 @@ describe('kpisOf', () => {
       negativeComments: 1,
       // In a language the model cannot score: in neither share.
       unscoredComments: 5,
+      // Four reviews of 5, 4, 2 and 1 stars; their texts read positive, neutral, negative, negative.
+      reviews: 4,
+      reviewStarsSum: 12,
+      lowRatedReviews: 2,
+      positiveReviews: 1,
+      neutralReviews: 1,
+      negativeReviews: 2,
       dormantCustomers: 1,
     });
     expect(kpis).toEqual({
@@ -76,6 +83,10 @@ describe('kpisOf', () => {
       ces_responses: 2,
       positive_sentiment_pct: 50,
       negative_sentiment_pct: 25,
+      reviews: 4,
+      avg_review_rating: 3,
+      low_rated_review_pct: 50,
+      negative_review_pct: 50,
       dormant_customers: 1,
     });
   });
@@ -146,6 +157,9 @@ describe('kpisOf', () => {
       'ces',
       'positive_sentiment_pct',
       'negative_sentiment_pct',
+      'avg_review_rating',
+      'low_rated_review_pct',
+      'negative_review_pct',
     ]);
     expect(kpis.revenue).toBe('0.00');
   });

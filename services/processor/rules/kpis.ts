@@ -46,6 +46,13 @@ export interface KpiCounts {
   readonly negativeComments: number;
   /** Comments in a language the sentiment model cannot score: in no share of sentiment. */
   readonly unscoredComments: number;
+  /** Public reviews: how many, their stars added up, those of 1–2 stars, and the sentiment of their text. */
+  readonly reviews: number;
+  readonly reviewStarsSum: number;
+  readonly lowRatedReviews: number;
+  readonly positiveReviews: number;
+  readonly neutralReviews: number;
+  readonly negativeReviews: number;
   readonly dormantCustomers: number;
 }
 
@@ -84,6 +91,13 @@ export interface Kpis {
   readonly ces_responses: number;
   readonly positive_sentiment_pct: number | null;
   readonly negative_sentiment_pct: number | null;
+  readonly reviews: number;
+  /** Mean stars, 1–5. */
+  readonly avg_review_rating: number | null;
+  /** Reviews of 1 or 2 stars, of all reviews. */
+  readonly low_rated_review_pct: number | null;
+  /** Reviews whose text reads negative, of those whose text was scored. */
+  readonly negative_review_pct: number | null;
   readonly dormant_customers: number;
 }
 
@@ -162,6 +176,10 @@ export function kpisOf(c: KpiCounts, money: MoneyByCurrency = NO_MONEY): Kpis {
     ces_responses: c.cesResponses,
     positive_sentiment_pct: ratio(c.positiveComments, comments, 100),
     negative_sentiment_pct: ratio(c.negativeComments, comments, 100),
+    reviews: c.reviews,
+    avg_review_rating: ratio(c.reviewStarsSum, c.reviews),
+    low_rated_review_pct: ratio(c.lowRatedReviews, c.reviews, 100),
+    negative_review_pct: ratio(c.negativeReviews, c.positiveReviews + c.neutralReviews + c.negativeReviews, 100),
     dormant_customers: c.dormantCustomers,
   };
 }
@@ -219,5 +237,11 @@ export const EMPTY_COUNTS: KpiCounts = {
   neutralComments: 0,
   negativeComments: 0,
   unscoredComments: 0,
+  reviews: 0,
+  reviewStarsSum: 0,
+  lowRatedReviews: 0,
+  positiveReviews: 0,
+  neutralReviews: 0,
+  negativeReviews: 0,
   dormantCustomers: 0,
 };

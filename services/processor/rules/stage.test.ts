@@ -53,6 +53,8 @@ function event(
       return { ...envelope, type, properties: { order_id: `o${serial}`, amount: '10', currency: 'EUR', items: 1 } };
     case 'survey_response':
       return { ...envelope, type, properties: { survey_type: 'nps', score: 9, comment: null, scale: null, ces_form: null } };
+    case 'review':
+      return { ...envelope, type, properties: { rating: 4, comment: null, source: 'site' } };
   }
 }
 

@@ -93,6 +93,8 @@ export function addEvidence(evidence: StageEvidence, event: JourneyEvent, rules:
       return { ...next, purchases: evidence.purchases + 1, firstPurchaseAt: min(evidence.firstPurchaseAt, at) };
     case 'survey_response':
       return { ...next, lastSurveyAt: max(evidence.lastSurveyAt, at) };
+    case 'review':
+      return next;
   }
 }
 

@@ -47,6 +47,12 @@ describe('window deltas', () => {
     expect(shownOnly).toMatchObject({ ctaImpressions: 1, ctaClicks: 0 });
   });
 
+  it('counts a review: its stars, a low rating, and the sentiment of its text', () => {
+    const review: JourneyEvent = { ...pageView({}), type: 'review', properties: { rating: 2, comment: 'بد بود', source: 'google_maps' } };
+    const { deltas } = windowDeltasOf({ ...input(review), sentiment: 'negative' });
+    expect(deltas.get('smb|2026-10-01')).toMatchObject({ reviews: 1, reviewStarsSum: 2, lowRatedReviews: 1, negativeReviews: 1 });
+  });
+
   it('counts a jump in every stage it passes, so no step of a funnel has more customers than the one before', () => {
     expect(stagesReached({ from: 'unaware', to: 'conversion' })).toEqual({ discovery: 1, consideration: 1, conversion: 1 });
     expect(stagesReached({ from: 'consideration', to: 'conversion' })).toEqual({ conversion: 1 });

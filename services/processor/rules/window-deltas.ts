@@ -247,6 +247,19 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           }
           break;
         }
+        case 'review': {
+          const { rating } = event.properties;
+          const { sentiment } = input;
+          add(deltas, key, {
+            reviews: 1,
+            reviewStarsSum: rating,
+            lowRatedReviews: rating <= 2 ? 1 : 0,
+            ...(sentiment === 'positive' && { positiveReviews: 1 }),
+            ...(sentiment === 'neutral' && { neutralReviews: 1 }),
+            ...(sentiment === 'negative' && { negativeReviews: 1 }),
+          });
+          break;
+        }
       }
     }
     if (input.countsInWindow && input.converts) mark.converted = true;

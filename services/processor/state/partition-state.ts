@@ -155,8 +155,8 @@ export class PartitionState {
       latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
     const customer = step.state;
     const segment = event.segment ?? customer.segment?.value ?? UNASSIGNED_SEGMENT;
-    const sentiment =
-      event.type === 'survey_response' && event.properties.comment !== null ? analyseComment(event.properties.comment).sentiment : null;
+    const comment = event.type === 'survey_response' || event.type === 'review' ? event.properties.comment : null;
+    const sentiment = comment === null ? null : analyseComment(comment).sentiment;
     const atRisk = event.type === 'survey_response' ? atRiskReasonsOf(customer.stage.stage, event, sentiment) : [];
     const { track, deltas } = windowDeltasOf({
       event,
