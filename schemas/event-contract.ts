@@ -121,9 +121,13 @@ const pageView = z.strictObject({
   cta_clicked: z.boolean({ error: 'must be true or false' }).default(false),
 });
 
+/** How the customer heard of the business ("how did you hear about us"): a short id such as instagram or friend. */
+const referralSource = optional(id(64));
+
 const formSubmission = z.strictObject({
   form_id: id(256),
   form_type: z.enum(FORM_TYPES, { error: `must be one of ${FORM_TYPES.join(', ')}` }).default('other'),
+  referral_source: referralSource,
 });
 
 /** Significant digits a JSON number (an IEEE double) carries exactly. */
@@ -163,6 +167,7 @@ const surveyResponse = z
     comment: optional(text(10_000)),
     scale: optional(z.number({ error: 'must be a whole number' }).int('must be a whole number')),
     ces_form: optional(z.enum(CES_FORMS, { error: `must be one of ${CES_FORMS.join(', ')}` })),
+    referral_source: referralSource,
   })
   .superRefine((survey, ctx) => {
     const kind = survey.survey_type;

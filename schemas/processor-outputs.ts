@@ -44,6 +44,8 @@ export const customerProfileRecord = z.object({
   last_nps: score,
   last_csat: score,
   last_ces: score,
+  /** How the customer heard of the business: their earliest answer (absent from records written before it). */
+  referral_source: z.string().nullable().default(null),
 });
 export type CustomerProfileRecord = z.infer<typeof customerProfileRecord>;
 

@@ -16,7 +16,9 @@
 --   reviews, a new event type (1–5 stars, text, where it was written; a new Avro union branch and
 --     event-type symbol, BACKWARD): events gain `rating` and `source` (the text is `comment`, read
 --     for sentiment), partials count reviews, stars, 1–2-star reviews and texts by sentiment, and
---     segment_kpis gains reviews, avg_review_rating, low_rated_review_pct, negative_review_pct.
+--     segment_kpis gains reviews, avg_review_rating, low_rated_review_pct, negative_review_pct;
+--   referral_source ("how did you hear about us", a sign-up field or a survey answer): on events,
+--     and on profiles as the customer's earliest answer, for the share of new customers per source.
 -- Rows written before this migration lack the new columns (NULL): the views read them as they were
 -- meant (page views for session page views; buyers, at most the visitors, for converted visitors;
 -- CSAT and CES sums in points); the in-window rate is NULL and there is no per-currency AOV where no
@@ -41,6 +43,8 @@ ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS low_rated_revi
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS positive_reviews Int64 DEFAULT 0;
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS neutral_reviews Int64 DEFAULT 0;
 ALTER TABLE journey.segment_kpi_partials ADD COLUMN IF NOT EXISTS negative_reviews Int64 DEFAULT 0;
+ALTER TABLE journey.events ADD COLUMN IF NOT EXISTS referral_source LowCardinality(Nullable(String)) AFTER form_type;
+ALTER TABLE journey.customer_profiles ADD COLUMN IF NOT EXISTS referral_source LowCardinality(Nullable(String));
 
 CREATE OR REPLACE VIEW journey.segment_kpi_counts_daily AS
 SELECT

@@ -62,7 +62,7 @@ const EVENTS = [
   purchase,
   ev('ann', 'smb', 'survey_response', '11:00', { survey_type: 'nps', score: 10, comment: 'Great service, thank you' }),
   ev('bob', 'smb', 'page_view', '12:00', { url: 'https://shop.example/', page_type: 'home', duration_ms: 30_000 }, 's2'),
-  ev('bob', 'smb', 'form_submission', '12:05', { form_id: 'demo', form_type: 'demo_request' }, 's2'),
+  ev('bob', 'smb', 'form_submission', '12:05', { form_id: 'demo', form_type: 'demo_request', referral_source: 'instagram' }, 's2'),
   ev('bob', 'smb', 'survey_response', '12:10', { survey_type: 'nps', score: 3, comment: 'Terrible checkout experience' }),
   ev('bob', 'smb', 'survey_response', '12:15', { survey_type: 'csat', score: 4 }),
   ev('cid', 'enterprise', 'page_view', '13:00', { url: 'https://shop.example/p/2', page_type: 'product' }, 's3'),
@@ -169,6 +169,11 @@ describe('journey start, end to end', () => {
       'SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events FINAL',
     );
     expect(counts).toEqual({ rows: '14', distinct_ids: '14' });
+
+    // How bob heard of the shop, on his profile.
+    expect(await q('SELECT customer_id, referral_source FROM journey.customer_profiles FINAL WHERE referral_source IS NOT NULL')).toEqual([
+      { customer_id: 'bob', referral_source: 'instagram' },
+    ]);
 
     // A review: stars, source, its text read in Persian, and the segment's review KPIs.
     const [review] = await q("SELECT rating, source, comment_language, comment_sentiment FROM journey.events FINAL WHERE type = 'review'");

@@ -12,7 +12,7 @@ const survey = (survey_type: 'nps' | 'csat' | 'ces', score: number): EventOf<'su
   session_id: null,
   segment: null,
   channel: null,
-  properties: { survey_type, score, comment: null, scale: null, ces_form: null },
+  properties: { survey_type, score, comment: null, scale: null, ces_form: null, referral_source: null },
 });
 
 describe('atRiskReasonsOf', () => {

@@ -30,7 +30,7 @@ const buy = (id: number, h: number, amount: string): JourneyEvent => ({
 const nps = (id: number, h: number, score: number): JourneyEvent => ({
   ...envelope(id, h),
   type: 'survey_response',
-  properties: { survey_type: 'nps', score, comment: null, scale: null, ces_form: null },
+  properties: { survey_type: 'nps', score, comment: null, scale: null, ces_form: null, referral_source: null },
 });
 
 function run(events: readonly JourneyEvent[]): { state: CustomerState | undefined } {
@@ -60,7 +60,21 @@ describe('applyToCustomer', () => {
       last_nps: 10,
       last_csat: null,
       last_ces: null,
+      referral_source: null,
     });
+  });
+
+  it('keeps the earliest "how did you hear about us" answer, whatever the arrival order', () => {
+    const signUp = (id: number, h: number, source: string): JourneyEvent => ({
+      ...envelope(id, h),
+      type: 'form_submission',
+      properties: { form_id: 'signup', form_type: 'signup', referral_source: source },
+    });
+    const answers = [signUp(20, 5, 'friend'), signUp(21, 1, 'instagram'), signUp(22, 9, 'google')];
+    for (const order of [answers, [...answers].reverse()]) {
+      const { state } = run(order);
+      expect(state && profileOf(state).referral_source).toBe('instagram');
+    }
   });
 
   // stage_since is when processing reached the stage, so it follows arrival order; all else must not.

@@ -33,6 +33,8 @@ export interface CustomerState {
   readonly lastNps: Latest<number> | null;
   readonly lastCsat: Latest<number> | null;
   readonly lastCes: Latest<number> | null;
+  /** How the customer heard of the business: the earliest answer, in event time. */
+  readonly referralSource: Latest<string> | null;
 }
 
 /** The per-customer profile as published (compacted topic) and stored (ClickHouse). */
@@ -52,6 +54,15 @@ export interface CustomerProfile {
   readonly last_nps: number | null;
   readonly last_csat: number | null;
   readonly last_ces: number | null;
+  readonly referral_source: string | null;
+}
+
+/** The earlier of the value held and this event's, in event time (ties: the smaller event_id): arrival order does not matter. */
+function earlier<T>(current: Latest<T> | null, value: T, event: JourneyEvent): Latest<T> {
+  const candidate = { value, at: event.occurred_at, event_id: event.event_id };
+  if (current === null) return candidate;
+  if (candidate.at !== current.at) return candidate.at < current.at ? candidate : current;
+  return candidate.event_id < current.event_id ? candidate : current;
 }
 
 function later<T>(current: Latest<T> | null, value: T, event: JourneyEvent): Latest<T> {
@@ -76,6 +87,7 @@ export function newCustomer(customerId: string, firstEvent: JourneyEvent): Custo
     lastNps: null,
     lastCsat: null,
     lastCes: null,
+    referralSource: null,
   };
 }
 
@@ -103,9 +115,15 @@ export function applyToCustomer(
     case 'page_view':
       next = { ...next, pageViews: next.pageViews + 1 };
       break;
-    case 'form_submission':
-      next = { ...next, formsSubmitted: next.formsSubmitted + 1 };
+    case 'form_submission': {
+      const source = event.properties.referral_source;
+      next = {
+        ...next,
+        formsSubmitted: next.formsSubmitted + 1,
+        ...(source !== null && { referralSource: earlier(next.referralSource, source, event) }),
+      };
       break;
+    }
     case 'purchase':
       next = {
         ...next,
@@ -124,6 +142,8 @@ export function applyToCustomer(
       if (kind === 'nps') next = { ...next, lastNps: later(next.lastNps, score, event) };
       else if (kind === 'csat') next = { ...next, lastCsat: later(next.lastCsat, score, event) };
       else next = { ...next, lastCes: later(next.lastCes, score, event) };
+      const source = event.properties.referral_source;
+      if (source !== null) next = { ...next, referralSource: earlier(next.referralSource, source, event) };
       break;
     }
   }
@@ -149,5 +169,6 @@ export function profileOf(state: CustomerState): CustomerProfile {
     last_nps: state.lastNps?.value ?? null,
     last_csat: state.lastCsat?.value ?? null,
     last_ces: state.lastCes?.value ?? null,
+    referral_source: state.referralSource?.value ?? null,
   };
 }

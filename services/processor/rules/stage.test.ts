@@ -48,11 +48,15 @@ function event(
         },
       };
     case 'form_submission':
-      return { ...envelope, type, properties: { form_id: 'f', form_type: extra.form_type ?? 'contact' } };
+      return { ...envelope, type, properties: { form_id: 'f', form_type: extra.form_type ?? 'contact', referral_source: null } };
     case 'purchase':
       return { ...envelope, type, properties: { order_id: `o${serial}`, amount: '10', currency: 'EUR', items: 1 } };
     case 'survey_response':
-      return { ...envelope, type, properties: { survey_type: 'nps', score: 9, comment: null, scale: null, ces_form: null } };
+      return {
+        ...envelope,
+        type,
+        properties: { survey_type: 'nps', score: 9, comment: null, scale: null, ces_form: null, referral_source: null },
+      };
     case 'review':
       return { ...envelope, type, properties: { rating: 4, comment: null, source: 'site' } };
   }

@@ -47,7 +47,7 @@ const buy = (c: string, when: string, amount: string, segment: string | null = '
 const nps = (c: string, when: string, score: number, comment: string | null = null): JourneyEvent => ({
   ...base(c, when, 'smb'),
   type: 'survey_response',
-  properties: { survey_type: 'nps', score, comment, scale: null, ces_form: null },
+  properties: { survey_type: 'nps', score, comment, scale: null, ces_form: null, referral_source: null },
 });
 
 function kpisFromPartial(counts: Readonly<Record<string, number | string>>, dormant: number) {

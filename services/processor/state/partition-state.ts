@@ -510,6 +510,7 @@ function customerFromJson(value: string): StoredCustomer {
   const customer: CustomerState = {
     ...known,
     revenueByCurrency: known.revenueByCurrency ?? {},
+    referralSource: known.referralSource ?? null,
     stage: {
       ...known.stage,
       evidence: { ...known.stage.evidence, firstFormAt: (known.stage.evidence as Partial<StageEvidence>).firstFormAt ?? {} },
