@@ -38,7 +38,9 @@ describe('traffic', () => {
     expect(times.filter((t, i) => i > 0 && t < (times[i - 1] ?? '')).length).toBeGreaterThan(0);
     expect(events.some((e) => e.customer_id === null && typeof e.anonymous_id === 'string')).toBe(true);
     const types = new Set(events.map((e) => e.type));
-    expect(types).toEqual(new Set(['page_view', 'form_submission', 'purchase', 'survey_response']));
+    expect(types).toEqual(new Set(['page_view', 'form_submission', 'purchase', 'survey_response', 'review']));
+    // Sign-up forms say how the customer heard of the shop; buyers review it.
+    expect(events.some((e) => typeof props(e).referral_source === 'string')).toBe(true);
     // Comments in English, Persian and Arabic.
     const comments = events.map((e) => props(e).comment).filter((c): c is string => typeof c === 'string');
     expect(comments.some((c) => /[a-z]/i.test(c)) && comments.some((c) => /[پچژگ]/.test(c)) && comments.some((c) => /[ةى]/.test(c))).toBe(

@@ -74,6 +74,9 @@ const COMMENTS = {
 } as const;
 type Mood = keyof typeof COMMENTS;
 
+/** How customers say they heard of the shop. */
+const REFERRAL_SOURCES = ['instagram', 'google', 'friend', 'telegram', 'other'] as const;
+
 interface Customer {
   readonly id: string;
   readonly anonymousId: string;
@@ -159,7 +162,13 @@ export function traffic(options: TrafficOptions): Traffic {
     }
     if (random() < persona.form) {
       const formType = pick(['newsletter', 'demo_request', 'contact', 'signup'] as const);
-      events.push({ ...base(at), type: 'form_submission', properties: { form_id: `${formType}-form`, form_type: formType } });
+      // Sign-up forms ask how the customer heard of the shop.
+      const asks = formType === 'signup' || formType === 'newsletter';
+      events.push({
+        ...base(at),
+        type: 'form_submission',
+        properties: { form_id: `${formType}-form`, form_type: formType, ...(asks && { referral_source: pick(REFERRAL_SOURCES) }) },
+      });
       at += 20_000;
     }
     const buys = known && random() < (customer.purchases > 0 ? persona.rebuy : persona.buy) * (souring ? 0.3 : 1);
@@ -186,6 +195,8 @@ export function traffic(options: TrafficOptions): Traffic {
       at += 3_600_000;
     }
     if (known && (buys || random() < 0.25)) events.push({ ...base(at), type: 'survey_response', properties: survey(souring) });
+    // Some buyers also review the shop in public, as sour as the segment is.
+    if (buys && random() < 0.15) events.push({ ...base(at + 86_400_000), type: 'review', properties: review(souring) });
     return events;
   };
 
@@ -220,6 +231,23 @@ export function traffic(options: TrafficOptions): Traffic {
               ? 3
               : between(4, 5);
     return { survey_type: type, score, comment: random() < 0.6 ? pick(COMMENTS[mood]) : null };
+  };
+
+  /** A public review: stars as the mood, sometimes a comment, somewhere customers write them. */
+  const review = (souring: boolean) => {
+    const mood: Mood = souring
+      ? random() < 0.6
+        ? 'negative'
+        : 'neutral'
+      : random() < 0.75
+        ? 'positive'
+        : pick(['neutral', 'negative'] as const);
+    const rating = mood === 'positive' ? between(4, 5) : mood === 'neutral' ? 3 : between(1, 2);
+    return {
+      rating,
+      comment: random() < 0.7 ? pick(COMMENTS[mood]) : null,
+      source: pick(['google_maps', 'google_maps', 'app_store', 'site', 'marketplace'] as const),
+    };
   };
 
   /** Arrival as backends send: a few late (after later events), a few twice, a few invalid. */
