@@ -158,12 +158,18 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     steps.set(series, delta);
     bySegment.set(segment, steps);
   };
+  /** A segment's days with a mark, before the event and after it. */
+  interface Days {
+    readonly was: readonly number[];
+    readonly is: readonly number[];
+  }
+  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+  const unchanged = (days: Days) => same(days.was, days.is);
+
   /** For a token counted once per window (a visitor, a session, …). */
-  const distinct = (segment: string, field: RollingField, has: (mark: SegmentDayMarks) => boolean) => {
-    const was = daysWith(before.marks, segment, has);
-    const is = daysWith(after.marks, segment, has);
-    if (was.length === is.length && was.every((d, i) => d === is[i])) return;
-    for (const length of ROLLING_LENGTHS) record(segment, `${field}:${length}`, coverage(was, length), coverage(is, length));
+  const distinct = (segment: string, field: RollingField, days: Days) => {
+    if (unchanged(days)) return;
+    for (const length of ROLLING_LENGTHS) record(segment, `${field}:${length}`, coverage(days.was, length), coverage(days.is, length));
   };
   // The day (in the reporting zone) of the second purchase: from that window end on, a buyer of
   // the window is a repeat buyer.
@@ -173,31 +179,22 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   };
 
   /** Visitors of the window before, and those of them who visited again in the window. */
-  const returning = (segment: string) => {
-    const was = daysWith(before.marks, segment, (m) => m.visitor === true);
-    const is = daysWith(after.marks, segment, (m) => m.visitor === true);
-    if (was.length === is.length && was.every((d, i) => d === is[i])) return;
+  const returning = (segment: string, visits: Days) => {
+    if (unchanged(visits)) return;
     for (const length of [1, ...ROLLING_LENGTHS] as const) {
       const earlier = (days: readonly number[]) => coveredEnds(days, length, Number.NEGATIVE_INFINITY, length);
-      record(segment, `previousVisitors:${length}`, stepsOf(earlier(was)), stepsOf(earlier(is)));
+      record(segment, `previousVisitors:${length}`, stepsOf(earlier(visits.was)), stepsOf(earlier(visits.is)));
       const again = (days: readonly number[]) => stepsOf(bothOf(coveredEnds(days, length), earlier(days)));
-      record(segment, `returningVisitors:${length}`, again(was), again(is));
+      record(segment, `returningVisitors:${length}`, again(visits.was), again(visits.is));
     }
   };
 
-  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-
   /** Visitors of the window who converted in it: window ends covered by a visit and by a conversion. */
-  const convertedVisitors = (segment: string) => {
-    const visitsWas = daysWith(before.marks, segment, (m) => m.visitor === true);
-    const visitsIs = daysWith(after.marks, segment, (m) => m.visitor === true);
-    const boughtWas = daysWith(before.marks, segment, (m) => m.converted === true);
-    const boughtIs = daysWith(after.marks, segment, (m) => m.converted === true);
-    if (same(visitsWas, visitsIs) && same(boughtWas, boughtIs)) return;
+  const convertedVisitors = (segment: string, visits: Days, converted: Days) => {
+    if (unchanged(visits) && unchanged(converted)) return;
     for (const length of ROLLING_LENGTHS) {
-      const both = (visits: readonly number[], bought: readonly number[]) =>
-        stepsOf(bothOf(coveredEnds(visits, length), coveredEnds(bought, length)));
-      record(segment, `convertedVisitors:${length}`, both(visitsWas, boughtWas), both(visitsIs, boughtIs));
+      const both = (v: readonly number[], c: readonly number[]) => stepsOf(bothOf(coveredEnds(v, length), coveredEnds(c, length)));
+      record(segment, `convertedVisitors:${length}`, both(visits.was, converted.was), both(visits.is, converted.is));
     }
   };
 
@@ -210,24 +207,46 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
       record(segment, `windowRepeatBuyers:${length}`, stepsOf(pairedEnds(was, length)), stepsOf(pairedEnds(is, length)));
   };
 
-  for (const segment of input.segments) {
-    distinct(segment, 'visitors', (m) => m.visitor === true);
-    returning(segment);
-    distinct(segment, 'buyers', (m) => m.buyer === true);
-    convertedVisitors(segment);
-    windowRepeatBuyers(segment);
-    const session = input.session;
-    if (session !== null) {
-      distinct(segment, 'sessions', (m) => m.sessions?.includes(session) === true);
-      distinct(segment, 'timedSessions', (m) => m.timedSessions?.includes(session) === true);
-    }
+  /** Repeat buyers: buyers of the window from the window end their second purchase falls on. */
+  const repeatBuyers = (segment: string, bought: Days) => {
     const wasFrom = repeatFrom(before);
     const isFrom = repeatFrom(after);
-    const boughtBefore = daysWith(before.marks, segment, (m) => m.buyer === true);
-    const boughtAfter = daysWith(after.marks, segment, (m) => m.buyer === true);
-    if (wasFrom === isFrom && boughtBefore.length === boughtAfter.length && boughtBefore.every((d, i) => d === boughtAfter[i])) continue;
+    if (wasFrom === isFrom && unchanged(bought)) return;
     for (const length of ROLLING_LENGTHS)
-      record(segment, `repeatBuyers:${length}`, coverage(boughtBefore, length, wasFrom), coverage(boughtAfter, length, isFrom));
+      record(segment, `repeatBuyers:${length}`, coverage(bought.was, length, wasFrom), coverage(bought.is, length, isFrom));
+  };
+
+  for (const segment of input.segments) {
+    // Each set of days read once per segment, whatever counts it.
+    const days = (has: (mark: SegmentDayMarks) => boolean): Days => ({
+      was: daysWith(before.marks, segment, has),
+      is: daysWith(after.marks, segment, has),
+    });
+    const visits = days((m) => m.visitor === true);
+    const bought = days((m) => m.buyer === true);
+    distinct(segment, 'visitors', visits);
+    returning(segment, visits);
+    distinct(segment, 'buyers', bought);
+    convertedVisitors(
+      segment,
+      visits,
+      days((m) => m.converted === true),
+    );
+    windowRepeatBuyers(segment);
+    repeatBuyers(segment, bought);
+    const session = input.session;
+    if (session !== null) {
+      distinct(
+        segment,
+        'sessions',
+        days((m) => m.sessions?.includes(session) === true),
+      );
+      distinct(
+        segment,
+        'timedSessions',
+        days((m) => m.timedSessions?.includes(session) === true),
+      );
+    }
   }
   return bySegment;
 }
