@@ -341,6 +341,33 @@ describe('survey scales', () => {
   });
 });
 
+describe('reviews and referral sources', () => {
+  const review = (properties: Json) => validateEvent({ ...base, type: 'review', properties }, context);
+
+  it.each([
+    [{ rating: 0 }, 'properties.rating', 'must be 1–5'],
+    [{ rating: 6 }, 'properties.rating', 'must be 1–5'],
+    [{ rating: 4.5 }, 'properties.rating', 'must be a whole number of stars'],
+    [{ rating: 4, source: 'yelp' }, 'properties.source', `must be one of ${REVIEW_SOURCES.join(', ')}`],
+  ])('names what is wrong in a review: %j', (properties, path, message) => {
+    expect(review(properties)).toEqual({ ok: false, errors: [{ path, message }] });
+  });
+
+  it('takes a review without text or source, and a referral source on a sign-up form', () => {
+    expect(review({ rating: 5 })).toMatchObject({ ok: true, event: { properties: { rating: 5, comment: null, source: 'other' } } });
+    const signUp = validateEvent(
+      { ...base, type: 'form_submission', properties: { form_id: 'signup', form_type: 'signup', referral_source: 'instagram' } },
+      context,
+    );
+    expect(signUp).toMatchObject({ ok: true, event: { properties: { referral_source: 'instagram' } } });
+    const tooLong = validateEvent(
+      { ...base, type: 'form_submission', properties: { form_id: 'signup', referral_source: 'x'.repeat(65) } },
+      context,
+    );
+    expect(tooLong).toMatchObject({ ok: false, errors: [{ path: 'properties.referral_source' }] });
+  });
+});
+
 describe('partitionKeyOf', () => {
   it('keys by customer, else by anonymous visitor', () => {
     expect([partitionKeyOf({ customer_id: 'c', anonymous_id: 'a' }), partitionKeyOf({ customer_id: null, anonymous_id: 'a' })]).toEqual([
