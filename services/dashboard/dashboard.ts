@@ -107,10 +107,11 @@ function sessions() {
 /** Identical asks within ANSWER_TTL_MS share one answer (and one query while it runs). */
 function answerCache() {
   const answers = new Map<string, { readonly at: number; readonly value: Promise<unknown> }>();
-  return (key: string, compute: () => Promise<unknown>): Promise<unknown> => {
+  // A key always names the same computation, so a hit has the type its caller computes.
+  return <T>(key: string, compute: () => Promise<T>): Promise<T> => {
     const now = Date.now();
     const hit = answers.get(key);
-    if (hit !== undefined && now - hit.at < ANSWER_TTL_MS) return hit.value;
+    if (hit !== undefined && now - hit.at < ANSWER_TTL_MS) return hit.value as Promise<T>;
     if (answers.size > 500) answers.clear();
     const value = compute();
     answers.set(key, { at: now, value });
@@ -151,7 +152,8 @@ export async function startDashboard(options: {
     stuck_days: String(settings.stuckAfterDays),
     ...rangeParams(request),
   });
-  const meta = async () => metaOf(await rows(META_SQL, {}), config.processor.timeZone);
+  // The funnel needs the reporting time zone the page's meta just read: one query serves both.
+  const meta = () => cached('meta', async () => metaOf(await rows(META_SQL, {}), config.processor.timeZone));
 
   const panels: Readonly<Record<string, (request: PanelRequest) => Promise<unknown>>> = {
     meta: async () => ({ ...(await meta()), refreshS: settings.refreshS, stuckAfterDays: settings.stuckAfterDays }),
