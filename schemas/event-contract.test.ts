@@ -12,6 +12,9 @@ import {
   PAGE_TYPES,
   PROPERTIES_RECORD,
   REVIEW_SOURCES,
+  SOCIAL_ACTIONS,
+  SOCIAL_NETWORKS,
+  CART_ACTIONS,
   SURVEY_TYPES,
   fromAvro,
   partitionKeyOf,
@@ -41,6 +44,13 @@ export const SAMPLES: Record<(typeof EVENT_TYPES)[number], Json> = {
   purchase: { ...base, type: 'purchase', segment: 'smb', properties: { order_id: 'o-1', amount: '119.90', currency: 'EUR', items: 2 } },
   survey_response: { ...base, type: 'survey_response', properties: { survey_type: 'nps', score: 9, comment: 'Great service' } },
   review: { ...base, type: 'review', properties: { rating: 2, comment: 'خیلی دیر رسید', source: 'google_maps' } },
+  social_engagement: {
+    ...base,
+    type: 'social_engagement',
+    channel: 'social',
+    properties: { action: 'comment', network: 'instagram', post_id: 'p-9', comment: 'عالی بود 😍' },
+  },
+  cart: { ...base, type: 'cart', properties: { action: 'checkout_started', cart_id: 'k-1', product_id: 'sku-1', quantity: 2 } },
 };
 
 function accepted(input: unknown): JourneyEvent {
@@ -66,12 +76,15 @@ const isNullable = (type: unknown) => Array.isArray(type) && type.includes('null
 
 describe('the zod contract matches the Avro schema', () => {
   it('has the same enum symbols', () => {
-    expect({ EVENT_TYPES, PAGE_TYPES, FORM_TYPES, SURVEY_TYPES, REVIEW_SOURCES }).toEqual({
+    expect({ EVENT_TYPES, PAGE_TYPES, FORM_TYPES, SURVEY_TYPES, REVIEW_SOURCES, SOCIAL_ACTIONS, SOCIAL_NETWORKS, CART_ACTIONS }).toEqual({
       EVENT_TYPES: symbolsOf('EventType'),
       PAGE_TYPES: symbolsOf('PageType'),
       FORM_TYPES: symbolsOf('FormType'),
       SURVEY_TYPES: symbolsOf('SurveyType'),
       REVIEW_SOURCES: symbolsOf('ReviewSource'),
+      SOCIAL_ACTIONS: symbolsOf('SocialAction'),
+      SOCIAL_NETWORKS: symbolsOf('SocialNetwork'),
+      CART_ACTIONS: symbolsOf('CartAction'),
     });
   });
 
@@ -146,7 +159,12 @@ describe('validateEvent', () => {
     [
       'an unknown type',
       { ...base, type: 'click', properties: {} },
-      [{ path: 'type', message: 'type must be one of page_view, form_submission, purchase, survey_response, review' }],
+      [
+        {
+          path: 'type',
+          message: 'type must be one of page_view, form_submission, purchase, survey_response, review, social_engagement, cart',
+        },
+      ],
     ],
     ['a missing event_id', { ...SAMPLES.form_submission, event_id: undefined }, [{ path: 'event_id', message: 'must be a UUID' }]],
     [
@@ -365,6 +383,52 @@ describe('reviews and referral sources', () => {
       context,
     );
     expect(tooLong).toMatchObject({ ok: false, errors: [{ path: 'properties.referral_source' }] });
+  });
+});
+
+describe('social engagement and carts', () => {
+  const social = (properties: Json) => validateEvent({ ...base, type: 'social_engagement', properties }, context);
+  const cart = (properties: Json) => validateEvent({ ...base, type: 'cart', properties }, context);
+
+  it.each([
+    [social({ action: 'poke' }), 'properties.action', `must be one of ${SOCIAL_ACTIONS.join(', ')}`],
+    [social({ action: 'like', network: 'myspace' }), 'properties.network', `must be one of ${SOCIAL_NETWORKS.join(', ')}`],
+    [social({ action: 'like', comment: 'nice' }), 'properties.comment', 'only a comment or a reply has text'],
+    [social({ action: 'reply', comment: '   ' }), 'properties.comment', 'must not be empty'],
+    [cart({ action: 'checkout' }), 'properties.action', `must be one of ${CART_ACTIONS.join(', ')}`],
+    [cart({ action: 'add_to_cart', quantity: 0 }), 'properties.quantity', 'must be >= 1'],
+    [cart({ action: 'add_to_cart', product_id: ' sku' }), 'properties.product_id', 'must not start or end with white space'],
+  ])('names what is wrong: %j', (result, path, message) => {
+    expect(result).toEqual({ ok: false, errors: [{ path, message }] });
+  });
+
+  it('takes the least a sender knows: an action, the network `other` when unnamed', () => {
+    expect(social({ action: 'video_view' })).toMatchObject({
+      ok: true,
+      event: { properties: { action: 'video_view', network: 'other', post_id: null, comment: null } },
+    });
+    expect(cart({ action: 'add_to_cart' })).toMatchObject({
+      ok: true,
+      event: { properties: { action: 'add_to_cart', cart_id: null, product_id: null, quantity: null } },
+    });
+  });
+
+  it('still reads events written with the schema before these two types (the previous schema)', () => {
+    // The schema as it was: no SocialEngagement and CartActivity branches, no such event types.
+    const added: unknown[] = ['social_engagement', 'cart', 'SocialEngagement', 'CartActivity'];
+    const previous = JSON.parse(JSON.stringify(JOURNEY_EVENT_AVSC), (key, value: unknown) =>
+      (key === 'symbols' || key === 'type') && Array.isArray(value)
+        ? (value as unknown[]).filter((item) => !added.includes(item) && !added.includes((item as { name?: unknown } | null)?.name))
+        : value,
+    ) as avro.Schema;
+    const oldType = avro.Type.forSchema(previous);
+    const event = accepted(SAMPLES.review);
+    const written = oldType.toBuffer(toAvro(event));
+    // A consumer with the writer's schema (as ours decode by schema id), and one with today's.
+    for (const decoded of [oldType.fromBuffer(written), avroType.fromBuffer(written, avroType.createResolver(oldType))]) {
+      expect(fromAvro(decoded)).toEqual({ ok: true, event });
+    }
+    expect(() => oldType.toBuffer(toAvro(accepted(SAMPLES.cart)))).toThrow();
   });
 });
 

@@ -11,9 +11,32 @@ export const JOURNEY_EVENT_AVSC: Readonly<Record<string, unknown>> = JSON.parse(
   readFileSync(new URL('./avro/journey-event.avsc', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
-export const EVENT_TYPES = ['page_view', 'form_submission', 'purchase', 'survey_response', 'review'] as const;
+export const EVENT_TYPES = ['page_view', 'form_submission', 'purchase', 'survey_response', 'review', 'social_engagement', 'cart'] as const;
 /** Where a review was written. */
 export const REVIEW_SOURCES = ['google_maps', 'app_store', 'play_store', 'site', 'marketplace', 'other'] as const;
+/** What a customer did on a social network. */
+export const SOCIAL_ACTIONS = ['like', 'share', 'comment', 'video_view', 'reply'] as const;
+/**
+ * The networks engagement is counted by: a closed list, so a sender cannot grow the per-network
+ * counts of a window without bound; anything else is `other`.
+ */
+export const SOCIAL_NETWORKS = [
+  'instagram',
+  'telegram',
+  'whatsapp',
+  'x',
+  'facebook',
+  'linkedin',
+  'youtube',
+  'tiktok',
+  'aparat',
+  'eitaa',
+  'rubika',
+  'bale',
+  'other',
+] as const;
+/** Steps in the cart; `checkout_started` (like a view of a checkout page) opens a checkout. */
+export const CART_ACTIONS = ['add_to_cart', 'remove_from_cart', 'checkout_started'] as const;
 export const PAGE_TYPES = ['home', 'product', 'pricing', 'blog', 'checkout', 'support', 'other'] as const;
 export const FORM_TYPES = ['newsletter', 'contact', 'demo_request', 'signup', 'lead', 'support', 'other'] as const;
 export const SURVEY_TYPES = ['nps', 'csat', 'ces'] as const;
@@ -30,6 +53,8 @@ export const PROPERTIES_RECORD: Readonly<Record<EventType, string>> = {
   purchase: 'dev.journeyline.events.Purchase',
   survey_response: 'dev.journeyline.events.SurveyResponse',
   review: 'dev.journeyline.events.Review',
+  social_engagement: 'dev.journeyline.events.SocialEngagement',
+  cart: 'dev.journeyline.events.CartActivity',
 };
 
 /** Score ranges on each survey's default scale (NPS has one scale only). */
@@ -202,6 +227,26 @@ const review = z.strictObject({
   source: z.enum(REVIEW_SOURCES, { error: `must be one of ${REVIEW_SOURCES.join(', ')}` }).default('other'),
 });
 
+/** A like, share, comment, video view or reply on a social network; comments and replies may carry their text. */
+const socialEngagement = z
+  .strictObject({
+    action: z.enum(SOCIAL_ACTIONS, { error: `must be one of ${SOCIAL_ACTIONS.join(', ')}` }),
+    network: z.enum(SOCIAL_NETWORKS, { error: `must be one of ${SOCIAL_NETWORKS.join(', ')}` }).default('other'),
+    post_id: optional(id(256)),
+    comment: optional(text(10_000)),
+  })
+  .superRefine((engagement, ctx) => {
+    if (engagement.comment !== null && engagement.action !== 'comment' && engagement.action !== 'reply')
+      ctx.addIssue({ code: 'custom', path: ['comment'], message: 'only a comment or a reply has text' });
+  });
+
+const cart = z.strictObject({
+  action: z.enum(CART_ACTIONS, { error: `must be one of ${CART_ACTIONS.join(', ')}` }),
+  cart_id: optional(id(256)),
+  product_id: optional(id(256)),
+  quantity: optional(z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be >= 1').max(1_000_000)),
+});
+
 const envelope = {
   event_id: z.uuid({ error: 'must be a UUID' }),
   occurred_at: z.iso
@@ -232,6 +277,8 @@ const incomingEvent = z
       variant('purchase', purchase),
       variant('survey_response', surveyResponse),
       variant('review', review),
+      variant('social_engagement', socialEngagement),
+      variant('cart', cart),
     ],
     { error: `type must be one of ${EVENT_TYPES.join(', ')}` },
   )

@@ -88,6 +88,8 @@ export const segmentKpiPartial = z.object({
   revenue_by_currency: z.record(z.string(), decimal).default({}),
   /** Orders per ISO 4217 currency (absent from records written before it). */
   orders_by_currency: z.record(z.string(), z.number().int()).default({}),
+  /** Social engagements per network (absent from records written before them). */
+  social_by_network: z.record(z.string(), z.number().int()).default({}),
   /** Customers per current stage, as of the latest emission for this window (stream time). */
   stage_counts: z.record(z.string(), z.number().int()),
   dormant_customers: z.number().int(),

@@ -21,6 +21,7 @@ const share = (segment: string, i: number, partition: number, detractors: number
   transitions_to: {},
   revenue_by_currency: {},
   orders_by_currency: {},
+  social_by_network: {},
   stage_counts: {},
   dormant_customers: 0,
   newly_dormant_customers: 0,

@@ -19,6 +19,7 @@ const share = (
   transitions_to: {},
   revenue_by_currency: {},
   orders_by_currency: {},
+  social_by_network: {},
   stage_counts: stages,
   dormant_customers: dormant[0],
   newly_dormant_customers: dormant[1],

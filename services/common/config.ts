@@ -156,6 +156,17 @@ export const envSchema = z.object({
     .int()
     .min(0)
     .default(2 * 24 * 3600),
+  /**
+   * A checkout (a checkout_started cart event or a checkout page view) with no purchase this many
+   * minutes after it started is abandoned. Keep it well inside ALLOWED_LATENESS_S, or a purchase
+   * that completes a checkout late in a day may come after that day's window closed.
+   */
+  CHECKOUT_ABANDONED_AFTER_MIN: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(7 * 24 * 60)
+    .default(60),
   /** Converted customers with no event for this many days (event time) count as dormant. */
   DORMANT_AFTER_DAYS: z.coerce.number().int().min(1).default(30),
   /** Upper bound of one fetch per partition, hence of one processor batch (= one transaction). */
@@ -367,6 +378,7 @@ function structure(env: ParsedEnv, cwd: string) {
       timeZone: env.REPORTING_TIME_ZONE,
       allowedLatenessMs: env.ALLOWED_LATENESS_S * 1000,
       dormantAfterDays: env.DORMANT_AFTER_DAYS,
+      checkoutAbandonedAfterMs: env.CHECKOUT_ABANDONED_AFTER_MIN * 60_000,
       maxBytesPerPartition: env.PROCESSOR_MAX_BYTES_PER_PARTITION,
       sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
       dedup: { windowMs: env.PROCESSOR_DEDUP_WINDOW_DAYS * 86_400_000, maxIds: env.PROCESSOR_DEDUP_MAX_IDS },

@@ -2,7 +2,8 @@
  * Applies ordered, versioned ClickHouse migrations once each, idempotently: statements are written
  * `IF NOT EXISTS`, and the record of an applied version is inserted with a deduplication token, so
  * two processes starting together (or a crash between a statement and its record) leave one
- * record and the same schema.
+ * record and the same schema. A repeatable migration (the views) is applied after them whenever
+ * its checksum differs from the one recorded; its statements are `CREATE OR REPLACE`.
  */
 import type { Migration } from '../../schemas/clickhouse/migrations.ts';
 import { clickHouseTime, insertRows, type ClickHouseClient } from './clickhouse.ts';
@@ -27,16 +28,16 @@ export async function migrate(clickhouse: ClickHouseClient, migrations: readonly
   const result = await clickhouse.query({ query: `SELECT version, checksum FROM ${LEDGER} FINAL`, format: 'JSONEachRow' });
   const done = new Map((await result.json<{ version: number; checksum: string }>()).map((r) => [r.version, r.checksum]));
   const applied: string[] = [];
-  for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
-    const label = `${String(migration.version).padStart(3, '0')}_${migration.name}`;
+  // Numbered migrations in order, then the repeatable ones (the views), which read what they made.
+  const ordered = [...migrations].sort((a, b) => Number(a.repeatable) - Number(b.repeatable) || a.version - b.version);
+  for (const migration of ordered) {
+    const label = migration.repeatable ? migration.name : `${String(migration.version).padStart(3, '0')}_${migration.name}`;
     const recorded = done.get(migration.version);
-    if (recorded !== undefined) {
-      if (recorded !== migration.checksum) {
-        throw new MigrationError(
-          `migration ${label} changed after it was applied (checksum ${recorded.slice(0, 12)} → ${migration.checksum.slice(0, 12)}); add a new migration instead`,
-        );
-      }
-      continue;
+    if (recorded === migration.checksum) continue;
+    if (recorded !== undefined && !migration.repeatable) {
+      throw new MigrationError(
+        `migration ${label} changed after it was applied (checksum ${recorded.slice(0, 12)} → ${migration.checksum.slice(0, 12)}); add a new migration instead`,
+      );
     }
     for (const statement of migration.statements) {
       try {

@@ -43,9 +43,10 @@ export function eventRow(event: JourneyEvent, at: KafkaPosition): Row {
   return { ...envelope, ...event.properties, ...commentColumns(event) };
 }
 
-/** The sentiment of a survey's or review's comment (008_comment_sentiment.sql): a function of the comment alone. */
+/** The sentiment of a survey's, review's or social comment's text (008_comment_sentiment.sql): a function of the text alone. */
 function commentColumns(event: JourneyEvent): Row {
-  if ((event.type !== 'survey_response' && event.type !== 'review') || event.properties.comment === null) return {};
+  const commented = event.type === 'survey_response' || event.type === 'review' || event.type === 'social_engagement';
+  if (!commented || event.properties.comment === null) return {};
   const { language, sentiment, score } = analyseComment(event.properties.comment);
   return { comment_language: language, comment_sentiment: sentiment, comment_score: score };
 }
@@ -119,6 +120,7 @@ export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
     transitions_to: w.transitions_to,
     revenue_by_currency: w.revenue_by_currency,
     orders_by_currency: w.orders_by_currency,
+    social_by_network: w.social_by_network,
     stage_counts: w.stage_counts,
     updated_at: clickHouseTime(Number(at.timestamp)),
     ...lineage(at),

@@ -54,6 +54,7 @@ function share(segment: string, day: string, partition: number, random: () => nu
     transitions_to: { discovery: n(50), conversion: n(10) },
     revenue_by_currency: { EUR: '1234.50' },
     orders_by_currency: { EUR: 20 },
+    social_by_network: {},
     stage_counts: { discovery: n(900), consideration: n(300), conversion: n(100), ongoing_engagement: n(200) },
     dormant_customers: n(30),
     newly_dormant_customers: n(3),

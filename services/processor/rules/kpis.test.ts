@@ -51,6 +51,21 @@ describe('kpisOf', () => {
       positiveReviews: 1,
       neutralReviews: 1,
       negativeReviews: 2,
+      // On social networks: 6 likes, 2 shares, 3 comments (1 positive, 1 neutral, 2 negative with
+      // the reply), 10 video views, 1 reply.
+      socialLikes: 6,
+      socialShares: 2,
+      socialComments: 3,
+      socialVideoViews: 10,
+      socialReplies: 1,
+      positiveSocialComments: 1,
+      neutralSocialComments: 1,
+      negativeSocialComments: 2,
+      // 5 items put in carts, 1 taken out; 4 checkouts started, 1 completed by a purchase in time.
+      cartAdds: 5,
+      cartRemovals: 1,
+      checkoutsStarted: 4,
+      checkoutsCompleted: 1,
       dormantCustomers: 1,
     });
     expect(kpis).toEqual({
@@ -87,6 +102,18 @@ describe('kpisOf', () => {
       avg_review_rating: 3,
       low_rated_review_pct: 50,
       negative_review_pct: 50,
+      social_engagements: 22,
+      social_likes: 6,
+      social_shares: 2,
+      social_comments: 3,
+      social_video_views: 10,
+      social_replies: 1,
+      negative_social_comment_pct: 50,
+      cart_adds: 5,
+      cart_removals: 1,
+      checkouts_started: 4,
+      abandoned_checkouts: 3,
+      cart_abandonment_rate_pct: 75,
       dormant_customers: 1,
     });
   });
@@ -160,6 +187,8 @@ describe('kpisOf', () => {
       'avg_review_rating',
       'low_rated_review_pct',
       'negative_review_pct',
+      'negative_social_comment_pct',
+      'cart_abandonment_rate_pct',
     ]);
     expect(kpis.revenue).toBe('0.00');
   });

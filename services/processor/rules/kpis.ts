@@ -53,6 +53,21 @@ export interface KpiCounts {
   readonly positiveReviews: number;
   readonly neutralReviews: number;
   readonly negativeReviews: number;
+  /** Engagement on social networks, per action, and the sentiment of the text of comments and replies. */
+  readonly socialLikes: number;
+  readonly socialShares: number;
+  readonly socialComments: number;
+  readonly socialVideoViews: number;
+  readonly socialReplies: number;
+  readonly positiveSocialComments: number;
+  readonly neutralSocialComments: number;
+  readonly negativeSocialComments: number;
+  /** Items put in and taken out of carts. */
+  readonly cartAdds: number;
+  readonly cartRemovals: number;
+  /** Checkouts started in the window, and those of them a purchase completed in time (rules/checkouts.ts). */
+  readonly checkoutsStarted: number;
+  readonly checkoutsCompleted: number;
   readonly dormantCustomers: number;
 }
 
@@ -98,6 +113,22 @@ export interface Kpis {
   readonly low_rated_review_pct: number | null;
   /** Reviews whose text reads negative, of those whose text was scored. */
   readonly negative_review_pct: number | null;
+  /** Likes, shares, comments, video views and replies together, and each of them. */
+  readonly social_engagements: number;
+  readonly social_likes: number;
+  readonly social_shares: number;
+  readonly social_comments: number;
+  readonly social_video_views: number;
+  readonly social_replies: number;
+  /** Comments and replies whose text reads negative, of those whose text was scored. */
+  readonly negative_social_comment_pct: number | null;
+  readonly cart_adds: number;
+  readonly cart_removals: number;
+  readonly checkouts_started: number;
+  /** Checkouts started and not completed by a purchase within CHECKOUT_ABANDONED_AFTER_MIN. */
+  readonly abandoned_checkouts: number;
+  /** Abandoned checkouts of those started, × 100. */
+  readonly cart_abandonment_rate_pct: number | null;
   readonly dormant_customers: number;
 }
 
@@ -180,6 +211,22 @@ export function kpisOf(c: KpiCounts, money: MoneyByCurrency = NO_MONEY): Kpis {
     avg_review_rating: ratio(c.reviewStarsSum, c.reviews),
     low_rated_review_pct: ratio(c.lowRatedReviews, c.reviews, 100),
     negative_review_pct: ratio(c.negativeReviews, c.positiveReviews + c.neutralReviews + c.negativeReviews, 100),
+    social_engagements: c.socialLikes + c.socialShares + c.socialComments + c.socialVideoViews + c.socialReplies,
+    social_likes: c.socialLikes,
+    social_shares: c.socialShares,
+    social_comments: c.socialComments,
+    social_video_views: c.socialVideoViews,
+    social_replies: c.socialReplies,
+    negative_social_comment_pct: ratio(
+      c.negativeSocialComments,
+      c.positiveSocialComments + c.neutralSocialComments + c.negativeSocialComments,
+      100,
+    ),
+    cart_adds: c.cartAdds,
+    cart_removals: c.cartRemovals,
+    checkouts_started: c.checkoutsStarted,
+    abandoned_checkouts: c.checkoutsStarted - c.checkoutsCompleted,
+    cart_abandonment_rate_pct: ratio(c.checkoutsStarted - c.checkoutsCompleted, c.checkoutsStarted, 100),
     dormant_customers: c.dormantCustomers,
   };
 }
@@ -243,5 +290,17 @@ export const EMPTY_COUNTS: KpiCounts = {
   positiveReviews: 0,
   neutralReviews: 0,
   negativeReviews: 0,
+  socialLikes: 0,
+  socialShares: 0,
+  socialComments: 0,
+  socialVideoViews: 0,
+  socialReplies: 0,
+  positiveSocialComments: 0,
+  neutralSocialComments: 0,
+  negativeSocialComments: 0,
+  cartAdds: 0,
+  cartRemovals: 0,
+  checkoutsStarted: 0,
+  checkoutsCompleted: 0,
   dormantCustomers: 0,
 };

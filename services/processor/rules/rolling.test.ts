@@ -62,6 +62,7 @@ function accumulate(events: readonly JourneyEvent[]): { get: (key: string) => Ro
       countsInWindow: true,
       sentiment: null,
       converts: e.type === 'purchase',
+      checkoutAbandonedAfterMs: 3_600_000,
     });
     tracks.set(customer, track);
     for (const [segment, delta] of rollingSteps({

@@ -20,7 +20,12 @@ let serial = 0;
 function event(
   type: JourneyEvent['type'],
   atHours: number,
-  extra: { page_type?: string; session?: string; form_type?: 'contact' | 'newsletter' | 'demo_request' } = {},
+  extra: {
+    page_type?: string;
+    session?: string;
+    form_type?: 'contact' | 'newsletter' | 'demo_request';
+    cart_action?: 'add_to_cart' | 'remove_from_cart' | 'checkout_started';
+  } = {},
 ): JourneyEvent {
   serial++;
   const envelope = {
@@ -59,6 +64,14 @@ function event(
       };
     case 'review':
       return { ...envelope, type, properties: { rating: 4, comment: null, source: 'site' } };
+    case 'social_engagement':
+      return { ...envelope, type, properties: { action: 'like', network: 'instagram', post_id: null, comment: null } };
+    case 'cart':
+      return {
+        ...envelope,
+        type,
+        properties: { action: extra.cart_action ?? 'add_to_cart', cart_id: null, product_id: null, quantity: null },
+      };
   }
 }
 
@@ -84,8 +97,15 @@ describe('stage rules', () => {
     expect(stageAfter([event('survey_response', 0)])).toBe('unaware');
   });
 
-  it('discovery: one page view', () => {
+  it('discovery: one page view, or one engagement on a social network', () => {
     expect(stageAfter([event('page_view', 0)])).toBe('discovery');
+    expect(stageAfter([event('social_engagement', 0)])).toBe('discovery');
+  });
+
+  it('consideration: an item put in a cart or a checkout started, not an item taken out', () => {
+    expect(stageAfter([event('cart', 0)])).toBe('consideration');
+    expect(stageAfter([event('cart', 0, { cart_action: 'checkout_started' })])).toBe('consideration');
+    expect(stageAfter([event('cart', 0, { cart_action: 'remove_from_cart' })])).toBe('unaware');
   });
 
   it('consideration: a form, or 3 product/pricing views, or views in 2 sessions', () => {

@@ -35,6 +35,10 @@ export const DEFAULT_STAGE_RULES: StageRules = {
 /** What the rules need to know about a customer's events; independent of their order. */
 export interface StageEvidence {
   readonly pageViews: number;
+  /** Likes, shares, comments, video views and replies on social networks: the customer knows the business. */
+  readonly socialEngagements: number;
+  /** Items put in a cart or checkouts started: intent to buy. */
+  readonly cartActions: number;
   readonly productOrPricingViews: number;
   /** Distinct sessions with a page view, kept only up to the number the rule needs. */
   readonly pageViewSessions: readonly string[];
@@ -49,6 +53,8 @@ export interface StageEvidence {
 
 export const NO_EVIDENCE: StageEvidence = {
   pageViews: 0,
+  socialEngagements: 0,
+  cartActions: 0,
   productOrPricingViews: 0,
   pageViewSessions: [],
   formSubmissions: 0,
@@ -95,6 +101,11 @@ export function addEvidence(evidence: StageEvidence, event: JourneyEvent, rules:
       return { ...next, lastSurveyAt: max(evidence.lastSurveyAt, at) };
     case 'review':
       return next;
+    case 'social_engagement':
+      return { ...next, socialEngagements: evidence.socialEngagements + 1 };
+    case 'cart':
+      // Taking an item out of the cart shows no intent to buy.
+      return event.properties.action === 'remove_from_cart' ? next : { ...next, cartActions: evidence.cartActions + 1 };
   }
 }
 
@@ -126,12 +137,13 @@ export function stageOf(evidence: StageEvidence, rules: StageRules): Stage {
   }
   if (
     evidence.formSubmissions >= 1 ||
+    evidence.cartActions >= 1 ||
     evidence.productOrPricingViews >= rules.considerationProductViews ||
     evidence.pageViewSessions.length >= rules.considerationSessions
   ) {
     return 'consideration';
   }
-  return evidence.pageViews >= 1 ? 'discovery' : 'unaware';
+  return evidence.pageViews >= 1 || evidence.socialEngagements >= 1 ? 'discovery' : 'unaware';
 }
 
 export interface StageTransition {

@@ -37,6 +37,7 @@ const input = (event: JourneyEvent, transition: WindowDeltasInput['transition'] 
   countsInWindow: true,
   sentiment: null,
   converts: event.type === 'purchase',
+  checkoutAbandonedAfterMs: 3_600_000,
 });
 
 describe('window deltas', () => {
@@ -51,6 +52,44 @@ describe('window deltas', () => {
     const review: JourneyEvent = { ...pageView({}), type: 'review', properties: { rating: 2, comment: 'بد بود', source: 'google_maps' } };
     const { deltas } = windowDeltasOf({ ...input(review), sentiment: 'negative' });
     expect(deltas.get('smb|2026-10-01')).toMatchObject({ reviews: 1, reviewStarsSum: 2, lowRatedReviews: 1, negativeReviews: 1 });
+  });
+
+  it('counts a social engagement by action and network, with the sentiment of a comment', () => {
+    const comment: JourneyEvent = {
+      ...pageView({}),
+      type: 'social_engagement',
+      properties: { action: 'comment', network: 'telegram', post_id: 'p-1', comment: 'خیلی بد بود' },
+    };
+    expect(windowDeltasOf({ ...input(comment), sentiment: 'negative' }).deltas.get('smb|2026-10-01')).toEqual({
+      socialComments: 1,
+      socialByNetwork: { telegram: 1 },
+      negativeSocialComments: 1,
+    });
+    const like: JourneyEvent = { ...comment, properties: { action: 'like', network: 'instagram', post_id: null, comment: null } };
+    expect(windowDeltasOf(input(like)).deltas.get('*|2026-10-01')).toEqual({ socialLikes: 1, socialByNetwork: { instagram: 1 } });
+  });
+
+  it('counts items put in and taken out of carts; a checkout counts as started', () => {
+    const cart = (action: 'add_to_cart' | 'remove_from_cart' | 'checkout_started'): JourneyEvent => ({
+      ...pageView({}),
+      type: 'cart',
+      properties: { action, cart_id: 'k', product_id: 'sku', quantity: 1 },
+    });
+    expect(windowDeltasOf(input(cart('add_to_cart'))).deltas.get('smb|2026-10-01')).toEqual({ cartAdds: 1 });
+    expect(windowDeltasOf(input(cart('remove_from_cart'))).deltas.get('smb|2026-10-01')).toEqual({ cartRemovals: 1 });
+    const started = windowDeltasOf(input(cart('checkout_started')));
+    expect(started.deltas.get('smb|2026-10-01')).toEqual({ checkoutsStarted: 1, checkoutsCompleted: 0 });
+    // A purchase half an hour later completes it, in the window where it started.
+    const bought: JourneyEvent = {
+      ...pageView({}),
+      occurred_at: AT + 1_800_000,
+      type: 'purchase',
+      properties: { order_id: 'o', amount: '10', currency: 'EUR', items: 1 },
+    };
+    expect(windowDeltasOf({ ...input(bought), track: started.track }).deltas.get('smb|2026-10-01')).toMatchObject({
+      orders: 1,
+      checkoutsCompleted: 1,
+    });
   });
 
   it('counts a jump in every stage it passes, so no step of a funnel has more customers than the one before', () => {

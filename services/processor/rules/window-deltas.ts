@@ -9,11 +9,12 @@
  * Events count in the event's segment (else the customer's latest known one, else
  * `unassigned`) and in `*`, all segments together. Pure.
  */
-import { ALL_SEGMENTS, DAY_MS, UNASSIGNED_SEGMENT, type JourneyEvent } from '../../../schemas/event-contract.ts';
+import { ALL_SEGMENTS, DAY_MS, UNASSIGNED_SEGMENT, type EventOf, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { STAGES, type Stage } from '../../../schemas/processor-outputs.ts';
 import { EMPTY_COUNTS, isSatisfied, npsClassOf, onFivePoints, toMinorUnits, type KpiCounts } from './kpis.ts';
 import type { CommentSentiment } from '../../sentiment/sentiment.ts';
-import { dayEnd, dayOf, type Day } from './calendar.ts';
+import { addDays, dayEnd, dayOf, type Day } from './calendar.ts';
+import { checkoutStep, NO_CHECKOUTS, pruneCheckouts, type CheckoutTrack } from './checkouts.ts';
 
 export { ALL_SEGMENTS, UNASSIGNED_SEGMENT };
 
@@ -28,6 +29,8 @@ export type WindowCounts = Omit<KpiCounts, 'dormantCustomers'> & {
   readonly revenueByCurrency: Readonly<Record<string, bigint>>;
   /** Orders per ISO 4217 currency: with revenueByCurrency, the average order value of each currency. */
   readonly ordersByCurrency: Readonly<Record<string, number>>;
+  /** Social engagements per network (a closed list: SOCIAL_NETWORKS). */
+  readonly socialByNetwork: Readonly<Record<string, number>>;
 };
 export type WindowDelta = Partial<WindowCounts>;
 
@@ -52,6 +55,8 @@ export interface CustomerKpiTrack {
   readonly earliestPurchases: readonly number[];
   /** The purchase-cycle contribution currently counted, so it can be retracted when it changes. */
   readonly cycle: { readonly key: string; readonly days: number } | null;
+  /** Checkout signals and purchases, and what their checkouts count (rules/checkouts.ts); absent while there are none. */
+  readonly checkouts?: CheckoutTrack;
 }
 
 export const NO_TRACK: CustomerKpiTrack = { marks: {}, earliestPurchases: [], cycle: null };
@@ -88,6 +93,8 @@ export interface WindowDeltasInput {
   readonly converts: boolean;
   /** Sentiment of the event's comment, if it has one (computed once by the caller). */
   readonly sentiment: CommentSentiment['sentiment'] | null;
+  /** How long a checkout waits for its purchase before it is abandoned (CHECKOUT_ABANDONED_AFTER_MIN). */
+  readonly checkoutAbandonedAfterMs: number;
 }
 
 export interface WindowDeltas {
@@ -260,6 +267,23 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           });
           break;
         }
+        case 'social_engagement': {
+          const { action, network } = event.properties;
+          const { sentiment } = input;
+          add(deltas, key, {
+            [SOCIAL_ACTION_COUNTER[action]]: 1,
+            socialByNetwork: { [network]: 1 },
+            ...(sentiment === 'positive' && { positiveSocialComments: 1 }),
+            ...(sentiment === 'neutral' && { neutralSocialComments: 1 }),
+            ...(sentiment === 'negative' && { negativeSocialComments: 1 }),
+          });
+          break;
+        }
+        case 'cart': {
+          const { action } = event.properties;
+          if (action !== 'checkout_started') add(deltas, key, action === 'add_to_cart' ? { cartAdds: 1 } : { cartRemovals: 1 });
+          break;
+        }
       }
     }
     if (input.countsInWindow && input.converts) mark.converted = true;
@@ -304,25 +328,69 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
     }
   }
 
-  return { track: { marks, earliestPurchases, cycle }, deltas };
+  // Checkouts count on the day they started, whichever event (a purchase) decides them.
+  const checkouts = checkoutStep({
+    track: track.checkouts ?? NO_CHECKOUTS,
+    event,
+    segment: input.segment,
+    abandonedAfterMs: input.checkoutAbandonedAfterMs,
+    timeZone,
+    windowsOf: checkoutWindowsOf,
+  });
+  for (const [key, delta] of checkouts.deltas) add(deltas, key, delta);
+
+  return { track: { marks, earliestPurchases, cycle, ...withCheckouts(checkouts.track) }, deltas };
 }
+
+const SOCIAL_ACTION_COUNTER = {
+  like: 'socialLikes',
+  share: 'socialShares',
+  comment: 'socialComments',
+  video_view: 'socialVideoViews',
+  reply: 'socialReplies',
+} as const satisfies Readonly<Record<EventOf<'social_engagement'>['properties']['action'], keyof WindowCounts>>;
+
+const checkoutWindowsOf = (segment: string, day: Day): string[] => segmentsOf(segment).map((s) => windowKeyOf(s, day));
+
+/** The track keeps no checkout record for a customer without any (most of them): smaller changelog records. */
+const withCheckouts = (checkouts: CheckoutTrack): { checkouts?: CheckoutTrack } =>
+  checkouts.signals.length === 0 &&
+  checkouts.purchases.length === 0 &&
+  Object.keys(checkouts.counted).length === 0 &&
+  checkouts.absorbedUntil === null
+    ? {}
+    : { checkouts };
 
 /**
  * Drops marks of days older than `oldestDay`, which no window can revise any more, but for the
  * visit itself back to `oldestVisitDay` (returning visitors look one window further back).
  */
-export function pruneTrack(track: CustomerKpiTrack, oldestDay: Day, oldestVisitDay: Day): CustomerKpiTrack {
+export function pruneTrack(
+  track: CustomerKpiTrack,
+  oldestDay: Day,
+  oldestVisitDay: Day,
+  checkouts: { readonly abandonedAfterMs: number; readonly timeZone: string },
+): CustomerKpiTrack {
   const marks: Record<string, SegmentDayMarks> = {};
   for (const [key, mark] of Object.entries(track.marks)) {
     const { day } = parseWindowKey(key);
     if (day >= oldestDay) marks[key] = mark;
     else if (day >= oldestVisitDay && mark.visitor === true) marks[key] = { visitor: true };
   }
-  return { ...track, marks };
+  const { checkouts: kept, ...rest } = track;
+  if (kept === undefined) return { ...rest, marks };
+  const keepFrom = dayEnd(addDays(oldestDay, -1), checkouts.timeZone);
+  return { ...rest, marks, ...withCheckouts(pruneCheckouts(kept, keepFrom, { ...checkouts, windowsOf: checkoutWindowsOf })) };
 }
 
 const { dormantCustomers: _computedAtEmission, ...emptyCounts } = EMPTY_COUNTS;
-export const EMPTY_WINDOW: WindowCounts = { ...emptyCounts, transitionsTo: {}, revenueByCurrency: {}, ordersByCurrency: {} };
+export const EMPTY_WINDOW: WindowCounts = {
+  ...emptyCounts,
+  transitionsTo: {},
+  revenueByCurrency: {},
+  ordersByCurrency: {},
+  socialByNetwork: {},
+};
 
 export const applyDelta = (window: WindowCounts, delta: WindowDelta): WindowCounts => sum(window, delta);
 

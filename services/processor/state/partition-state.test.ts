@@ -9,6 +9,7 @@ const RULES: ProcessorRules = {
   timeZone: 'UTC',
   allowedLatenessMs: 2 * 24 * 3600 * 1000,
   dormantAfterDays: 30,
+  checkoutAbandonedAfterMs: 3_600_000,
   dedup: { windowMs: 30 * 24 * 3600 * 1000, maxIds: 2000 },
 };
 const at = (iso: string) => Date.parse(iso);
@@ -110,6 +111,7 @@ describe('PartitionState', () => {
       transitions_to: { discovery: 2, consideration: 1, conversion: 1, ongoing_engagement: 1 },
       revenue_by_currency: { EUR: '25.00' },
       orders_by_currency: { EUR: 2 },
+      social_by_network: {},
       stage_counts: { ongoing_engagement: 1, discovery: 1 },
       dormant_customers: 0,
       newly_dormant_customers: 0,

@@ -56,6 +56,8 @@ export interface ProcessorRules {
   readonly timeZone: string;
   readonly allowedLatenessMs: number;
   readonly dormantAfterDays: number;
+  /** A checkout with no purchase this long after its start is abandoned (CHECKOUT_ABANDONED_AFTER_MIN). */
+  readonly checkoutAbandonedAfterMs: number;
   readonly dedup: DedupLimits;
 }
 
@@ -155,7 +157,8 @@ export class PartitionState {
       latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
     const customer = step.state;
     const segment = event.segment ?? customer.segment?.value ?? UNASSIGNED_SEGMENT;
-    const comment = event.type === 'survey_response' || event.type === 'review' ? event.properties.comment : null;
+    const comment =
+      event.type === 'survey_response' || event.type === 'review' || event.type === 'social_engagement' ? event.properties.comment : null;
     const sentiment = comment === null ? null : analyseComment(comment).sentiment;
     const atRisk = event.type === 'survey_response' ? atRiskReasonsOf(customer.stage.stage, event, sentiment) : [];
     const { track, deltas } = windowDeltasOf({
@@ -168,6 +171,7 @@ export class PartitionState {
       countsInWindow: !tooLate,
       sentiment,
       converts: isConversion(event, this.rules.stage.conversions),
+      checkoutAbandonedAfterMs: this.rules.checkoutAbandonedAfterMs,
     });
     const steps = rollingSteps({
       before: stored?.track ?? NO_TRACK,
@@ -237,7 +241,12 @@ export class PartitionState {
           ? stored
           : {
               ...stored,
-              track: pruneTrack(stored.track, addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS), addDays(oldestOpenDay, -VISIT_LOOKBACK_DAYS)),
+              track: pruneTrack(
+                stored.track,
+                addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS),
+                addDays(oldestOpenDay, -VISIT_LOOKBACK_DAYS),
+                { abandonedAfterMs: this.rules.checkoutAbandonedAfterMs, timeZone: this.rules.timeZone },
+              ),
             };
       this.customers.set(key, pruned);
       changelog.push({ key: changelogKey.customer(key), value: JSON.stringify(pruned) });
@@ -342,7 +351,7 @@ export class PartitionState {
   }
 
   private partial(segment: string, day: Day, window: OpenWindow): SegmentKpiPartial {
-    const { transitionsTo, revenueMinor, revenueByCurrency, ordersByCurrency, ...numbers } = window.counts;
+    const { transitionsTo, revenueMinor, revenueByCurrency, ordersByCurrency, socialByNetwork, ...numbers } = window.counts;
     return {
       segment,
       day,
@@ -355,6 +364,7 @@ export class PartitionState {
         Object.entries(revenueByCurrency).map(([currency, minor]) => [currency, fromMinorUnits(minor)]),
       ),
       orders_by_currency: ordersByCurrency,
+      social_by_network: socialByNetwork,
       stage_counts: window.stageCounts,
       dormant_customers: window.dormant,
       newly_dormant_customers: window.newlyDormant,
@@ -505,15 +515,22 @@ function customerFromJson(value: string): StoredCustomer {
     customer: Omit<CustomerState, 'revenueByCurrency'> & { seenEventIds?: string[]; revenueByCurrency?: Record<string, string> };
   };
   const { seenEventIds, ...known } = parsed.customer;
-  // Records from before money was kept per currency have no breakdown to restore, and those from
-  // before conversion events were configurable no first form times.
+  // Records from before money was kept per currency have no breakdown to restore, those from
+  // before conversion events were configurable no first form times, and those from before social
+  // engagement and carts no counts of either.
+  const evidence = known.stage.evidence as Partial<StageEvidence>;
   const customer: CustomerState = {
     ...known,
     revenueByCurrency: known.revenueByCurrency ?? {},
     referralSource: known.referralSource ?? null,
     stage: {
       ...known.stage,
-      evidence: { ...known.stage.evidence, firstFormAt: (known.stage.evidence as Partial<StageEvidence>).firstFormAt ?? {} },
+      evidence: {
+        ...known.stage.evidence,
+        firstFormAt: evidence.firstFormAt ?? {},
+        socialEngagements: evidence.socialEngagements ?? 0,
+        cartActions: evidence.cartActions ?? 0,
+      },
     },
   };
   const seen = parsed.seen ?? { horizon: null, ids: (seenEventIds ?? []).map((id) => [id, customer.lastSeenAt] as const) };
