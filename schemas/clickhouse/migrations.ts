@@ -19,6 +19,12 @@ export interface Migration {
 
 const FOLDER = new URL('./', import.meta.url);
 
+/**
+ * Views that take parameters (views.sql), called like table functions, e.g.
+ * `journey.channel_kpis_daily(time_zone = 'UTC')`: the read-only query path lets these through.
+ */
+export const PARAMETERIZED_VIEWS: readonly string[] = ['journey.channel_kpis_daily'];
+
 /** The ledger's version of `views.sql`: after every numbered migration there can be. */
 export const VIEWS_VERSION = 1_000_000;
 

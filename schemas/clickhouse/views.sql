@@ -348,3 +348,51 @@ CREATE OR REPLACE VIEW journey.segment_kpis_daily AS
 SELECT * EXCEPT (window_days)
 FROM journey.segment_kpis
 WHERE window_days = 1;
+
+-- KPIs by the event's channel (web, app, store, phone, email, chat, social, …) per segment and
+-- day, and for all segments together (segment '*'): "NPS by channel" is one query. A parameterized
+-- view, straight from the events, called with the reporting time zone:
+--   SELECT day, channel, nps FROM journey.channel_kpis_daily(time_zone = 'Asia/Tehran') WHERE segment = '*'
+-- The segment is the event's own (`unassigned` when it names none); surveys on 7 or 10 points are
+-- mapped onto 1–5 as segment_kpis maps them; every event counts, late ones too (segment_kpis
+-- leaves out events later than ALLOWED_LATENESS_S). Conversion and checkout abandonment are not
+-- broken down: a customer often visits on one channel and buys on another.
+CREATE OR REPLACE VIEW journey.channel_kpis_daily AS
+SELECT
+    day,
+    if(grouping(event_segment) = 1, '*', event_segment) AS segment,
+    event_channel AS channel,
+    uniqExactIf(customer, type = 'page_view') AS visitors,
+    uniqExactIf((customer, session_id), type = 'page_view' AND session_id IS NOT NULL) AS sessions,
+    countIf(type = 'page_view') AS page_views,
+    countIf(type = 'form_submission') AS forms_submitted,
+    countIf(type = 'purchase') AS orders,
+    uniqExactIf(customer, type = 'purchase') AS buyers,
+    sumMapIf(map(assumeNotNull(currency), assumeNotNull(amount)), type = 'purchase') AS revenue_by_currency,
+    sumMapIf(map(assumeNotNull(currency), toUInt64(1)), type = 'purchase') AS orders_by_currency,
+    mapApply((code, total) -> (code, round(toDecimal128(total, 8) / orders_by_currency[code], 4)), revenue_by_currency) AS aov_by_currency,
+    countIf(survey_type = 'nps') AS nps_responses,
+    if(nps_responses = 0, NULL, toFloat64(round(toDecimal128(((countIf(survey_type = 'nps' AND score >= 9) - countIf(survey_type = 'nps' AND score <= 6)) / nps_responses) * 100, 10), 4))) AS nps,
+    countIf(survey_type = 'csat') AS csat_responses,
+    if(csat_responses = 0, NULL, toFloat64(round(toDecimal128(avgIf(five_points, survey_type = 'csat'), 10), 4))) AS csat,
+    countIf(survey_type = 'ces') AS ces_responses,
+    if(ces_responses = 0, NULL, toFloat64(round(toDecimal128(avgIf(if(ces_form = 'agreement', 6 - five_points, five_points), survey_type = 'ces'), 10), 4))) AS ces,
+    countIf(type = 'survey_response' AND comment_sentiment IN ('positive', 'neutral', 'negative')) AS scored_comments,
+    if(scored_comments = 0, NULL, toFloat64(round(toDecimal128((countIf(type = 'survey_response' AND comment_sentiment = 'negative') / scored_comments) * 100, 10), 4))) AS negative_sentiment_pct,
+    countIf(type = 'review') AS reviews,
+    if(reviews = 0, NULL, toFloat64(round(toDecimal128(avgIf(rating, type = 'review'), 10), 4))) AS avg_review_rating,
+    countIf(type = 'social_engagement') AS social_engagements,
+    countIf(type = 'cart' AND action = 'add_to_cart') AS cart_adds
+FROM
+(
+    SELECT
+        *,
+        toDate(occurred_at, {time_zone:String}) AS day,
+        ifNull(segment, 'unassigned') AS event_segment,
+        ifNull(channel, '(none)') AS event_channel,
+        ifNull(customer_id, concat('anon:', ifNull(anonymous_id, ''))) AS customer,
+        -- On 1–5 in thousandths, as services/processor/rules/kpis.ts (onFivePoints) maps each answer.
+        round(1 + (score - 1) * 4 / (ifNull(scale, 5) - 1), 3) AS five_points
+    FROM journey.events FINAL
+)
+GROUP BY GROUPING SETS ((day, event_segment, event_channel), (day, event_channel));

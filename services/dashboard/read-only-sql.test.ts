@@ -10,6 +10,10 @@ const AST = {
     'SelectWithUnionQuery (children 2)\n ExpressionList (children 1)\n  SelectQuery (children 2)\n   ExpressionList (children 1)\n    Asterisk\n   TablesInSelectQuery (children 1)\n    TablesInSelectQueryElement (children 1)\n     TableExpression (children 1)\n      TableIdentifier journey.events\n Identifier JSON\n',
   numbers:
     'SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 2)\n   ExpressionList (children 1)\n    Asterisk\n   TablesInSelectQuery (children 1)\n    TablesInSelectQueryElement (children 1)\n     TableExpression (children 1)\n      Function numbers (children 1)\n       ExpressionList (children 1)\n        Literal UInt64_3\n',
+  parameterizedView:
+    "SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 2)\n   ExpressionList (children 1)\n    Asterisk\n   TablesInSelectQuery (children 1)\n    TablesInSelectQueryElement (children 1)\n     TableExpression (children 1)\n      Function journey.channel_kpis_daily (children 1)\n       ExpressionList (children 1)\n        Function equals (children 1)\n         ExpressionList (children 2)\n          Identifier time_zone\n          Literal 'UTC'\n",
+  otherView:
+    "SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 2)\n   ExpressionList (children 1)\n    Asterisk\n   TablesInSelectQuery (children 1)\n    TablesInSelectQueryElement (children 1)\n     TableExpression (children 1)\n      Function other.channel_kpis_daily (children 1)\n       ExpressionList (children 1)\n        Function equals (children 1)\n         ExpressionList (children 2)\n          Identifier time_zone\n          Literal 'UTC'\n",
   showTables: 'ShowTables (children 1)\n Identifier journey\n',
   describeTable: 'DescribeQuery (children 1)\n TableExpression (children 1)\n  TableIdentifier journey.events\n',
   exists: 'ExistsTableQuery journey events (children 2)\n Identifier journey\n Identifier events\n',
@@ -47,7 +51,7 @@ const refusal = (ast: string) => {
 };
 
 describe('checkReadOnlyAst', () => {
-  it.each(['select', 'numbers', 'showTables', 'describeTable', 'exists'] as const)('lets %s through', (name) => {
+  it.each(['select', 'numbers', 'parameterizedView', 'showTables', 'describeTable', 'exists'] as const)('lets %s through', (name) => {
     expect(refusal(AST[name])).toBeUndefined();
   });
 
@@ -76,6 +80,11 @@ describe('checkReadOnlyAst', () => {
     ],
     ['insertFunction', 403, 'only reads are allowed here (SELECT, WITH, SHOW, DESCRIBE, EXISTS, EXPLAIN); got InsertQuery'],
     ['twoStatements', 403, 'send exactly one statement'],
+    [
+      'otherView',
+      403,
+      "other.channel_kpis_daily() is not allowed here: it reaches files, the network or other engines; query journeyline's tables",
+    ],
   ] as const)('refuses %s', (name, status, message) => {
     expect(refusal(AST[name])).toEqual({ status, message });
   });

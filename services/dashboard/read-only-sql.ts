@@ -3,10 +3,13 @@
  * of its own, from ClickHouse's own parse tree (`EXPLAIN AST` of the query as `formatQuery`
  * printed it), never from words: one read statement; no INTO OUTFILE; no SETTINGS inside the
  * query; no table function that reaches files, URLs, object stores, other servers or programs
- * (schema inference for those ignores `readonly`, so the engine alone would not stop them).
+ * (schema inference for those ignores `readonly`, so the engine alone would not stop them);
+ * journeyline's own parameterized views, called like table functions, are tables here.
  * What passes runs with its budget (time, memory, result size) and `readonly = 1` appended as
  * the query's own SETTINGS clause, so nothing the caller sends can loosen them. Pure.
  */
+
+import { PARAMETERIZED_VIEWS } from '../../schemas/clickhouse/migrations.ts';
 
 export class RefusedQuery extends Error {
   readonly status: number;
@@ -84,6 +87,7 @@ export function checkReadOnlyAst(ast: string, tableFunctions: ReadonlySet<string
     const name = node.name.toLowerCase();
     const parent = nodes.slice(0, index).findLast((candidate) => candidate.depth === node.depth - 1);
     const inFrom = parent?.type === 'TableExpression' || parent?.type === 'InsertQuery';
+    if (inFrom && PARAMETERIZED_VIEWS.includes(name)) return;
     if ((inFrom || tableFunctions.has(name)) && !GENERATOR_TABLE_FUNCTIONS.has(name)) {
       throw new RefusedQuery(
         `${node.name}() is not allowed here: it reaches files, the network or other engines; query journeyline's tables`,

@@ -61,9 +61,25 @@ const EVENTS = [
   ),
   purchase,
   ev('ann', 'smb', 'survey_response', '11:00', { survey_type: 'nps', score: 10, comment: 'Great service, thank you' }),
+  // ann comments on the shop's Instagram post, in Persian.
+  {
+    ...ev('ann', 'smb', 'social_engagement', '11:30', {
+      action: 'comment',
+      network: 'instagram',
+      post_id: 'post-7',
+      comment: 'پست عالی بود، ممنون از شما',
+    }),
+    channel: 'social',
+  },
   ev('bob', 'smb', 'page_view', '12:00', { url: 'https://shop.example/', page_type: 'home', duration_ms: 30_000 }, 's2'),
   ev('bob', 'smb', 'form_submission', '12:05', { form_id: 'demo', form_type: 'demo_request', referral_source: 'instagram' }, 's2'),
-  ev('bob', 'smb', 'survey_response', '12:10', { survey_type: 'nps', score: 3, comment: 'Terrible checkout experience' }),
+  // bob answers the NPS survey sent by email; then fills a cart and leaves at the checkout.
+  {
+    ...ev('bob', 'smb', 'survey_response', '12:10', { survey_type: 'nps', score: 3, comment: 'Terrible checkout experience' }),
+    channel: 'email',
+  },
+  ev('bob', 'smb', 'cart', '12:20', { action: 'add_to_cart', cart_id: 'cart-b', product_id: 'sku-1', quantity: 2 }, 's2'),
+  ev('bob', 'smb', 'cart', '12:25', { action: 'checkout_started', cart_id: 'cart-b' }, 's2'),
   ev('bob', 'smb', 'survey_response', '12:15', { survey_type: 'csat', score: 4 }),
   ev('cid', 'enterprise', 'page_view', '13:00', { url: 'https://shop.example/p/2', page_type: 'product' }, 's3'),
   ev('cid', 'enterprise', 'purchase', '13:30', { order_id: 'o-2', amount: '100.00', currency: 'EUR' }, 's3'),
@@ -71,9 +87,13 @@ const EVENTS = [
   ev('cid', 'enterprise', 'survey_response', '14:00', { survey_type: 'ces', score: 5 }),
   // And said so on Google Maps, in Persian.
   ev('cid', 'enterprise', 'review', '15:00', { rating: 2, comment: 'تحویل خیلی دیر بود و پشتیبانی جواب نداد', source: 'google_maps' }),
+  // cid orders again, through the checkout: a completed checkout.
+  ev('cid', 'enterprise', 'cart', '16:00', { action: 'checkout_started' }, 's6'),
+  ev('cid', 'enterprise', 'purchase', '16:10', { order_id: 'o-3', amount: '20.00', currency: 'EUR' }, 's6'),
   // Two days later: ann again, and a new visitor. Her week has three smb visitors, not four.
   ev('ann', 'smb', 'page_view', '09:00', { url: 'https://shop.example/blog/1', page_type: 'blog', duration_ms: 10_000 }, 's4', LATER),
   ev('dan', 'smb', 'page_view', '10:00', { url: 'https://shop.example/', page_type: 'home' }, 's5', LATER),
+  { ...ev('dan', 'smb', 'social_engagement', '10:30', { action: 'like', network: 'telegram' }, undefined, LATER), channel: 'social' },
 ];
 
 describe('journey start, end to end', () => {
@@ -149,7 +169,7 @@ describe('journey start, end to end', () => {
           { day: DAY, later: LATER },
         );
         const kpisDone =
-          row?.orders === '2' &&
+          row?.orders === '3' &&
           row.nps_responses === '2' &&
           row.ces_responses === '1' &&
           row.csat_responses === '1' &&
@@ -159,7 +179,7 @@ describe('journey start, end to end', () => {
         const [landed] = await q<{ events: string; stages: string; transitions: string }>(
           'SELECT (SELECT count() FROM journey.events FINAL) AS events, (SELECT count() FROM journey.customer_stages FINAL) AS stages, (SELECT count() FROM journey.stage_transitions) AS transitions',
         );
-        return kpisDone && landed?.events === '14' && landed.stages === '4' && landed.transitions === '9' ? row : undefined;
+        return kpisDone && landed?.events === '20' && landed.stages === '4' && landed.transitions === '9' ? row : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 500, what: 'all KPIs to reach ClickHouse' },
     );
@@ -168,7 +188,7 @@ describe('journey start, end to end', () => {
     const [counts] = await q<{ rows: string; distinct_ids: string }>(
       'SELECT count() AS rows, uniqExact(event_id) AS distinct_ids FROM journey.events FINAL',
     );
-    expect(counts).toEqual({ rows: '14', distinct_ids: '14' });
+    expect(counts).toEqual({ rows: '20', distinct_ids: '20' });
 
     // How bob heard of the shop, on his profile.
     expect(await q('SELECT customer_id, referral_source FROM journey.customer_profiles FINAL WHERE referral_source IS NOT NULL')).toEqual([
@@ -183,6 +203,35 @@ describe('journey start, end to end', () => {
       { day: DAY },
     );
     expect(enterprise).toEqual({ reviews: '1', avg_review_rating: 2, low_rated_review_pct: 100, negative_review_pct: 100 });
+
+    // Social engagement: the comment's network and text, read in Persian; carts: cid's checkout
+    // was completed by his order ten minutes later, bob's abandoned.
+    const [comment] = await q(
+      "SELECT action, network, post_id, comment_language, comment_sentiment FROM journey.events FINAL WHERE type = 'social_engagement' AND action = 'comment'",
+    );
+    expect(comment).toEqual({
+      action: 'comment',
+      network: 'instagram',
+      post_id: 'post-7',
+      comment_language: 'fa',
+      comment_sentiment: 'positive',
+    });
+    const [enterpriseCarts] = await q(
+      "SELECT checkouts_started, abandoned_checkouts, cart_abandonment_rate_pct, orders FROM journey.segment_kpis_daily WHERE segment = 'enterprise' AND day = {day:Date}",
+      { day: DAY },
+    );
+    expect(enterpriseCarts).toEqual({ checkouts_started: '1', abandoned_checkouts: '0', cart_abandonment_rate_pct: 0, orders: '2' });
+
+    // NPS by channel is one query: ann answered on the web, bob by email.
+    const byChannel = await q(
+      "SELECT channel, nps, nps_responses, social_engagements FROM journey.channel_kpis_daily(time_zone = 'UTC') WHERE segment = '*' AND day = {day:Date} ORDER BY channel",
+      { day: DAY },
+    );
+    expect(byChannel).toEqual([
+      { channel: 'email', nps: -100, nps_responses: '1', social_engagements: '0' },
+      { channel: 'social', nps: null, nps_responses: '0', social_engagements: '1' },
+      { channel: 'web', nps: 100, nps_responses: '1', social_engagements: '0' },
+    ]);
 
     const stages = await q('SELECT customer_id, segment, stage, stage_since FROM journey.customer_stages FINAL ORDER BY customer_id');
     expect(stages).toEqual([
@@ -259,6 +308,20 @@ describe('journey start, end to end', () => {
       avg_review_rating: null,
       low_rated_review_pct: null,
       negative_review_pct: null,
+      social_engagements: '1',
+      social_likes: '0',
+      social_shares: '0',
+      social_comments: '1',
+      social_video_views: '0',
+      social_replies: '0',
+      social_by_network: { instagram: '1' },
+      negative_social_comment_pct: 0,
+      cart_adds: '1',
+      cart_removals: '0',
+      // bob's checkout had no purchase within the hour.
+      checkouts_started: '1',
+      abandoned_checkouts: '1',
+      cart_abandonment_rate_pct: 100,
       dormant_customers: '0',
       // One converted customer, none dormant: none churned of the one active. Nobody visited the day before.
       churned_customers: '0',
@@ -357,7 +420,7 @@ describe('journey start, end to end', () => {
       "SELECT toFloat64(sumMap(revenue_by_currency)['EUR']) AS eur, toUInt8(length(sumMap(revenue_by_currency))) AS currencies, (SELECT toFloat64(revenue_by_currency['EUR']) FROM journey.customer_profiles FINAL WHERE customer_id = 'ann') AS ann FROM journey.segment_kpi_partials FINAL WHERE segment = '*' AND day = {day:Date}",
       { day: DAY },
     );
-    expect(money).toEqual({ eur: 140, currencies: 1, ann: 40 });
+    expect(money).toEqual({ eur: 160, currencies: 1, ann: 40 });
 
     // Every documented query runs on this data.
     const docs = sqlBlocks(readFileSync(path.resolve(import.meta.dirname, '../../docs/analysts.md'), 'utf8'));
