@@ -22,6 +22,7 @@ import {
   validateEvent,
   type JourneyEvent,
 } from './event-contract.ts';
+import { eventSchemaWithout } from '../test/helpers/schemas.ts';
 
 const NOW = Date.parse('2026-11-23T12:00:00Z');
 const context = { now: NOW, maxFutureSkewMs: 300_000, maxPastMs: 365 * DAY_MS };
@@ -338,11 +339,7 @@ describe('survey scales', () => {
 
   it("reads a survey written before scales (the previous schema) as today's 5-point effort scale", () => {
     // The schema as it was: SurveyResponse without scale and ces_form.
-    const previous = JSON.parse(JSON.stringify(JOURNEY_EVENT_AVSC), (key, value: unknown) =>
-      key === 'fields' && Array.isArray(value)
-        ? value.filter((f: { name?: string }) => f.name !== 'scale' && f.name !== 'ces_form')
-        : value,
-    ) as avro.Schema;
+    const previous = eventSchemaWithout(['scale', 'ces_form']) as avro.Schema;
     const oldType = avro.Type.forSchema(previous);
     const envelope = toAvro(accepted({ ...base, type: 'survey_response', properties: { survey_type: 'ces', score: 2 } }));
     const written = oldType.toBuffer({
@@ -415,12 +412,7 @@ describe('social engagement and carts', () => {
 
   it('still reads events written with the schema before these two types (the previous schema)', () => {
     // The schema as it was: no SocialEngagement and CartActivity branches, no such event types.
-    const added: unknown[] = ['social_engagement', 'cart', 'SocialEngagement', 'CartActivity'];
-    const previous = JSON.parse(JSON.stringify(JOURNEY_EVENT_AVSC), (key, value: unknown) =>
-      (key === 'symbols' || key === 'type') && Array.isArray(value)
-        ? (value as unknown[]).filter((item) => !added.includes(item) && !added.includes((item as { name?: unknown } | null)?.name))
-        : value,
-    ) as avro.Schema;
+    const previous = eventSchemaWithout(['social_engagement', 'cart', 'SocialEngagement', 'CartActivity']) as avro.Schema;
     const oldType = avro.Type.forSchema(previous);
     const event = accepted(SAMPLES.review);
     const written = oldType.toBuffer(toAvro(event));
