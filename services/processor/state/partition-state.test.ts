@@ -51,6 +51,12 @@ const nps = (c: string, when: string, score: number, comment: string | null = nu
   properties: { survey_type: 'nps', score, comment, scale: null, ces_form: null, referral_source: null },
 });
 
+const checkout = (c: string, when: string): JourneyEvent => ({
+  ...base(c, when, 'smb'),
+  type: 'cart',
+  properties: { action: 'checkout_started', cart_id: null, product_id: null, quantity: null },
+});
+
 function kpisFromPartial(counts: Readonly<Record<string, number | string>>, dormant: number) {
   const { revenueMinor, ...rest } = counts;
   return kpisOf({ ...EMPTY_COUNTS, ...(rest as Partial<KpiCounts>), revenueMinor: BigInt(revenueMinor ?? 0), dormantCustomers: dormant });
@@ -253,7 +259,12 @@ describe('PartitionState', () => {
   it('restores from its changelog to a state that continues identically', () => {
     const original = new PartitionState(1, RULES);
     const replica = new PartitionState(1, RULES);
-    const first = [view('a', '2026-11-20T09:00:00Z'), buy('a', '2026-11-20T10:00:00Z', '3'), view('b', '2026-11-21T09:00:00Z')];
+    const first = [
+      view('a', '2026-11-20T09:00:00Z'),
+      buy('a', '2026-11-20T10:00:00Z', '3'),
+      view('b', '2026-11-21T09:00:00Z'),
+      checkout('a', '2026-11-21T09:50:00Z'),
+    ];
     for (const e of first) original.apply(e.customer_id ?? '', e);
     for (const record of original.flush().changelog) replica.restore(record.key, record.value);
 
@@ -262,7 +273,13 @@ describe('PartitionState', () => {
       original.apply(e.customer_id ?? '', e);
       replica.apply(e.customer_id ?? '', e);
     }
-    expect(replica.flush()).toEqual(original.flush());
+    const flushed = original.flush();
+    expect(replica.flush()).toEqual(flushed);
+    // The purchase after the restart completed the checkout started before it.
+    expect(flushed.windows.find((w) => w.segment === 'smb' && w.day === '2026-11-21')?.counts).toMatchObject({
+      checkoutsStarted: 1,
+      checkoutsCompleted: 1,
+    });
     expect(replica.apply('a', next[0] as JourneyEvent)).toBe('duplicate');
   });
 
