@@ -130,6 +130,8 @@ export const KPI_FIELDS = [
   'retention_rate_pct',
   'avg_review_rating',
   'reviews',
+  'cart_abandonment_rate_pct',
+  'social_engagements',
   'visitors',
   'buyers',
   'nps_responses',

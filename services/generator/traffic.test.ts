@@ -38,7 +38,10 @@ describe('traffic', () => {
     expect(times.filter((t, i) => i > 0 && t < (times[i - 1] ?? '')).length).toBeGreaterThan(0);
     expect(events.some((e) => e.customer_id === null && typeof e.anonymous_id === 'string')).toBe(true);
     const types = new Set(events.map((e) => e.type));
-    expect(types).toEqual(new Set(['page_view', 'form_submission', 'purchase', 'survey_response', 'review']));
+    expect(types).toEqual(new Set(['page_view', 'form_submission', 'purchase', 'survey_response', 'review', 'social_engagement', 'cart']));
+    // Carts left at the checkout, surveys on 7 and 10 points.
+    expect(events.some((e) => e.type === 'cart' && props(e).action === 'checkout_started')).toBe(true);
+    expect(new Set(events.map((e) => props(e).scale).filter((scale) => scale !== undefined))).toEqual(new Set([7, 10]));
     // Sign-up forms say how the customer heard of the shop; buyers review it.
     expect(events.some((e) => typeof props(e).referral_source === 'string')).toBe(true);
     // Comments in English, Persian and Arabic.

@@ -1,11 +1,12 @@
 /**
  * Realistic customer journeys, pure and seeded: the same seed gives the same events, whatever the
  * clock (times are passed in). A population of customers in several segments, each with a
- * persona, browses, signs up, buys and answers surveys day by day; a share of events arrives late
+ * persona, browses, follows the shop on social networks, fills carts, signs up, buys and answers
+ * surveys (on 5, 7 or 10 points) day by day; a share of events arrives late
  * or twice, a few are invalid. `churnSegment` makes one segment sour over the last week of history:
  * detractors, high effort, negative comments, and converted customers who stop coming back.
  */
-import type { SURVEY_TYPES } from '../../schemas/event-contract.ts';
+import type { SOCIAL_NETWORKS, SURVEY_TYPES } from '../../schemas/event-contract.ts';
 
 export type GeneratedEvent = Record<string, unknown>;
 
@@ -76,6 +77,17 @@ type Mood = keyof typeof COMMENTS;
 
 /** How customers say they heard of the shop. */
 const REFERRAL_SOURCES = ['instagram', 'google', 'friend', 'telegram', 'other'] as const;
+
+/** Where each segment's customers follow the shop. */
+const NETWORKS: Readonly<Record<string, readonly (typeof SOCIAL_NETWORKS)[number][]>> = {
+  'فروشگاه-تهران': ['instagram', 'instagram', 'telegram', 'aparat', 'eitaa'],
+  'متجر-الرياض': ['instagram', 'x', 'x', 'whatsapp', 'tiktok'],
+};
+const DEFAULT_NETWORKS = ['instagram', 'linkedin', 'youtube', 'x'] as const;
+
+/** A 1–5 answer asked on 10 points (CSAT) or 7 (CES effort), as a survey on that scale would get it. */
+const ON_TEN = [1, 3, 5, 8, 10] as const;
+const ON_SEVEN = [1, 2, 4, 6, 7] as const;
 
 interface Customer {
   readonly id: string;
@@ -172,6 +184,27 @@ export function traffic(options: TrafficOptions): Traffic {
       at += 20_000;
     }
     const buys = known && random() < (customer.purchases > 0 ? persona.rebuy : persona.buy) * (souring ? 0.3 : 1);
+    const cart = `k-${uuidFrom(random).slice(0, 13)}`;
+    const product = `sku-${String(between(1, 40))}`;
+    if (buys || (known && persona.buy > 0 && random() < (souring ? 0.3 : 0.12))) {
+      events.push({
+        ...base(at),
+        type: 'cart',
+        properties: { action: 'add_to_cart', cart_id: cart, product_id: product, quantity: between(1, 3) },
+      });
+      at += 15_000;
+    }
+    if (!buys && events.at(-1)?.type === 'cart') {
+      // A cart filled and left, sometimes at the checkout itself.
+      const leaves = random() < 0.6;
+      events.push({
+        ...base(at),
+        type: 'cart',
+        properties: leaves
+          ? { action: 'checkout_started', cart_id: cart }
+          : { action: 'remove_from_cart', cart_id: cart, product_id: product },
+      });
+    }
     if (buys) {
       const money = MONEY[customer.segment] ?? DEFAULT_MONEY;
       const amount = money.min + random() * (money.max - money.min);
@@ -197,7 +230,25 @@ export function traffic(options: TrafficOptions): Traffic {
     if (known && (buys || random() < 0.25)) events.push({ ...base(at), type: 'survey_response', properties: survey(souring) });
     // Some buyers also review the shop in public, as sour as the segment is.
     if (buys && random() < 0.15) events.push({ ...base(at + 86_400_000), type: 'review', properties: review(souring) });
+    // Some saw the shop's post before they came.
+    if (random() < 0.12) events.push({ ...base(-between(600_000, 4 * 3_600_000)), channel: 'social', ...social(customer, souring) });
     return events;
+  };
+
+  /** A like, share, video view or comment on one of the networks the segment uses. */
+  const social = (customer: Customer, souring: boolean) => {
+    const action = pick(['like', 'like', 'like', 'video_view', 'video_view', 'share', 'comment'] as const);
+    const network = pick(NETWORKS[customer.segment] ?? DEFAULT_NETWORKS);
+    const mood: Mood = souring ? (random() < 0.6 ? 'negative' : 'neutral') : random() < 0.7 ? 'positive' : 'neutral';
+    return {
+      type: 'social_engagement',
+      properties: {
+        action,
+        network,
+        post_id: `post-${String(between(1, 30))}`,
+        ...(action === 'comment' && { comment: pick(COMMENTS[mood]) }),
+      },
+    };
   };
 
   /** A survey answer: mostly content, sour when the segment sours; a comment in the customer's language of the day. */
@@ -230,7 +281,16 @@ export function traffic(options: TrafficOptions): Traffic {
             : mood === 'neutral'
               ? 3
               : between(4, 5);
-    return { survey_type: type, score, comment: random() < 0.6 ? pick(COMMENTS[mood]) : null };
+    const comment = random() < 0.6 ? pick(COMMENTS[mood]) : null;
+    // Some surveys are asked on more points: CSAT on 10, CES on 7, half of those as agreement.
+    if (type === 'csat' && random() < 0.3) return { survey_type: type, score: ON_TEN[score - 1], scale: 10, comment };
+    if (type === 'ces' && random() < 0.3) {
+      const effort = ON_SEVEN[score - 1] ?? 4;
+      return random() < 0.5
+        ? { survey_type: type, score: 8 - effort, scale: 7, ces_form: 'agreement', comment }
+        : { survey_type: type, score: effort, scale: 7, comment };
+    }
+    return { survey_type: type, score, comment };
   };
 
   /** A public review: stars as the mood, sometimes a comment, somewhere customers write them. */

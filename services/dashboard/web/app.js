@@ -35,6 +35,8 @@ const KPI_CHARTS = /** @type {const} */ ([
   ['churn_rate_pct', 2],
   ['retention_rate_pct', 1],
   ['avg_review_rating', 2],
+  ['cart_abandonment_rate_pct', 1],
+  ['social_engagements', 0],
   ['visitors', 0],
 ]);
 const LIVE_EVERY_MS = 2_000;
