@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kafka } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { JourneyEvent } from '../../schemas/event-contract.ts';
+import { DAY_MS, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
 import { consumeN } from './kafka.ts';
 
@@ -22,6 +22,25 @@ export function pageView(overrides: Json = {}): Json {
 
 export function npsResponse(score: number, overrides: Json = {}): Json {
   return pageView({ type: 'survey_response', properties: { survey_type: 'nps', score }, ...overrides });
+}
+
+/**
+ * Events of one day `daysAgo` days back (UTC midnight), as a backend sends them: `event(customer,
+ * hour, type, properties)` at that hour of the day, in `segment`, one session per customer.
+ */
+export function eventsOfDay(options: { segment: string; channel?: string; daysAgo: number }) {
+  const day = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS - options.daysAgo * DAY_MS);
+  const event = (customer: string, hour: number, type: string, properties: Json) => ({
+    event_id: randomUUID(),
+    customer_id: customer,
+    segment: options.segment,
+    ...(options.channel !== undefined && { channel: options.channel }),
+    session_id: `${customer}-s`,
+    occurred_at: new Date(day.getTime() + hour * 3_600_000).toISOString(),
+    type,
+    properties,
+  });
+  return { day: day.toISOString().slice(0, 10), event };
 }
 
 /** Reads `count` events from the events topic and decodes them as any consumer would. */

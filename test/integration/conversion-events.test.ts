@@ -4,17 +4,16 @@
  * lead who requests a demo converts, a customer who only buys does not, and the day's conversion
  * rate in ClickHouse is the lead's: one converted visitor of two.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { DAY_MS } from '../../schemas/event-contract.ts';
 import { processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { testConfig } from '../helpers/config.ts';
+import { eventsOfDay } from '../helpers/events.ts';
 import { caughtUp, produceAll, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
 import { sqlRows } from '../helpers/sql.ts';
 
@@ -31,17 +30,7 @@ describe('CONVERSION_EVENTS', () => {
       const sink = await startSink(config, mkdtempSync(path.join(tmpdir(), 'journeyline-conversions-')), log, env);
       children.push(sink.child);
       children.push(startJourney(['run', 'processor'], env, log));
-      const day = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * DAY_MS);
-      const at = (hour: number) => new Date(day.getTime() + hour * 3_600_000).toISOString();
-      const event = (customer: string, hour: number, type: string, properties: Record<string, unknown>) => ({
-        event_id: randomUUID(),
-        customer_id: customer,
-        segment: 'b2b',
-        session_id: `${customer}-s`,
-        occurred_at: at(hour),
-        type,
-        properties,
-      });
+      const { day, event } = eventsOfDay({ segment: 'b2b', daysAgo: 2 });
       await produceAll(config, [
         event('lead', 9, 'page_view', { url: 'https://saas.example/pricing', page_type: 'pricing' }),
         event('lead', 10, 'form_submission', { form_id: 'demo', form_type: 'demo_request' }),
@@ -70,7 +59,7 @@ describe('CONVERSION_EVENTS', () => {
           const rows = await sqlRows<{ visitors: string; buyers: string; converted_visitors: string; conversion_rate_pct: number }>(
             url,
             "SELECT visitors, buyers, converted_visitors, conversion_rate_pct FROM journey.segment_kpis_daily WHERE segment = 'b2b' AND day = {day:Date}",
-            { day: day.toISOString().slice(0, 10) },
+            { day },
           );
           return rows[0]?.visitors === '2' && rows[0].buyers === '1' ? rows : undefined;
         },

@@ -5,19 +5,19 @@
  * a checkout counts as completed although its purchase arrived first, another as abandoned; and
  * CSAT on 5, 7 and 10 points and CES as agreement on 7 land in segment_kpis on the 1–5 scale.
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { DAY_MS, partitionKeyOf, toAvro } from '../../schemas/event-contract.ts';
+import { partitionKeyOf, toAvro } from '../../schemas/event-contract.ts';
 import { processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
 import { testConfig } from '../helpers/config.ts';
+import { eventsOfDay } from '../helpers/events.ts';
 import { caughtUp, produceAll, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
 import { eventSchemaWithout } from '../helpers/schemas.ts';
 import { sqlRows } from '../helpers/sql.ts';
@@ -32,18 +32,7 @@ describe('engagement signals', () => {
       const kafka = createKafka(config.kafka, undefined);
       await ensureTopics(kafka, config.kafka, Object.values(topics));
       const env = { TOPIC_PREFIX: config.topicPrefix, KAFKA_TOPIC_PARTITIONS: '2' };
-      const day = new Date(Math.floor(Date.now() / DAY_MS) * DAY_MS - 2 * DAY_MS);
-      const at = (hour: number) => new Date(day.getTime() + hour * 3_600_000).toISOString();
-      const event = (customer: string, hour: number, type: string, properties: Record<string, unknown>) => ({
-        event_id: randomUUID(),
-        customer_id: customer,
-        segment: 'shop',
-        channel: 'app',
-        session_id: `${customer}-s`,
-        occurred_at: at(hour),
-        type,
-        properties,
-      });
+      const { day, event } = eventsOfDay({ segment: 'shop', channel: 'app', daysAgo: 2 });
 
       // A backend still on the schema before social engagement and carts: its page view goes first.
       const registry = createRegistry(config.registry);
@@ -95,13 +84,13 @@ describe('engagement signals', () => {
         const url = await sink.url();
         const kpis = await pollUntil(
           async () => {
-            const [row] = await sqlRows<Record<string, unknown>>(
+            const [row] = await sqlRows(
               url,
               `SELECT visitors, page_views, orders, social_engagements, social_video_views, social_replies, social_by_network,
                       negative_social_comment_pct, cart_adds, cart_removals, checkouts_started, abandoned_checkouts,
                       cart_abandonment_rate_pct, csat, csat_pct, csat_responses, ces, ces_responses
                FROM journey.segment_kpis_daily WHERE segment = 'shop' AND day = {day:Date}`,
-              { day: day.toISOString().slice(0, 10) },
+              { day },
             );
             return row?.ces_responses === '2' && row.visitors === '2' && row.orders === '1' ? row : undefined;
           },

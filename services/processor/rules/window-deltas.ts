@@ -363,13 +363,15 @@ const withCheckouts = (checkouts: CheckoutTrack): { checkouts?: CheckoutTrack } 
 
 /**
  * Drops marks of days older than `oldestDay`, which no window can revise any more, but for the
- * visit itself back to `oldestVisitDay` (returning visitors look one window further back).
+ * visit itself back to `oldestVisitDay` (returning visitors look one window further back); and
+ * checkouts that started before `checkouts.oldestOpenDay`, with the purchases only they could
+ * use (checkouts are summed, not counted distinct over rolling windows: open days are enough).
  */
 export function pruneTrack(
   track: CustomerKpiTrack,
   oldestDay: Day,
   oldestVisitDay: Day,
-  checkouts: { readonly abandonedAfterMs: number; readonly timeZone: string },
+  checkouts: { readonly oldestOpenDay: Day; readonly abandonedAfterMs: number; readonly timeZone: string },
 ): CustomerKpiTrack {
   const marks: Record<string, SegmentDayMarks> = {};
   for (const [key, mark] of Object.entries(track.marks)) {
@@ -379,7 +381,7 @@ export function pruneTrack(
   }
   const { checkouts: kept, ...rest } = track;
   if (kept === undefined) return { ...rest, marks };
-  const keepFrom = dayEnd(addDays(oldestDay, -1), checkouts.timeZone);
+  const keepFrom = dayEnd(addDays(checkouts.oldestOpenDay, -1), checkouts.timeZone);
   return { ...rest, marks, ...withCheckouts(pruneCheckouts(kept, keepFrom, { ...checkouts, windowsOf: checkoutWindowsOf })) };
 }
 

@@ -283,6 +283,17 @@ describe('PartitionState', () => {
     expect(replica.apply('a', next[0] as JourneyEvent)).toBe('duplicate');
   });
 
+  it("keeps a buyer's purchases for checkouts only while their day is open", () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', buy('a', '2026-11-20T10:00:00Z', '3'));
+    const record = () => JSON.parse(state.flush().changelog.find((r) => r.key === 'c|a')?.value ?? '{}') as { track: object };
+    expect(record().track).toMatchObject({ checkouts: { purchases: [at('2026-11-20T10:00:00Z')] } });
+    // Stream time passes the 20th's close: a checkout that late could not count, nor its purchase.
+    state.apply('z', view('z', '2026-11-24T10:00:00Z'));
+    state.apply('a', view('a', '2026-11-24T11:00:00Z'));
+    expect(record().track).not.toHaveProperty('checkouts');
+  });
+
   it('counts converted customers as dormant after 30 quiet days of event time', () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', buy('a', '2026-10-01T10:00:00Z', '1'));

@@ -245,7 +245,7 @@ export class PartitionState {
                 stored.track,
                 addDays(oldestOpenDay, -ROLLING_LOOKBACK_DAYS),
                 addDays(oldestOpenDay, -VISIT_LOOKBACK_DAYS),
-                { abandonedAfterMs: this.rules.checkoutAbandonedAfterMs, timeZone: this.rules.timeZone },
+                { oldestOpenDay, abandonedAfterMs: this.rules.checkoutAbandonedAfterMs, timeZone: this.rules.timeZone },
               ),
             };
       this.customers.set(key, pruned);
