@@ -56,7 +56,12 @@ describe('POST /v1/events', () => {
       (first.body.results as unknown[]).map((r) => (r as { status: string; errors?: unknown }).errors ?? (r as { status: string }).status),
     ).toEqual([
       'accepted',
-      [{ path: 'type', message: 'type must be one of page_view, form_submission, purchase, survey_response, review, social_engagement, cart' }],
+      [
+        {
+          path: 'type',
+          message: 'type must be one of page_view, form_submission, purchase, survey_response, review, social_engagement, cart',
+        },
+      ],
       [{ path: 'properties.score', message: 'nps score must be 0–10, got 11' }],
       [
         {
