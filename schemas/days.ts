@@ -8,9 +8,18 @@ import { DAY_MS } from './event-contract.ts';
 /** A calendar day, YYYY-MM-DD. */
 export type Day = string;
 
-/** A calendar day as a whole number (days since 1970-01-01), for arithmetic in hot paths. */
-export const dayNumber = (day: Day): number =>
-  Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
+const numbers = new Map<Day, number>();
+
+/** A calendar day as a whole number (days since 1970-01-01), for arithmetic in hot paths; remembered like dayName. */
+export function dayNumber(day: Day): number {
+  let n = numbers.get(day);
+  if (n === undefined) {
+    n = Date.UTC(Number(day.slice(0, 4)), Number(day.slice(5, 7)) - 1, Number(day.slice(8, 10))) / DAY_MS;
+    if (numbers.size > 100_000) numbers.clear();
+    numbers.set(day, n);
+  }
+  return n;
+}
 
 const names = new Map<number, Day>();
 

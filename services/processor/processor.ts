@@ -175,7 +175,7 @@ function applyEvents(
 }
 
 /** What one batch publishes, per topic; the changelog records stay in the input's partition. */
-function batchOutputs(
+export function batchOutputs(
   topics: Topics,
   partition: number,
   flushed: Flushed,

@@ -14,6 +14,19 @@ describe('daily windows in a reporting time zone', () => {
     ]);
   });
 
+  it('gives the day Intl gives at every instant, in zones with quarter-hour offsets and half-hour daylight saving', () => {
+    const zones = ['Asia/Tehran', 'Asia/Kathmandu', 'Australia/Eucla', 'Pacific/Chatham', 'America/St_Johns', 'Australia/Lord_Howe'];
+    // 2021 still had daylight saving in Tehran; every 37 minutes, so instants fall everywhere in a quarter hour.
+    for (const zone of zones) {
+      const intl = new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' });
+      const wrong: string[] = [];
+      for (let t = at('2021-01-01T00:00:00Z'); t < at('2022-01-01T00:00:00Z'); t += 37 * 60_000 + 7) {
+        if (dayOf(t, zone) !== intl.format(t)) wrong.push(new Date(t).toISOString());
+      }
+      expect([zone, wrong.slice(0, 3)]).toEqual([zone, []]);
+    }
+  });
+
   it('closes a day at the zone midnight', () => {
     expect(new Date(dayEnd('2026-11-23', 'UTC')).toISOString()).toBe('2026-11-24T00:00:00.000Z');
     expect(new Date(dayEnd('2026-11-23', 'Asia/Tehran')).toISOString()).toBe('2026-11-23T20:30:00.000Z');
