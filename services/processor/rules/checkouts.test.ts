@@ -124,6 +124,8 @@ describe('checkouts', () => {
     const { track, windows } = run(events);
     expect(track.signals.length).toBeLessThanOrEqual(MAX_CHECKOUT_SIGNALS);
     expect(track.purchases.length).toBeLessThanOrEqual(MAX_CHECKOUT_SIGNALS);
+    const buyer = run(Array.from({ length: 300 }, (_, i) => purchase(i)));
+    expect([buyer.track.signals.length, buyer.track.purchases.length, buyer.windows]).toEqual([0, MAX_CHECKOUT_SIGNALS, {}]);
     // Each checkout was completed by the purchase a minute later: all counted, once, over the two days.
     expect([windows['smb|2026-11-10'], windows['smb|2026-11-11']]).toEqual([
       { started: 210, completed: 210 },

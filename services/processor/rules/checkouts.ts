@@ -112,9 +112,12 @@ export function checkoutStep(input: CheckoutStepInput): { track: CheckoutTrack; 
   let next: CheckoutTrack = signal
     ? { ...track, signals: insertSorted(track.signals, [event.occurred_at, input.segment] as const, ([at]) => at) }
     : { ...track, purchases: insertSorted(track.purchases, event.occurred_at, (at) => at) };
-  if (next.signals.length > MAX_CHECKOUT_SIGNALS || next.purchases.length > MAX_CHECKOUT_SIGNALS) {
-    next = forgetEarliest(next, input);
+  // Over the bound, the earliest checkout goes as if it had aged out, and the earliest purchases.
+  if (next.signals.length > MAX_CHECKOUT_SIGNALS) {
+    const [earliest] = checkoutsOf(next, input.abandonedAfterMs);
+    if (earliest !== undefined) next = forget(next, [earliest], input);
   }
+  if (next.purchases.length > MAX_CHECKOUT_SIGNALS) next = { ...next, purchases: next.purchases.slice(-MAX_CHECKOUT_SIGNALS) };
   const counted = countsOf(checkoutsOf(next, input.abandonedAfterMs), input.windowsOf, input.timeZone);
   for (const key of new Set([...Object.keys(next.counted), ...Object.keys(counted)])) {
     const [wasStarted, wasCompleted] = next.counted[key] ?? [0, 0];
@@ -141,14 +144,6 @@ export function pruneCheckouts(
   // A purchase before every checkout kept can complete none of them.
   const purchases = pruned.purchases.filter((at) => at >= keepFrom);
   return purchases.length === pruned.purchases.length ? pruned : { ...pruned, purchases };
-}
-
-/** Over the bound: the earliest checkout goes, as if it had aged out. */
-function forgetEarliest(track: CheckoutTrack, input: CheckoutStepInput): CheckoutTrack {
-  const [earliest] = checkoutsOf(track, input.abandonedAfterMs);
-  if (earliest === undefined) return { ...track, purchases: track.purchases.slice(-MAX_CHECKOUT_SIGNALS) };
-  const pruned = forget(track, [earliest], input);
-  return { ...pruned, purchases: pruned.purchases.slice(-MAX_CHECKOUT_SIGNALS) };
 }
 
 function forget(
