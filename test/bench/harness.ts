@@ -13,6 +13,8 @@ export interface BenchContext {
   readonly config: Config;
   readonly prefix: string;
   readonly stackMode: StackMode;
+  /** The stack's endpoints as the environment of a `journey` child process. */
+  readonly stackEnv: Record<string, string>;
 }
 
 export function runBench(run: (context: BenchContext) => Promise<Record<string, unknown>>, env: Record<string, string> = {}): void {
@@ -20,8 +22,9 @@ export function runBench(run: (context: BenchContext) => Promise<Record<string, 
     const stack = await acquireScratchStack();
     try {
       const prefix = `bench.${Date.now().toString(36)}.`;
-      const config = loadConfig({ ...process.env, ...endpointsAsEnv(stack.endpoints), TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn', ...env });
-      const result = await run({ config, prefix, stackMode: stack.mode });
+      const stackEnv = endpointsAsEnv(stack.endpoints);
+      const config = loadConfig({ ...process.env, ...stackEnv, TOPIC_PREFIX: prefix, LOG_LEVEL: 'warn', ...env });
+      const result = await run({ config, prefix, stackMode: stack.mode, stackEnv });
       const machine = {
         cpu: os.cpus()[0]?.model ?? 'unknown',
         cores: os.cpus().length,

@@ -1,0 +1,290 @@
+/**
+ * The whole pipeline, end to end: `npm run bench [-- --customers 20000 --step-s 15 --hold-s 30]`.
+ *
+ * `journey run collector`, `processor` and `sink` as three processes on the stack `npm start`
+ * would use (sink on its own embedded ClickHouse), fed over HTTP with the generator's live
+ * journeys. It ramps the offered rate (doubling per step) until the pipeline falls behind — the
+ * processor's or the sink's backlog grows through a step — then holds the last rate it kept up
+ * with, and reports:
+ * - events/s sustained end to end (accepted at the collector, and counted by the processor);
+ * - latency from acceptance at the collector (the Kafka record's timestamp) to counted by the
+ *   processor and to its row being queryable in ClickHouse (the sink commits a block's offsets
+ *   after ClickHouse acknowledged it), p50/p95/p99, read every 100 ms: each figure up to ~100 ms high;
+ * - each service's CPU (share of one core) and peak RSS over the hold;
+ * - in the same run, the ceiling it is measured against: the processor's rules alone, in memory.
+ * The load generator runs in this process, on the same two cores: the figures are floors.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { processorGroupName, topicsFor } from '../../schemas/topics.ts';
+import { createKafka } from '../../services/common/kafka.ts';
+import { pollUntil } from '../../services/common/poll.ts';
+import { traffic } from '../../services/generator/traffic.ts';
+import { freePort } from '../helpers/net.ts';
+import { TEST_QUERY_TOKEN } from '../helpers/sql.ts';
+import { runBench } from './harness.ts';
+import { rulesCeiling } from './rules-ceiling.ts';
+
+const { values } = parseArgs({
+  options: {
+    customers: { type: 'string', default: '20000' },
+    'start-rate': { type: 'string', default: '500' },
+    'max-rate': { type: 'string', default: '64000' },
+    'step-s': { type: 'string', default: '15' },
+    'hold-s': { type: 'string', default: '30' },
+  },
+});
+const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/journey.ts');
+const API_KEY = 'bench-collector-key-0123456789';
+const SERVICES = ['sink', 'processor', 'collector'] as const;
+type Service = (typeof SERVICES)[number];
+const CLOCK_TICKS_PER_S = 100;
+
+/** CPU seconds and resident memory of a process, from /proc (Linux). */
+function usageOf(pid: number): { cpuS: number; rssBytes: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const rssKiB = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
+  return { cpuS: ticks / CLOCK_TICKS_PER_S, rssBytes: rssKiB * 1024 };
+}
+
+const percentile = (sorted: readonly number[], p: number) =>
+  sorted.length === 0 ? null : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null);
+
+runBench(async ({ config, prefix, stackEnv }) => {
+  const [collectorPort, queryPort] = [await freePort(), await freePort()];
+  const collectorUrl = `http://127.0.0.1:${collectorPort}`;
+  const queryUrl = `http://127.0.0.1:${queryPort}`;
+  const env = {
+    ...process.env,
+    ...stackEnv,
+    TOPIC_PREFIX: prefix,
+    LOG_LEVEL: 'warn',
+    COLLECTOR_API_KEYS: API_KEY,
+    COLLECTOR_PORT: String(collectorPort),
+    QUERY_PORT: String(queryPort),
+    QUERY_API_KEYS: TEST_QUERY_TOKEN,
+    CLICKHOUSE_URL: '',
+    CHDB_PATH: mkdtempSync(path.join(tmpdir(), 'journeyline-bench-')),
+  };
+  const children = new Map<Service, ChildProcess>();
+  const errors: string[] = [];
+  for (const service of SERVICES) {
+    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', JOURNEY, 'run', service], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    child.stderr.on('data', (chunk: Buffer) => errors.push(`${service}: ${chunk.toString()}`.slice(0, 2000)));
+    children.set(service, child);
+  }
+  const died = () => {
+    const dead = [...children].find(([, child]) => child.exitCode !== null || child.signalCode !== null);
+    return dead === undefined ? undefined : `${dead[0]} exited: ${errors.slice(-5).join('')}`;
+  };
+  const answers = (url: string) =>
+    fetch(url).then(
+      (r) => (r.ok ? true : undefined),
+      () => undefined,
+    );
+  try {
+    await pollUntil(() => answers(`${collectorUrl}/readyz`), { timeoutMs: 120_000, what: 'the collector', giveUpIf: died });
+    await pollUntil(() => answers(`${queryUrl}/ping`), { timeoutMs: 120_000, what: 'the sink', giveUpIf: died });
+
+    const kafka = createKafka(config.kafka, undefined);
+    const admin = kafka.admin();
+    await admin.connect();
+    const eventsTopic = topicsFor(prefix).events.name;
+    /** Events on the topic, and how many of them the processor and the sink have not committed yet. */
+    const backlog = async () => {
+      const ends = (await admin.fetchTopicOffsets(eventsTopic)).reduce((sum, p) => sum + Number(p.high), 0);
+      const behind = async (groupId: string) => {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [eventsTopic] });
+        return ends - (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      };
+      return { ends, processor: await behind(processorGroupName(prefix)), sink: await behind(`${prefix}sink`) };
+    };
+
+    // When each event was accepted (its Kafka timestamp: the collector's produce time) and when the
+    // processor and the sink had committed past it: counted, and queryable in ClickHouse (the sink
+    // commits a block's offsets only after ClickHouse acknowledged its insert).
+    const acceptedAt = new Map<number, Map<number, number>>();
+    const watcher = kafka.consumer({ groupId: `${prefix}bench-watch`, maxWaitTimeInMs: 100 });
+    await watcher.connect();
+    await watcher.subscribe({ topic: eventsTopic, fromBeginning: true });
+    await watcher.run({
+      eachBatch: ({ batch }) => {
+        const times = acceptedAt.get(batch.partition) ?? new Map<number, number>();
+        for (const message of batch.messages) times.set(Number(message.offset), Number(message.timestamp));
+        acceptedAt.set(batch.partition, times);
+        return Promise.resolve();
+      },
+    });
+    const groups = { processed: processorGroupName(prefix), queryable: `${prefix}sink` } as const;
+    const measuredUpTo = { processed: new Map<number, number>(), queryable: new Map<number, number>() };
+    let latencies = { processed: [] as number[], queryable: [] as number[] };
+    const watching = new AbortController();
+    const watch = (async () => {
+      while (!watching.signal.aborted) {
+        for (const kind of ['processed', 'queryable'] as const) {
+          const [committed] = await admin.fetchOffsets({ groupId: groups[kind], topics: [eventsTopic] }).catch(() => []);
+          const now = Date.now();
+          for (const { partition, offset } of committed?.partitions ?? []) {
+            const times = acceptedAt.get(partition);
+            let next = measuredUpTo[kind].get(partition) ?? 0;
+            // Only offsets the watcher has seen: its own lag must not count as the pipeline's.
+            while (next < Number(offset) && times?.has(next) === true) {
+              latencies[kind].push(now - (times.get(next) ?? now));
+              next++;
+            }
+            measuredUpTo[kind].set(partition, next);
+          }
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    })();
+
+    const journeys = traffic({ seed: 11, customers: Number(values.customers), segments: ['smb', 'enterprise', 'فروشگاه-تهران'] });
+    /** Offers `rate` events/s for `seconds` in 100 ms ticks of batches of up to 500; what the collector accepted. */
+    const offer = async (rate: number, seconds: number) => {
+      let accepted = 0;
+      let sent = 0;
+      const began = performance.now();
+      const inFlight = new Set<Promise<void>>();
+      for (let tick = 0; tick < seconds * 10; tick++) {
+        const due = began + tick * 100;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        // A collector that cannot keep up is not sent more than 32 requests ahead.
+        while (inFlight.size >= 32) await Promise.race(inFlight);
+        const events = journeys.live(Math.max(1, Math.round(rate / 10)), Date.now());
+        for (let i = 0; i < events.length; i += 500) {
+          const batch = events.slice(i, i + 500);
+          sent += batch.length;
+          const request = fetch(`${collectorUrl}/v1/events`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+            body: JSON.stringify(batch),
+          })
+            .then(async (response) => {
+              if (response.status === 202 || response.status === 422)
+                accepted += ((await response.json()) as { accepted: number }).accepted;
+              else await response.body?.cancel();
+            })
+            .catch(() => undefined)
+            .finally(() => inFlight.delete(request));
+          inFlight.add(request);
+        }
+      }
+      await Promise.all(inFlight);
+      const elapsed = (performance.now() - began) / 1000;
+      return { offered: Math.round(sent / elapsed), accepted: Math.round(accepted / elapsed), acceptedTotal: accepted };
+    };
+
+    const drained = (below: number) =>
+      pollUntil(
+        async () => {
+          const now = await backlog();
+          return now.processor < below && now.sink < below ? true : undefined;
+        },
+        { timeoutMs: 300_000, intervalMs: 500, what: 'the pipeline to drain' },
+      );
+
+    // Ramp: double the rate while the pipeline keeps up through each step.
+    const stepS = Number(values['step-s']);
+    const steps: Record<string, unknown>[] = [];
+    let sustained = 0;
+    for (let rate = Number(values['start-rate']); rate <= Number(values['max-rate']); rate *= 2) {
+      const before = await backlog();
+      latencies = { processed: [], queryable: [] };
+      const offered = await offer(rate, stepS);
+      const after = await backlog();
+      const p99 = percentile(
+        [...latencies.queryable].sort((a, b) => a - b),
+        99,
+      );
+      // Keeping up: the collector took what was offered, and neither the processor's nor the
+      // sink's backlog grew by more than a second's worth over the step (latency is reported, not judged).
+      const keptUp = offered.accepted >= rate * 0.9 && after.processor - before.processor <= rate && after.sink - before.sink <= rate;
+      steps.push({
+        rate,
+        ...offered,
+        processorBacklogAfter: after.processor,
+        sinkBacklogAfter: after.sink,
+        queryableP99Ms: p99,
+        keptUp,
+      });
+      console.error(`[bench] ${JSON.stringify(steps.at(-1))}`);
+      if (!keptUp) break;
+      sustained = rate;
+      // Let the pipeline drain before the next step.
+      await drained(rate);
+    }
+    await drained(1);
+
+    // Hold the sustained rate and measure it.
+    const holdS = Number(values['hold-s']);
+    const usageBefore = new Map([...children].map(([service, child]) => [service, usageOf(child.pid ?? 0)]));
+    const peakRss = new Map<Service, number>();
+    const sampler = setInterval(() => {
+      for (const [service, child] of children) peakRss.set(service, Math.max(peakRss.get(service) ?? 0, usageOf(child.pid ?? 0).rssBytes));
+    }, 1000);
+    const heldFrom = await backlog();
+    latencies = { processed: [], queryable: [] };
+    const holdBegan = performance.now();
+    const held = await offer(Math.max(sustained, Number(values['start-rate'])), holdS);
+    const holdSeconds = (performance.now() - holdBegan) / 1000;
+    const heldTo = await backlog();
+    clearInterval(sampler);
+    // The events of the hold still on their way count too.
+    await pollUntil(() => Promise.resolve(latencies.queryable.length >= held.acceptedTotal ? true : undefined), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+      what: "the hold's events to become queryable",
+    }).catch(() => undefined);
+    const spread = (list: readonly number[]) => {
+      const sorted = [...list].sort((a, b) => a - b);
+      return { p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99), events: sorted.length };
+    };
+    const services = Object.fromEntries(
+      [...children].map(([service, child]) => {
+        const now = usageOf(child.pid ?? 0);
+        const was = usageBefore.get(service) ?? now;
+        return [
+          service,
+          { cpuCores: +((now.cpuS - was.cpuS) / holdSeconds).toFixed(2), peakRssMiB: Math.round((peakRss.get(service) ?? 0) / 2 ** 20) },
+        ];
+      }),
+    );
+    watching.abort();
+    await watch;
+    await watcher.disconnect();
+    await admin.disconnect();
+
+    const processed = heldTo.ends - heldFrom.ends - (heldTo.processor - heldFrom.processor);
+    const queryable = heldTo.ends - heldFrom.ends - (heldTo.sink - heldFrom.sink);
+    const ceiling = await rulesCeiling({ customers: 20_000, steps: 4, batchSize: 2000 });
+    return {
+      ramp: steps,
+      // The rate the ramp kept up with (null: not even its first step), and the hold at it.
+      keptUpAt: sustained === 0 ? null : sustained,
+      sustained: {
+        offeredEventsPerSecond: held.offered,
+        acceptedEventsPerSecond: held.accepted,
+        processedEventsPerSecond: Math.round(processed / holdSeconds),
+        queryableEventsPerSecond: Math.round(queryable / holdSeconds),
+        // From acceptance at the collector to counted by the processor, and to queryable in ClickHouse.
+        processedLatencyMs: spread(latencies.processed),
+        queryableLatencyMs: spread(latencies.queryable),
+        services,
+      },
+      ceilings: { rulesInMemoryEventsPerSecond: ceiling.eventsPerSecond, stateBytesPerCustomer: ceiling.liveHeap.bytesPerCustomer },
+      processedToRules: +(processed / holdSeconds / ceiling.eventsPerSecond).toFixed(2),
+    };
+  } finally {
+    for (const child of children.values()) child.kill('SIGTERM');
+  }
+});
