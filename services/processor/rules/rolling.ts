@@ -146,10 +146,38 @@ export interface RollingInput {
   readonly timeZone: string;
 }
 
+const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
+  a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((item, i) => item === b[i]));
+
+/** Whether two days' marks say the same, field by field (lists of sessions by their items). */
+function sameMark(a: SegmentDayMarks, b: SegmentDayMarks): boolean {
+  const [x, y] = [a as Readonly<Record<string, unknown>>, b as Readonly<Record<string, unknown>>];
+  for (const field of new Set([...Object.keys(x), ...Object.keys(y)])) {
+    const [was, is] = [x[field], y[field]];
+    if (was === is) continue;
+    if (!Array.isArray(was) || !Array.isArray(is) || !sameList(was as string[], is as string[])) return false;
+  }
+  return true;
+}
+
+/** Whether an event left a customer's marks as they were (most page views after a visit's first do). */
+function sameMarks(a: Readonly<Record<string, SegmentDayMarks>>, b: Readonly<Record<string, SegmentDayMarks>>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(b);
+  if (keys.length !== Object.keys(a).length) return false;
+  for (const key of keys) {
+    const [was, is] = [a[key], b[key]];
+    if (was !== is && (was === undefined || is === undefined || !sameMark(was, is))) return false;
+  }
+  return true;
+}
+
 /** What one event changes in the rolling counts, per segment (segments with no change left out). */
 export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const { before, after } = input;
   const bySegment = new Map<string, RollingSteps>();
+  // The counts read only the marks and the two earliest purchases: an event that changed neither changes none.
+  if (before.earliestPurchases === after.earliestPurchases && sameMarks(before.marks, after.marks)) return bySegment;
   const record = (segment: string, series: RollingSeries, was: Map<number, number>, is: Map<number, number>) => {
     const delta = new Map(is);
     for (const [day, n] of was) tally(delta, day, -n);
