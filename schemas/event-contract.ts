@@ -318,6 +318,13 @@ function pathOf(path: readonly PropertyKey[]): string {
   return path.map(String).join('.');
 }
 
+/** The free text an event carries for its sentiment to be read: a survey's, review's or social comment's. */
+export function commentOf(event: JourneyEvent): string | null {
+  return event.type === 'survey_response' || event.type === 'review' || event.type === 'social_engagement'
+    ? event.properties.comment
+    : null;
+}
+
 /** Validates one event as a backend sent it. Pure: the clock comes in through `context`. */
 export function validateEvent(input: unknown, context: ValidationContext): Validation {
   const parsed = incomingEvent.safeParse(input);

@@ -3,7 +3,7 @@
  * clock), so a block rebuilt from the same offsets after a crash is byte-for-byte the block sent
  * before it: that is what lets ClickHouse recognise and drop the replay.
  */
-import type { JourneyEvent } from '../../schemas/event-contract.ts';
+import { commentOf, type JourneyEvent } from '../../schemas/event-contract.ts';
 import type {
   CustomerAtRiskRecord,
   CustomerProfileRecord,
@@ -45,9 +45,9 @@ export function eventRow(event: JourneyEvent, at: KafkaPosition): Row {
 
 /** The sentiment of a survey's, review's or social comment's text (008_comment_sentiment.sql): a function of the text alone. */
 function commentColumns(event: JourneyEvent): Row {
-  const commented = event.type === 'survey_response' || event.type === 'review' || event.type === 'social_engagement';
-  if (!commented || event.properties.comment === null) return {};
-  const { language, sentiment, score } = analyseComment(event.properties.comment);
+  const comment = commentOf(event);
+  if (comment === null) return {};
+  const { language, sentiment, score } = analyseComment(comment);
   return { comment_language: language, comment_sentiment: sentiment, comment_score: score };
 }
 

@@ -146,8 +146,8 @@ export interface RollingInput {
   readonly timeZone: string;
 }
 
-const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
-  a === b || (a !== undefined && b !== undefined && a.length === b.length && a.every((item, i) => item === b[i]));
+/** Two lists of the same items in the same order. */
+const sameItems = <T>(a: readonly T[], b: readonly T[]) => a === b || (a.length === b.length && a.every((item, i) => item === b[i]));
 
 /** Whether two days' marks say the same, field by field (lists of sessions by their items). */
 function sameMark(a: SegmentDayMarks, b: SegmentDayMarks): boolean {
@@ -155,7 +155,7 @@ function sameMark(a: SegmentDayMarks, b: SegmentDayMarks): boolean {
   for (const field of new Set([...Object.keys(x), ...Object.keys(y)])) {
     const [was, is] = [x[field], y[field]];
     if (was === is) continue;
-    if (!Array.isArray(was) || !Array.isArray(is) || !sameList(was as string[], is as string[])) return false;
+    if (!Array.isArray(was) || !Array.isArray(is) || !sameItems(was as unknown[], is as unknown[])) return false;
   }
   return true;
 }
@@ -191,8 +191,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     readonly was: readonly number[];
     readonly is: readonly number[];
   }
-  const same = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
-  const unchanged = (days: Days) => same(days.was, days.is);
+  const unchanged = (days: Days) => sameItems(days.was, days.is);
 
   /** For a token counted once per window (a visitor, a session, …). */
   const distinct = (segment: string, field: RollingField, days: Days) => {
@@ -230,7 +229,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const windowRepeatBuyers = (segment: string) => {
     const was = orderDaysOf(before.marks, segment);
     const is = orderDaysOf(after.marks, segment);
-    if (same(was, is)) return;
+    if (sameItems(was, is)) return;
     for (const length of ROLLING_LENGTHS)
       record(segment, `windowRepeatBuyers:${length}`, stepsOf(pairedEnds(was, length)), stepsOf(pairedEnds(is, length)));
   };

@@ -238,44 +238,25 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
             const five = onFivePoints(score, event.properties.scale ?? 5, event.properties.ces_form ?? 'effort');
             add(deltas, key, { cesSumMilli: Math.round(five * 1000), cesResponses: 1 });
           }
-          const { sentiment } = input;
-          if (sentiment !== null) {
-            add(
-              deltas,
-              key,
-              sentiment === 'positive'
-                ? { positiveComments: 1 }
-                : sentiment === 'negative'
-                  ? { negativeComments: 1 }
-                  : sentiment === 'neutral'
-                    ? { neutralComments: 1 }
-                    : { unscoredComments: 1 },
-            );
-          }
+          add(deltas, key, bySentiment(input.sentiment, COMMENT_COUNTERS));
           break;
         }
         case 'review': {
           const { rating } = event.properties;
-          const { sentiment } = input;
           add(deltas, key, {
             reviews: 1,
             reviewStarsSum: rating,
             lowRatedReviews: rating <= 2 ? 1 : 0,
-            ...(sentiment === 'positive' && { positiveReviews: 1 }),
-            ...(sentiment === 'neutral' && { neutralReviews: 1 }),
-            ...(sentiment === 'negative' && { negativeReviews: 1 }),
+            ...bySentiment(input.sentiment, REVIEW_COUNTERS),
           });
           break;
         }
         case 'social_engagement': {
           const { action, network } = event.properties;
-          const { sentiment } = input;
           add(deltas, key, {
             [SOCIAL_ACTION_COUNTER[action]]: 1,
             socialByNetwork: { [network]: 1 },
-            ...(sentiment === 'positive' && { positiveSocialComments: 1 }),
-            ...(sentiment === 'neutral' && { neutralSocialComments: 1 }),
-            ...(sentiment === 'negative' && { negativeSocialComments: 1 }),
+            ...bySentiment(input.sentiment, SOCIAL_COMMENT_COUNTERS),
           });
           break;
         }
@@ -341,6 +322,27 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
 
   return { track: { marks, earliestPurchases, cycle, ...withCheckouts(checkouts.track) }, deltas };
 }
+
+type Sentiment = CommentSentiment['sentiment'];
+type NumericCounter = { [K in keyof WindowCounts]: WindowCounts[K] extends number ? K : never }[keyof WindowCounts];
+
+/** The counter a text of each sentiment adds to; a sentiment without one (unscored reviews) adds nothing. */
+const bySentiment = (sentiment: Sentiment | null, counters: Partial<Record<Sentiment, NumericCounter>>): WindowDelta => {
+  const counter = sentiment === null ? undefined : counters[sentiment];
+  return counter === undefined ? {} : { [counter]: 1 };
+};
+const COMMENT_COUNTERS = {
+  positive: 'positiveComments',
+  neutral: 'neutralComments',
+  negative: 'negativeComments',
+  unscored: 'unscoredComments',
+} as const;
+const REVIEW_COUNTERS = { positive: 'positiveReviews', neutral: 'neutralReviews', negative: 'negativeReviews' } as const;
+const SOCIAL_COMMENT_COUNTERS = {
+  positive: 'positiveSocialComments',
+  neutral: 'neutralSocialComments',
+  negative: 'negativeSocialComments',
+} as const;
 
 const SOCIAL_ACTION_COUNTER = {
   like: 'socialLikes',

@@ -4,7 +4,7 @@
  * so the consumer loop can publish outputs and changelog records for exactly that, in one
  * transaction. Everything here can be rebuilt from the changelog records it emits.
  */
-import type { EventOf, JourneyEvent } from '../../../schemas/event-contract.ts';
+import { commentOf, type EventOf, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { atRiskReasonsOf, type AtRiskReason } from '../rules/at-risk.ts';
 import type {
   CustomerAtRiskRecord,
@@ -157,8 +157,7 @@ export class PartitionState {
       latenessOf(event.occurred_at, this.streamTime, this.rules.allowedLatenessMs, this.rules.timeZone) === 'too_late';
     const customer = step.state;
     const segment = event.segment ?? customer.segment?.value ?? UNASSIGNED_SEGMENT;
-    const comment =
-      event.type === 'survey_response' || event.type === 'review' || event.type === 'social_engagement' ? event.properties.comment : null;
+    const comment = commentOf(event);
     const sentiment = comment === null ? null : analyseComment(comment).sentiment;
     const atRisk = event.type === 'survey_response' ? atRiskReasonsOf(customer.stage.stage, event, sentiment) : [];
     const { track, deltas } = windowDeltasOf({
