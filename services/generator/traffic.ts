@@ -184,26 +184,26 @@ export function traffic(options: TrafficOptions): Traffic {
       at += 20_000;
     }
     const buys = known && random() < (customer.purchases > 0 ? persona.rebuy : persona.buy) * (souring ? 0.3 : 1);
-    const cart = `k-${uuidFrom(random).slice(0, 13)}`;
-    const product = `sku-${String(between(1, 40))}`;
     if (buys || (known && persona.buy > 0 && random() < (souring ? 0.3 : 0.12))) {
+      const cart = `k-${uuidFrom(random).slice(0, 13)}`;
+      const product = `sku-${String(between(1, 40))}`;
       events.push({
         ...base(at),
         type: 'cart',
         properties: { action: 'add_to_cart', cart_id: cart, product_id: product, quantity: between(1, 3) },
       });
       at += 15_000;
-    }
-    if (!buys && events.at(-1)?.type === 'cart') {
       // A cart filled and left, sometimes at the checkout itself.
-      const leaves = random() < 0.6;
-      events.push({
-        ...base(at),
-        type: 'cart',
-        properties: leaves
-          ? { action: 'checkout_started', cart_id: cart }
-          : { action: 'remove_from_cart', cart_id: cart, product_id: product },
-      });
+      if (!buys) {
+        const leaves = random() < 0.6;
+        events.push({
+          ...base(at),
+          type: 'cart',
+          properties: leaves
+            ? { action: 'checkout_started', cart_id: cart }
+            : { action: 'remove_from_cart', cart_id: cart, product_id: product },
+        });
+      }
     }
     if (buys) {
       const money = MONEY[customer.segment] ?? DEFAULT_MONEY;
