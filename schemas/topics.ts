@@ -1,6 +1,7 @@
 /**
  * Every topic journeyline owns: one definition, imported by every service. Names carry a
- * configurable prefix so environments (and tests) never share topics by accident.
+ * configurable prefix so environments (and tests) never share topics by accident. What the topics
+ * others read carry (Avro, registered under `<topic>-value`): topic-records.ts.
  */
 export interface TopicSpec {
   readonly name: string;
@@ -17,21 +18,21 @@ export function topicsFor(prefix: string) {
     deadLetter: topic('dead-letter'),
     /** Events past their window's allowed lateness: untouched, counted, never silently dropped. */
     lateEvents: topic('late-events'),
-    /** One JSON record per funnel stage change, keyed by customer. */
+    /** One record per funnel stage change, keyed by customer. */
     stageTransitions: topic('stage-transitions'),
-    /** Converted customers a survey put at risk (JSON), keyed by customer; the latest per customer is kept. */
+    /** Converted customers a survey put at risk, keyed by customer; the latest per customer is kept. */
     customersAtRisk: topic('customers-at-risk', true),
-    /** Latest profile per customer (JSON), keyed by customer. */
+    /** Latest profile per customer, keyed by customer. */
     customerProfiles: topic('customer-profiles', true),
-    /** Daily (and rolling) KPI window partials per (segment, day, processor partition), JSON; latest revision wins; placed by segment|day. */
+    /** Daily (and rolling) KPI window partials per (segment, day, processor partition); latest revision wins; placed by segment|day. */
     segmentKpis: topic('segment-kpis', true),
-    /** The processor's state, keyed per customer and window; restored on rebalance and restart. */
+    /** The processor's state (JSON, its own format), keyed per customer and window; restored on rebalance and restart. */
     processorChangelog: topic('processor-changelog', true),
-    /** Every change of a churn alert (JSON, schemas/alert-records.ts), keyed by segment|signal. */
+    /** Every change of a churn alert (schemas/alert-records.ts), keyed by segment|signal. */
     alerts: topic('alerts'),
-    /** The alerting service's published alerts per segment|signal; restored at start. */
+    /** The alerting service's published alerts per segment|signal (JSON, its own state); restored at start. */
     alertsChangelog: topic('alerts-changelog', true),
-    /** Acks and snoozes from `journey alerts` (JSON), keyed by action|target; the latest wins. */
+    /** Acks and snoozes from `journey alerts`, keyed by action|target; the latest wins. */
     alertActions: topic('alert-actions', true),
   } as const;
 }

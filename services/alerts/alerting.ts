@@ -22,14 +22,16 @@
  *   what was committed) and rethrows: the state is rebuilt from the topics.
  */
 import { Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
-import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
-import { parseJsonRecord } from '../common/json-record.ts';
+import { decodeOrSetAside, type Decodable, type DecodeResult } from '../common/decoding-consumer.ts';
+import { recordDecoder, registerTopicEncoders } from '../common/record-codec.ts';
 import { commitBatch, ensureTopics, readPartitionsToEnd, singleActiveAssigner, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { alertKey, type AlertRecord } from '../../schemas/alert-records.ts';
 import { dayName, dayNumber } from '../../schemas/days.ts';
-import { segmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import {
   absorb,
@@ -46,6 +48,7 @@ import { signalSettingsOf, watermarkOf } from './segment-alerts.ts';
 
 export interface AlertingDeps {
   readonly kafka: Kafka;
+  readonly registry: SchemaRegistry;
   readonly config: Config;
   readonly logger: Logger;
 }
@@ -96,7 +99,9 @@ async function countProcessorPartitions(kafka: Kafka, topics: Topics, active: Ac
 }
 
 /** Takes over: fence, then rebuild the state from the two compacted topics. */
-async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string): Promise<Active> {
+type ShareDecoder = (message: Decodable) => Promise<DecodeResult<SegmentKpiPartial>>;
+
+async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string, decodeShare: ShareDecoder): Promise<Active> {
   const { kafka, config, logger } = deps;
   const producer = kafka.producer({
     transactionalId: groupId,
@@ -119,9 +124,9 @@ async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string): Pr
       kafka,
       topics.segmentKpis.name,
       restoredTo.map((o) => o.partition),
-      (_partition, _key, value) => {
+      async (_partition, key, value) => {
         if (value === null) return;
-        const parsed = parseJsonRecord(segmentKpiPartial, value);
+        const parsed = await decodeShare({ key: Buffer.from(key), value });
         if (!parsed.ok) {
           unreadable++; // dead-lettered when it was consumed
           return;
@@ -169,12 +174,13 @@ async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string): Pr
 
 function outputsOf(
   topics: Topics,
+  encodeAlert: (record: AlertRecord) => Buffer,
   records: readonly AlertRecord[],
   changelog: readonly ChangelogRecord[],
   deadLetters: TopicMessages['messages'],
 ) {
   return [
-    { topic: topics.alerts.name, messages: records.map((r) => ({ key: alertKey(r.segment, r.signal), value: JSON.stringify(r) })) },
+    { topic: topics.alerts.name, messages: records.map((r) => ({ key: alertKey(r.segment, r.signal), value: encodeAlert(r) })) },
     { topic: topics.alertsChangelog.name, messages: changelog.map((c) => ({ key: c.key, value: c.value })) },
     { topic: topics.deadLetter.name, messages: [...deadLetters] },
   ].filter((t) => t.messages.length > 0);
@@ -205,7 +211,8 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
   const topics = topicsFor(config.topicPrefix);
   await ensureTopics(kafka, config.kafka, Object.values(topics));
   const groupId = alertingGroupOf(config);
-  const decodeShare = jsonDecoder(segmentKpiPartial);
+  const decodeShare = recordDecoder(deps.registry, TOPIC_RECORDS.segmentKpis);
+  const { alerts: encodeAlert } = await registerTopicEncoders(deps.registry, topics, ['alerts']);
   let active: Promise<Active> | undefined;
 
   const release = async () => {
@@ -215,7 +222,7 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
   };
   const acquire = () => {
     if (active === undefined) {
-      const taking = takeOver(deps, topics, groupId);
+      const taking = takeOver(deps, topics, groupId, decodeShare);
       taking.catch(() => {
         if (active === taking) active = undefined;
       });
@@ -235,9 +242,10 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
   /** Evaluates up to the released watermark and publishes the changes, if there are any, in one transaction. */
   const publish = async (taken: Active, deadLetters: TopicMessages['messages']) => {
     const { records, changelog } = evaluateBook(taken.book, taken.settings, new Date().toISOString(), taken.cut.released ?? null);
-    const outputs = outputsOf(topics, records, changelog, deadLetters);
-    if (outputs.length === 0) return;
     try {
+      // Inside: an alert that does not encode leaves the book ahead of what was published, too.
+      const outputs = outputsOf(topics, encodeAlert, records, changelog, deadLetters);
+      if (outputs.length === 0) return;
       await commitBatch(taken.producer, groupId, undefined, outputs);
     } catch (error: unknown) {
       await release();

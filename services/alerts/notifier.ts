@@ -19,14 +19,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config, WebhookSettings } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
-import { decodeOrSetAside, jsonDecoder } from '../common/decoding-consumer.ts';
-import { parseJsonRecord } from '../common/json-record.ts';
+import { decodeOrSetAside, type Decodable, type DecodeResult } from '../common/decoding-consumer.ts';
+import { recordDecoder } from '../common/record-codec.ts';
+import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
 import { createIdempotentProducer, readPartitionsToEnd, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { retryWithBackoff } from '../common/retry.ts';
-import { alertActionRecord, alertRecord, type AlertRecord } from '../../schemas/alert-records.ts';
+import type { AlertActionRecord, AlertRecord } from '../../schemas/alert-records.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import {
   applyAction,
@@ -43,6 +45,7 @@ import {
 
 export interface NotifierDeps {
   readonly kafka: Kafka;
+  readonly registry: SchemaRegistry;
   readonly config: Config;
   readonly logger: Logger;
 }
@@ -149,7 +152,6 @@ class Outstanding {
 /** Holds more than this many undelivered records and the channel stops fetching until it catches up. */
 const MAX_OUTSTANDING = 10_000;
 const FLUSH_EVERY_MS = 250;
-const decodeAlert = jsonDecoder(alertRecord);
 
 /** One webhook: its consumer group, the segments waiting to be told, one delivery at a time. */
 class Channel {
@@ -168,9 +170,11 @@ class Channel {
   private readonly webhook: WebhookSettings;
   private readonly silences: Silences;
   private readonly deadLetters: Producer;
+  private readonly decodeAlert: (message: Decodable) => Promise<DecodeResult<AlertRecord>>;
 
   constructor(deps: NotifierDeps, webhook: WebhookSettings, silences: Silences, deadLetters: Producer) {
     this.deps = deps;
+    this.decodeAlert = recordDecoder(deps.registry, TOPIC_RECORDS.alerts);
     this.webhook = webhook;
     this.silences = silences;
     this.deadLetters = deadLetters;
@@ -221,7 +225,7 @@ class Channel {
     const topic = this.topics.alerts.name;
     const { batch } = payload;
     if (payload.isStale()) return;
-    const { decoded, poison } = await decodeOrSetAside(batch, decodeAlert, this.groupId);
+    const { decoded, poison } = await decodeOrSetAside(batch, this.decodeAlert, this.groupId);
     if (poison.length > 0) {
       for (const { message, reason } of poison)
         logger.warn({ event: 'alerts.dead_letter', partition: batch.partition, offset: message.offset, reason });
@@ -362,38 +366,32 @@ class Channel {
 }
 
 /** Keeps the acks and snoozes current: the whole topic first, then as they come. */
-async function followActions(kafka: Kafka, topics: Topics, silences: Silences, logger: Logger): Promise<Consumer> {
+async function followActions(deps: NotifierDeps, topics: Topics, silences: Silences): Promise<Consumer> {
+  const { kafka, logger } = deps;
   const topic = topics.alertActions.name;
-  const apply = (key: string, value: Buffer | null) => {
+  const decodeAction: (message: Decodable) => Promise<DecodeResult<AlertActionRecord>> = recordDecoder(
+    deps.registry,
+    TOPIC_RECORDS.alertActions,
+  );
+  const apply = async (key: string, value: Buffer | null) => {
     if (value === null) {
       applyAction(silences, key, null);
       return;
     }
     // Anything else a producer put there is skipped, named: it never stops the notifier.
-    const parsed = parseJsonRecord(alertActionRecord, value);
+    const parsed = await decodeAction({ key: Buffer.from(key), value });
     if (parsed.ok) applyAction(silences, key, parsed.value);
     else logger.warn({ event: 'alerts.action_skipped', key, reason: parsed.reason });
   };
   const partitions = (await topicOffsets(kafka, topic)).map((o) => o.partition);
-  await readPartitionsToEnd(
-    kafka,
-    topic,
-    partitions,
-    (_p, key, value) => {
-      apply(key, value);
-    },
-    120_000,
-  );
+  await readPartitionsToEnd(kafka, topic, partitions, (_p, key, value) => apply(key, value), 120_000);
   // A group of its own per process, never committed: every instance reads all actions.
   const consumer = kafka.consumer({ groupId: `${topic}.reader.${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 1_000 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   await consumer.run({
     autoCommit: false,
-    eachMessage: ({ message }) => {
-      apply(message.key?.toString() ?? '', message.value);
-      return Promise.resolve();
-    },
+    eachMessage: ({ message }) => apply(message.key?.toString() ?? '', message.value),
   });
   return consumer;
 }
@@ -406,7 +404,7 @@ export async function runNotifier(deps: NotifierDeps): Promise<RunningNotifier> 
   }
   const topics = topicsFor(config.topicPrefix);
   const silences = noSilences();
-  const actions = await followActions(kafka, topics, silences, logger);
+  const actions = await followActions(deps, topics, silences);
   const deadLetters = createIdempotentProducer(kafka);
   await deadLetters.connect();
   const channels = config.alerts.webhooks.map((webhook) => new Channel(deps, webhook, silences, deadLetters));

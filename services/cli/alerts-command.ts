@@ -11,6 +11,8 @@ import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '../common/config.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../common/kafka.ts';
+import { registerTopicEncoders } from '../common/record-codec.ts';
+import { createRegistry } from '../common/registry.ts';
 import { alertActionKey, alertActionRecord, type AlertActionRecord } from '../../schemas/alert-records.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { readOnlyQuery } from '../dashboard/read-only-client.ts';
@@ -92,13 +94,14 @@ async function record(config: Config, action: AlertActionRecord): Promise<void> 
   const kafka = createKafka(config.kafka, undefined);
   const topics = topicsFor(config.topicPrefix);
   await ensureTopics(kafka, config.kafka, [topics.alertActions]);
+  const { alertActions: encode } = await registerTopicEncoders(createRegistry(config.registry), topics, ['alertActions']);
   const producer = createIdempotentProducer(kafka);
   await producer.connect();
   try {
     await producer.send({
       topic: topics.alertActions.name,
       acks: -1,
-      messages: [{ key: alertActionKey(checked), value: JSON.stringify(checked) }],
+      messages: [{ key: alertActionKey(checked), value: encode(checked) }],
     });
   } finally {
     await producer.disconnect();

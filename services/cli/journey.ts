@@ -105,8 +105,9 @@ const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
   alerts: async (config, logger) => {
     const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
     const alertsLogger = logger.child({ component: 'alerts' });
-    const detector = await runAlerting({ kafka, config, logger: alertsLogger });
-    const notifier = await runNotifier({ kafka, config, logger: alertsLogger }).catch(async (error: unknown) => {
+    const registry = createRegistry(config.registry);
+    const detector = await runAlerting({ kafka, registry, config, logger: alertsLogger });
+    const notifier = await runNotifier({ kafka, registry, config, logger: alertsLogger }).catch(async (error: unknown) => {
       await detector.stop();
       throw error;
     });

@@ -13,9 +13,7 @@
  * - On rebalance kafkajs waits for the batch in hand to finish before partitions are revoked.
  */
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
-import type { z } from 'zod';
 import { deadLetterMessage } from './dead-letter.ts';
-import { parseJsonRecord } from './json-record.ts';
 import { createIdempotentProducer } from './kafka.ts';
 import type { Logger } from './logger.ts';
 
@@ -25,11 +23,6 @@ export type DecodeResult<T> =
 export interface Decodable {
   readonly key: Buffer | null;
   readonly value: Buffer | null;
-}
-
-/** Decodes a JSON record and validates it with its zod schema; the reason names the failing fields. */
-export function jsonDecoder<T>(schema: z.ZodType<T>): (message: Decodable) => Promise<DecodeResult<T>> {
-  return (message) => Promise.resolve(parseJsonRecord(schema, message.value));
 }
 
 export interface DecodedBatch<T> {

@@ -17,6 +17,9 @@ export function parseJsonRecord<T>(schema: z.ZodType<T>, bytes: Buffer | string 
   }
   const checked = schema.safeParse(parsed);
   if (checked.success) return { ok: true, value: checked.data };
-  const reason = checked.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');
-  return { ok: false, reason, stage: 'validate' };
+  return { ok: false, reason: zodReason(checked.error), stage: 'validate' };
 }
+
+/** Every issue of a failed zod check, each with the path of its field. */
+export const zodReason = (error: z.ZodError): string =>
+  error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ');

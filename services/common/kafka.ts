@@ -295,7 +295,7 @@ export async function readPartitionsToEnd(
   kafka: Kafka,
   topic: string,
   partitions: readonly number[],
-  onRecord: (partition: number, key: string, value: Buffer | null) => void,
+  onRecord: (partition: number, key: string, value: Buffer | null) => void | Promise<void>,
   timeoutMs: number,
 ): Promise<number> {
   const ends = new Map<number, bigint>();
@@ -323,14 +323,13 @@ export async function readPartitionsToEnd(
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
-      eachBatch: ({ batch }) => {
+      eachBatch: async ({ batch }) => {
         if (ends.has(batch.partition) && !done.has(batch.partition)) {
           for (const message of batch.messages) {
-            onRecord(batch.partition, message.key?.toString() ?? '', message.value);
+            await onRecord(batch.partition, message.key?.toString() ?? '', message.value);
             records++;
           }
         }
-        return Promise.resolve();
       },
     });
     await withinDeadline(finished, timeoutMs, `reading ${topic} partitions ${[...ends.keys()].join(',')} to their end`);

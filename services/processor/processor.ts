@@ -7,16 +7,17 @@
  *   <group>.<partition>). Taking a partition starts that producer, which fences any earlier owner
  *   (a zombie, or this process before a SIGKILL) and aborts its open transaction; only then is the
  *   partition's state read back from the compacted changelog.
- * - One batch = one transaction: outputs (transitions, profiles, KPI window partials, late and
- *   dead-letter copies), the changelog records of what changed, and the consumer offset. Readers
+ * - One batch = one transaction: outputs (transitions, profiles, KPI window partials in Avro under
+ *   their registered schemas, late and dead-letter copies), the changelog records of what changed, and the consumer offset. Readers
  *   of the outputs read committed, so a crash at any point leaves either all of a batch or none.
  * - Processing is deterministic in the order of the partition, so the batch re-read after a crash
  *   yields the same outputs as the one that was lost.
  * - An event the rules throw on (PartitionState.apply changes nothing before it could throw) goes
  *   to the dead-letter topic with the error as its reason, in the same transaction: one event
  *   never stalls its partition.
- * - If a transaction fails, the partition's in-memory state is discarded (it ran ahead of what was
- *   committed) and the error is rethrown: kafkajs re-reads from the committed offset and the state
+ * - If a batch fails after its first event was applied (an output that does not encode, a
+ *   transaction Kafka refuses), the partition's in-memory state is discarded (it ran ahead of what
+ *   was committed) and the error is rethrown: kafkajs re-reads from the committed offset and the state
  *   is restored again. A partition lost in a rebalance is dropped and its producer closed.
  */
 import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
@@ -26,6 +27,7 @@ import { deadLetterMessage } from '../common/dead-letter.ts';
 import { decodeOrSetAside, type DecodedBatch } from '../common/decoding-consumer.ts';
 import { commitBatch, ensureTopics, readPartitionsToEnd, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
+import { registerTopicEncoders, type TopicEncoders } from '../common/record-codec.ts';
 import { partitionKeyOf, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { segmentKpiKey, segmentKpiRoute } from '../../schemas/processor-outputs.ts';
@@ -174,22 +176,32 @@ function applyEvents(
   return { late, failed };
 }
 
+/** The topics the processor publishes its records to (Avro, schemas registered at start). */
+export const PROCESSOR_OUTPUTS = ['stageTransitions', 'customerProfiles', 'customersAtRisk', 'segmentKpis'] as const;
+export type ProcessorEncoders = TopicEncoders<(typeof PROCESSOR_OUTPUTS)[number]>;
+
 /** What one batch publishes, per topic; the changelog records stay in the input's partition. */
 export function batchOutputs(
   topics: Topics,
+  encode: ProcessorEncoders,
   partition: number,
   flushed: Flushed,
   late: readonly Message[],
   deadLetters: readonly Message[],
 ): TopicMessages[] {
-  const json = (value: unknown) => JSON.stringify(value);
   return [
-    { topic: topics.stageTransitions.name, messages: flushed.transitions.map((t) => ({ key: t.customer_id, value: json(t) })) },
-    { topic: topics.customerProfiles.name, messages: flushed.profiles.map((p) => ({ key: p.customer_id, value: json(p) })) },
-    { topic: topics.customersAtRisk.name, messages: flushed.atRisk.map((r) => ({ key: r.customer_id, value: json(r) })) },
+    {
+      topic: topics.stageTransitions.name,
+      messages: flushed.transitions.map((t) => ({ key: t.customer_id, value: encode.stageTransitions(t) })),
+    },
+    {
+      topic: topics.customerProfiles.name,
+      messages: flushed.profiles.map((p) => ({ key: p.customer_id, value: encode.customerProfiles(p) })),
+    },
+    { topic: topics.customersAtRisk.name, messages: flushed.atRisk.map((r) => ({ key: r.customer_id, value: encode.customersAtRisk(r) })) },
     {
       topic: topics.segmentKpis.name,
-      messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: json(w) })),
+      messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: encode.segmentKpis(w) })),
     },
     { topic: topics.processorChangelog.name, messages: flushed.changelog.map((r) => ({ key: r.key, value: r.value, partition })) },
     { topic: topics.lateEvents.name, messages: [...late] },
@@ -203,6 +215,7 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
   await ensureTopics(kafka, config.kafka, Object.values(topics));
   const groupId = processorGroupOf(config);
   const decode = createJourneyEventDecoder(registry);
+  const encode = await registerTopicEncoders(registry, topics, PROCESSOR_OUTPUTS);
   const owned = new OwnedPartitions(deps, topics, groupId);
 
   const consumer = kafka.consumer({
@@ -236,27 +249,29 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
       const { partition } = batch;
       const { state, producer } = await owned.acquire(partition);
       const { decoded, poison } = await decodeOrSetAside(batch, decode, groupId);
-      const { late, failed } = applyEvents(state, decoded, { topic: batch.topic, partition, groupId }, logger);
-      const deadLetters = [...poison.map((p) => p.deadLetter), ...failed];
-      const outputs = batchOutputs(topics, partition, state.flush(), late, deadLetters);
+      // From the first event applied to the commit: whatever fails (an output that does not encode
+      // too), the state ran ahead of what was committed and is dropped, or the re-read batch would
+      // find its events already counted and publish nothing for them.
       try {
+        const { late, failed } = applyEvents(state, decoded, { topic: batch.topic, partition, groupId }, logger);
+        const deadLetters = [...poison.map((p) => p.deadLetter), ...failed];
+        const outputs = batchOutputs(topics, encode, partition, state.flush(), late, deadLetters);
         await commitBatch(producer, groupId, { topic: batch.topic, partition, next: (BigInt(last.offset) + 1n).toString() }, outputs);
+        logger.debug({
+          event: 'processor.batch',
+          partition,
+          messages: batch.messages.length,
+          counted: decoded.length,
+          late: late.length,
+          dead: deadLetters.length,
+        });
       } catch (error: unknown) {
-        // The state ran ahead of what was committed: drop it; kafkajs re-reads from the committed offset.
         await owned.release(partition);
-        logger.warn({ event: 'processor.transaction_failed', partition, err: error }, 'batch not committed; state will be restored');
+        logger.warn({ event: 'processor.batch_failed', partition, err: error }, 'batch not committed; state will be restored');
         throw error;
       }
       payload.resolveOffset(last.offset);
       await payload.heartbeat();
-      logger.debug({
-        event: 'processor.batch',
-        partition,
-        messages: batch.messages.length,
-        counted: decoded.length,
-        late: late.length,
-        dead: deadLetters.length,
-      });
     },
   });
 

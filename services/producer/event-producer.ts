@@ -11,7 +11,7 @@
  *   retried batch neither duplicates nor reorders within a partition.
  * - If Kafka refuses the batch, `send` throws `ProduceError` and none of it counts as accepted.
  */
-import { COMPATIBILITY, SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { createIdempotentProducer, ensureTopics } from '../common/kafka.ts';
 import type { Config } from '../common/config.ts';
@@ -25,7 +25,10 @@ import {
   type FieldError,
   type JourneyEvent,
 } from '../../schemas/event-contract.ts';
-import { valueSubjectOf, type Topics } from '../../schemas/topics.ts';
+import type { Topics } from '../../schemas/topics.ts';
+import { registerValueSchema } from '../common/record-codec.ts';
+
+export { SchemaIncompatibleError } from '../common/record-codec.ts';
 
 export type EventResult =
   | { readonly index: number; readonly status: 'accepted'; readonly event_id: string; readonly duplicate: boolean }
@@ -42,11 +45,6 @@ export class ProduceError extends Error {
   readonly retriable = true;
 }
 
-export class SchemaIncompatibleError extends Error {
-  override readonly name = 'SchemaIncompatibleError';
-  readonly retriable = false;
-}
-
 export interface EventProducerOptions {
   readonly kafka: Kafka;
   readonly registry: SchemaRegistry;
@@ -61,27 +59,8 @@ export interface EventProducerOptions {
  * Registers the event schema under the events topic's subject, with BACKWARD compatibility on
  * a new subject. A schema the registry refuses as incompatible raises SchemaIncompatibleError.
  */
-export async function registerEventSchema(registry: SchemaRegistry, topics: Topics, schema: object = JOURNEY_EVENT_AVSC): Promise<number> {
-  const subject = valueSubjectOf(topics.events);
-  try {
-    const { id } = await registry.register(
-      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-      { subject, compatibility: COMPATIBILITY.BACKWARD },
-    );
-    return id;
-  } catch (error: unknown) {
-    const status = (error as { status?: unknown }).status;
-    if (status === 409) {
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new SchemaIncompatibleError(
-        `the registry refused the schema for subject ${subject}: it is not BACKWARD compatible with the registered versions ` +
-          `(add fields only with defaults; never remove or retype one). Registry said: ${detail}`,
-        { cause: error },
-      );
-    }
-    throw error;
-  }
-}
+export const registerEventSchema = (registry: SchemaRegistry, topics: Topics, schema: object = JOURNEY_EVENT_AVSC): Promise<number> =>
+  registerValueSchema(registry, topics.events, schema);
 
 /** Pure: validates a batch, dropping repeated event_ids after the first. */
 export function validateBatch(inputs: readonly unknown[], context: ValidationContext): { results: EventResult[]; events: JourneyEvent[] } {

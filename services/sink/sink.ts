@@ -10,23 +10,23 @@
  *   ClickHouse acknowledged; a crash anywhere replays the same range with the same token.
  * - Retryable ClickHouse errors (retry.ts) are retried with backoff while every topic is paused,
  *   so nothing piles up and nothing is lost while ClickHouse is down; other errors stop the sink.
- * - Records that do not decode or validate go to the dead-letter topic with the reason.
+ * - Records that do not decode (Avro through the registry) or validate go to the dead-letter topic
+ *   with the reason.
  * - The derived topics are read read_committed: aborted processor transactions never land.
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import type { z } from 'zod';
 import { insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
 import type { Config } from '../common/config.ts';
-import { decodeOrSetAside, jsonDecoder, type DecodeResult } from '../common/decoding-consumer.ts';
+import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer.ts';
+import { recordDecoder } from '../common/record-codec.ts';
 import { createIdempotentProducer, ensureTopics, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
-import { customerAtRiskRecord, customerProfileRecord, segmentKpiPartial, stageTransitionRecord } from '../../schemas/processor-outputs.ts';
+import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
 import { topicsFor, type TopicSpec, type Topics } from '../../schemas/topics.ts';
 import { deduplicationToken, intentMetadata, parseIntent, planBlock, type BlockRange } from './blocks.ts';
-import { alertActionRecord, alertRecord } from '../../schemas/alert-records.ts';
 import {
   alertActionRow,
   alertRow,
@@ -73,28 +73,37 @@ interface PartitionProgress {
 
 const noProgressYet = (): PartitionProgress => ({ position: null, intent: null, buffered: [], committing: Promise.resolve() });
 
-/** How each topic's records become rows: the events (Avro) and the processor's JSON outputs. */
 type SinkTable = Route['tables'][number];
 
 /**
- * What the sink writes, topic by topic: the record each carries (the events' Avro, or the zod
- * schema of a processor output) and the tables it lands in. The one list of the sink's topics.
+ * What the sink writes, topic by topic: the record each carries (the events, or one of
+ * journeyline's own records) and the tables it lands in. The one list of the sink's topics.
  */
-const sinkRoutes = (topics: Topics): readonly { topic: TopicSpec; record: 'event' | z.ZodType; tables: readonly SinkTable[] }[] => [
+const sinkRoutes = (
+  topics: Topics,
+): readonly { topic: TopicSpec; record: 'event' | TopicRecord<unknown>; tables: readonly SinkTable[] }[] => [
   { topic: topics.events, record: 'event', tables: [{ table: 'journey.events', row: eventRow }] },
-  { topic: topics.stageTransitions, record: stageTransitionRecord, tables: [{ table: 'journey.stage_transitions', row: transitionRow }] },
+  {
+    topic: topics.stageTransitions,
+    record: TOPIC_RECORDS.stageTransitions,
+    tables: [{ table: 'journey.stage_transitions', row: transitionRow }],
+  },
   {
     topic: topics.customerProfiles,
-    record: customerProfileRecord,
+    record: TOPIC_RECORDS.customerProfiles,
     tables: [
       { table: 'journey.customer_profiles', row: profileRow },
       { table: 'journey.customer_stages', row: stageRow },
     ],
   },
-  { topic: topics.segmentKpis, record: segmentKpiPartial, tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] },
-  { topic: topics.customersAtRisk, record: customerAtRiskRecord, tables: [{ table: 'journey.customers_at_risk', row: atRiskRow }] },
-  { topic: topics.alerts, record: alertRecord, tables: [{ table: 'journey.alerts', row: alertRow }] },
-  { topic: topics.alertActions, record: alertActionRecord, tables: [{ table: 'journey.alert_actions', row: alertActionRow }] },
+  { topic: topics.segmentKpis, record: TOPIC_RECORDS.segmentKpis, tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] },
+  {
+    topic: topics.customersAtRisk,
+    record: TOPIC_RECORDS.customersAtRisk,
+    tables: [{ table: 'journey.customers_at_risk', row: atRiskRow }],
+  },
+  { topic: topics.alerts, record: TOPIC_RECORDS.alerts, tables: [{ table: 'journey.alerts', row: alertRow }] },
+  { topic: topics.alertActions, record: TOPIC_RECORDS.alertActions, tables: [{ table: 'journey.alert_actions', row: alertActionRow }] },
 ];
 
 /** The topics the sink writes to ClickHouse. */
@@ -105,7 +114,7 @@ function routesFor(topics: Topics, registry: SchemaRegistry): Map<string, Route>
   return new Map(
     sinkRoutes(topics).map(({ topic, record, tables }) => [
       topic.name,
-      { decode: record === 'event' ? (m) => decodeEvent(m) : jsonDecoder(record), tables },
+      { decode: record === 'event' ? (m) => decodeEvent(m) : recordDecoder(registry, record), tables },
     ]),
   );
 }

@@ -9,6 +9,8 @@
  */
 import { parseArgs } from 'node:util';
 import { routingPartitioner, createKafka, ensureTopics } from '../../services/common/kafka.ts';
+import { createRegistry } from '../../services/common/registry.ts';
+import { encodersFor } from '../helpers/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { alertingGroupOf, runAlerting } from '../../services/alerts/alerting.ts';
 import { dayName, dayNumber } from '../../schemas/days.ts';
@@ -87,6 +89,8 @@ runBench(async ({ config }) => {
   const kafka = createKafka(config.kafka, undefined);
   const topics = topicsFor(config.topicPrefix);
   await ensureTopics(kafka, config.kafka, Object.values(topics));
+  const registry = createRegistry(config.registry);
+  const encode = await encodersFor(registry, topics, 'segmentKpis');
   const random = seeded(11);
   const first = dayNumber('2026-01-01');
   const producer = kafka.producer({
@@ -102,7 +106,7 @@ runBench(async ({ config }) => {
     const messages = [];
     for (const segment of [ALL_SEGMENTS, ...Array.from({ length: SEGMENTS }, (_, s) => `segment-${String(s)}`)])
       for (let p = 0; p < PARTITIONS; p++)
-        messages.push({ key: segmentKpiKey(segment, day, p), value: JSON.stringify(share(segment, day, p, random)) });
+        messages.push({ key: segmentKpiKey(segment, day, p), value: encode.segmentKpis(share(segment, day, p, random)) });
     await producer.send({ topic: topics.segmentKpis.name, messages, acks: -1 });
     records += messages.length;
   }
@@ -112,14 +116,14 @@ runBench(async ({ config }) => {
   const logger = createLogger('warn');
   const rssBefore = process.memoryUsage().rss;
   const firstRun = performance.now();
-  let detector = await runAlerting({ kafka, config, logger });
+  let detector = await runAlerting({ kafka, registry, config, logger });
   await caughtUp(kafka, alertingGroupOf(config), [topics.segmentKpis.name], 600_000, 500);
   const firstSeconds = (performance.now() - firstRun) / 1000;
   const rssAfterFirst = process.memoryUsage().rss;
   await detector.stop();
 
   // A restart: take-over happens on the first batch, so one new share brings it on.
-  detector = await runAlerting({ kafka, config, logger });
+  detector = await runAlerting({ kafka, registry, config, logger });
   const restart = performance.now();
   const nudge = kafka.producer({
     idempotent: true,
@@ -131,7 +135,10 @@ runBench(async ({ config }) => {
   await nudge.send({
     topic: topics.segmentKpis.name,
     messages: [
-      { key: segmentKpiKey('segment-0', lastDay, 0), value: JSON.stringify({ ...share('segment-0', lastDay, 0, random), revision: 2 }) },
+      {
+        key: segmentKpiKey('segment-0', lastDay, 0),
+        value: encode.segmentKpis({ ...share('segment-0', lastDay, 0, random), revision: 2 }),
+      },
     ],
     acks: -1,
   });

@@ -10,7 +10,8 @@ import { JOURNEY_EVENT_AVSC, partitionKeyOf, toAvro } from '../../schemas/event-
 import { topicsFor } from '../../schemas/topics.ts';
 import { loadConfig } from '../../services/common/config.ts';
 import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
-import { batchOutputs } from '../../services/processor/processor.ts';
+import { encodersOf } from '../../services/common/record-codec.ts';
+import { batchOutputs, PROCESSOR_OUTPUTS } from '../../services/processor/processor.ts';
 import { PartitionState } from '../../services/processor/state/partition-state.ts';
 import { validateBatch } from '../../services/producer/event-producer.ts';
 import { journeys } from '../helpers/journeys.ts';
@@ -54,6 +55,7 @@ export async function rulesCeiling(options: { customers: number; steps: number; 
 
   global.gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
+  const encode = encodersOf(PROCESSOR_OUTPUTS, () => SCHEMA_ID);
   const states = Array.from({ length: partitions }, (_, partition) => new PartitionState(partition, config.processor));
   let outputBytes = 0;
   let outputMessages = 0;
@@ -66,7 +68,7 @@ export async function rulesCeiling(options: { customers: number; steps: number; 
         const decoded = await decode({ key: Buffer.from(message.key), value: message.value });
         if (decoded.ok) state.apply(partitionKeyOf(decoded.value), decoded.value);
       }
-      for (const { messages: out } of batchOutputs(topics, partition, state.flush(), [], [])) {
+      for (const { messages: out } of batchOutputs(topics, encode, partition, state.flush(), [], [])) {
         outputMessages += out.length;
         for (const m of out) outputBytes += m.value === null ? 0 : Buffer.byteLength(m.value);
       }

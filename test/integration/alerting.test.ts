@@ -13,16 +13,17 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../schemas/alert-records.ts';
-import { alertRecord } from '../../schemas/alert-records.ts';
 import { DAY_MS } from '../../schemas/event-contract.ts';
+import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
 import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { notifierGroupOf } from '../../services/alerts/notifier.ts';
-import { createIdempotentProducer, createKafka, ensureTopics, readPartitionsToEnd } from '../../services/common/kafka.ts';
+import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
+import { createRegistry } from '../../services/common/registry.ts';
 import { processorGroupOf } from '../../services/processor/processor.ts';
 import { testConfig } from '../helpers/config.ts';
 import { caughtUp, committedFraction, exited, produceAll, runJourney, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
-import { consumeN } from '../helpers/kafka.ts';
+import { consumeN, readRecords } from '../helpers/kafka.ts';
 import { sqlRows } from '../helpers/sql.ts';
 import { webhookReceiver } from '../helpers/webhooks.ts';
 
@@ -121,19 +122,10 @@ describe('churn alerting', () => {
         children.push(child);
         return child;
       };
-      const alertsInTopic = async (): Promise<AlertRecord[]> => {
-        const records: AlertRecord[] = [];
-        await readPartitionsToEnd(
-          kafka,
-          topics.alerts.name,
-          [0, 1, 2],
-          (_p, _key, value) => {
-            if (value !== null) records.push(alertRecord.parse(JSON.parse(value.toString())));
-          },
-          60_000,
+      const alertsInTopic = async (): Promise<AlertRecord[]> =>
+        (await readRecords(kafka, createRegistry(config.registry), topics.alerts.name, TOPIC_RECORDS.alerts, [0, 1, 2])).flatMap(
+          ({ value }) => (value === null ? [] : [value]),
         );
-        return records;
-      };
       const sink = await startSink(config, mkdtempSync(path.join(tmpdir(), 'journeyline-alerting-')), log);
       children.push(sink.child);
       try {
@@ -259,7 +251,7 @@ describe('churn alerting', () => {
         // The poison share went to the dead-letter topic, named by its source and why.
         const [dead] = await consumeN(kafka, topics.deadLetter.name, 1);
         expect(dead?.headers?.[DEAD_LETTER_HEADERS.sourceTopic]?.toString()).toBe(topics.segmentKpis.name);
-        expect(dead?.headers?.[DEAD_LETTER_HEADERS.reason]?.toString()).toMatch(/not JSON/);
+        expect(dead?.headers?.[DEAD_LETTER_HEADERS.reason]?.toString()).toMatch(/does not start with the Confluent magic byte/);
 
         // `journey alerts`, as an operator runs it: the list, then a snooze that lands beside the alerts (after the last notification: it would silence it).
         const cli = { TOPIC_PREFIX: config.topicPrefix, QUERY_URL: base, CLICKHOUSE_URL: '' };

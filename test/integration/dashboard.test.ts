@@ -22,8 +22,10 @@ import { DAY_MS } from '../../schemas/event-contract.ts';
 import { processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { createIdempotentProducer, createKafka, ensureTopics, readPartitionsToEnd } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
+import { createRegistry } from '../../services/common/registry.ts';
 import { analyseComment } from '../../services/sentiment/sentiment.ts';
 import { testConfig } from '../helpers/config.ts';
+import { encodersFor } from '../helpers/kafka.ts';
 import { freePort } from '../helpers/net.ts';
 import { caughtUp, produceAll, runJourney, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
 import { sqlRows } from '../helpers/sql.ts';
@@ -106,11 +108,12 @@ describe('the dashboard', () => {
         properties: { order_id: 'o-first-visit', amount: '40.00', currency: 'EUR', items: 1 },
       },
     ]);
+    const encode = await encodersFor(createRegistry(config.registry), topics, 'alerts');
     const producer = createIdempotentProducer(kafka);
     await producer.connect();
     await producer.send({
       topic: topics.alerts.name,
-      messages: alerts.map((a) => ({ key: alertKey(a.segment, a.signal), value: JSON.stringify(a) })),
+      messages: alerts.map((a) => ({ key: alertKey(a.segment, a.signal), value: encode.alerts(a) })),
     });
     await producer.disconnect();
 
@@ -310,7 +313,7 @@ describe('the dashboard', () => {
   it('counts the dead letters on the topic and shows the pipeline live', async () => {
     const page = await openPage('en');
     let onTopic = 0;
-    await readPartitionsToEnd(kafka, topics.deadLetter.name, [0, 1, 2], () => (onTopic += 1), 60_000);
+    await readPartitionsToEnd(kafka, topics.deadLetter.name, [0, 1, 2], () => void (onTopic += 1), 60_000);
     expect(onTopic).toBeGreaterThan(0);
     await page.waitForFunction((n) => document.querySelector<HTMLElement>('#dead-letters')?.dataset.value === String(n), onTopic, {
       timeout: 20_000,

@@ -13,8 +13,9 @@ import type { Config } from '../../services/common/config.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { pollUntil } from '../../services/common/poll.ts';
+import { createRegistry } from '../../services/common/registry.ts';
 import { testConfig } from '../helpers/config.ts';
-import { consumeN } from '../helpers/kafka.ts';
+import { consumeN, encodersFor } from '../helpers/kafka.ts';
 import { freePort } from '../helpers/net.ts';
 import { webhookReceiver, type WebhookReceiver } from '../helpers/webhooks.ts';
 
@@ -48,7 +49,7 @@ const fired = (segment: string, signal: AlertRecord['signal']): AlertRecord => {
   };
 };
 
-async function send(config: Config, topic: string, messages: { key: string; value: string }[]): Promise<void> {
+async function send(config: Config, topic: string, messages: { key: string; value: string | Buffer }[]): Promise<void> {
   const producer = createIdempotentProducer(createKafka(config.kafka, undefined));
   await producer.connect();
   try {
@@ -58,8 +59,12 @@ async function send(config: Config, topic: string, messages: { key: string; valu
   }
 }
 
-const alertsOf = (records: readonly AlertRecord[]) =>
-  records.map((r) => ({ key: alertKey(r.segment, r.signal), value: JSON.stringify(r) }));
+const registryOf = (config: Config) => createRegistry(config.registry);
+
+async function alertsOf(config: Config, records: readonly AlertRecord[]) {
+  const { alerts } = await encodersFor(registryOf(config), topicsFor(config.topicPrefix), 'alerts');
+  return records.map((r) => ({ key: alertKey(r.segment, r.signal), value: alerts(r) }));
+}
 
 describe('alert notifier', () => {
   it(
@@ -90,17 +95,17 @@ describe('alert notifier', () => {
       };
       // Beside the snooze, bytes some other producer put there: skipped, never stopping the notifier.
       await send(config, topics.alertActions.name, [
-        { key: 'snooze|smb', value: 'not json' },
-        { key: alertActionKey(snooze), value: JSON.stringify(snooze) },
+        { key: 'snooze|smb', value: 'not avro' },
+        { key: alertActionKey(snooze), value: (await encodersFor(registryOf(config), topics, 'alertActions')).alertActions(snooze) },
       ]);
 
       const logger = createLogger('silent');
-      let notifier = await runNotifier({ kafka, config, logger });
+      let notifier = await runNotifier({ kafka, registry: registryOf(config), config, logger });
       try {
         await send(
           config,
           topics.alerts.name,
-          alertsOf([fired('smb', 'detractor_share'), fired('smb', 'ces_mean'), fired('quiet', 'ces_mean')]),
+          await alertsOf(config, [fired('smb', 'detractor_share'), fired('smb', 'ces_mean'), fired('quiet', 'ces_mean')]),
         );
 
         // flaky: 503, 503, then taken; one notification of smb, the same delivery id each time.
@@ -123,7 +128,7 @@ describe('alert notifier', () => {
         // Stopped while `down` was down: nothing committed for it, so the next run tells it.
         notifier = await notifier.stop().then(async () => {
           down = await webhookReceiver(SECRET, { port: downPort });
-          return runNotifier({ kafka, config, logger });
+          return runNotifier({ kafka, registry: registryOf(config), config, logger });
         });
         await pollUntil(() => Promise.resolve((down?.deliveries.length ?? 0) >= 1 ? true : undefined), {
           timeoutMs: 30_000,

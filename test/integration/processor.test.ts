@@ -16,9 +16,11 @@ import { createRegistry } from '../../services/common/registry.ts';
 import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
 import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
 import type { CustomerProfileRecord, SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { journeys } from '../helpers/journeys.ts';
+import { readRecords } from '../helpers/kafka.ts';
 import { caughtUp, committedFraction, exited, produceAll, startJourney, stopJourney } from '../helpers/pipeline.ts';
 
 const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) =>
@@ -28,28 +30,26 @@ const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) =>
 async function outputsOf(kafka: Kafka, config: Config) {
   const topics = topicsFor(config.topicPrefix);
   const partitions = Array.from({ length: config.kafka.topicPartitions }, (_, i) => i);
-  const read = async (topic: string) => {
-    const records: { key: string; value: string | null }[] = [];
-    await readPartitionsToEnd(
-      kafka,
-      topic,
-      partitions,
-      (_p, key, value) => records.push({ key, value: value?.toString() ?? null }),
-      60_000,
-    );
-    return records;
-  };
+  const registry = createRegistry(config.registry);
+  // As JSON text: compared whole, and sorted.
+  const read = async <T>(topic: string, contract: TopicRecord<T>) =>
+    (await readRecords(kafka, registry, topic, contract, partitions)).map(({ key, value }) => ({
+      key,
+      value: value === null ? null : JSON.stringify(value),
+    }));
   const latest = (records: { key: string; value: string | null }[]) => new Map(records.map((r) => [r.key, r.value]));
-  const transitions = (await read(topics.stageTransitions.name)).map((r) => r.value ?? '').sort();
-  const profiles = [...latest(await read(topics.customerProfiles.name))].sort(([a], [b]) => a.localeCompare(b));
-  const kpis = [...latest(await read(topics.segmentKpis.name))]
+  const transitions = (await read(topics.stageTransitions.name, TOPIC_RECORDS.stageTransitions)).map((r) => r.value ?? '').sort();
+  const profiles = [...latest(await read(topics.customerProfiles.name, TOPIC_RECORDS.customerProfiles))].sort(([a], [b]) =>
+    a.localeCompare(b),
+  );
+  const kpis = [...latest(await read(topics.segmentKpis.name, TOPIC_RECORDS.segmentKpis))]
     .map(([key, value]) => {
       const { revision: _revision, ...partial } = JSON.parse(value ?? '{}') as SegmentKpiPartial;
       return [key, partial] as const;
     })
     .sort(([a], [b]) => a.localeCompare(b));
   // Every record, not the latest per customer: a record published twice would show.
-  const atRisk = (await read(topics.customersAtRisk.name)).map((r) => r.value ?? '').sort();
+  const atRisk = (await read(topics.customersAtRisk.name, TOPIC_RECORDS.customersAtRisk)).map((r) => r.value ?? '').sort();
   return { transitions, profiles, kpis, atRisk };
 }
 
@@ -190,7 +190,7 @@ describe('journey processor', () => {
     const partitions = [0, 1, 2];
     const aside = async (topic: string) => {
       const keys: string[] = [];
-      await readPartitionsToEnd(kafka, topic, partitions, (_p, key) => keys.push(key), 30_000);
+      await readPartitionsToEnd(kafka, topic, partitions, (_p, key) => void keys.push(key), 30_000);
       return keys;
     };
     expect(await aside(topics.lateEvents.name)).toEqual(['eve']);

@@ -1,0 +1,86 @@
+/**
+ * Journeyline's own records on Kafka (schemas/topic-records.ts): registered under the topic's
+ * subject, encoded in the Confluent wire format, decoded with this build's schema as the reader
+ * and checked against the zod record. What does not decode or validate is reported as poison with
+ * the field named, never thrown; a registry that does not answer is thrown (a retry will succeed).
+ */
+import { COMPATIBILITY, SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { LOGICAL_TYPES, recordTypeOf } from '../../schemas/avro-logical-types.ts';
+import { TOPIC_RECORDS, type RecordOf, type TopicRecord, type TopicWithRecord } from '../../schemas/topic-records.ts';
+import { valueSubjectOf, type Topics, type TopicSpec } from '../../schemas/topics.ts';
+import { createAvroDecoder } from './avro-decoder.ts';
+import type { Decodable, DecodeResult } from './decoding-consumer.ts';
+import { zodReason } from './json-record.ts';
+
+export class SchemaIncompatibleError extends Error {
+  override readonly name = 'SchemaIncompatibleError';
+  readonly retriable = false;
+}
+
+/**
+ * Registers a topic's value schema with BACKWARD compatibility (the subject's setting when new);
+ * the id of an identical registered schema when there is one. A schema the registry refuses as
+ * incompatible raises SchemaIncompatibleError.
+ */
+export async function registerValueSchema(registry: SchemaRegistry, topic: TopicSpec, schema: object): Promise<number> {
+  const subject = valueSubjectOf(topic);
+  try {
+    const { id } = await registry.register(
+      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
+      { subject, compatibility: COMPATIBILITY.BACKWARD },
+    );
+    return id;
+  } catch (error: unknown) {
+    if ((error as { status?: unknown }).status === 409) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new SchemaIncompatibleError(
+        `the registry refused the schema for subject ${subject}: it is not BACKWARD compatible with the registered versions ` +
+          `(add fields only with defaults; never remove or retype one). Registry said: ${detail}`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
+const MAGIC_BYTE = 0;
+
+/** The Confluent wire format of a record under a registered schema id: magic byte, id, Avro. */
+export function recordEncoder<T>(contract: TopicRecord<T>, schemaId: number): (value: T) => Buffer {
+  const type = recordTypeOf(contract.avsc);
+  const header = Buffer.alloc(5);
+  header.writeUInt8(MAGIC_BYTE, 0);
+  header.writeInt32BE(schemaId, 1);
+  return (value) => Buffer.concat([header, type.toBuffer(contract.toWire(value))]);
+}
+
+export function recordDecoder<T>(registry: SchemaRegistry, contract: TopicRecord<T>): (message: Decodable) => Promise<DecodeResult<T>> {
+  const decodeAvro = createAvroDecoder(registry, contract.avsc, { logicalTypes: LOGICAL_TYPES });
+  return async (message) => {
+    const decoded = await decodeAvro(message.value);
+    if (!decoded.ok) return { ok: false, reason: decoded.reason, stage: 'decode' };
+    const checked = contract.record.safeParse(contract.fromWire(decoded.value));
+    if (!checked.success) return { ok: false, reason: zodReason(checked.error), stage: 'validate' };
+    return { ok: true, value: checked.data };
+  };
+}
+
+/** An encoder per topic a service writes. */
+export type TopicEncoders<K extends TopicWithRecord> = { readonly [P in K]: (value: RecordOf<P>) => Buffer };
+
+/** Registers the schemas of the topics a service writes (at its start) and returns their encoders. */
+export async function registerTopicEncoders<K extends TopicWithRecord>(
+  registry: SchemaRegistry,
+  topics: Topics,
+  keys: readonly K[],
+): Promise<TopicEncoders<K>> {
+  const ids = await Promise.all(keys.map((key) => registerValueSchema(registry, topics[key], TOPIC_RECORDS[key].avsc)));
+  return encodersOf(keys, (key) => ids[keys.indexOf(key)] as number);
+}
+
+/** The encoders of topics whose schema ids are known (a benchmark without a registry passes its own). */
+export function encodersOf<K extends TopicWithRecord>(keys: readonly K[], schemaIdOf: (key: K) => number): TopicEncoders<K> {
+  return Object.fromEntries(
+    keys.map((key) => [key, recordEncoder(TOPIC_RECORDS[key] as TopicRecord<unknown>, schemaIdOf(key))]),
+  ) as unknown as TopicEncoders<K>;
+}
