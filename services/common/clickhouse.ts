@@ -62,7 +62,7 @@ export async function insertRows(
   if (rows.length === 0) return;
   await clickhouse.insert({
     table,
-    values: rows as object[],
+    values: rows,
     format: 'JSONEachRow',
     clickhouse_settings: { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1, max_partitions_per_insert_block: '0' },
   });

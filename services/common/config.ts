@@ -175,6 +175,14 @@ export const envSchema = z.object({
     .int()
     .min(1024)
     .default(1024 * 1024),
+  /**
+   * A processor fetch waits for this many bytes (over its partitions)... Each batch is a
+   * transaction and re-publishes every window it touched, so batches of a handful of events cost
+   * more per event than fuller ones; the default takes whatever is there (lowest latency).
+   */
+  PROCESSOR_BATCH_MIN_BYTES: z.coerce.number().int().min(1).default(1),
+  /** ...or until this long has passed (an idle fetch waits this long; so does a stop). */
+  PROCESSOR_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(10_000).default(1000),
   /** A crashed processor's partitions move to the survivors after this long without heartbeats. */
   PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
   /** A customer's event_ids are remembered (replays recognised) for events this many days before its newest... */
@@ -380,6 +388,8 @@ function structure(env: ParsedEnv, cwd: string) {
       dormantAfterDays: env.DORMANT_AFTER_DAYS,
       checkoutAbandonedAfterMs: env.CHECKOUT_ABANDONED_AFTER_MIN * 60_000,
       maxBytesPerPartition: env.PROCESSOR_MAX_BYTES_PER_PARTITION,
+      minBytes: env.PROCESSOR_BATCH_MIN_BYTES,
+      maxWaitMs: env.PROCESSOR_BATCH_MAX_WAIT_MS,
       sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
       dedup: { windowMs: env.PROCESSOR_DEDUP_WINDOW_DAYS * 86_400_000, maxIds: env.PROCESSOR_DEDUP_MAX_IDS },
       stage: {

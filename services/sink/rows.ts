@@ -82,6 +82,17 @@ export function stageRow(p: CustomerProfileRecord, at: KafkaPosition): Row {
   };
 }
 
+/**
+ * Of records that replace each other by key (a table keeping the latest row per key), the last
+ * one per key, in their order: what ClickHouse would keep of the block anyway, without inserting
+ * the rest. Deterministic, so a block rebuilt after a crash is the block sent before it.
+ */
+export function lastPerKey<T>(items: readonly T[], keyOf: (item: T) => string): T[] {
+  const last = new Map<string, number>();
+  items.forEach((item, index) => last.set(keyOf(item), index));
+  return items.filter((item, index) => last.get(keyOf(item)) === index);
+}
+
 const snakeCase = (name: string) => name.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 
 /** Ten-thousandths as a string → the decimal ClickHouse reads into Decimal(38, 4). */

@@ -24,6 +24,7 @@ import { createIdempotentProducer, ensureTopics, whenConsumerDies } from '../com
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
+import { segmentKpiKey, type CustomerProfileRecord, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
 import { topicsFor, type TopicSpec, type Topics } from '../../schemas/topics.ts';
 import { deduplicationToken, intentMetadata, parseIntent, planBlock, type BlockRange } from './blocks.ts';
@@ -31,6 +32,7 @@ import {
   alertActionRow,
   alertRow,
   atRiskRow,
+  lastPerKey,
   eventRow,
   partialRow,
   profileRow,
@@ -58,6 +60,8 @@ export interface RunningSink {
 interface Route {
   readonly decode: (message: KafkaMessage) => Promise<DecodeResult<unknown>>;
   readonly tables: readonly { readonly table: string; readonly row: (value: never, at: KafkaPosition) => Row }[];
+  /** For a topic whose tables keep the latest row per key: the key (a block inserts only its last record per key). */
+  readonly latestBy?: ((value: never) => string) | undefined;
 }
 
 export const sinkGroupOf = (config: Config) => `${config.topicPrefix}sink`;
@@ -73,15 +77,16 @@ interface PartitionProgress {
 
 const noProgressYet = (): PartitionProgress => ({ position: null, intent: null, buffered: [], committing: Promise.resolve() });
 
-type SinkTable = Route['tables'][number];
-
 /**
  * What the sink writes, topic by topic: the record each carries (the events, or one of
  * journeyline's own records) and the tables it lands in. The one list of the sink's topics.
  */
-const sinkRoutes = (
-  topics: Topics,
-): readonly { topic: TopicSpec; record: 'event' | TopicRecord<unknown>; tables: readonly SinkTable[] }[] => [
+interface SinkRoute extends Pick<Route, 'tables' | 'latestBy'> {
+  readonly topic: TopicSpec;
+  readonly record: 'event' | TopicRecord<unknown>;
+}
+
+const sinkRoutes = (topics: Topics): readonly SinkRoute[] => [
   { topic: topics.events, record: 'event', tables: [{ table: 'journey.events', row: eventRow }] },
   {
     topic: topics.stageTransitions,
@@ -95,8 +100,17 @@ const sinkRoutes = (
       { table: 'journey.customer_profiles', row: profileRow },
       { table: 'journey.customer_stages', row: stageRow },
     ],
+    // ReplacingMergeTree by customer: a busy customer's profiles within one block are one row.
+    latestBy: (p: CustomerProfileRecord) => p.customer_id,
   },
-  { topic: topics.segmentKpis, record: TOPIC_RECORDS.segmentKpis, tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }] },
+  {
+    topic: topics.segmentKpis,
+    record: TOPIC_RECORDS.segmentKpis,
+    tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }],
+    // ReplacingMergeTree by (segment, day, partition): every processor batch revises the same
+    // windows (and the rolling days ahead), so a block holds many revisions of each; only the last counts.
+    latestBy: (w: SegmentKpiPartial) => segmentKpiKey(w.segment, w.day, w.partition),
+  },
   {
     topic: topics.customersAtRisk,
     record: TOPIC_RECORDS.customersAtRisk,
@@ -112,9 +126,9 @@ export const sinkTopicsOf = (topics: Topics): string[] => sinkRoutes(topics).map
 function routesFor(topics: Topics, registry: SchemaRegistry): Map<string, Route> {
   const decodeEvent = createJourneyEventDecoder(registry);
   return new Map(
-    sinkRoutes(topics).map(({ topic, record, tables }) => [
+    sinkRoutes(topics).map(({ topic, record, tables, latestBy }) => [
       topic.name,
-      { decode: record === 'event' ? (m) => decodeEvent(m) : recordDecoder(registry, record), tables },
+      { decode: record === 'event' ? (m) => decodeEvent(m) : recordDecoder(registry, record), tables, latestBy },
     ]),
   );
 }
@@ -224,7 +238,9 @@ async function writeBlock(
   if (!replay) await ctx.consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
   const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
   const { decoded, poison } = await decodeOrSetAside({ topic, partition, messages }, route.decode, ctx.groupId);
-  for (const { message, value } of decoded) {
+  const { latestBy } = route;
+  const kept = latestBy === undefined ? decoded : lastPerKey(decoded, ({ value }) => latestBy(value as never));
+  for (const { message, value } of kept) {
     const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
     for (const { table, row } of route.tables) rows.get(table)?.push(row(value as never, at));
   }

@@ -11,7 +11,9 @@
  *   processor and to its row being queryable in ClickHouse (the sink commits a block's offsets
  *   after ClickHouse acknowledged it), p50/p95/p99, read every 100 ms: each figure up to ~100 ms high;
  * - each service's CPU (share of one core) and peak RSS over the hold;
- * - in the same run, the ceiling it is measured against: the processor's rules alone, in memory.
+ * - in the same run, the ceilings it is measured against: the processor's rules alone, in memory;
+ *   raw kafkajs produce and consume; the cost of one ClickHouse insert and rows/s in large blocks
+ *   (stack-ceilings.ts), each measured after the services stopped.
  * The load generator runs in this process, on the same two cores: the figures are floors.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -27,6 +29,7 @@ import { freePort } from '../helpers/net.ts';
 import { TEST_QUERY_TOKEN } from '../helpers/sql.ts';
 import { runBench } from './harness.ts';
 import { rulesCeiling } from './rules-ceiling.ts';
+import { clickHouseCeiling, kafkaCeiling, sampleRecords } from './stack-ceilings.ts';
 
 const { values } = parseArgs({
   options: {
@@ -193,11 +196,12 @@ runBench(async ({ config, prefix, stackEnv }) => {
         { timeoutMs: 300_000, intervalMs: 500, what: 'the pipeline to drain' },
       );
 
-    // Ramp: double the rate while the pipeline keeps up through each step.
+    // Ramp: double the rate while the pipeline keeps up through each step; when it cannot keep up
+    // with the first, halve it until it does (down to 60 events/s), so a sustained rate is found.
     const stepS = Number(values['step-s']);
     const steps: Record<string, unknown>[] = [];
     let sustained = 0;
-    for (let rate = Number(values['start-rate']); rate <= Number(values['max-rate']); rate *= 2) {
+    for (let rate = Number(values['start-rate']); rate <= Number(values['max-rate']);) {
       const before = await backlog();
       latencies = { processed: [], queryable: [] };
       const offered = await offer(rate, stepS);
@@ -218,10 +222,13 @@ runBench(async ({ config, prefix, stackEnv }) => {
         keptUp,
       });
       console.error(`[bench] ${JSON.stringify(steps.at(-1))}`);
-      if (!keptUp) break;
-      sustained = rate;
       // Let the pipeline drain before the next step.
-      await drained(rate);
+      await drained(Math.max(rate, 60));
+      if (keptUp) {
+        sustained = rate;
+        rate *= 2;
+      } else if (sustained === 0 && rate / 2 >= 60) rate = Math.round(rate / 2);
+      else break;
     }
     await drained(1);
 
@@ -235,7 +242,7 @@ runBench(async ({ config, prefix, stackEnv }) => {
     const heldFrom = await backlog();
     latencies = { processed: [], queryable: [] };
     const holdBegan = performance.now();
-    const held = await offer(Math.max(sustained, Number(values['start-rate'])), holdS);
+    const held = await offer(sustained > 0 ? sustained : 60, holdS);
     const holdSeconds = (performance.now() - holdBegan) / 1000;
     const heldTo = await backlog();
     clearInterval(sampler);
@@ -266,7 +273,25 @@ runBench(async ({ config, prefix, stackEnv }) => {
 
     const processed = heldTo.ends - heldFrom.ends - (heldTo.processor - heldFrom.processor);
     const queryable = heldTo.ends - heldFrom.ends - (heldTo.sink - heldFrom.sink);
+    // The ceilings on quiet cores: the services stop first.
+    await Promise.all(
+      [...children.values()].map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) resolve();
+            else {
+              child.once('exit', () => {
+                resolve();
+              });
+              child.kill('SIGTERM');
+            }
+          }),
+      ),
+    );
     const ceiling = await rulesCeiling({ customers: 20_000, steps: 4, batchSize: 2000 });
+    const { events, shares } = sampleRecords(config, 20_000);
+    const kafkaAlone = await kafkaCeiling(kafka, config, events);
+    const clickhouseAlone = await clickHouseCeiling(config, events, shares);
     return {
       ramp: steps,
       // The rate the ramp kept up with (null: not even its first step), and the hold at it.
@@ -281,7 +306,12 @@ runBench(async ({ config, prefix, stackEnv }) => {
         queryableLatencyMs: spread(latencies.queryable),
         services,
       },
-      ceilings: { rulesInMemoryEventsPerSecond: ceiling.eventsPerSecond, stateBytesPerCustomer: ceiling.liveHeap.bytesPerCustomer },
+      ceilings: {
+        rulesInMemoryEventsPerSecond: ceiling.eventsPerSecond,
+        stateBytesPerCustomer: ceiling.liveHeap.bytesPerCustomer,
+        kafka: kafkaAlone,
+        clickhouse: clickhouseAlone,
+      },
       processedToRules: +(processed / holdSeconds / ceiling.eventsPerSecond).toFixed(2),
     };
   } finally {
