@@ -26,7 +26,7 @@ export function topicsFor(prefix: string) {
     customerProfiles: topic('customer-profiles', true),
     /** Daily (and rolling) KPI window partials per (segment, day, processor partition); latest revision wins; placed by segment|day. */
     segmentKpis: topic('segment-kpis', true),
-    /** The processor's state (JSON, its own format), keyed per customer and window; restored on rebalance and restart. */
+    /** The processor's state in its own format (customers as Avro bytes, windows as JSON), keyed per customer and window; restored on rebalance and restart. */
     processorChangelog: topic('processor-changelog', true),
     /** Every change of a churn alert (schemas/alert-records.ts), keyed by segment|signal. */
     alerts: topic('alerts'),

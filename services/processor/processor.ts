@@ -115,7 +115,7 @@ class OwnedPartitions {
       this.topics.processorChangelog.name,
       [partition],
       (_p, key, value) => {
-        state.restore(key, value === null ? null : value.toString());
+        state.restore(key, value);
       },
       120_000,
     );

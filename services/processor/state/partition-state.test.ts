@@ -3,6 +3,7 @@ import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { kpisOf, EMPTY_COUNTS, type KpiCounts } from '../rules/kpis.ts';
 import { DEFAULT_STAGE_RULES } from '../rules/stage.ts';
 import { PartitionState, type ProcessorRules } from './partition-state.ts';
+import { unpackCustomer } from './customer-codec.ts';
 
 const RULES: ProcessorRules = {
   stage: DEFAULT_STAGE_RULES,
@@ -286,7 +287,10 @@ describe('PartitionState', () => {
   it("keeps a buyer's purchases for checkouts only while their day is open", () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', buy('a', '2026-11-20T10:00:00Z', '3'));
-    const record = () => JSON.parse(state.flush().changelog.find((r) => r.key === 'c|a')?.value ?? '{}') as { track: object };
+    const record = () =>
+      unpackCustomer(state.flush().changelog.find((r) => r.key === 'c|a')?.value as Buffer, () => {
+        throw new Error('a changelog record of this build is not JSON');
+      });
     expect(record().track).toMatchObject({ checkouts: { purchases: [at('2026-11-20T10:00:00Z')] } });
     // Stream time passes the 20th's close: a checkout that late could not count, nor its purchase.
     state.apply('z', view('z', '2026-11-24T10:00:00Z'));

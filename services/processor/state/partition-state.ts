@@ -4,6 +4,7 @@
  * so the consumer loop can publish outputs and changelog records for exactly that, in one
  * transaction. Everything here can be rebuilt from the changelog records it emits.
  */
+import { packCustomer, unpackCustomer, type StoredCustomer } from './customer-codec.ts';
 import { commentOf, type EventOf, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { atRiskReasonsOf, type AtRiskReason } from '../rules/at-risk.ts';
 import type {
@@ -25,7 +26,6 @@ import {
   windowCountsFromJson,
   windowCountsToJson,
   windowKeyOf,
-  type CustomerKpiTrack,
   type WindowCounts,
 } from '../rules/window-deltas.ts';
 import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
@@ -61,13 +61,6 @@ export interface ProcessorRules {
   readonly dedup: DedupLimits;
 }
 
-interface StoredCustomer {
-  readonly customer: CustomerState;
-  readonly track: CustomerKpiTrack;
-  /** Serialised through its toJSON in the changelog. */
-  readonly seen: RecentEventIds;
-}
-
 interface OpenWindow {
   counts: WindowCounts;
   revision: number;
@@ -89,7 +82,8 @@ export type EventOutcome = 'applied' | 'duplicate' | 'too_late' | 'beyond_dedup_
 /** A changelog record: key, and JSON value or null for a tombstone. */
 export interface ChangelogRecord {
   readonly key: string;
-  readonly value: string | null;
+  /** A customer's state as bytes (customer-codec.ts); windows, rolling counters and stream time as JSON. */
+  readonly value: string | Buffer | null;
 }
 
 export interface Flushed {
@@ -106,7 +100,11 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 export class PartitionState {
   readonly partition: number;
   private readonly rules: ProcessorRules;
-  private readonly customers = new Map<string, StoredCustomer>();
+  /**
+   * Customers changed since the last flush as objects; every other one packed (customer-codec.ts),
+   * as a latin1 string of its bytes: a string lives on the heap, where the limit on state is measured.
+   */
+  private readonly customers = new Map<string, StoredCustomer | string>();
   private readonly windows = new Map<string, OpenWindow>();
   /** Rolling distinct counters per segment (see rules/rolling.ts). */
   private readonly rolling = new Map<string, SegmentRolling>();
@@ -145,7 +143,7 @@ export class PartitionState {
    * leaves the state as it was and can be set aside on its own.
    */
   apply(key: string, event: JourneyEvent): EventOutcome {
-    const stored = this.customers.get(key);
+    const stored = this.customerOf(key);
     const seen = stored?.seen ?? RecentEventIds.empty();
     const sighting = seen.sighting(event.event_id, event.occurred_at);
     if (sighting === 'duplicate') return 'duplicate';
@@ -231,7 +229,7 @@ export class PartitionState {
     const changelog: ChangelogRecord[] = [];
     const profiles: CustomerProfileRecord[] = [];
     for (const key of this.dirtyCustomers) {
-      const stored = this.customers.get(key);
+      const stored = this.customerOf(key);
       if (stored === undefined) continue;
       stored.seen.forgetOutsideWindow(stored.customer.lastSeenAt, this.rules.dedup);
       // Marks stay as long as a rolling window that is still open can reach back to them.
@@ -247,8 +245,9 @@ export class PartitionState {
                 { oldestOpenDay, abandonedAfterMs: this.rules.checkoutAbandonedAfterMs, timeZone: this.rules.timeZone },
               ),
             };
-      this.customers.set(key, pruned);
-      changelog.push({ key: changelogKey.customer(key), value: JSON.stringify(pruned) });
+      const packed = packCustomer(pruned);
+      this.customers.set(key, packed.toString('latin1'));
+      changelog.push({ key: changelogKey.customer(key), value: packed });
       profiles.push(toProfileRecord(pruned.customer));
     }
     // A day whose rolling counts changed is published, even one without events of its own, and
@@ -309,21 +308,23 @@ export class PartitionState {
   }
 
   /** Rebuilds from changelog records (latest per key; null deletes). */
-  restore(key: string, value: string | null): void {
+  restore(key: string, record: string | Buffer | null): void {
     const part = changelogPartOf(key);
-    switch (part?.kind) {
-      case 'customer': {
-        const previous = this.customers.get(part.customer);
-        if (value === null) {
-          this.customers.delete(part.customer);
-          this.track(previous?.customer, undefined);
-          return;
-        }
-        const stored = customerFromJson(value);
-        this.track(previous?.customer, stored.customer);
-        this.customers.set(part.customer, stored);
+    if (part?.kind === 'customer') {
+      const previous = this.customerOf(part.customer);
+      if (record === null) {
+        this.customers.delete(part.customer);
+        this.track(previous?.customer, undefined);
         return;
       }
+      const bytes = typeof record === 'string' ? Buffer.from(record, 'utf8') : record;
+      const stored = unpackCustomer(bytes, customerFromJson);
+      this.track(previous?.customer, stored.customer);
+      this.customers.set(part.customer, (bytes[0] === 0x7b ? packCustomer(stored) : bytes).toString('latin1'));
+      return;
+    }
+    const value = record === null ? null : record.toString();
+    switch (part?.kind) {
       case 'window': {
         if (value === null) {
           this.windows.delete(part.window);
@@ -443,10 +444,16 @@ export class PartitionState {
       if (dormantOn < from || dormantOn >= to) continue;
       const at = dayEnd(dormantOn, this.rules.timeZone);
       for (const key of [...customers].sort()) {
-        const customer = this.customers.get(key)?.customer;
+        const customer = this.customerOf(key)?.customer;
         if (customer !== undefined) this.atRisk.push(atRiskRecord(customer, { at }, ['dormant']));
       }
     }
+  }
+
+  /** A customer's state as objects, unpacked if it was at rest. */
+  private customerOf(key: string): StoredCustomer | undefined {
+    const held = this.customers.get(key);
+    return typeof held === 'string' ? unpackCustomer(Buffer.from(held, 'latin1'), customerFromJson) : held;
   }
 
   private snapshot(window: OpenWindow, segment: string, day: Day): void {
