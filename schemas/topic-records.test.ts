@@ -1,7 +1,8 @@
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { decimalTextOf, recordTypeOf, unscaledOf } from './avro-logical-types.ts';
-import type { AlertActionRecord, AlertRecord } from './alert-records.ts';
+import type { AlertActionRecord } from './alert-records.ts';
+import { FIRING_ALERT } from '../test/helpers/records.ts';
 import type { CustomerAtRiskRecord, CustomerProfileRecord, SegmentKpiPartial, StageTransitionRecord } from './processor-outputs.ts';
 import { TOPIC_RECORDS, type TopicRecord } from './topic-records.ts';
 
@@ -74,29 +75,7 @@ const share: SegmentKpiPartial = {
   rolling: { '1': { returningVisitors: 1 }, '7': { visitors: 9 }, '30': { visitors: 20, buyers: 2 } },
   day_reached: false,
 };
-const alert: AlertRecord = {
-  alert_id: '0b3c1e9a-58c4-4d5e-8f3c-6b1a2d3e4f50',
-  segment: 'smb',
-  signal: 'detractor_share',
-  status: 'firing',
-  change: 'fired',
-  revision: 1,
-  value: 0.42,
-  baseline: 0.1,
-  threshold: 0.25,
-  worse: 'up',
-  window_day: '2026-12-03',
-  window_days: 1,
-  sample_size: 50,
-  start_day: '2026-12-02',
-  fired_day: '2026-12-03',
-  resolved_day: null,
-  peak: 0.42,
-  weight: 1.5,
-  fired_at: '2026-12-04T10:00:00.000Z',
-  resolved_at: null,
-  updated_at: '2026-12-04T10:00:00.000Z',
-};
+const alert = FIRING_ALERT;
 const ack: AlertActionRecord = { action: 'ack', target: alert.alert_id, by: 'نگار', at: '2026-12-04T10:00:00.000Z', note: null };
 const snooze: AlertActionRecord = { ...ack, action: 'snooze', target: 'smb', until: '2026-12-05T10:00:00.000Z', note: 'Nowruz' };
 

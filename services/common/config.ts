@@ -257,6 +257,8 @@ export const envSchema = z.object({
   SINK_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** Retries of a retryable ClickHouse error back off exponentially up to this, while the consumer is paused. */
   SINK_RETRY_MAX_BACKOFF_MS: z.coerce.number().int().min(100).default(30_000),
+  /** Testing only: the processor's first this many batches fail after their events were applied, before their commit. */
+  PROCESSOR_FAULT_FAIL_BATCHES: z.coerce.number().int().min(0).default(0),
   /** Testing only: the sink SIGKILLs itself after this many inserts, before committing their offsets. */
   SINK_FAULT_KILL_AFTER_INSERTS: z.coerce.number().int().min(0).default(0),
 
@@ -389,6 +391,7 @@ function structure(env: ParsedEnv, cwd: string) {
       checkoutAbandonedAfterMs: env.CHECKOUT_ABANDONED_AFTER_MIN * 60_000,
       maxBytesPerPartition: env.PROCESSOR_MAX_BYTES_PER_PARTITION,
       minBytes: env.PROCESSOR_BATCH_MIN_BYTES,
+      faultFailBatches: env.PROCESSOR_FAULT_FAIL_BATCHES,
       maxWaitMs: env.PROCESSOR_BATCH_MAX_WAIT_MS,
       sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
       dedup: { windowMs: env.PROCESSOR_DEDUP_WINDOW_DAYS * 86_400_000, maxIds: env.PROCESSOR_DEDUP_MAX_IDS },

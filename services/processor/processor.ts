@@ -216,6 +216,7 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
   const groupId = processorGroupOf(config);
   const decode = createJourneyEventDecoder(registry);
   const encode = await registerTopicEncoders(registry, topics, PROCESSOR_OUTPUTS);
+  const faults = { failBatches: config.processor.faultFailBatches };
   const owned = new OwnedPartitions(deps, topics, groupId);
 
   const consumer = kafka.consumer({
@@ -257,6 +258,10 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
         const { late, failed } = applyEvents(state, decoded, { topic: batch.topic, partition, groupId }, logger);
         const deadLetters = [...poison.map((p) => p.deadLetter), ...failed];
         const outputs = batchOutputs(topics, encode, partition, state.flush(), late, deadLetters);
+        if (faults.failBatches > 0) {
+          faults.failBatches--;
+          throw new Error('fault injected (PROCESSOR_FAULT_FAIL_BATCHES): the batch failed after its events were applied');
+        }
         await commitBatch(producer, groupId, { topic: batch.topic, partition, next: (BigInt(last.offset) + 1n).toString() }, outputs);
         logger.debug({
           event: 'processor.batch',

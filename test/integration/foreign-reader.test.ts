@@ -10,7 +10,6 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
 import { topicsFor } from '../../schemas/topics.ts';
-import type { AlertRecord } from '../../schemas/alert-records.ts';
 import { alertKey } from '../../schemas/alert-records.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
@@ -19,6 +18,7 @@ import { processorGroupOf, runProcessor, type RunningProcessor } from '../../ser
 import { testConfig } from '../helpers/config.ts';
 import { eventsOfDay } from '../helpers/events.ts';
 import { encodersFor } from '../helpers/kafka.ts';
+import { FIRING_ALERT } from '../helpers/records.ts';
 import { caughtUp, produceAll } from '../helpers/pipeline.ts';
 
 const PYTHON = path.resolve(import.meta.dirname, '../../.tools/py/bin/python');
@@ -56,29 +56,7 @@ describe('a Confluent client that is not ours', () => {
     await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 60_000);
 
     // The alerts and the actions on them, through the encoders the alerting service and `journey alerts` use.
-    const alert: AlertRecord = {
-      alert_id: '0b3c1e9a-58c4-4d5e-8f3c-6b1a2d3e4f50',
-      segment: 'smb',
-      signal: 'detractor_share',
-      status: 'firing',
-      change: 'fired',
-      revision: 1,
-      value: 0.42,
-      baseline: 0.1,
-      threshold: 0.25,
-      worse: 'up',
-      window_day: '2026-12-03',
-      window_days: 1,
-      sample_size: 50,
-      start_day: '2026-12-02',
-      fired_day: '2026-12-03',
-      resolved_day: null,
-      peak: 0.42,
-      weight: 1,
-      fired_at: '2026-12-04T10:00:00.000Z',
-      resolved_at: null,
-      updated_at: '2026-12-04T10:00:00.000Z',
-    };
+    const alert = FIRING_ALERT;
     const encode = await encodersFor(registry, topics, 'alerts', 'alertActions');
     const producer = createIdempotentProducer(kafka);
     await producer.connect();

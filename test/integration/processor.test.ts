@@ -212,6 +212,29 @@ describe('journey processor', () => {
     expect([...placed.values()].every((p) => p.size === 1)).toBe(true);
   });
 
+  it(
+    'replays a batch that failed after its events were applied, in full: the outputs of a run without the failure',
+    { timeout: 180_000 },
+    async () => {
+      const workload = journeys({ customers: 60, start: '2026-11-01T00:00:00Z', days: 3, seed: 11 });
+      // Fewer, fuller batches: the three that fail hold most of the events.
+      const settings = { PROCESSOR_BATCH_MIN_BYTES: '65536', PROCESSOR_BATCH_MAX_WAIT_MS: '500' };
+      const failing = testConfig({ ...settings, TOPIC_PREFIX: `${uniqueName('failing')}.`, PROCESSOR_FAULT_FAIL_BATCHES: '3' });
+      const reference = testConfig({ ...settings, TOPIC_PREFIX: `${uniqueName('reference')}.` });
+      await Promise.all([produceAll(failing, workload), produceAll(reference, workload)]);
+      const kafka = createKafka(failing.kafka, undefined);
+      const start = (config: Config) =>
+        runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') });
+      running.push(await start(reference));
+      await processedAll(kafka, reference);
+      running.push(await start(failing));
+      await processedAll(kafka, failing, 120_000);
+      const [after, expected] = await Promise.all([outputsOf(kafka, failing), outputsOf(kafka, reference)]);
+      expect(after.transitions.length).toBeGreaterThan(60);
+      expect(after).toEqual(expected);
+    },
+  );
+
   it('killed with SIGKILL mid-stream and restarted, publishes exactly what an uninterrupted run does', { timeout: 240_000 }, async () => {
     // Streamed to a file as it happens: a test that times out never reaches a catch block.
     const logFile = path.resolve(import.meta.dirname, '../../.journeyline/test-logs/processor-kill.log');

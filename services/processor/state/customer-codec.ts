@@ -23,182 +23,97 @@ export interface StoredCustomer {
 const VERSION_1 = 1;
 const JSON_START = 0x7b; // `{`
 
-const optional = (type: unknown) => ({ type: ['null', type], default: null });
-const latest = (name: string, value: string) => ({
-  type: 'record',
-  name,
-  fields: [
-    { name: 'value', type: value },
-    { name: 'at', type: 'long' },
-    { name: 'event_id', type: 'string' },
-  ],
-});
-const strings = { type: 'array', items: 'string' };
+const MARK_FLAGS = ['visitor', 'buyer', 'converted', 'convertedVisitor', 'repeatBuyer'] as const;
+
+type Field = Readonly<{ name: string; type: unknown; default?: unknown }>;
+const record = (name: string, fields: readonly Field[]) => ({ type: 'record', name, fields });
+const arrayOf = (items: unknown) => ({ type: 'array', items });
+const mapOf = (values: unknown) => ({ type: 'map', values });
+const field = (name: string, type: unknown): Field => ({ name, type });
+const optional = (name: string, type: unknown): Field => ({ name, type: ['null', type], default: null });
+const latest = (name: string, value: string) => record(name, [field('value', value), field('at', 'long'), field('event_id', 'string')]);
 
 const STORED_CUSTOMER_SCHEMA = {
-  type: 'record',
-  name: 'StoredCustomer',
+  ...record('StoredCustomer', [
+    field(
+      'customer',
+      record('Customer', [
+        field('customerId', 'string'),
+        field(
+          'stage',
+          record('CustomerStage', [
+            field(
+              'evidence',
+              record('StageEvidence', [
+                field('pageViews', 'long'),
+                field('socialEngagements', 'long'),
+                field('cartActions', 'long'),
+                field('productOrPricingViews', 'long'),
+                field('pageViewSessions', arrayOf('string')),
+                field('formSubmissions', 'long'),
+                field('firstFormAt', mapOf('long')),
+                field('purchases', 'long'),
+                optional('firstPurchaseAt', 'long'),
+                optional('lastEventAt', 'long'),
+                optional('lastSurveyAt', 'long'),
+              ]),
+            ),
+            field('stage', 'string'),
+            optional('stageSince', 'long'),
+          ]),
+        ),
+        field('firstSeenAt', 'long'),
+        field('lastSeenAt', 'long'),
+        optional('segment', latest('LatestText', 'string')),
+        field('pageViews', 'long'),
+        field('formsSubmitted', 'long'),
+        field('purchases', 'long'),
+        field('revenueMinor', 'string'),
+        field('revenueByCurrency', mapOf('string')),
+        optional('lastNps', latest('LatestScore', 'double')),
+        optional('lastCsat', 'LatestScore'),
+        optional('lastCes', 'LatestScore'),
+        optional('referralSource', 'LatestText'),
+      ]),
+    ),
+    field(
+      'track',
+      record('Track', [
+        field(
+          'marks',
+          mapOf(
+            // Absent flags are false here and absent again when read.
+            record('Marks', [
+              ...MARK_FLAGS.map((flag) => ({
+                name: flag,
+                type: 'boolean',
+                default: false,
+              })),
+              optional('orders', 'int'),
+              optional('sessions', arrayOf('string')),
+              optional('timedSessions', arrayOf('string')),
+            ]),
+          ),
+        ),
+        field('earliestPurchases', arrayOf('long')),
+        optional('cycle', record('Cycle', [field('key', 'string'), field('days', 'double')])),
+        optional(
+          'checkouts',
+          record('Checkouts', [
+            field('signals', arrayOf(record('Signal', [field('at', 'long'), field('segment', 'string')]))),
+            field('purchases', arrayOf('long')),
+            optional('absorbedUntil', 'long'),
+            field('counted', mapOf(record('Counted', [field('started', 'int'), field('completed', 'int')]))),
+          ]),
+        ),
+      ]),
+    ),
+    field(
+      'seen',
+      record('Seen', [optional('horizon', 'long'), field('ids', arrayOf(record('SeenId', [field('id', 'string'), field('at', 'long')])))]),
+    ),
+  ]),
   namespace: 'dev.journeyline.processor.state',
-  fields: [
-    {
-      name: 'customer',
-      type: {
-        type: 'record',
-        name: 'Customer',
-        fields: [
-          { name: 'customerId', type: 'string' },
-          {
-            name: 'stage',
-            type: {
-              type: 'record',
-              name: 'CustomerStage',
-              fields: [
-                {
-                  name: 'evidence',
-                  type: {
-                    type: 'record',
-                    name: 'StageEvidence',
-                    fields: [
-                      { name: 'pageViews', type: 'long' },
-                      { name: 'socialEngagements', type: 'long' },
-                      { name: 'cartActions', type: 'long' },
-                      { name: 'productOrPricingViews', type: 'long' },
-                      { name: 'pageViewSessions', type: strings },
-                      { name: 'formSubmissions', type: 'long' },
-                      { name: 'firstFormAt', type: { type: 'map', values: 'long' } },
-                      { name: 'purchases', type: 'long' },
-                      { name: 'firstPurchaseAt', ...optional('long') },
-                      { name: 'lastEventAt', ...optional('long') },
-                      { name: 'lastSurveyAt', ...optional('long') },
-                    ],
-                  },
-                },
-                { name: 'stage', type: 'string' },
-                { name: 'stageSince', ...optional('long') },
-              ],
-            },
-          },
-          { name: 'firstSeenAt', type: 'long' },
-          { name: 'lastSeenAt', type: 'long' },
-          { name: 'segment', ...optional(latest('LatestText', 'string')) },
-          { name: 'pageViews', type: 'long' },
-          { name: 'formsSubmitted', type: 'long' },
-          { name: 'purchases', type: 'long' },
-          { name: 'revenueMinor', type: 'string' },
-          { name: 'revenueByCurrency', type: { type: 'map', values: 'string' } },
-          { name: 'lastNps', ...optional(latest('LatestScore', 'double')) },
-          { name: 'lastCsat', ...optional('LatestScore') },
-          { name: 'lastCes', ...optional('LatestScore') },
-          { name: 'referralSource', ...optional('LatestText') },
-        ],
-      },
-    },
-    {
-      name: 'track',
-      type: {
-        type: 'record',
-        name: 'Track',
-        fields: [
-          {
-            name: 'marks',
-            type: {
-              type: 'map',
-              values: {
-                type: 'record',
-                name: 'Marks',
-                fields: [
-                  // Absent flags are false here and absent again when read.
-                  { name: 'visitor', type: 'boolean', default: false },
-                  { name: 'buyer', type: 'boolean', default: false },
-                  { name: 'converted', type: 'boolean', default: false },
-                  { name: 'convertedVisitor', type: 'boolean', default: false },
-                  { name: 'repeatBuyer', type: 'boolean', default: false },
-                  { name: 'orders', ...optional('int') },
-                  { name: 'sessions', ...optional(strings) },
-                  { name: 'timedSessions', ...optional(strings) },
-                ],
-              },
-            },
-          },
-          { name: 'earliestPurchases', type: { type: 'array', items: 'long' } },
-          {
-            name: 'cycle',
-            ...optional({
-              type: 'record',
-              name: 'Cycle',
-              fields: [
-                { name: 'key', type: 'string' },
-                { name: 'days', type: 'double' },
-              ],
-            }),
-          },
-          {
-            name: 'checkouts',
-            ...optional({
-              type: 'record',
-              name: 'Checkouts',
-              fields: [
-                {
-                  name: 'signals',
-                  type: {
-                    type: 'array',
-                    items: {
-                      type: 'record',
-                      name: 'Signal',
-                      fields: [
-                        { name: 'at', type: 'long' },
-                        { name: 'segment', type: 'string' },
-                      ],
-                    },
-                  },
-                },
-                { name: 'purchases', type: { type: 'array', items: 'long' } },
-                { name: 'absorbedUntil', ...optional('long') },
-                {
-                  name: 'counted',
-                  type: {
-                    type: 'map',
-                    values: {
-                      type: 'record',
-                      name: 'Counted',
-                      fields: [
-                        { name: 'started', type: 'int' },
-                        { name: 'completed', type: 'int' },
-                      ],
-                    },
-                  },
-                },
-              ],
-            }),
-          },
-        ],
-      },
-    },
-    {
-      name: 'seen',
-      type: {
-        type: 'record',
-        name: 'Seen',
-        fields: [
-          { name: 'horizon', ...optional('long') },
-          {
-            name: 'ids',
-            type: {
-              type: 'array',
-              items: {
-                type: 'record',
-                name: 'SeenId',
-                fields: [
-                  { name: 'id', type: 'string' },
-                  { name: 'at', type: 'long' },
-                ],
-              },
-            },
-          },
-        ],
-      },
-    },
-  ],
 };
 const STORED_CUSTOMER = avro.Type.forSchema(STORED_CUSTOMER_SCHEMA as avro.Schema);
 
@@ -226,8 +141,6 @@ interface WireCustomer {
   seen: { horizon: number | null; ids: { id: string; at: number }[] };
 }
 
-const FLAGS = ['visitor', 'buyer', 'converted', 'convertedVisitor', 'repeatBuyer'] as const;
-
 function marksToWire(marks: SegmentDayMarks): WireMarks {
   return {
     visitor: marks.visitor === true,
@@ -243,7 +156,7 @@ function marksToWire(marks: SegmentDayMarks): WireMarks {
 
 function marksFromWire(wire: WireMarks): SegmentDayMarks {
   const marks: SegmentDayMarks = {};
-  for (const flag of FLAGS) if (wire[flag]) marks[flag] = true;
+  for (const flag of MARK_FLAGS) if (wire[flag]) marks[flag] = true;
   if (wire.orders !== null) marks.orders = wire.orders;
   if (wire.sessions !== null) marks.sessions = wire.sessions;
   if (wire.timedSessions !== null) marks.timedSessions = wire.timedSessions;
