@@ -124,7 +124,7 @@ class DecimalText extends avro.types.LogicalType {
 }
 
 /** The `logicalTypes` option of avsc's Type.forSchema for journeyline's records. */
-export const LOGICAL_TYPES: Readonly<Record<string, new (schema: avro.Schema, options?: object) => avro.types.LogicalType>> = {
+const LOGICAL_TYPES: Readonly<Record<string, new (schema: avro.Schema, options?: object) => avro.types.LogicalType>> = {
   'timestamp-millis': IsoTimestampMillis,
   date: IsoDate,
   decimal: DecimalText,

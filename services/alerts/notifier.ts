@@ -28,7 +28,7 @@ import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
 import { createIdempotentProducer, readPartitionsToEnd, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { retryWithBackoff } from '../common/retry.ts';
-import type { AlertActionRecord, AlertRecord } from '../../schemas/alert-records.ts';
+import type { AlertRecord } from '../../schemas/alert-records.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import {
   applyAction,
@@ -369,10 +369,7 @@ class Channel {
 async function followActions(deps: NotifierDeps, topics: Topics, silences: Silences): Promise<Consumer> {
   const { kafka, logger } = deps;
   const topic = topics.alertActions.name;
-  const decodeAction: (message: Decodable) => Promise<DecodeResult<AlertActionRecord>> = recordDecoder(
-    deps.registry,
-    TOPIC_RECORDS.alertActions,
-  );
+  const decodeAction = recordDecoder(deps.registry, TOPIC_RECORDS.alertActions);
   const apply = async (key: string, value: Buffer | null) => {
     if (value === null) {
       applyAction(silences, key, null);

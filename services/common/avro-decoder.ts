@@ -24,12 +24,7 @@ export function readWireHeader(buffer: Buffer | null): { schemaId: number } | { 
  * every message (most of the processor's CPU when profiled); here the reader type is built once
  * and one resolver is kept per writer schema id.
  */
-export function createAvroDecoder(
-  registry: SchemaRegistry,
-  readerSchema: object,
-  options?: Partial<avro.ForSchemaOptions>,
-): (buffer: Buffer | null) => Promise<Decoded> {
-  const readerType = avro.Type.forSchema(readerSchema as avro.Schema, options);
+export function createAvroDecoder(registry: SchemaRegistry, readerType: avro.Type): (buffer: Buffer | null) => Promise<Decoded> {
   // A writer schema this reader cannot read makes every message written with it poison; that
   // verdict is as permanent as the schema id, so it is remembered like a resolver.
   type Reader = { readonly ok: true; readonly decode: (payload: Buffer) => unknown } | { readonly ok: false; readonly reason: string };

@@ -1,5 +1,6 @@
 /** Kafka bytes → a validated JourneyEvent, or the reason it is poison; for every events consumer. */
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import { JOURNEY_EVENT_AVSC, fromAvro, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { createAvroDecoder } from './avro-decoder.ts';
 import type { Decodable, DecodeResult } from './decoding-consumer.ts';
@@ -9,7 +10,7 @@ import type { Decodable, DecodeResult } from './decoding-consumer.ts';
  * (BACKWARD compatible) version still decode here, their new fields dropped.
  */
 export function createJourneyEventDecoder(registry: SchemaRegistry): (message: Decodable) => Promise<DecodeResult<JourneyEvent>> {
-  const decodeAvro = createAvroDecoder(registry, JOURNEY_EVENT_AVSC);
+  const decodeAvro = createAvroDecoder(registry, avro.Type.forSchema(JOURNEY_EVENT_AVSC as avro.Schema));
   return async (message) => {
     const decoded = await decodeAvro(message.value);
     if (!decoded.ok) return { ok: false, reason: decoded.reason, stage: 'decode' };

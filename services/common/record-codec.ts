@@ -5,7 +5,7 @@
  * the field named, never thrown; a registry that does not answer is thrown (a retry will succeed).
  */
 import { COMPATIBILITY, SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { LOGICAL_TYPES, recordTypeOf } from '../../schemas/avro-logical-types.ts';
+import { recordTypeOf } from '../../schemas/avro-logical-types.ts';
 import { TOPIC_RECORDS, type RecordOf, type TopicRecord, type TopicWithRecord } from '../../schemas/topic-records.ts';
 import { valueSubjectOf, type Topics, type TopicSpec } from '../../schemas/topics.ts';
 import { createAvroDecoder } from './avro-decoder.ts';
@@ -55,7 +55,7 @@ export function recordEncoder<T>(contract: TopicRecord<T>, schemaId: number): (v
 }
 
 export function recordDecoder<T>(registry: SchemaRegistry, contract: TopicRecord<T>): (message: Decodable) => Promise<DecodeResult<T>> {
-  const decodeAvro = createAvroDecoder(registry, contract.avsc, { logicalTypes: LOGICAL_TYPES });
+  const decodeAvro = createAvroDecoder(registry, recordTypeOf(contract.avsc));
   return async (message) => {
     const decoded = await decodeAvro(message.value);
     if (!decoded.ok) return { ok: false, reason: decoded.reason, stage: 'decode' };
@@ -74,8 +74,10 @@ export async function registerTopicEncoders<K extends TopicWithRecord>(
   topics: Topics,
   keys: readonly K[],
 ): Promise<TopicEncoders<K>> {
-  const ids = await Promise.all(keys.map((key) => registerValueSchema(registry, topics[key], TOPIC_RECORDS[key].avsc)));
-  return encodersOf(keys, (key) => ids[keys.indexOf(key)] as number);
+  const ids = new Map(
+    await Promise.all(keys.map(async (key) => [key, await registerValueSchema(registry, topics[key], TOPIC_RECORDS[key].avsc)] as const)),
+  );
+  return encodersOf(keys, (key) => ids.get(key) as number);
 }
 
 /** The encoders of topics whose schema ids are known (a benchmark without a registry passes its own). */

@@ -197,9 +197,12 @@ export function packCustomer({ customer, track, seen }: StoredCustomer): Buffer 
   return Buffer.concat([Buffer.of(VERSION_1), STORED_CUSTOMER.toBuffer(wire)]);
 }
 
+/** Whether bytes are the JSON of a changelog record written before customers were packed. */
+export const isJsonCustomer = (bytes: Buffer): boolean => bytes[0] === JSON_START;
+
 /** A customer's state from its bytes (packCustomer's, or the JSON of an older changelog record). */
 export function unpackCustomer(bytes: Buffer, fromJson: (json: string) => StoredCustomer): StoredCustomer {
-  if (bytes[0] === JSON_START) return fromJson(bytes.toString('utf8'));
+  if (isJsonCustomer(bytes)) return fromJson(bytes.toString('utf8'));
   if (bytes[0] !== VERSION_1) throw new Error(`customer state of unknown format ${String(bytes[0])}`);
   const wire = STORED_CUSTOMER.fromBuffer(bytes.subarray(1)) as WireCustomer;
   const { checkouts, marks, ...rest } = wire.track;

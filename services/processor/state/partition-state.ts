@@ -4,7 +4,7 @@
  * so the consumer loop can publish outputs and changelog records for exactly that, in one
  * transaction. Everything here can be rebuilt from the changelog records it emits.
  */
-import { packCustomer, unpackCustomer, type StoredCustomer } from './customer-codec.ts';
+import { isJsonCustomer, packCustomer, unpackCustomer, type StoredCustomer } from './customer-codec.ts';
 import { commentOf, type EventOf, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { atRiskReasonsOf, type AtRiskReason } from '../rules/at-risk.ts';
 import type {
@@ -320,7 +320,7 @@ export class PartitionState {
       const bytes = typeof record === 'string' ? Buffer.from(record, 'utf8') : record;
       const stored = unpackCustomer(bytes, customerFromJson);
       this.track(previous?.customer, stored.customer);
-      this.customers.set(part.customer, (bytes[0] === 0x7b ? packCustomer(stored) : bytes).toString('latin1'));
+      this.customers.set(part.customer, (isJsonCustomer(bytes) ? packCustomer(stored) : bytes).toString('latin1'));
       return;
     }
     const value = record === null ? null : record.toString();
