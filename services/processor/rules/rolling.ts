@@ -54,14 +54,28 @@ export type RollingSteps = Map<RollingSeries, Map<number, number>>;
 // Days as whole numbers here (calendar.ts dayNumber): calendar arithmetic on strings was most of
 // the processor's time when this ran per window.
 
-/** Days (ascending) on which `segment` marks satisfy `has`. */
-function daysWith(marks: Readonly<Record<string, SegmentDayMarks>>, segment: string, has: (mark: SegmentDayMarks) => boolean): number[] {
-  const days: number[] = [];
-  for (const [key, mark] of Object.entries(marks)) {
-    const parsed = parseWindowKey(key);
-    if (parsed.segment === segment && has(mark)) days.push(dayNumber(parsed.day));
+/** One segment-day of a customer's marks, its key read once. */
+interface DayMarks {
+  readonly segment: string;
+  readonly day: number;
+  readonly mark: SegmentDayMarks;
+}
+
+/** A customer's marks by day (ascending): every count below reads them, several times per segment. */
+function dayMarksOf(marks: Readonly<Record<string, SegmentDayMarks>>): DayMarks[] {
+  const parsed: DayMarks[] = [];
+  for (const key in marks) {
+    const { segment, day } = parseWindowKey(key);
+    parsed.push({ segment, day: dayNumber(day), mark: marks[key] as SegmentDayMarks });
   }
-  return days.sort((a, b) => a - b);
+  return parsed.sort((a, b) => a.day - b.day);
+}
+
+/** Days (ascending) on which `segment` marks satisfy `has`. */
+function daysWith(marks: readonly DayMarks[], segment: string, has: (mark: SegmentDayMarks) => boolean): number[] {
+  const days: number[] = [];
+  for (const { segment: of, day, mark } of marks) if (of === segment && has(mark)) days.push(day);
+  return days;
 }
 
 /**
@@ -98,15 +112,13 @@ function bothOf(a: readonly [number, number][], b: readonly [number, number][]):
 }
 
 /** Purchase days (ascending), a day once per purchase on it (marks keep up to two). */
-function orderDaysOf(marks: Readonly<Record<string, SegmentDayMarks>>, segment: string): number[] {
+function orderDaysOf(marks: readonly DayMarks[], segment: string): number[] {
   const days: number[] = [];
-  for (const [key, mark] of Object.entries(marks)) {
-    const parsed = parseWindowKey(key);
-    if (parsed.segment !== segment || mark.buyer !== true) continue;
-    const day = dayNumber(parsed.day);
+  for (const { segment: of, day, mark } of marks) {
+    if (of !== segment || mark.buyer !== true) continue;
     for (let n = 0; n < (mark.orders ?? 1); n++) days.push(day);
   }
-  return days.sort((a, b) => a - b);
+  return days;
 }
 
 /** The window ends whose window holds two purchases of `orderDays` (ascending): those covering a consecutive pair. */
@@ -178,6 +190,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const bySegment = new Map<string, RollingSteps>();
   // The counts read only the marks and the two earliest purchases: an event that changed neither changes none.
   if (before.earliestPurchases === after.earliestPurchases && sameMarks(before.marks, after.marks)) return bySegment;
+  const [marksWere, marksAre] = [dayMarksOf(before.marks), dayMarksOf(after.marks)];
   const record = (segment: string, series: RollingSeries, was: Map<number, number>, is: Map<number, number>) => {
     const delta = new Map(is);
     for (const [day, n] of was) tally(delta, day, -n);
@@ -227,8 +240,8 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
 
   /** Buyers with two purchases within the window. */
   const windowRepeatBuyers = (segment: string) => {
-    const was = orderDaysOf(before.marks, segment);
-    const is = orderDaysOf(after.marks, segment);
+    const was = orderDaysOf(marksWere, segment);
+    const is = orderDaysOf(marksAre, segment);
     if (sameItems(was, is)) return;
     for (const length of ROLLING_LENGTHS)
       record(segment, `windowRepeatBuyers:${length}`, stepsOf(pairedEnds(was, length)), stepsOf(pairedEnds(is, length)));
@@ -246,8 +259,8 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   for (const segment of input.segments) {
     // Each set of days read once per segment, whatever counts it.
     const days = (has: (mark: SegmentDayMarks) => boolean): Days => ({
-      was: daysWith(before.marks, segment, has),
-      is: daysWith(after.marks, segment, has),
+      was: daysWith(marksWere, segment, has),
+      is: daysWith(marksAre, segment, has),
     });
     const visits = days((m) => m.visitor === true);
     const bought = days((m) => m.buyer === true);

@@ -167,6 +167,20 @@ describe('PartitionState', () => {
     expect(profiles.map((p) => p.revenue_by_currency)).toEqual([expected]);
   });
 
+  it('never changes a published window: counts added in place after a flush go into a copy', () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', buy('a', '2026-11-20T11:00:00Z', '10', 'smb', 'EUR'));
+    state.apply('b', view('b', '2026-11-20T11:05:00Z'));
+    const published = state.flush().windows;
+    const asPublished = structuredClone(published);
+    state.apply('c', buy('c', '2026-11-20T12:00:00Z', '5', 'smb', 'EUR'));
+    state.apply('d', buy('d', '2026-11-20T12:30:00Z', '7', 'smb', 'JPY'));
+    const next = state.flush().windows.find((w) => w.segment === 'smb' && w.day === '2026-11-20');
+    expect(next?.orders_by_currency).toEqual({ EUR: 2, JPY: 1 });
+    expect(next?.counts.pageViews).toBe(1);
+    expect(published).toEqual(asPublished);
+  });
+
   it('publishes converted customers a survey puts at risk, with what they are worth', () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', buy('a', '2026-11-20T10:00:00Z', '30', 'smb', 'IRR'));

@@ -15,7 +15,8 @@ import type {
 } from '../../../schemas/processor-outputs.ts';
 import {
   ALL_SEGMENTS,
-  applyDelta,
+  addDeltaInto,
+  ownCopyOf,
   windowDeltasOf,
   EMPTY_WINDOW,
   NO_TRACK,
@@ -119,6 +120,8 @@ export class PartitionState {
   private atRisk: CustomerAtRiskRecord[] = [];
   private readonly dirtyCustomers = new Set<string>();
   private readonly dirtyWindows = new Set<string>();
+  /** Windows whose counts are this state's own since the last flush published them: changed in place. */
+  private readonly countsCopiedSinceFlush = new Set<string>();
   /** Segments whose rolling counters changed, with the first and last window end (day numbers) that moved. */
   private readonly dirtyRolling = new Map<string, { from: number; to: number }>();
   private readonly closedWindows = new Set<string>();
@@ -183,7 +186,11 @@ export class PartitionState {
       // Closed for good (even if not evicted until the next flush): too-late contributions do not count.
       if (!this.isOpen(parseWindowKey(windowKey).day)) continue;
       const window = this.windows.get(windowKey) ?? this.openWindow(windowKey);
-      window.counts = applyDelta(window.counts, delta);
+      if (!this.countsCopiedSinceFlush.has(windowKey)) {
+        window.counts = ownCopyOf(window.counts);
+        this.countsCopiedSinceFlush.add(windowKey);
+      }
+      addDeltaInto(window.counts, delta);
       this.dirtyWindows.add(windowKey);
     }
     // Steps at closed window ends are harmless: only open windows are ever read from them.
@@ -301,6 +308,7 @@ export class PartitionState {
     this.atRisk = [];
     this.dirtyCustomers.clear();
     this.dirtyWindows.clear();
+    this.countsCopiedSinceFlush.clear();
     this.dirtyRolling.clear();
     this.closedWindows.clear();
     this.streamTimeMoved = false;
