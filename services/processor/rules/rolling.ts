@@ -54,6 +54,9 @@ export type RollingSteps = Map<RollingSeries, Map<number, number>>;
 // Days as whole numbers here (calendar.ts dayNumber): calendar arithmetic on strings was most of
 // the processor's time when this ran per window.
 
+/** Window ends from the first to the last day number, inclusive. */
+type Range = [number, number];
+
 /** One segment-day of a customer's marks, its key read once. */
 interface DayMarks {
   readonly segment: string;
@@ -83,8 +86,8 @@ function daysWith(marks: readonly DayMarks[], segment: string, has: (mark: Segme
  * is in the windows ending d … d + length − 1, or `shift` days later for the window before those.
  * Ends before `from` do not count.
  */
-function coveredEnds(days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY, shift = 0): [number, number][] {
-  const ranges: [number, number][] = [];
+function coveredEnds(days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY, shift = 0): Range[] {
+  const ranges: Range[] = [];
   for (const day of days) {
     const s = Math.max(day + shift, from);
     const e = day + shift + length - 1;
@@ -97,11 +100,11 @@ function coveredEnds(days: readonly number[], length: number, from = Number.NEGA
 }
 
 /** The ends in both of two range lists. */
-function bothOf(a: readonly [number, number][], b: readonly [number, number][]): [number, number][] {
-  const ranges: [number, number][] = [];
+function bothOf(a: readonly Range[], b: readonly Range[]): Range[] {
+  const ranges: Range[] = [];
   for (let i = 0, j = 0; i < a.length && j < b.length;) {
-    const [as, ae] = a[i] as [number, number];
-    const [bs, be] = b[j] as [number, number];
+    const [as, ae] = a[i] as Range;
+    const [bs, be] = b[j] as Range;
     const s = Math.max(as, bs);
     const e = Math.min(ae, be);
     if (s <= e) ranges.push([s, e]);
@@ -122,8 +125,8 @@ function orderDaysOf(marks: readonly DayMarks[], segment: string): number[] {
 }
 
 /** The window ends whose window holds two purchases of `orderDays` (ascending): those covering a consecutive pair. */
-function pairedEnds(orderDays: readonly number[], length: number): [number, number][] {
-  const ranges: [number, number][] = [];
+function pairedEnds(orderDays: readonly number[], length: number): Range[] {
+  const ranges: Range[] = [];
   for (let i = 0; i + 1 < orderDays.length; i++) {
     const s = orderDays[i + 1] as number;
     const e = (orderDays[i] as number) + length - 1;
@@ -134,19 +137,6 @@ function pairedEnds(orderDays: readonly number[], length: number): [number, numb
   }
   return ranges;
 }
-
-/** Ranges of window ends as steps: +1 where one starts, −1 after it ends. */
-function stepsOf(ranges: readonly [number, number][]): Map<number, number> {
-  const steps = new Map<number, number>();
-  for (const [start, end] of ranges) {
-    tally(steps, start, 1);
-    tally(steps, end + 1, -1);
-  }
-  return steps;
-}
-
-/** The window ends `days` (ascending) cover, as steps; ends before `from` do not count. */
-const coverage = (days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY) => stepsOf(coveredEnds(days, length, from));
 
 export interface RollingInput {
   readonly before: CustomerKpiTrack;
@@ -191,9 +181,17 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   // The counts read only the marks and the two earliest purchases: an event that changed neither changes none.
   if (before.earliestPurchases === after.earliestPurchases && sameMarks(before.marks, after.marks)) return bySegment;
   const [marksWere, marksAre] = [dayMarksOf(before.marks), dayMarksOf(after.marks)];
-  const record = (segment: string, series: RollingSeries, was: Map<number, number>, is: Map<number, number>) => {
-    const delta = new Map(is);
-    for (const [day, n] of was) tally(delta, day, -n);
+  /** The steps of `series` that turn the window ends `was` covered into those `is` covers. */
+  const record = (segment: string, series: RollingSeries, was: readonly Range[], is: readonly Range[]) => {
+    const delta = new Map<number, number>();
+    for (const [start, end] of is) {
+      tally(delta, start, 1);
+      tally(delta, end + 1, -1);
+    }
+    for (const [start, end] of was) {
+      tally(delta, start, -1);
+      tally(delta, end + 1, 1);
+    }
     if (delta.size === 0) return;
     const steps = bySegment.get(segment) ?? new Map<RollingSeries, Map<number, number>>();
     steps.set(series, delta);
@@ -209,7 +207,8 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   /** For a token counted once per window (a visitor, a session, …). */
   const distinct = (segment: string, field: RollingField, days: Days) => {
     if (unchanged(days)) return;
-    for (const length of ROLLING_LENGTHS) record(segment, `${field}:${length}`, coverage(days.was, length), coverage(days.is, length));
+    for (const length of ROLLING_LENGTHS)
+      record(segment, `${field}:${length}`, coveredEnds(days.was, length), coveredEnds(days.is, length));
   };
   // The day (in the reporting zone) of the second purchase: from that window end on, a buyer of
   // the window is a repeat buyer.
@@ -223,8 +222,8 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     if (unchanged(visits)) return;
     for (const length of [1, ...ROLLING_LENGTHS] as const) {
       const earlier = (days: readonly number[]) => coveredEnds(days, length, Number.NEGATIVE_INFINITY, length);
-      record(segment, `previousVisitors:${length}`, stepsOf(earlier(visits.was)), stepsOf(earlier(visits.is)));
-      const again = (days: readonly number[]) => stepsOf(bothOf(coveredEnds(days, length), earlier(days)));
+      record(segment, `previousVisitors:${length}`, earlier(visits.was), earlier(visits.is));
+      const again = (days: readonly number[]) => bothOf(coveredEnds(days, length), earlier(days));
       record(segment, `returningVisitors:${length}`, again(visits.was), again(visits.is));
     }
   };
@@ -233,7 +232,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const convertedVisitors = (segment: string, visits: Days, converted: Days) => {
     if (unchanged(visits) && unchanged(converted)) return;
     for (const length of ROLLING_LENGTHS) {
-      const both = (v: readonly number[], c: readonly number[]) => stepsOf(bothOf(coveredEnds(v, length), coveredEnds(c, length)));
+      const both = (v: readonly number[], c: readonly number[]) => bothOf(coveredEnds(v, length), coveredEnds(c, length));
       record(segment, `convertedVisitors:${length}`, both(visits.was, converted.was), both(visits.is, converted.is));
     }
   };
@@ -243,8 +242,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     const was = orderDaysOf(marksWere, segment);
     const is = orderDaysOf(marksAre, segment);
     if (sameItems(was, is)) return;
-    for (const length of ROLLING_LENGTHS)
-      record(segment, `windowRepeatBuyers:${length}`, stepsOf(pairedEnds(was, length)), stepsOf(pairedEnds(is, length)));
+    for (const length of ROLLING_LENGTHS) record(segment, `windowRepeatBuyers:${length}`, pairedEnds(was, length), pairedEnds(is, length));
   };
 
   /** Repeat buyers: buyers of the window from the window end their second purchase falls on. */
@@ -253,7 +251,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     const isFrom = repeatFrom(after);
     if (wasFrom === isFrom && unchanged(bought)) return;
     for (const length of ROLLING_LENGTHS)
-      record(segment, `repeatBuyers:${length}`, coverage(bought.was, length, wasFrom), coverage(bought.is, length, isFrom));
+      record(segment, `repeatBuyers:${length}`, coveredEnds(bought.was, length, wasFrom), coveredEnds(bought.is, length, isFrom));
   };
 
   for (const segment of input.segments) {
@@ -291,20 +289,20 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   return bySegment;
 }
 
-/** The window ends (inclusive ranges of day numbers) whose counts `steps` change. */
-export function touchedEnds(steps: RollingSteps): [number, number][] {
-  const ranges: [number, number][] = [];
+/**
+ * The window ends (an inclusive range of day numbers) whose counts `steps` may change: from the
+ * first step to the day before the last. Every series' steps add up to zero (each covered range
+ * is a +1 and a −1), so no count changes from the last step on.
+ */
+export function touchedSpan(steps: RollingSteps): Range | null {
+  let [from, to] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
   for (const delta of steps.values()) {
-    const days = [...delta.keys()].sort((a, b) => a - b);
-    let running = 0;
-    for (let i = 0; i < days.length; i++) {
-      const day = days[i] as number;
-      running += delta.get(day) ?? 0;
-      const next = days[i + 1];
-      if (running !== 0 && next !== undefined) ranges.push([day, next - 1]);
+    for (const day of delta.keys()) {
+      if (day < from) from = day;
+      if (day - 1 > to) to = day - 1;
     }
   }
-  return ranges;
+  return from <= to ? [from, to] : null;
 }
 
 /** One segment's rolling counters: what has been folded in from days gone, and the steps since. */

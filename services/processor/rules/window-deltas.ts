@@ -127,19 +127,14 @@ export function addDeltaInto(counts: WindowDelta, delta: WindowDelta): void {
   }
 }
 
-/** `counts` plus `delta`, as a new object: the maps the delta touches are copied, the rest shared. */
-function sum<T extends WindowDelta>(counts: T, delta: WindowDelta): T {
-  const next: Record<string, unknown> = { ...counts };
-  for (const field in delta) {
-    const value = (delta as Readonly<Record<string, unknown>>)[field];
-    if (typeof value === 'object' && value !== null) next[field] = { ...(next[field] as object | undefined) };
-  }
-  addDeltaInto(next, delta);
-  return next as T;
-}
-
+/** Adds to the event's delta of window `key`: those deltas are made here, so they are changed in place. */
 function add(deltas: Map<string, WindowDelta>, key: string, delta: WindowDelta): void {
-  deltas.set(key, sum(deltas.get(key) ?? {}, delta));
+  let into = deltas.get(key);
+  if (into === undefined) {
+    into = {};
+    deltas.set(key, into);
+  }
+  addDeltaInto(into, delta);
 }
 
 function twoEarliest(times: readonly number[], at: number): number[] {

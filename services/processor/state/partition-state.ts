@@ -41,7 +41,7 @@ import {
   rollingFromJson,
   rollingSteps,
   rollingToJson,
-  touchedEnds,
+  touchedSpan,
   type SegmentRolling,
 } from '../rules/rolling.ts';
 import { analyseComment } from '../../sentiment/sentiment.ts';
@@ -199,9 +199,10 @@ export class PartitionState {
       addSteps(counters, delta);
       this.rolling.set(rollingSegment, counters);
       const moved = this.dirtyRolling.get(rollingSegment) ?? { from: Number.POSITIVE_INFINITY, to: Number.NEGATIVE_INFINITY };
-      for (const [from, to] of touchedEnds(delta)) {
-        moved.from = Math.min(moved.from, from);
-        moved.to = Math.max(moved.to, to);
+      const span = touchedSpan(delta);
+      if (span !== null) {
+        moved.from = Math.min(moved.from, span[0]);
+        moved.to = Math.max(moved.to, span[1]);
       }
       this.dirtyRolling.set(rollingSegment, moved);
     }
