@@ -33,12 +33,22 @@ export interface RulesCeiling {
   readonly liveHeap: { readonly MiB: number; readonly bytesPerCustomer: number };
 }
 
-export async function rulesCeiling(options: { customers: number; steps: number; batchSize: number }): Promise<RulesCeiling> {
+/**
+ * `oneCustomer`: every event of the workload as one customer's (its own ids, times and kinds kept),
+ * to compare a customer with that many events against that many customers.
+ */
+export async function rulesCeiling(options: {
+  customers: number;
+  steps: number;
+  batchSize: number;
+  oneCustomer?: boolean;
+}): Promise<RulesCeiling> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
   const topics = topicsFor('bench.');
   const partitions = config.kafka.topicPartitions;
   const { customers, batchSize } = options;
-  const workload = journeys({ customers, start: '2026-10-01T00:00:00Z', days: 30, seed: 1, maxSteps: options.steps });
+  const generated = journeys({ customers, start: '2026-10-01T00:00:00Z', days: 30, seed: 1, maxSteps: options.steps });
+  const workload = options.oneCustomer === true ? generated.map((event) => ({ ...event, customer_id: 'one-busy-customer' })) : generated;
   const { events } = validateBatch(workload, { now: Date.parse('2026-11-15T00:00:00Z'), ...config.events });
 
   // The wire format once, as the events topic holds it, per partition in arrival order.
@@ -79,7 +89,7 @@ export async function rulesCeiling(options: { customers: number; steps: number; 
   const heapAfter = process.memoryUsage().heapUsed;
   const held = states.reduce((total, state) => total + state.customerCount, 0);
   return {
-    workload: { events: events.length, customers, partitions, batchSize },
+    workload: { events: events.length, customers: options.oneCustomer === true ? 1 : customers, partitions, batchSize },
     eventsPerSecond: Math.round(events.length / seconds),
     seconds: +seconds.toFixed(2),
     outputs: { messagesPerEvent: +(outputMessages / events.length).toFixed(2), bytesPerEvent: Math.round(outputBytes / events.length) },

@@ -70,6 +70,7 @@ function accumulate(events: readonly JourneyEvent[]): { get: (key: string) => Ro
       after: track,
       segments: ['smb', ALL_SEGMENTS],
       session: e.session_id,
+      day: dayOf(e.occurred_at, TZ),
       timeZone: TZ,
     })) {
       const state = counters.get(segment) ?? newSegmentRolling();

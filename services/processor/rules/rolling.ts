@@ -12,7 +12,7 @@
  * so an event arriving late or out of order moves the counts to exactly what the set of events says.
  */
 import { tally } from './tally.ts';
-import { parseWindowKey, type CustomerKpiTrack, type SegmentDayMarks } from './window-deltas.ts';
+import { parseWindowKey, windowKeyOf, type CustomerKpiTrack, type SegmentDayMarks } from './window-deltas.ts';
 import { dayNumber, dayOf, type Day } from './calendar.ts';
 
 export const ROLLING_LENGTHS = [7, 30] as const;
@@ -143,8 +143,10 @@ export interface RollingInput {
   readonly after: CustomerKpiTrack;
   /** The segments the event counted in (its segment and `*`). */
   readonly segments: readonly string[];
-  /** The event's session, if any: the only session whose days can have changed. */
+  /** The event's session, if any: the only session whose days can have changed... */
   readonly session: string | null;
+  /** ...and the event's day, the only day on which it can have joined a day's sessions. */
+  readonly day: Day;
   readonly timeZone: string;
 }
 
@@ -272,13 +274,19 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     );
     windowRepeatBuyers(segment);
     repeatBuyers(segment, bought);
+    // A day's list of sessions is replaced when a session joins it, so the same list on the
+    // event's day means the same days: a busy customer's lists (up to 200 a day) are not searched.
     const session = input.session;
-    if (session !== null) {
+    const joined = (field: 'sessions' | 'timedSessions') =>
+      before.marks[windowKeyOf(segment, input.day)]?.[field] !== after.marks[windowKeyOf(segment, input.day)]?.[field];
+    if (session !== null && joined('sessions')) {
       distinct(
         segment,
         'sessions',
         days((m) => m.sessions?.includes(session) === true),
       );
+    }
+    if (session !== null && joined('timedSessions')) {
       distinct(
         segment,
         'timedSessions',

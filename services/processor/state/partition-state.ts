@@ -178,6 +178,7 @@ export class PartitionState {
       after: track,
       segments: segmentsOf(segment),
       session: event.session_id,
+      day: dayOf(event.occurred_at, this.rules.timeZone),
       timeZone: this.rules.timeZone,
     });
 
