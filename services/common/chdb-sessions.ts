@@ -10,6 +10,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { Session } from 'chdb';
+import { Pool } from './pool.ts';
 
 export class EngineBusy extends Error {
   constructor(waitedMs: number) {
@@ -45,49 +46,22 @@ function sessionAdapter(session: Session): AnalystSession {
 }
 
 export class ChdbSessionPool {
-  private readonly sessions: Session[];
-  private readonly free: Session[];
-  private readonly waiting: ((session: Session) => void)[] = [];
+  private readonly pool: Pool<Session>;
 
   constructor(chdbPath: string, size: number) {
     mkdirSync(chdbPath, { recursive: true });
-    this.sessions = Array.from({ length: size }, () => new Session(chdbPath));
-    this.free = [...this.sessions];
+    this.pool = new Pool(
+      Array.from({ length: size }, () => new Session(chdbPath)),
+      (waitedMs) => new EngineBusy(waitedMs),
+    );
   }
 
   /** Runs `work` on a free session, waiting at most `waitMs` for one. */
-  async with<T>(waitMs: number, work: (session: AnalystSession) => Promise<T>): Promise<T> {
-    const session = await this.take(waitMs);
-    try {
-      return await work(sessionAdapter(session));
-    } finally {
-      this.give(session);
-    }
+  with<T>(waitMs: number, work: (session: AnalystSession) => Promise<T>): Promise<T> {
+    return this.pool.with(waitMs, (session) => work(sessionAdapter(session)));
   }
 
   close(): void {
-    for (const session of this.sessions) session.close();
-  }
-
-  private take(waitMs: number): Promise<Session> {
-    const session = this.free.pop();
-    if (session !== undefined) return Promise.resolve(session);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.splice(this.waiting.indexOf(handOver), 1);
-        reject(new EngineBusy(waitMs));
-      }, waitMs);
-      const handOver = (given: Session) => {
-        clearTimeout(timer);
-        resolve(given);
-      };
-      this.waiting.push(handOver);
-    });
-  }
-
-  private give(session: Session): void {
-    const next = this.waiting.shift();
-    if (next !== undefined) next(session);
-    else this.free.push(session);
+    for (const session of this.pool.items) session.close();
   }
 }

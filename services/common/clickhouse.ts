@@ -38,6 +38,27 @@ export function createClickHouse(clickhouse: Config['clickhouse']): ClickHouseCl
   return createClient({ connection, clickhouse_settings: SAME_IN_BOTH_MODES });
 }
 
+/**
+ * Clients for `count` inserts at once, `main` among them, and how to close the ones made here. A
+ * server takes concurrent inserts on one client: settings travel with each query. chDB applies a
+ * query's settings as its session's `SET`s, so each concurrent insert needs a session of its own
+ * (one's deduplication token must never reach another's block); sessions on one directory coexist.
+ */
+export function insertClientsFor(
+  clickhouse: Config['clickhouse'],
+  main: ClickHouseClient,
+  count: number,
+): { readonly clients: readonly ClickHouseClient[]; close(): Promise<void> } {
+  if (clickhouse.url !== undefined) return { clients: Array.from({ length: count }, () => main), close: () => Promise.resolve() };
+  const made = Array.from({ length: count - 1 }, () => createClickHouse(clickhouse));
+  return {
+    clients: [main, ...made],
+    close: async () => {
+      await Promise.all(made.map((client) => client.close()));
+    },
+  };
+}
+
 export function clickHouseMode(clickhouse: Config['clickhouse']): 'server' | 'embedded' {
   return clickhouse.url === undefined ? 'embedded' : 'server';
 }

@@ -255,6 +255,8 @@ export const envSchema = z.object({
     .default(256 * 1024),
   /** ...or until this long has passed: rows reach ClickHouse within about this delay. */
   SINK_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Blocks of this many partitions written at once (each with its own insert session): Kafka's commits and ClickHouse's inserts overlap. */
+  SINK_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(32).default(4),
   /** Retries of a retryable ClickHouse error back off exponentially up to this, while the consumer is paused. */
   SINK_RETRY_MAX_BACKOFF_MS: z.coerce.number().int().min(100).default(30_000),
   /** Testing only: the processor's first this many batches fail after their events were applied, before their commit. */
@@ -432,6 +434,7 @@ function structure(env: ParsedEnv, cwd: string) {
       maxBytesPerPartition: env.SINK_BATCH_MAX_BYTES,
       minBytes: env.SINK_BATCH_MIN_BYTES,
       maxWaitMs: env.SINK_BATCH_MAX_WAIT_MS,
+      partitionsConcurrently: env.SINK_PARTITIONS_CONCURRENTLY,
       maxBackoffMs: env.SINK_RETRY_MAX_BACKOFF_MS,
       faultKillAfterInserts: env.SINK_FAULT_KILL_AFTER_INSERTS,
     },

@@ -4,7 +4,9 @@
  * Contract:
  * - One insert block = one fetched batch of one topic-partition, bounded by the fetch settings
  *   (SINK_BATCH_MAX_BYTES per partition; the broker waits for SINK_BATCH_MIN_BYTES or
- *   SINK_BATCH_MAX_WAIT_MS), so Kafka does the batching.
+ *   SINK_BATCH_MAX_WAIT_MS), so Kafka does the batching. Blocks of up to
+ *   SINK_PARTITIONS_CONCURRENTLY partitions are written at once, each on an insert client of its
+ *   own; a partition's blocks stay in order.
  * - Per block: commit the start position with the range as metadata (blocks.ts), insert into each
  *   table with a token derived from the range, then commit the end. Offsets only move after
  *   ClickHouse acknowledged; a crash anywhere replays the same range with the same token.
@@ -16,13 +18,14 @@
  */
 import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
+import { insertClientsFor, insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
 import type { Config } from '../common/config.ts';
 import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer.ts';
 import { recordDecoder } from '../common/record-codec.ts';
 import { createIdempotentProducer, ensureTopics, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
+import { Pool } from '../common/pool.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { segmentKpiKey, type CustomerProfileRecord, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
@@ -65,6 +68,9 @@ interface Route {
 }
 
 export const sinkGroupOf = (config: Config) => `${config.topicPrefix}sink`;
+
+/** There are as many insert clients as partitions written at once, so a wait means a bug: say so loudly. */
+const INSERTER_WAIT_MS = 60_000;
 
 interface PartitionProgress {
   position: bigint | null;
@@ -176,7 +182,10 @@ class ProgressBook {
 /** What the steps of one running sink share. */
 interface SinkContext {
   readonly consumer: Consumer;
-  readonly clickhouse: ClickHouseClient;
+  /** One client per block being written (insertClientsFor): as many as partitions written at once. */
+  readonly inserters: Pool<ClickHouseClient>;
+  /** Blocks waiting out a ClickHouse outage: the consumer stays paused until none is. */
+  retrying: number;
   readonly deadLetters: Producer;
   readonly routes: ReadonlyMap<string, Route>;
   readonly progress: ProgressBook;
@@ -205,26 +214,34 @@ function commitPastMarkers(ctx: SinkContext, topic: string, partition: number, l
 }
 
 /** One table's insert, retried with backoff while ClickHouse is unavailable, every topic paused meanwhile. */
-async function insertWithRetry(ctx: SinkContext, payload: EachBatchPayload, table: string, rows: Row[], token: string): Promise<void> {
+async function insertWithRetry(
+  ctx: SinkContext,
+  payload: EachBatchPayload,
+  insert: { clickhouse: ClickHouseClient; table: string; rows: Row[]; token: string },
+): Promise<void> {
+  const { clickhouse, table, rows, token } = insert;
   const everyTopic = [...ctx.routes.keys()].map((topic) => ({ topic }));
   // An object, not a let: TypeScript does not follow the callback's assignment.
-  const pause = { on: false };
-  await retryWithBackoff(() => insertRows(ctx.clickhouse, table, rows, token), {
-    isRetryable: isRetryableClickHouseError,
-    maxBackoffMs: ctx.config.sink.maxBackoffMs,
-    onRetry: (error, attempt, backoffMs) => {
-      if (!pause.on) ctx.consumer.pause(everyTopic);
-      pause.on = true;
-      ctx.logger.warn({ event: 'sink.insert_retry', table, attempt, backoffMs, err: error }, 'ClickHouse unavailable; consumer paused');
-    },
-    whileWaiting: async () => {
-      if (!payload.isRunning() || payload.isStale()) throw new Error('sink stopping or partition revoked during a retry');
-      await payload.heartbeat();
-    },
-  });
-  if (pause.on) {
-    ctx.consumer.resume(everyTopic);
-    ctx.logger.info({ event: 'sink.resumed', table }, 'ClickHouse back; consumer resumed');
+  const waiting = { out: false };
+  try {
+    await retryWithBackoff(() => insertRows(clickhouse, table, rows, token), {
+      isRetryable: isRetryableClickHouseError,
+      maxBackoffMs: ctx.config.sink.maxBackoffMs,
+      onRetry: (error, attempt, backoffMs) => {
+        if (!waiting.out && ctx.retrying++ === 0) ctx.consumer.pause(everyTopic);
+        waiting.out = true;
+        ctx.logger.warn({ event: 'sink.insert_retry', table, attempt, backoffMs, err: error }, 'ClickHouse unavailable; consumer paused');
+      },
+      whileWaiting: async () => {
+        if (!payload.isRunning() || payload.isStale()) throw new Error('sink stopping or partition revoked during a retry');
+        await payload.heartbeat();
+      },
+    });
+  } finally {
+    if (waiting.out && --ctx.retrying === 0) {
+      ctx.consumer.resume(everyTopic);
+      ctx.logger.info({ event: 'sink.resumed', table }, 'ClickHouse back; consumer resumed');
+    }
   }
 }
 
@@ -247,7 +264,9 @@ async function writeBlock(
   if (poison.length > 0)
     await ctx.deadLetters.send({ topic: ctx.topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
   const token = deduplicationToken(ctx.clusterId, topic, partition, range);
-  for (const [table, tableRows] of rows) await insertWithRetry(ctx, payload, table, tableRows, token);
+  await ctx.inserters.with(INSERTER_WAIT_MS, async (clickhouse) => {
+    for (const [table, tableRows] of rows) await insertWithRetry(ctx, payload, { clickhouse, table, rows: tableRows, token });
+  });
 
   ctx.inserts++;
   if (ctx.config.sink.faultKillAfterInserts > 0 && ctx.inserts >= ctx.config.sink.faultKillAfterInserts) {
@@ -346,9 +365,11 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
     maxBytesPerPartition: config.sink.maxBytesPerPartition,
     maxBytes: Math.max(config.sink.maxBytesPerPartition * 4, 10 * 1024 * 1024),
   });
+  const inserters = insertClientsFor(config.clickhouse, clickhouse, config.sink.partitionsConcurrently);
   const ctx: SinkContext = {
     consumer,
-    clickhouse,
+    inserters: new Pool(inserters.clients, (waitedMs) => new Error(`no sink insert client came free in ${waitedMs} ms`)),
+    retrying: 0,
     deadLetters,
     routes,
     progress: new ProgressBook(admin, groupId),
@@ -368,13 +389,18 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
   const died = whenConsumerDies(consumer);
   await consumer.connect();
   await consumer.subscribe({ topics: sinkTopicsOf(topics), fromBeginning: true });
-  await consumer.run({ autoCommit: false, eachBatchAutoResolve: false, eachBatch: (payload) => writeFetch(ctx, payload) });
+  await consumer.run({
+    autoCommit: false,
+    eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: config.sink.partitionsConcurrently,
+    eachBatch: (payload) => writeFetch(ctx, payload),
+  });
 
   return {
     died,
     stop: async () => {
       await consumer.disconnect();
-      await Promise.allSettled([deadLetters.disconnect(), admin.disconnect()]);
+      await Promise.allSettled([deadLetters.disconnect(), admin.disconnect(), inserters.close()]);
     },
   };
 }
