@@ -94,6 +94,8 @@ const CONTROL = /\p{Cc}/u;
 const TEXT_CONTROL = /(?![\t\n\r])\p{Cc}/u;
 // A character someone can see: not white space, not a format character (zero-width space, joiners, BOM).
 const VISIBLE = /[^\s\p{Z}\p{Cf}]/u;
+// Printable ASCII without spaces: what most ids are, and nothing the checks below refuse.
+const PLAIN_ID = /^[\x21-\x7e]+$/;
 
 /**
  * An identifier, taken exactly as sent: no trimming, no Unicode normalisation (two spellings of a
@@ -107,6 +109,7 @@ const id = (max: number) =>
     .min(1, { error: 'must not be empty', abort: true })
     .max(max, { error: `must be at most ${max} characters`, abort: true })
     .superRefine((value, ctx) => {
+      if (PLAIN_ID.test(value)) return;
       const problem = !value.isWellFormed()
         ? 'must be well-formed Unicode (it holds a lone surrogate)'
         : CONTROL.test(value)
@@ -129,7 +132,7 @@ const text = (max: number) =>
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`);
 /** Absent, null and a value all arrive; Avro's optional fields want null for "absent". */
-const optional = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? null);
+const optional = <T extends z.ZodType>(schema: T) => schema.nullable().default(null);
 
 const pageView = z.strictObject({
   url: z.url({ protocol: /^https?$/, error: 'must be an absolute http(s) URL' }).max(4096, 'must be at most 4096 characters'),
