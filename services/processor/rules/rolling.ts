@@ -277,8 +277,8 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     // A day's list of sessions is replaced when a session joins it, so the same list on the
     // event's day means the same days: a busy customer's lists (up to 200 a day) are not searched.
     const session = input.session;
-    const joined = (field: 'sessions' | 'timedSessions') =>
-      before.marks[windowKeyOf(segment, input.day)]?.[field] !== after.marks[windowKeyOf(segment, input.day)]?.[field];
+    const eventDay = windowKeyOf(segment, input.day);
+    const joined = (field: 'sessions' | 'timedSessions') => before.marks[eventDay]?.[field] !== after.marks[eventDay]?.[field];
     if (session !== null && joined('sessions')) {
       distinct(
         segment,
