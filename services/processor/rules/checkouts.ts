@@ -14,7 +14,7 @@
  * completed in the window where it was counted. Pure.
  */
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
-import { dayOf, type Day } from './calendar.ts';
+import { dayOf, laterTime, type Day } from './calendar.ts';
 
 export interface CheckoutTrack {
   /** Checkout signals as [event time, segment], by time. */
@@ -118,15 +118,47 @@ export function checkoutStep(input: CheckoutStepInput): { track: CheckoutTrack; 
     if (earliest !== undefined) next = forget(next, [earliest], input);
   }
   if (next.purchases.length > MAX_CHECKOUT_SIGNALS) next = { ...next, purchases: next.purchases.slice(-MAX_CHECKOUT_SIGNALS) };
-  const counted = countsOf(checkoutsOf(next, input.abandonedAfterMs), input.windowsOf, input.timeZone);
-  for (const key of new Set([...Object.keys(next.counted), ...Object.keys(counted)])) {
-    const [wasStarted, wasCompleted] = next.counted[key] ?? [0, 0];
+  return recounted(next, input);
+}
+
+type RecountInput = Pick<CheckoutStepInput, 'abandonedAfterMs' | 'timeZone' | 'windowsOf'>;
+
+/** The checkouts of `track`'s signals and purchases counted afresh, and how that differs from what `track.counted` says. */
+function recounted(track: CheckoutTrack, input: RecountInput): { track: CheckoutTrack; deltas: Map<string, CheckoutDelta> } {
+  const deltas = new Map<string, CheckoutDelta>();
+  const counted = countsOf(checkoutsOf(track, input.abandonedAfterMs), input.windowsOf, input.timeZone);
+  for (const key of new Set([...Object.keys(track.counted), ...Object.keys(counted)])) {
+    const [wasStarted, wasCompleted] = track.counted[key] ?? [0, 0];
     const [started, completed] = counted[key] ?? [0, 0];
     if (started !== wasStarted || completed !== wasCompleted) {
       deltas.set(key, { checkoutsStarted: started - wasStarted, checkoutsCompleted: completed - wasCompleted });
     }
   }
-  return { track: { ...next, counted }, deltas };
+  return { track: { ...track, counted }, deltas };
+}
+
+/**
+ * Two identities' checkouts as one person's (identity stitching): their signals and purchases
+ * together, counted afresh against what `into` counted (the anonymous side's counts were taken back
+ * by its own partition), so a checkout a visitor started and the customer completed is completed.
+ */
+export function mergeCheckouts(
+  into: CheckoutTrack,
+  from: CheckoutTrack,
+  input: RecountInput,
+): { track: CheckoutTrack; deltas: Map<string, CheckoutDelta> } {
+  const byTime =
+    <T>(timeOf: (item: T) => number) =>
+    (x: T, y: T) =>
+      timeOf(x) - timeOf(y);
+  const merged: CheckoutTrack = {
+    // The latest signals and purchases, as a customer with all of them would have kept.
+    signals: [...into.signals, ...from.signals].sort(byTime(([at]) => at)).slice(-MAX_CHECKOUT_SIGNALS),
+    purchases: [...into.purchases, ...from.purchases].sort(byTime((at) => at)).slice(-MAX_CHECKOUT_SIGNALS),
+    absorbedUntil: laterTime(into.absorbedUntil, from.absorbedUntil),
+    counted: into.counted,
+  };
+  return recounted(merged, input);
 }
 
 /**

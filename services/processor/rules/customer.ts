@@ -35,6 +35,8 @@ export interface CustomerState {
   readonly lastCes: Latest<number> | null;
   /** How the customer heard of the business: the earliest answer, in event time. */
   readonly referralSource: Latest<string> | null;
+  /** Anonymous ids whose history was merged into this customer (rules/merge.ts), bounded by IDENTITY_MAX_ANONYMOUS_IDS. */
+  readonly anonymousIds: number;
 }
 
 /** The per-customer profile as published (compacted topic) and stored (ClickHouse). */
@@ -57,20 +59,25 @@ export interface CustomerProfile {
   readonly referral_source: string | null;
 }
 
-/** The earlier of the value held and this event's, in event time (ties: the smaller event_id): arrival order does not matter. */
-function earlier<T>(current: Latest<T> | null, value: T, event: JourneyEvent): Latest<T> {
-  const candidate = { value, at: event.occurred_at, event_id: event.event_id };
-  if (current === null) return candidate;
-  if (candidate.at !== current.at) return candidate.at < current.at ? candidate : current;
-  return candidate.event_id < current.event_id ? candidate : current;
+/** The earlier of two observations in event time (ties: the smaller event_id): arrival order does not matter. */
+export function earlierOf<T>(a: Latest<T> | null, b: Latest<T> | null): Latest<T> | null {
+  if (a === null || b === null) return a ?? b;
+  if (a.at !== b.at) return a.at < b.at ? a : b;
+  return a.event_id <= b.event_id ? a : b;
 }
 
-function later<T>(current: Latest<T> | null, value: T, event: JourneyEvent): Latest<T> {
-  const candidate = { value, at: event.occurred_at, event_id: event.event_id };
-  if (current === null) return candidate;
-  if (candidate.at !== current.at) return candidate.at > current.at ? candidate : current;
-  return candidate.event_id > current.event_id ? candidate : current;
+/** The later of two observations in event time (ties: the larger event_id). */
+export function laterOf<T>(a: Latest<T> | null, b: Latest<T> | null): Latest<T> | null {
+  if (a === null || b === null) return a ?? b;
+  if (a.at !== b.at) return a.at > b.at ? a : b;
+  return a.event_id >= b.event_id ? a : b;
 }
+
+const observed = <T>(value: T, event: JourneyEvent): Latest<T> => ({ value, at: event.occurred_at, event_id: event.event_id });
+const earlier = <T>(current: Latest<T> | null, value: T, event: JourneyEvent): Latest<T> =>
+  earlierOf(current, observed(value, event)) as Latest<T>;
+const later = <T>(current: Latest<T> | null, value: T, event: JourneyEvent): Latest<T> =>
+  laterOf(current, observed(value, event)) as Latest<T>;
 
 export function newCustomer(customerId: string, firstEvent: JourneyEvent): CustomerState {
   return {
@@ -88,6 +95,7 @@ export function newCustomer(customerId: string, firstEvent: JourneyEvent): Custo
     lastCsat: null,
     lastCes: null,
     referralSource: null,
+    anonymousIds: 0,
   };
 }
 

@@ -145,6 +145,8 @@ export interface RollingInput {
   readonly segments: readonly string[];
   /** The event's session, if any: the only session whose days can have changed... */
   readonly session: string | null;
+  /** ...unless the change is not one event's (two identities merged): then every session is looked at. */
+  readonly everySession?: boolean;
   /** ...and the event's day, the only day on which it can have joined a day's sessions. */
   readonly day: Day;
   readonly timeZone: string;
@@ -196,7 +198,10 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     }
     if (delta.size === 0) return;
     const steps = bySegment.get(segment) ?? new Map<RollingSeries, Map<number, number>>();
-    steps.set(series, delta);
+    const held = steps.get(series);
+    // Each session is its own token of the same series.
+    if (held === undefined) steps.set(series, delta);
+    else for (const [day, n] of delta) tally(held, day, n);
     bySegment.set(segment, steps);
   };
   /** A segment's days with a mark, before the event and after it. */
@@ -276,26 +281,30 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     repeatBuyers(segment, bought);
     // A day's list of sessions is replaced when a session joins it, so the same list on the
     // event's day means the same days: a busy customer's lists (up to 200 a day) are not searched.
-    const session = input.session;
+    const { session, everySession } = input;
     const eventDay = windowKeyOf(segment, input.day);
-    const joined = (field: 'sessions' | 'timedSessions') => before.marks[eventDay]?.[field] !== after.marks[eventDay]?.[field];
-    if (session !== null && joined('sessions')) {
-      distinct(
-        segment,
-        'sessions',
-        days((m) => m.sessions?.includes(session) === true),
-      );
-    }
-    if (session !== null && joined('timedSessions')) {
-      distinct(
-        segment,
-        'timedSessions',
-        days((m) => m.timedSessions?.includes(session) === true),
-      );
+    for (const field of ['sessions', 'timedSessions'] as const) {
+      const sessions =
+        everySession === true
+          ? new Set([...marksWere, ...marksAre].flatMap(({ segment: of, mark }) => (of === segment ? (mark[field] ?? []) : [])))
+          : session !== null && before.marks[eventDay]?.[field] !== after.marks[eventDay]?.[field]
+            ? [session]
+            : [];
+      for (const one of sessions)
+        distinct(
+          segment,
+          field,
+          days((m) => m[field]?.includes(one) === true),
+        );
     }
   }
   return bySegment;
 }
+
+/** Every segment a customer's marks name. */
+export const segmentsMarked = (track: CustomerKpiTrack): string[] => [
+  ...new Set(Object.keys(track.marks).map((key) => parseWindowKey(key).segment)),
+];
 
 /**
  * The window ends (an inclusive range of day numbers) whose counts `steps` may change: from the

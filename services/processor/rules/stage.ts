@@ -7,6 +7,7 @@
  */
 import type { FORM_TYPES, JourneyEvent } from '../../../schemas/event-contract.ts';
 import type { Stage } from '../../../schemas/processor-outputs.ts';
+import { earlierTime, laterTime } from './calendar.ts';
 
 /** What counts as a conversion: a purchase (the default), and/or the submission of a form of these types. */
 export interface ConversionEvents {
@@ -65,8 +66,8 @@ export const NO_EVIDENCE: StageEvidence = {
   lastSurveyAt: null,
 };
 
-const min = (a: number | null, b: number) => (a === null ? b : Math.min(a, b));
-const max = (a: number | null, b: number) => (a === null ? b : Math.max(a, b));
+const min = (a: number | null, b: number): number => earlierTime(a, b) ?? b;
+const max = (a: number | null, b: number): number => laterTime(a, b) ?? b;
 
 /** Adds one (not previously seen) event to the evidence. */
 export function addEvidence(evidence: StageEvidence, event: JourneyEvent, rules: StageRules): StageEvidence {

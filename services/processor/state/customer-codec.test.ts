@@ -32,6 +32,7 @@ const customer: CustomerState = {
   lastCsat: null,
   lastCes: { value: 2500, at: at('2026-11-22T10:00:00Z'), event_id: 'e4' },
   referralSource: { value: 'اینستاگرام', at: at('2026-11-20T10:00:00Z'), event_id: 'e1' },
+  anonymousIds: 3,
 };
 const stored: StoredCustomer = {
   customer,
@@ -72,5 +73,14 @@ describe('a customer at rest', () => {
   it('reads the JSON of changelog records written before it, and refuses a format it does not know', () => {
     expect(unpackCustomer(Buffer.from(JSON.stringify(stored)), () => stored)).toBe(stored);
     expect(() => unpackCustomer(Buffer.of(9, 0), noJson)).toThrow('customer state of unknown format 9');
+  });
+
+  it('reads the bytes of version 1, from before anonymous ids were merged, as none merged', () => {
+    // packCustomer of a one-page-view customer at 7c42b85.
+    const version1 = 'ARDZhdix24zZhQIAAAAAAAAAAAICABJkaXNjb3ZlcnkCAgICAAIAAAIwAAAAAAACHHNtYnwyMDI2LTExLTIxAQAAAAAAAAAAAAAAAAIEZTECAA==';
+    const back = unpackCustomer(Buffer.from(version1, 'base64'), noJson);
+    expect(back.customer).toMatchObject({ customerId: 'مریم', pageViews: 1, anonymousIds: 0, stage: { stage: 'discovery' } });
+    expect(back.track.marks).toStrictEqual({ 'smb|2026-11-21': { visitor: true } });
+    expect(back.seen.toJSON()).toStrictEqual({ horizon: null, ids: [['e1', 1]] });
   });
 });

@@ -5,7 +5,8 @@
  * Pure.
  *
  * The first byte says the format: `{` is the JSON of changelog records written before this, any
- * other is a version of the Avro schema below (only 1 so far). Fields added later need defaults.
+ * other is a version of the Avro schema below: 2 added the count of merged anonymous ids; bytes of
+ * version 1 are read through a resolver. Fields added later need defaults.
  */
 import avro from 'avsc';
 import type { CustomerState } from '../rules/customer.ts';
@@ -21,6 +22,7 @@ export interface StoredCustomer {
 }
 
 const VERSION_1 = 1;
+const VERSION_2 = 2;
 const JSON_START = 0x7b; // `{`
 
 const MARK_FLAGS = ['visitor', 'buyer', 'converted', 'convertedVisitor', 'repeatBuyer'] as const;
@@ -33,7 +35,8 @@ const field = (name: string, type: unknown): Field => ({ name, type });
 const optional = (name: string, type: unknown): Field => ({ name, type: ['null', type], default: null });
 const latest = (name: string, value: string) => record(name, [field('value', value), field('at', 'long'), field('event_id', 'string')]);
 
-const STORED_CUSTOMER_SCHEMA = {
+/** The schema of `version`: fields after version 1 are left out of version 1's. */
+const storedCustomerSchema = (version: typeof VERSION_1 | typeof VERSION_2) => ({
   ...record('StoredCustomer', [
     field(
       'customer',
@@ -74,6 +77,7 @@ const STORED_CUSTOMER_SCHEMA = {
         optional('lastCsat', 'LatestScore'),
         optional('lastCes', 'LatestScore'),
         optional('referralSource', 'LatestText'),
+        ...(version >= VERSION_2 ? [{ name: 'anonymousIds', type: 'long', default: 0 }] : []),
       ]),
     ),
     field(
@@ -114,8 +118,9 @@ const STORED_CUSTOMER_SCHEMA = {
     ),
   ]),
   namespace: 'dev.journeyline.processor.state',
-};
-const STORED_CUSTOMER = avro.Type.forSchema(STORED_CUSTOMER_SCHEMA as avro.Schema);
+});
+const STORED_CUSTOMER = avro.Type.forSchema(storedCustomerSchema(VERSION_2) as avro.Schema);
+const FROM_VERSION_1 = STORED_CUSTOMER.createResolver(avro.Type.forSchema(storedCustomerSchema(VERSION_1) as avro.Schema));
 
 interface WireMarks {
   visitor: boolean;
@@ -194,7 +199,7 @@ export function packCustomer({ customer, track, seen }: StoredCustomer): Buffer 
     },
     seen: { horizon: ids.horizon, ids: ids.ids.map(([id, at]) => ({ id, at })) },
   };
-  return Buffer.concat([Buffer.of(VERSION_1), STORED_CUSTOMER.toBuffer(wire)]);
+  return Buffer.concat([Buffer.of(VERSION_2), STORED_CUSTOMER.toBuffer(wire)]);
 }
 
 /** Whether bytes are the JSON of a changelog record written before customers were packed. */
@@ -203,8 +208,10 @@ export const isJsonCustomer = (bytes: Buffer): boolean => bytes[0] === JSON_STAR
 /** A customer's state from its bytes (packCustomer's, or the JSON of an older changelog record). */
 export function unpackCustomer(bytes: Buffer, fromJson: (json: string) => StoredCustomer): StoredCustomer {
   if (isJsonCustomer(bytes)) return fromJson(bytes.toString('utf8'));
-  if (bytes[0] !== VERSION_1) throw new Error(`customer state of unknown format ${String(bytes[0])}`);
-  const wire = STORED_CUSTOMER.fromBuffer(bytes.subarray(1)) as WireCustomer;
+  if (bytes[0] !== VERSION_1 && bytes[0] !== VERSION_2) throw new Error(`customer state of unknown format ${String(bytes[0])}`);
+  const wire = (
+    bytes[0] === VERSION_1 ? STORED_CUSTOMER.fromBuffer(bytes.subarray(1), FROM_VERSION_1) : STORED_CUSTOMER.fromBuffer(bytes.subarray(1))
+  ) as WireCustomer;
   const { checkouts, marks, ...rest } = wire.track;
   const customer: CustomerState = wire.customer;
   const track: CustomerKpiTrack = {

@@ -28,8 +28,10 @@ import {
   windowCountsToJson,
   windowKeyOf,
   type WindowCounts,
+  type WindowDelta,
 } from '../rules/window-deltas.ts';
 import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
+import { handOverOf, mergeIdentities } from '../rules/merge.ts';
 import { fromMinorUnits } from '../rules/kpis.ts';
 import {
   addSteps,
@@ -42,11 +44,12 @@ import {
   rollingSteps,
   rollingToJson,
   touchedSpan,
+  type RollingSteps,
   type SegmentRolling,
 } from '../rules/rolling.ts';
 import { analyseComment } from '../../sentiment/sentiment.ts';
 import { CONVERTED_STAGES } from '../../../schemas/processor-outputs.ts';
-import { isConversion, type StageEvidence, type StageRules } from '../rules/stage.ts';
+import { isConversion, type StageEvidence, type StageRules, type StageTransition } from '../rules/stage.ts';
 import { tally } from '../rules/tally.ts';
 import { addDays, dayEnd, dayName, dayNumber, dayOf, latenessOf, type Day } from '../rules/calendar.ts';
 import { changelogKey, changelogPartOf } from './changelog-keys.ts';
@@ -125,6 +128,8 @@ export class PartitionState {
   /** Segments whose rolling counters changed, with the first and last window end (day numbers) that moved. */
   private readonly dirtyRolling = new Map<string, { from: number; to: number }>();
   private readonly closedWindows = new Set<string>();
+  /** Customers handed over to another partition since the last flush (identity stitching): tombstoned. */
+  private readonly handedOver = new Set<string>();
   private streamTimeMoved = false;
 
   constructor(partition: number, rules: ProcessorRules) {
@@ -183,6 +188,80 @@ export class PartitionState {
     });
 
     if (this.streamTime !== null && event.occurred_at > this.streamTime) this.freezeDaysBefore(event.occurred_at);
+    this.countInWindows(deltas);
+    this.roll(steps);
+    this.track(stored?.customer, customer);
+    seen.remember(event.event_id, event.occurred_at, this.rules.dedup);
+    this.customers.set(key, { customer, track, seen });
+    this.dirtyCustomers.add(key);
+    this.handedOver.delete(key);
+    if (step.transition) this.pushTransition(customer, step.transition);
+    if (atRisk.length > 0 && event.type === 'survey_response')
+      this.atRisk.push(atRiskRecord(customer, { at: event.occurred_at, survey: event }, atRisk));
+    if (this.streamTime === null || event.occurred_at > this.streamTime) {
+      this.streamTime = event.occurred_at;
+      this.streamTimeMoved = true;
+    }
+    return tooLate ? 'too_late' : 'applied';
+  }
+
+  /**
+   * Identity stitching, the anonymous side: takes the visitor `key` out of this partition (its
+   * stage and dormancy counts; its changelog record goes at the flush) and returns its state as
+   * bytes for the customer's partition, or null if nothing of it is held here. What it counted in
+   * this partition's open windows and rolling counts is taken back (rules/merge.ts).
+   */
+  handOver(key: string): Buffer | null {
+    const stored = this.customerOf(key);
+    if (stored === undefined) return null;
+    this.customers.delete(key);
+    this.dirtyCustomers.delete(key);
+    this.handedOver.add(key);
+    this.track(stored.customer, undefined);
+    const taken = handOverOf(stored.track, this.rules.timeZone);
+    this.countInWindows(taken.deltas);
+    this.roll(taken.rolling);
+    return packCustomer(stored);
+  }
+
+  /**
+   * Identity stitching, the customer's side: merges the state an anonymous visitor's partition
+   * handed over into customer `key` (rules/merge.ts), correcting this partition's windows.
+   * 'overflow', changing nothing, when the customer has merged `maxAnonymousIds` already. A state
+   * handed back (`returned`: the customer had no room) is taken back without counting as a merge.
+   */
+  merge(
+    key: string,
+    handedOver: Buffer,
+    link: { readonly at: number; readonly event_id: string },
+    options: { readonly maxAnonymousIds: number; readonly returned: boolean },
+  ): 'merged' | 'overflow' {
+    const from = unpackCustomer(handedOver, customerFromJson);
+    const stored = this.customerOf(key);
+    if (!options.returned && (stored?.customer.anonymousIds ?? 0) >= options.maxAnonymousIds) return 'overflow';
+    const step = mergeIdentities({
+      into: stored,
+      from,
+      customerId: key,
+      link,
+      rules: this.rules.stage,
+      timeZone: this.rules.timeZone,
+      checkoutAbandonedAfterMs: this.rules.checkoutAbandonedAfterMs,
+    });
+    this.countInWindows(step.deltas);
+    this.roll(step.rolling);
+    const customer = { ...step.customer, anonymousIds: step.customer.anonymousIds + (options.returned ? 0 : 1) };
+    const seen = RecentEventIds.union(stored?.seen ?? RecentEventIds.empty(), from.seen, this.rules.dedup);
+    this.track(stored?.customer, customer);
+    this.customers.set(key, { customer, track: step.track, seen });
+    this.handedOver.delete(key);
+    this.dirtyCustomers.add(key);
+    if (step.transition !== null) this.pushTransition(customer, step.transition);
+    return 'merged';
+  }
+
+  /** Adds an event's (or a merge's) deltas to the windows still open. */
+  private countInWindows(deltas: ReadonlyMap<string, WindowDelta>): void {
     for (const [windowKey, delta] of deltas) {
       // Closed for good (even if not evicted until the next flush): too-late contributions do not count.
       if (!this.isOpen(parseWindowKey(windowKey).day)) continue;
@@ -194,6 +273,10 @@ export class PartitionState {
       addDeltaInto(window.counts, delta);
       this.dirtyWindows.add(windowKey);
     }
+  }
+
+  /** Adds rolling steps per segment, remembering the window ends they moved. */
+  private roll(steps: ReadonlyMap<string, RollingSteps>): void {
     // Steps at closed window ends are harmless: only open windows are ever read from them.
     for (const [rollingSegment, delta] of steps) {
       const counters = this.rolling.get(rollingSegment) ?? newSegmentRolling();
@@ -207,28 +290,17 @@ export class PartitionState {
       }
       this.dirtyRolling.set(rollingSegment, moved);
     }
-    this.track(stored?.customer, customer);
-    seen.remember(event.event_id, event.occurred_at, this.rules.dedup);
-    this.customers.set(key, { customer, track, seen });
-    this.dirtyCustomers.add(key);
-    if (step.transition) {
-      const t = step.transition;
-      this.transitions.push({
-        customer_id: key,
-        segment: customer.segment?.value ?? null,
-        from_stage: t.from_stage,
-        to_stage: t.to_stage,
-        at: new Date(t.at).toISOString(),
-        event_id: t.event_id,
-      });
-    }
-    if (atRisk.length > 0 && event.type === 'survey_response')
-      this.atRisk.push(atRiskRecord(customer, { at: event.occurred_at, survey: event }, atRisk));
-    if (this.streamTime === null || event.occurred_at > this.streamTime) {
-      this.streamTime = event.occurred_at;
-      this.streamTimeMoved = true;
-    }
-    return tooLate ? 'too_late' : 'applied';
+  }
+
+  private pushTransition(customer: CustomerState, t: StageTransition): void {
+    this.transitions.push({
+      customer_id: customer.customerId,
+      segment: customer.segment?.value ?? null,
+      from_stage: t.from_stage,
+      to_stage: t.to_stage,
+      at: new Date(t.at).toISOString(),
+      event_id: t.event_id,
+    });
   }
 
   /** Everything that changed since the last flush, as outputs and changelog records. */
@@ -303,6 +375,7 @@ export class PartitionState {
       if (counters !== undefined) changelog.push({ key: changelogKey.rolling(segment), value: rollingToJson(counters) });
     }
     for (const windowKey of this.closedWindows) changelog.push({ key: changelogKey.window(windowKey), value: null });
+    for (const key of this.handedOver) changelog.push({ key: changelogKey.customer(key), value: null });
     if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: changelogKey.streamTime, value: String(this.streamTime) });
 
     const flushed = { transitions: this.transitions, atRisk: this.atRisk, profiles, windows, changelog };
@@ -313,6 +386,7 @@ export class PartitionState {
     this.countsCopiedSinceFlush.clear();
     this.dirtyRolling.clear();
     this.closedWindows.clear();
+    this.handedOver.clear();
     this.streamTimeMoved = false;
     return flushed;
   }
@@ -528,7 +602,11 @@ export class PartitionState {
 function customerFromJson(value: string): StoredCustomer {
   const parsed = JSON.parse(value) as Omit<StoredCustomer, 'seen' | 'customer'> & {
     seen?: RecentEventIdsJson;
-    customer: Omit<CustomerState, 'revenueByCurrency'> & { seenEventIds?: string[]; revenueByCurrency?: Record<string, string> };
+    customer: Omit<CustomerState, 'revenueByCurrency' | 'anonymousIds'> & {
+      seenEventIds?: string[];
+      revenueByCurrency?: Record<string, string>;
+      anonymousIds?: number;
+    };
   };
   const { seenEventIds, ...known } = parsed.customer;
   // Records from before money was kept per currency have no breakdown to restore, those from
@@ -537,6 +615,7 @@ function customerFromJson(value: string): StoredCustomer {
   const evidence = known.stage.evidence as Partial<StageEvidence>;
   const customer: CustomerState = {
     ...known,
+    anonymousIds: known.anonymousIds ?? 0,
     revenueByCurrency: known.revenueByCurrency ?? {},
     referralSource: known.referralSource ?? null,
     stage: {

@@ -14,6 +14,8 @@
  * same events decides exactly as before.
  */
 
+import { laterTime } from '../rules/calendar.ts';
+
 export interface DedupLimits {
   /** Ids are remembered for events this close (event time) to the customer's newest event... */
   readonly windowMs: number;
@@ -28,6 +30,10 @@ export interface RecentEventIdsJson {
   readonly horizon: number | null;
   readonly ids: readonly (readonly [string, number])[];
 }
+
+/** Newest event time first; ties by event_id, so every replica forgets the same ids. */
+const newestFirst = ([idA, atA]: readonly [string, number], [idB, atB]: readonly [string, number]) =>
+  atB - atA || (idA < idB ? -1 : idA > idB ? 1 : 0);
 
 export class RecentEventIds {
   /** Events at or before this event time can no longer be recognised; null while nothing was forgotten. */
@@ -48,6 +54,19 @@ export class RecentEventIds {
     return new RecentEventIds(json.horizon, new Map(json.ids));
   }
 
+  /**
+   * The ids of two identities as one person's (identity stitching): the later horizon (an event
+   * either side could no longer recognise stays unrecognisable), the ids above it, and the limits.
+   */
+  static union(a: RecentEventIds, b: RecentEventIds, limits: DedupLimits): RecentEventIds {
+    const horizon = laterTime(a.horizon, b.horizon);
+    const ids = new Map<string, number>();
+    for (const [eventId, at] of [...a.ids, ...b.ids]) if (horizon === null || at > horizon) ids.set(eventId, at);
+    const union = new RecentEventIds(horizon, ids);
+    union.forget([...ids].sort(newestFirst).slice(limits.maxIds));
+    return union;
+  }
+
   get size(): number {
     return this.ids.size;
   }
@@ -65,8 +84,7 @@ export class RecentEventIds {
   remember(eventId: string, at: number, limits: DedupLimits): void {
     this.ids.set(eventId, at);
     if (this.ids.size > limits.maxIds + Math.ceil(limits.maxIds / 4)) {
-      const newestFirst = [...this.ids].sort(([idA, atA], [idB, atB]) => atB - atA || (idA < idB ? -1 : idA > idB ? 1 : 0));
-      this.forget(newestFirst.slice(limits.maxIds));
+      this.forget([...this.ids].sort(newestFirst).slice(limits.maxIds));
     }
   }
 
