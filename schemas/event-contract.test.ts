@@ -17,6 +17,7 @@ import {
   CART_ACTIONS,
   SURVEY_TYPES,
   fromAvro,
+  identityKeyOf,
   partitionKeyOf,
   toAvro,
   validateEvent,
@@ -52,6 +53,7 @@ export const SAMPLES: Record<(typeof EVENT_TYPES)[number], Json> = {
     properties: { action: 'comment', network: 'instagram', post_id: 'p-9', comment: 'عالی بود 😍' },
   },
   cart: { ...base, type: 'cart', properties: { action: 'checkout_started', cart_id: 'k-1', product_id: 'sku-1', quantity: 2 } },
+  identify: { ...base, type: 'identify', anonymous_id: 'دستگاه-۷', properties: { method: 'login' } },
 };
 
 function accepted(input: unknown): JourneyEvent {
@@ -163,7 +165,7 @@ describe('validateEvent', () => {
       [
         {
           path: 'type',
-          message: 'type must be one of page_view, form_submission, purchase, survey_response, review, social_engagement, cart',
+          message: 'type must be one of page_view, form_submission, purchase, survey_response, review, social_engagement, cart, identify',
         },
       ],
     ],
@@ -412,7 +414,14 @@ describe('social engagement and carts', () => {
 
   it('still reads events written with the schema before these two types (the previous schema)', () => {
     // The schema as it was: no SocialEngagement and CartActivity branches, no such event types.
-    const previous = eventSchemaWithout(['social_engagement', 'cart', 'SocialEngagement', 'CartActivity']) as avro.Schema;
+    const previous = eventSchemaWithout([
+      'social_engagement',
+      'cart',
+      'identify',
+      'SocialEngagement',
+      'CartActivity',
+      'Identify',
+    ]) as avro.Schema;
     const oldType = avro.Type.forSchema(previous);
     const event = accepted(SAMPLES.review);
     const written = oldType.toBuffer(toAvro(event));
@@ -425,10 +434,32 @@ describe('social engagement and carts', () => {
 });
 
 describe('partitionKeyOf', () => {
-  it('keys by customer, else by anonymous visitor', () => {
-    expect([partitionKeyOf({ customer_id: 'c', anonymous_id: 'a' }), partitionKeyOf({ customer_id: null, anonymous_id: 'a' })]).toEqual([
-      'c',
-      'anon:a',
-    ]);
+  it('keys by anonymous visitor, else by customer; a junk anonymous id keys by customer', () => {
+    const keys = [
+      { customer_id: 'c', anonymous_id: 'a' },
+      { customer_id: null, anonymous_id: 'a' },
+      { customer_id: 'c', anonymous_id: null },
+      { customer_id: 'c', anonymous_id: 'undefined' },
+      { customer_id: 'c', anonymous_id: '[object Object]' },
+      { customer_id: null, anonymous_id: 'NULL' },
+    ].map(partitionKeyOf);
+    expect(keys).toEqual(['anon:a', 'anon:a', 'c', 'c', 'c', 'anon:NULL']);
+    expect(identityKeyOf({ customer_id: 'c', anonymous_id: 'a' })).toBe('c');
+  });
+});
+
+describe('an identify event', () => {
+  it('links an anonymous id to a customer, and needs both', () => {
+    expect(accepted(SAMPLES.identify)).toMatchObject({
+      type: 'identify',
+      customer_id: 'c-1',
+      anonymous_id: 'دستگاه-۷',
+      properties: { method: 'login' },
+    });
+    const { anonymous_id: _a, ...customerOnly } = SAMPLES.identify;
+    expect(validateEvent({ ...customerOnly, properties: {} }, context)).toEqual({
+      ok: false,
+      errors: [{ path: 'anonymous_id', message: 'an identify event links both ids: it needs this one' }],
+    });
   });
 });

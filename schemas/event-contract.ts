@@ -11,7 +11,16 @@ export const JOURNEY_EVENT_AVSC: Readonly<Record<string, unknown>> = JSON.parse(
   readFileSync(new URL('./avro/journey-event.avsc', import.meta.url), 'utf8'),
 ) as Record<string, unknown>;
 
-export const EVENT_TYPES = ['page_view', 'form_submission', 'purchase', 'survey_response', 'review', 'social_engagement', 'cart'] as const;
+export const EVENT_TYPES = [
+  'page_view',
+  'form_submission',
+  'purchase',
+  'survey_response',
+  'review',
+  'social_engagement',
+  'cart',
+  'identify',
+] as const;
 /** Where a review was written. */
 export const REVIEW_SOURCES = ['google_maps', 'app_store', 'play_store', 'site', 'marketplace', 'other'] as const;
 /** What a customer did on a social network. */
@@ -55,6 +64,7 @@ export const PROPERTIES_RECORD: Readonly<Record<EventType, string>> = {
   review: 'dev.journeyline.events.Review',
   social_engagement: 'dev.journeyline.events.SocialEngagement',
   cart: 'dev.journeyline.events.CartActivity',
+  identify: 'dev.journeyline.events.Identify',
 };
 
 /** Score ranges on each survey's default scale (NPS has one scale only). */
@@ -250,6 +260,9 @@ const cart = z.strictObject({
   quantity: optional(z.number({ error: 'must be a whole number' }).int('must be a whole number').min(1, 'must be >= 1').max(1_000_000)),
 });
 
+/** The visitor behind an anonymous id signed in or up: it links the two ids and counts nothing else. */
+const identify = z.strictObject({ method: optional(id(64)) });
+
 const envelope = {
   event_id: z.uuid({ error: 'must be a UUID' }),
   occurred_at: z.iso
@@ -282,12 +295,18 @@ const incomingEvent = z
       variant('review', review),
       variant('social_engagement', socialEngagement),
       variant('cart', cart),
+      variant('identify', identify),
     ],
     { error: `type must be one of ${EVENT_TYPES.join(', ')}` },
   )
   .superRefine((event, ctx) => {
     if (event.customer_id === null && event.anonymous_id === null) {
       ctx.addIssue({ code: 'custom', path: ['customer_id'], message: 'at least one of customer_id and anonymous_id is required' });
+    }
+    if (event.type === 'identify') {
+      for (const field of ['customer_id', 'anonymous_id'] as const)
+        if (event[field] === null)
+          ctx.addIssue({ code: 'custom', path: [field], message: 'an identify event links both ids: it needs this one' });
     }
   });
 
@@ -350,9 +369,39 @@ export function validateEvent(input: unknown, context: ValidationContext): Valid
   return { ok: true, event: { ...parsed.data, received_at: context.now } };
 }
 
-/** The Kafka key: one customer's events share a partition, so they stay in order. */
-export function partitionKeyOf(event: Pick<JourneyEvent, 'customer_id' | 'anonymous_id'>): string {
+/**
+ * Anonymous ids that name no one: what a client sends when it has none (`null`, `undefined`,
+ * `[object Object]`, ...). They never link to a customer (identity stitching), and never decide
+ * where an event goes. Compared case-insensitively; IDENTITY_BLOCKED_ANONYMOUS_IDS adds to them.
+ */
+export const JUNK_ANONYMOUS_IDS: readonly string[] = [
+  'null',
+  'undefined',
+  '0',
+  '-1',
+  'nan',
+  'none',
+  'anonymous',
+  '[object object]',
+  '00000000-0000-0000-0000-000000000000',
+];
+const JUNK = new Set(JUNK_ANONYMOUS_IDS);
+export const isJunkAnonymousId = (id: string, extra: ReadonlySet<string> = JUNK): boolean =>
+  JUNK.has(id.toLowerCase()) || extra.has(id.toLowerCase());
+
+/** The key of an identity's state: the customer, else `anon:<anonymous_id>`. */
+export function identityKeyOf(event: Pick<JourneyEvent, 'customer_id' | 'anonymous_id'>): string {
   return event.customer_id ?? `anon:${event.anonymous_id ?? ''}`;
+}
+
+/**
+ * The events topic's key: the anonymous id when there is one (not junk), else the customer, so
+ * every event of one visitor reaches the same partition of the identity step, which links it to a
+ * customer and forwards it keyed by customer (services/processor/identity).
+ */
+export function partitionKeyOf(event: Pick<JourneyEvent, 'customer_id' | 'anonymous_id'>): string {
+  const anonymous = event.anonymous_id;
+  return anonymous !== null && !isJunkAnonymousId(anonymous) ? `anon:${anonymous}` : identityKeyOf(event);
 }
 
 /** Avro wraps a union of records in an object keyed by the record's full name. */

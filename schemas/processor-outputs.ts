@@ -122,3 +122,23 @@ export const segmentKpiKey = (segment: string, day: string, partition: number): 
  * (the alerting service), while compaction still keeps one record per share.
  */
 export const segmentKpiRoute = (key: string): string => key.slice(0, key.lastIndexOf('|'));
+
+/** What became of an anonymous id: see services/processor/identity and rules/merge.ts. */
+export const IDENTITY_LINK_STATUSES = ['linked', 'conflict', 'merged', 'overflow'] as const;
+
+/**
+ * One identity decision. `linked`: the first customer to claim the anonymous id (the identity
+ * step); `conflict`: a later, different claim, not merged (`linked_to` names the first);
+ * `merged`: the visitor's history merged into the customer (the customer's partition, once per
+ * link); `overflow`: not merged, the customer had IDENTITY_MAX_ANONYMOUS_IDS already.
+ */
+export const identityLinkRecord = z.object({
+  anonymous_id: z.string(),
+  customer_id: z.string(),
+  status: z.enum(IDENTITY_LINK_STATUSES),
+  linked_to: z.string().nullable(),
+  /** Event time of the event that linked them. */
+  at: isoTime,
+  event_id: z.uuid(),
+});
+export type IdentityLinkRecord = z.infer<typeof identityLinkRecord>;

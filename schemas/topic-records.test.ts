@@ -88,6 +88,15 @@ describe('topic records', () => {
     expect(roundTrip(TOPIC_RECORDS.alerts, alert)).toEqual(alert);
     expect(roundTrip(TOPIC_RECORDS.alertActions, ack)).toEqual(ack);
     expect(roundTrip(TOPIC_RECORDS.alertActions, snooze)).toEqual(snooze);
+    const conflict = {
+      anonymous_id: 'دستگاه-۷',
+      customer_id: 'علی',
+      status: 'conflict' as const,
+      linked_to: 'مریم',
+      at: '2026-11-24T08:00:00.000Z',
+      event_id: '7d444840-9dc0-11d1-b245-5ffdce74fad2',
+    };
+    expect(roundTrip(TOPIC_RECORDS.identityLinks, conflict)).toEqual(conflict);
   });
 
   it('put times, days and money on the wire as Avro logical types, for any client', () => {

@@ -15,6 +15,7 @@ import { alertActionRecord, alertRecord } from './alert-records.ts';
 import {
   customerAtRiskRecord,
   customerProfileRecord,
+  identityLinkRecord,
   segmentKpiPartial,
   stageTransitionRecord,
   type SegmentKpiPartial,
@@ -85,6 +86,7 @@ const segmentKpis: TopicRecord<SegmentKpiPartial> = {
 export const TOPIC_RECORDS = {
   stageTransitions: sameShape('stage-transition.avsc', stageTransitionRecord),
   customerProfiles: sameShape('customer-profile.avsc', customerProfileRecord),
+  identityLinks: sameShape('identity-link.avsc', identityLinkRecord),
   customersAtRisk: sameShape('customer-at-risk.avsc', customerAtRiskRecord),
   segmentKpis,
   alerts: sameShape('alert.avsc', alertRecord),

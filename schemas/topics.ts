@@ -12,8 +12,18 @@ export interface TopicSpec {
 export function topicsFor(prefix: string) {
   const topic = (suffix: string, compacted = false): TopicSpec => ({ name: `${prefix}${suffix}`, compacted });
   return {
-    /** Every accepted event, Avro, keyed by customer (see partitionKeyOf). */
+    /** Every accepted event, Avro, keyed by anonymous visitor, else customer (see partitionKeyOf). */
     events: topic('events'),
+    /**
+     * The processor's own: each event as it came, keyed by the customer the identity step resolved
+     * it to (or `anon:<id>` while unlinked), and the identity commands between its partitions
+     * (IDENTITY_HEADERS). Read only by the processor's journey step.
+     */
+    resolvedEvents: topic('resolved-events'),
+    /** Every identity decision (schemas/processor-outputs.ts identityLinkRecord), keyed by anonymous id. */
+    identityLinks: topic('identity-links'),
+    /** The identity step's state: anonymous id → the customer it is linked to (JSON); restored on rebalance and restart. */
+    identityChangelog: topic('identity-changelog', true),
     /** Messages a consumer could not decode or validate, untouched, with the reason in headers. */
     deadLetter: topic('dead-letter'),
     /** Events past their window's allowed lateness: untouched, counted, never silently dropped. */
@@ -39,8 +49,26 @@ export function topicsFor(prefix: string) {
 
 export type Topics = ReturnType<typeof topicsFor>;
 
-/** The processor's consumer group: its committed offsets on the events topic are what it has processed (the dashboard reads its lag). */
+/** The processor's journey step's consumer group: its committed offsets on resolved-events are what it has counted. */
 export const processorGroupName = (prefix: string): string => `${prefix}processor`;
+/** The processor's identity step's consumer group: its committed offsets on the events topic are what has entered the processor (the dashboard reads its lag). */
+export const identityGroupName = (prefix: string): string => `${prefix}identity`;
+
+/**
+ * Headers of the identity commands on resolved-events (a message with `command` set is one, its
+ * value the handed-over state or empty): `merge`, keyed by the anonymous key, asks its partition to
+ * hand the visitor over to `customer`; `handover`, keyed by the customer, carries the visitor's
+ * state; `handback`, keyed by the anonymous key, returns it when the customer has no room.
+ */
+export const IDENTITY_HEADERS = {
+  command: 'journeyline.identity.command',
+  anonymousKey: 'journeyline.identity.anonymous_key',
+  customer: 'journeyline.identity.customer',
+  eventId: 'journeyline.identity.event_id',
+  at: 'journeyline.identity.at',
+} as const;
+export const IDENTITY_COMMANDS = ['merge', 'handover', 'handback'] as const;
+export type IdentityCommand = (typeof IDENTITY_COMMANDS)[number];
 
 /** Confluent's TopicNameStrategy: the value schema of topic T lives under subject `T-value`. */
 export const valueSubjectOf = (topic: TopicSpec): string => `${topic.name}-value`;

@@ -10,6 +10,41 @@
 -- docs/analysts.md, "Every KPI, defined". Partials written before a counter existed read as they
 -- were meant (comments below), and counters added as `Int64 DEFAULT 0` read 0.
 
+-- Identity stitching (011_identity_links.sql): the customer each linked anonymous id is, the first
+-- to claim it (the identity step writes one `linked` row per anonymous id).
+CREATE OR REPLACE VIEW journey.identities AS
+SELECT anonymous_id, argMin(customer_id, (at, kafka_partition, kafka_offset)) AS customer_id, min(at) AS linked_at
+FROM journey.identity_links
+WHERE status = 'linked'
+GROUP BY anonymous_id;
+
+-- Every event with the person it belongs to: its own customer, else the customer its anonymous id
+-- is linked to, else the visitor (`anon:<id>`), as the processor counted it.
+CREATE OR REPLACE VIEW journey.resolved_events AS
+SELECT
+    e.*,
+    coalesce(e.customer_id, nullIf(i.customer_id, ''), concat('anon:', ifNull(e.anonymous_id, ''))) AS person
+FROM journey.events AS e FINAL
+LEFT JOIN journey.identities AS i ON i.anonymous_id = e.anonymous_id;
+
+-- Anonymous visitors whose history merged into a customer: their profile rows are the customer's now.
+CREATE OR REPLACE VIEW journey.merged_visitors AS
+SELECT DISTINCT concat('anon:', anonymous_id) AS customer_id, customer_id AS merged_into
+FROM journey.identity_links
+WHERE status = 'merged';
+
+-- The latest profile of each person: customer_profiles without the visitors merged into a customer.
+CREATE OR REPLACE VIEW journey.people AS
+SELECT *
+FROM journey.customer_profiles FINAL
+WHERE customer_id NOT IN (SELECT customer_id FROM journey.merged_visitors);
+
+-- The current stage of each person, as journey.people.
+CREATE OR REPLACE VIEW journey.people_stages AS
+SELECT *
+FROM journey.customer_stages FINAL
+WHERE customer_id NOT IN (SELECT customer_id FROM journey.merged_visitors);
+
 CREATE OR REPLACE VIEW journey.segment_kpi_counts_daily AS
 SELECT
     segment,
@@ -390,9 +425,9 @@ FROM
         toDate(occurred_at, {time_zone:String}) AS day,
         ifNull(segment, 'unassigned') AS event_segment,
         ifNull(channel, '(none)') AS event_channel,
-        ifNull(customer_id, concat('anon:', ifNull(anonymous_id, ''))) AS customer,
+        person AS customer,
         -- On 1–5 in thousandths, as services/processor/rules/kpis.ts (onFivePoints) maps each answer.
         round(1 + (score - 1) * 4 / (ifNull(scale, 5) - 1), 3) AS five_points
-    FROM journey.events FINAL
+    FROM journey.resolved_events
 )
 GROUP BY GROUPING SETS ((day, event_segment, event_channel), (day, event_channel));

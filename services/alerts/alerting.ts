@@ -92,7 +92,7 @@ const PARTITIONS_FRESH_MS = 60_000;
  */
 async function countProcessorPartitions(kafka: Kafka, topics: Topics, active: Active): Promise<void> {
   if (active.everyPartitionHadEvents && performance.now() - active.partitionsReadAt < PARTITIONS_FRESH_MS) return;
-  const processors = await partitionsOf(kafka, topics.events.name);
+  const processors = await partitionsOf(kafka, topics.resolvedEvents.name);
   active.settings = { ...active.settings, partitions: Math.max(1, processors.withRecords) };
   active.partitionsReadAt = performance.now();
   active.everyPartitionHadEvents = processors.withRecords === processors.all.length;

@@ -189,6 +189,10 @@ export const envSchema = z.object({
   PROCESSOR_DEDUP_WINDOW_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** ...and at most this many per customer; older events are set aside as late, never counted twice. */
   PROCESSOR_DEDUP_MAX_IDS: z.coerce.number().int().min(10).max(10_000).default(2000),
+  /** Identity stitching: at most this many anonymous ids' histories merge into one customer; later ones are recorded as overflow. */
+  IDENTITY_MAX_ANONYMOUS_IDS: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** Anonymous ids that never link, besides the built-in junk (null, undefined, 0, [object Object], …): comma-separated, any case. */
+  IDENTITY_BLOCKED_ANONYMOUS_IDS: optionalList().transform((ids) => new Set(ids.map((id) => id.toLowerCase()))),
   /**
    * What a conversion is: `purchase` and/or `form:<form_type>` (newsletter, demo_request, signup, …),
    * comma-separated. It makes a customer's stage `conversion` and counts in the conversion rate.
@@ -397,6 +401,7 @@ function structure(env: ParsedEnv, cwd: string) {
       maxWaitMs: env.PROCESSOR_BATCH_MAX_WAIT_MS,
       sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
       dedup: { windowMs: env.PROCESSOR_DEDUP_WINDOW_DAYS * 86_400_000, maxIds: env.PROCESSOR_DEDUP_MAX_IDS },
+      identity: { maxAnonymousIds: env.IDENTITY_MAX_ANONYMOUS_IDS, blockedAnonymousIds: env.IDENTITY_BLOCKED_ANONYMOUS_IDS },
       stage: {
         conversions: env.CONVERSION_EVENTS,
         considerationProductViews: env.STAGE_CONSIDERATION_PRODUCT_VIEWS,

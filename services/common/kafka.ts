@@ -74,8 +74,8 @@ export interface TopicToEnsure {
   readonly compacted: boolean;
 }
 
-/** The broker's word for a topic created but not yet in its metadata (KRaft propagates it a moment later). */
-const isRetriable = (error: unknown) => (error as { retriable?: unknown }).retriable === true;
+/** A Kafka error kafkajs marks as passing: a topic not yet in the metadata, a coordinator or leader not ready yet. */
+export const isRetriable = (error: unknown) => (error as { retriable?: unknown }).retriable === true;
 
 /**
  * Creates the topics that do not exist yet; existing ones are left as they are. Returns once every

@@ -86,7 +86,7 @@ WITH
     cohort AS
     (
         SELECT customer_id, indexOf(${STAGE_ARRAY}, stage) AS level, first_seen_at, stage_since
-        FROM journey.customer_profiles FINAL
+        FROM journey.people
         WHERE ({segment:String} = '*' OR segment = {segment:String})
           AND toDate(first_seen_at, {time_zone:String}) BETWEEN {from:Date} AND {to:Date}
     ),

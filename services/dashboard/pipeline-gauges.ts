@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
-import { DEAD_LETTER_HEADERS, processorGroupName, topicsFor } from '../../schemas/topics.ts';
+import { DEAD_LETTER_HEADERS, identityGroupName, processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 
@@ -70,7 +70,7 @@ const header = (headers: Readonly<Record<string, unknown>> | undefined, name: st
 
 export async function startPipelineGauges(kafka: Kafka, topicPrefix: string, logger: Logger): Promise<RunningGauges> {
   const topics = topicsFor(topicPrefix);
-  const groupId = processorGroupName(topicPrefix);
+  const [identityGroup, processorGroup] = [identityGroupName(topicPrefix), processorGroupName(topicPrefix)];
   const admin = kafka.admin();
   await admin.connect();
 
@@ -81,7 +81,10 @@ export async function startPipelineGauges(kafka: Kafka, topicPrefix: string, log
   let failing = false;
   const sample = async () => {
     try {
-      const { end, lag } = await offsetsOf(admin, topics.events.name, groupId);
+      // Not yet counted: events the identity step has not resolved, and resolved ones the journey step has not counted.
+      const { end, lag: unresolved } = await offsetsOf(admin, topics.events.name, identityGroup);
+      const { lag: uncounted } = await offsetsOf(admin, topics.resolvedEvents.name, processorGroup);
+      const lag = unresolved + uncounted;
       const now = Date.now();
       const eventsPerSecond = previous === undefined ? null : Math.max(0, ((end - previous.end) * 1000) / (now - previous.atMs));
       previous = { end, atMs: now };

@@ -1,49 +1,60 @@
 /**
- * The journey processor: a consumer group over the events topic that keeps each customer's stage,
- * profile and the daily KPI windows, exactly once.
+ * The journey processor: two steps, each a consumer group with exactly-once transactions. The
+ * identity step (identity/identity-step.ts) reads the events topic, resolves each event to its
+ * customer and forwards it to resolved-events; the journey step, here, reads resolved-events and
+ * keeps each customer's stage, profile and the daily KPI windows, and merges an anonymous visitor
+ * into its customer when the identity step links them (rules/merge.ts).
  *
  * Contract:
  * - Every input partition has its own transactional producer (transactional.id =
  *   <group>.<partition>). Taking a partition starts that producer, which fences any earlier owner
  *   (a zombie, or this process before a SIGKILL) and aborts its open transaction; only then is the
- *   partition's state read back from the compacted changelog.
- * - One batch = one transaction: outputs (transitions, profiles, KPI window partials in Avro under
- *   their registered schemas, late and dead-letter copies), the changelog records of what changed, and the consumer offset. Readers
- *   of the outputs read committed, so a crash at any point leaves either all of a batch or none.
+ *   partition's state read back from the compacted changelog (common/owned-partitions.ts).
+ * - One batch = one transaction: outputs (transitions, profiles, KPI window partials and identity
+ *   records in Avro under their registered schemas, identity commands for other partitions, late and
+ *   dead-letter copies), the changelog records of what changed, and the consumer offset. Readers
+ *   of the outputs read committed, so a crash at any point leaves either all of a batch or none: a
+ *   visitor handed over is in exactly one partition's committed state, or in its handover.
  * - Processing is deterministic in the order of the partition, so the batch re-read after a crash
  *   yields the same outputs as the one that was lost.
- * - An event the rules throw on (PartitionState.apply changes nothing before it could throw) goes
- *   to the dead-letter topic with the error as its reason, in the same transaction: one event
- *   never stalls its partition.
+ * - An event or command the rules throw on (PartitionState changes nothing before it could throw)
+ *   goes to the dead-letter topic with the error as its reason, in the same transaction: one
+ *   message never stalls its partition.
  * - If a batch fails after its first event was applied (an output that does not encode, a
  *   transaction Kafka refuses), the partition's in-memory state is discarded (it ran ahead of what
  *   was committed) and the error is rethrown: kafkajs re-reads from the committed offset and the state
  *   is restored again. A partition lost in a rebalance is dropped and its producer closed.
  */
-import type { Kafka, Message, Producer, TopicMessages } from 'kafkajs';
+import type { Kafka, KafkaMessage, Message, TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
-import { decodeOrSetAside, type DecodedBatch } from '../common/decoding-consumer.ts';
-import { commitBatch, ensureTopics, readPartitionsToEnd, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
+import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer.ts';
+import { commitBatch, ensureTopics, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
+import { OwnedPartitions } from '../common/owned-partitions.ts';
 import { registerTopicEncoders, type TopicEncoders } from '../common/record-codec.ts';
-import { partitionKeyOf, type JourneyEvent } from '../../schemas/event-contract.ts';
+import { identityKeyOf, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
-import { segmentKpiKey, segmentKpiRoute } from '../../schemas/processor-outputs.ts';
-import { processorGroupName, topicsFor, type Topics } from '../../schemas/topics.ts';
+import { segmentKpiKey, segmentKpiRoute, type IdentityLinkRecord } from '../../schemas/processor-outputs.ts';
+import {
+  IDENTITY_COMMANDS,
+  IDENTITY_HEADERS,
+  processorGroupName,
+  topicsFor,
+  type IdentityCommand,
+  type Topics,
+} from '../../schemas/topics.ts';
+import { runIdentityStep } from './identity/identity-step.ts';
+import { anonymousIdOf } from './identity/links.ts';
 import { PartitionState, type EventOutcome, type Flushed } from './state/partition-state.ts';
+import { processorConsumerConfig } from './consumer-config.ts';
 
 export interface ProcessorDeps {
   readonly kafka: Kafka;
   readonly registry: SchemaRegistry;
   readonly config: Config;
   readonly logger: Logger;
-}
-
-interface OwnedPartition {
-  readonly state: PartitionState;
-  readonly producer: Producer;
 }
 
 export interface RunningProcessor {
@@ -61,99 +72,99 @@ const LATE_REASONS: Readonly<Record<'too_late' | 'beyond_dedup_horizon', string>
 
 export const processorGroupOf = (config: Config) => processorGroupName(config.topicPrefix);
 
-/**
- * The partitions this instance owns: each a transactional producer (transactional.id =
- * <group>.<partition>, whose start fences any earlier owner) and the state restored from the
- * partition's changelog after that fence.
- */
-class OwnedPartitions {
-  private readonly owned = new Map<number, Promise<OwnedPartition>>();
-  private readonly deps: ProcessorDeps;
-  private readonly topics: Topics;
-  private readonly groupId: string;
-
-  constructor(deps: ProcessorDeps, topics: Topics, groupId: string) {
-    this.deps = deps;
-    this.topics = topics;
-    this.groupId = groupId;
-  }
-
-  get partitions(): number[] {
-    return [...this.owned.keys()];
-  }
-
-  acquire(partition: number): Promise<OwnedPartition> {
-    const existing = this.owned.get(partition);
-    if (existing) return existing;
-    const starting = this.take(partition);
-    this.owned.set(partition, starting);
-    starting.catch(() => this.owned.delete(partition));
-    return starting;
-  }
-
-  async release(partition: number): Promise<void> {
-    const taken = this.owned.get(partition);
-    this.owned.delete(partition);
-    if (taken) await (await taken.catch(() => undefined))?.producer.disconnect();
-  }
-
-  private async take(partition: number): Promise<OwnedPartition> {
-    const { kafka, config, logger } = this.deps;
-    const producer = kafka.producer({
-      transactionalId: `${this.groupId}.${partition}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // murmur2 as every journeyline producer; KPI shares of one window go to one partition.
-      createPartitioner: routingPartitioner({ [this.topics.segmentKpis.name]: segmentKpiRoute }),
-    });
-    await producer.connect(); // initProducerId: fences the previous owner of this transactional.id
-    const state = new PartitionState(partition, config.processor);
-    const began = performance.now();
-    const records = await readPartitionsToEnd(
-      kafka,
-      this.topics.processorChangelog.name,
-      [partition],
-      (_p, key, value) => {
-        state.restore(key, value);
-      },
-      120_000,
-    );
-    logger.info({
-      event: 'processor.partition_restored',
-      partition,
-      records,
-      customers: state.customerCount,
-      ms: Math.round(performance.now() - began),
-    });
-    return { state, producer };
-  }
-}
-
-interface Applied {
+export interface Applied {
   /** Copies of the events past their window's lateness or the customer's dedup horizon. */
   readonly late: Message[];
-  /** Dead-letter copies of the events the rules threw on. */
+  /** Dead-letter copies of the events and commands the rules threw on. */
   readonly failed: Message[];
+  /** Identity commands for other partitions (handovers, handbacks), on resolved-events. */
+  readonly commands: Message[];
+  /** identity-links records of merges and overflows. */
+  readonly links: IdentityLinkRecord[];
 }
 
-/** Applies a batch's decoded events to the partition state, in order; sets aside what does not count. */
-function applyEvents(
+/** A message of resolved-events in offset order: an event to count, or an identity command. */
+type Item =
+  { readonly message: KafkaMessage; readonly event: JourneyEvent } | { readonly message: KafkaMessage; readonly command: IdentityCommand };
+
+const header = (message: KafkaMessage, name: string): string | undefined => message.headers?.[name]?.toString();
+
+/** The identity command a message carries, if it is one (IDENTITY_HEADERS). */
+export function commandOf(message: KafkaMessage): IdentityCommand | undefined {
+  const command = header(message, IDENTITY_HEADERS.command);
+  if (command === undefined) return undefined;
+  if (!(IDENTITY_COMMANDS as readonly string[]).includes(command)) throw new Error(`unknown identity command ${command}`);
+  return command as IdentityCommand;
+}
+
+/**
+ * Carries out one identity command (rules/merge.ts): `merge` hands the visitor over to the
+ * customer's partition; `handover` merges it there, or hands it back when the customer has no room;
+ * `handback` takes it back.
+ */
+function carryOut(state: PartitionState, message: KafkaMessage, command: IdentityCommand, maxAnonymousIds: number, applied: Applied): void {
+  const required = (name: string) => {
+    const value = header(message, name);
+    if (value === undefined || value === '') throw new Error(`identity command ${command} without ${name}`);
+    return value;
+  };
+  const anonymousKey = required(IDENTITY_HEADERS.anonymousKey);
+  const customer = required(IDENTITY_HEADERS.customer);
+  const link = { at: Number(required(IDENTITY_HEADERS.at)), event_id: required(IDENTITY_HEADERS.eventId) };
+  if (!Number.isFinite(link.at)) throw new Error(`identity command ${command} with a time that is not a number`);
+  const state_ = message.value === null || message.value.length === 0 ? null : message.value;
+  const forward = (to: IdentityCommand, key: string, value: Buffer | null): Message => ({
+    key,
+    value,
+    headers: { ...message.headers, [IDENTITY_HEADERS.command]: to },
+  });
+  const record = (status: 'merged' | 'overflow'): IdentityLinkRecord => ({
+    anonymous_id: anonymousIdOf(anonymousKey),
+    customer_id: customer,
+    status,
+    linked_to: null,
+    at: new Date(link.at).toISOString(),
+    event_id: link.event_id,
+  });
+  switch (command) {
+    case 'merge':
+      applied.commands.push(forward('handover', customer, state.handOver(anonymousKey)));
+      return;
+    case 'handover': {
+      const outcome = state.merge(customer, state_, link, { maxAnonymousIds, returned: false });
+      applied.links.push(record(outcome));
+      if (outcome === 'overflow') applied.commands.push(forward('handback', anonymousKey, state_));
+      return;
+    }
+    case 'handback':
+      state.merge(anonymousKey, state_, link, { maxAnonymousIds, returned: true });
+      return;
+  }
+}
+
+/** Applies a batch's events and identity commands to the partition state, in order; sets aside what does not count. */
+function applyItems(
   state: PartitionState,
-  decoded: DecodedBatch<JourneyEvent>['decoded'],
-  source: { topic: string; partition: number; groupId: string },
+  items: readonly Item[],
+  source: { topic: string; partition: number; groupId: string; maxAnonymousIds: number },
   logger: Logger,
 ): Applied {
-  const late: Message[] = [];
-  const failed: Message[] = [];
-  for (const { message, value } of decoded) {
-    let outcome: EventOutcome;
+  const applied: Applied = { late: [], failed: [], commands: [], links: [] };
+  for (const item of items) {
+    const { message } = item;
+    let outcome: EventOutcome | 'command';
     try {
-      outcome = state.apply(partitionKeyOf(value), value);
+      if ('command' in item) {
+        carryOut(state, message, item.command, source.maxAnonymousIds, applied);
+        outcome = 'command';
+      } else {
+        // The key is the customer the identity step resolved the event to.
+        outcome = state.apply(message.key?.toString() ?? identityKeyOf(item.event), item.event);
+      }
     } catch (error: unknown) {
       const reason = `processing failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`;
       logger.warn({ event: 'processor.event_failed', partition: source.partition, offset: message.offset, reason });
-      failed.push(
+      applied.failed.push(
         deadLetterMessage(
           { ...message, topic: source.topic, partition: source.partition },
           { reason, stage: 'process', consumerGroup: source.groupId },
@@ -162,7 +173,7 @@ function applyEvents(
       continue;
     }
     if (outcome === 'too_late' || outcome === 'beyond_dedup_horizon') {
-      late.push({
+      applied.late.push({
         key: message.key,
         value: message.value,
         headers: {
@@ -173,11 +184,11 @@ function applyEvents(
       });
     }
   }
-  return { late, failed };
+  return applied;
 }
 
 /** The topics the processor publishes its records to (Avro, schemas registered at start). */
-export const PROCESSOR_OUTPUTS = ['stageTransitions', 'customerProfiles', 'customersAtRisk', 'segmentKpis'] as const;
+export const PROCESSOR_OUTPUTS = ['stageTransitions', 'customerProfiles', 'customersAtRisk', 'segmentKpis', 'identityLinks'] as const;
 export type ProcessorEncoders = TopicEncoders<(typeof PROCESSOR_OUTPUTS)[number]>;
 
 /** What one batch publishes, per topic; the changelog records stay in the input's partition. */
@@ -186,8 +197,8 @@ export function batchOutputs(
   encode: ProcessorEncoders,
   partition: number,
   flushed: Flushed,
-  late: readonly Message[],
-  deadLetters: readonly Message[],
+  applied: Applied,
+  poison: readonly Message[],
 ): TopicMessages[] {
   return [
     {
@@ -204,9 +215,52 @@ export function batchOutputs(
       messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: encode.segmentKpis(w) })),
     },
     { topic: topics.processorChangelog.name, messages: flushed.changelog.map((r) => ({ key: r.key, value: r.value, partition })) },
-    { topic: topics.lateEvents.name, messages: [...late] },
-    { topic: topics.deadLetter.name, messages: [...deadLetters] },
+    { topic: topics.resolvedEvents.name, messages: applied.commands },
+    { topic: topics.identityLinks.name, messages: applied.links.map((l) => ({ key: l.anonymous_id, value: encode.identityLinks(l) })) },
+    { topic: topics.lateEvents.name, messages: applied.late },
+    { topic: topics.deadLetter.name, messages: [...poison, ...applied.failed] },
   ].filter((t) => t.messages.length > 0);
+}
+
+/**
+ * A batch of resolved-events as items in offset order: commands as they are, events decoded and
+ * validated; what does not decode, or is a command this build does not know, as its dead-letter copy.
+ */
+async function itemsOf(
+  batch: { readonly topic: string; readonly partition: number; readonly messages: readonly KafkaMessage[] },
+  decode: (message: KafkaMessage) => Promise<DecodeResult<JourneyEvent>>,
+  groupId: string,
+): Promise<{ items: Item[]; poison: Message[] }> {
+  const commands = new Map<KafkaMessage, IdentityCommand>();
+  const refused: KafkaMessage[] = [];
+  for (const message of batch.messages) {
+    try {
+      const command = commandOf(message);
+      if (command !== undefined) commands.set(message, command);
+    } catch {
+      refused.push(message);
+    }
+  }
+  const { decoded, poison } = await decodeOrSetAside(
+    { ...batch, messages: batch.messages.filter((m) => !commands.has(m) && !refused.includes(m)) },
+    decode,
+    groupId,
+  );
+  const events = new Map(decoded.map(({ message, value }) => [message, value]));
+  const items: Item[] = [];
+  for (const message of batch.messages) {
+    const command = commands.get(message);
+    const event = events.get(message);
+    if (command !== undefined) items.push({ message, command });
+    else if (event !== undefined) items.push({ message, event });
+  }
+  const unknown = refused.map((message) =>
+    deadLetterMessage(
+      { ...message, topic: batch.topic, partition: batch.partition },
+      { reason: `unknown identity command ${header(message, IDENTITY_HEADERS.command) ?? ''}`, stage: 'decode', consumerGroup: groupId },
+    ),
+  );
+  return { items, poison: [...poison.map((p) => p.deadLetter), ...unknown] };
 }
 
 export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {
@@ -215,77 +269,86 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
   await ensureTopics(kafka, config.kafka, Object.values(topics));
   const groupId = processorGroupOf(config);
   const decode = createJourneyEventDecoder(registry);
+  const { maxAnonymousIds } = config.processor.identity;
   const encode = await registerTopicEncoders(registry, topics, PROCESSOR_OUTPUTS);
   const faults = { failBatches: config.processor.faultFailBatches };
-  const owned = new OwnedPartitions(deps, topics, groupId);
-
-  const consumer = kafka.consumer({
+  const owned = new OwnedPartitions<PartitionState>(kafka, logger, {
     groupId,
-    readUncommitted: false,
-    maxBytesPerPartition: config.processor.maxBytesPerPartition,
-    sessionTimeout: config.processor.sessionTimeoutMs,
-    // Fuller batches at live rates; a stop waits for an idle fetch too, so the wait stays short.
-    minBytes: config.processor.minBytes,
-    maxWaitTimeInMs: config.processor.maxWaitMs,
-    heartbeatInterval: Math.min(3_000, Math.floor(config.processor.sessionTimeoutMs / 5)),
+    changelogTopic: topics.processorChangelog.name,
+    newState: (partition) => new PartitionState(partition, config.processor),
+    restore: (state, key, value) => {
+      state.restore(key, value);
+    },
+    describe: (state) => ({ customers: state.customerCount }),
+    // murmur2 as every journeyline producer; KPI shares of one window go to one partition.
+    createPartitioner: routingPartitioner({ [topics.segmentKpis.name]: segmentKpiRoute }),
+    restoredEvent: 'processor.partition_restored',
   });
+  const identity = await runIdentityStep({ kafka, registry, config, logger, topics, encode });
+
+  const consumer = kafka.consumer(processorConsumerConfig(groupId, config.processor));
+  // Where each partition this instance counts is committed to, by its own transactions: known only
+  // after its first batch here, forgotten when the partition goes.
+  const committed = new Map<number, bigint>();
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const assigned = new Set(payload.memberAssignment[topics.events.name] ?? []);
-    for (const partition of owned.partitions.filter((p) => !assigned.has(p))) {
-      owned.release(partition).catch((error: unknown) => {
-        logger.warn({ event: 'processor.release_failed', partition, err: error });
-      });
-    }
+    const assigned = new Set(payload.memberAssignment[topics.resolvedEvents.name] ?? []);
+    for (const partition of committed.keys()) if (!assigned.has(partition)) committed.delete(partition);
+    owned.keepOnly(assigned, (partition, err) => {
+      logger.warn({ event: 'processor.release_failed', partition, err });
+    });
     logger.info({ event: 'processor.assigned', partitions: [...assigned] });
   });
-  const died = whenConsumerDies(consumer);
-  await consumer.connect();
-  await consumer.subscribe({ topic: topics.events.name, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: async (payload) => {
-      const { batch } = payload;
-      const last = batch.messages.at(-1);
-      if (last === undefined || payload.isStale()) return;
-      const { partition } = batch;
-      const { state, producer } = await owned.acquire(partition);
-      const { decoded, poison } = await decodeOrSetAside(batch, decode, groupId);
-      // From the first event applied to the commit: whatever fails (an output that does not encode
-      // too), the state ran ahead of what was committed and is dropped, or the re-read batch would
-      // find its events already counted and publish nothing for them.
-      try {
-        const { late, failed } = applyEvents(state, decoded, { topic: batch.topic, partition, groupId }, logger);
-        const deadLetters = [...poison.map((p) => p.deadLetter), ...failed];
-        const outputs = batchOutputs(topics, encode, partition, state.flush(), late, deadLetters);
-        if (faults.failBatches > 0) {
-          faults.failBatches--;
-          throw new Error('fault injected (PROCESSOR_FAULT_FAIL_BATCHES): the batch failed after its events were applied');
-        }
-        await commitBatch(producer, groupId, { topic: batch.topic, partition, next: (BigInt(last.offset) + 1n).toString() }, outputs);
-        logger.debug({
-          event: 'processor.batch',
-          partition,
-          messages: batch.messages.length,
-          counted: decoded.length,
-          late: late.length,
-          dead: deadLetters.length,
-        });
-      } catch (error: unknown) {
-        await owned.release(partition);
-        logger.warn({ event: 'processor.batch_failed', partition, err: error }, 'batch not committed; state will be restored');
-        throw error;
-      }
-      payload.resolveOffset(last.offset);
-      await payload.heartbeat();
-    },
+  // resolved-events is written in transactions (by both steps), so a fetch may hold only the marker
+  // of one: it never reaches eachBatch. Committing past it keeps the lag at zero when all is counted;
+  // only forward from this instance's own last commit, so a stale fetch can never move the group back.
+  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+    const next = BigInt(payload.lastOffset) + 1n;
+    const at = committed.get(payload.partition);
+    if (payload.batchSize !== 0 || payload.topic !== topics.resolvedEvents.name || at === undefined || next <= at) return;
+    committed.set(payload.partition, next);
+    consumer.commitOffsets([{ topic: payload.topic, partition: payload.partition, offset: next.toString() }]).catch((error: unknown) => {
+      logger.warn({ event: 'processor.marker_commit_failed', partition: payload.partition, err: error });
+    });
   });
+  const died = whenConsumerDies(consumer);
+  await owned.consume(
+    consumer,
+    topics.resolvedEvents.name,
+    // From the first event applied to the commit: whatever fails (an output that does not encode
+    // too), the state ran ahead of what was committed and is dropped (owned.consume), or the
+    // re-read batch would find its events already counted and publish nothing for them.
+    async (batch, { state, producer }) => {
+      const { partition } = batch;
+      const items = await itemsOf(batch, decode, groupId);
+      const applied = applyItems(state, items.items, { topic: batch.topic, partition, groupId, maxAnonymousIds }, logger);
+      const outputs = batchOutputs(topics, encode, partition, state.flush(), applied, items.poison);
+      if (faults.failBatches > 0) {
+        faults.failBatches--;
+        throw new Error('fault injected (PROCESSOR_FAULT_FAIL_BATCHES): the batch failed after its events were applied');
+      }
+      // lastOffset() counts the transaction markers the fetch held after the last message.
+      const next = BigInt(batch.lastOffset()) + 1n;
+      await commitBatch(producer, groupId, { topic: batch.topic, partition, next: next.toString() }, outputs);
+      committed.set(partition, next);
+      logger.debug({
+        event: 'processor.batch',
+        partition,
+        messages: batch.messages.length,
+        counted: items.items.length,
+        dead: items.poison.length,
+      });
+    },
+    (partition, err) => {
+      committed.delete(partition);
+      logger.warn({ event: 'processor.batch_failed', partition, err }, 'batch not committed; state will be restored');
+    },
+  );
 
   return {
-    died,
+    died: Promise.race([died, identity.died]),
     stop: async () => {
-      await consumer.disconnect();
-      await Promise.allSettled(owned.partitions.map((partition) => owned.release(partition)));
+      await Promise.allSettled([identity.stop(), consumer.disconnect()]);
+      await owned.releaseAll();
     },
   };
 }

@@ -7,6 +7,7 @@ import { commentOf, type JourneyEvent } from '../../schemas/event-contract.ts';
 import type {
   CustomerAtRiskRecord,
   CustomerProfileRecord,
+  IdentityLinkRecord,
   SegmentKpiPartial,
   StageTransitionRecord,
 } from '../../schemas/processor-outputs.ts';
@@ -51,13 +52,15 @@ function commentColumns(event: JourneyEvent): Row {
   return { comment_language: language, comment_sentiment: sentiment, comment_score: score };
 }
 
-export function atRiskRow(r: CustomerAtRiskRecord, at: KafkaPosition): Row {
-  return { ...r, at: clickHouseTime(Date.parse(r.at)), ...lineage(at) };
-}
-
-export function transitionRow(t: StageTransitionRecord, at: KafkaPosition): Row {
-  return { ...t, at: clickHouseTime(Date.parse(t.at)), ...lineage(at) };
-}
+/** A record whose one time is `at`, as it is: customers at risk, stage transitions, identity links. */
+const timedRow = (r: { readonly at: string }, at: KafkaPosition): Row => ({
+  ...(r as Row),
+  at: clickHouseTime(Date.parse(r.at)),
+  ...lineage(at),
+});
+export const atRiskRow: (r: CustomerAtRiskRecord, at: KafkaPosition) => Row = timedRow;
+export const transitionRow: (t: StageTransitionRecord, at: KafkaPosition) => Row = timedRow;
+export const identityLinkRow: (l: IdentityLinkRecord, at: KafkaPosition) => Row = timedRow;
 
 export function profileRow(p: CustomerProfileRecord, at: KafkaPosition): Row {
   return {

@@ -41,6 +41,7 @@ import {
   profileRow,
   stageRow,
   transitionRow,
+  identityLinkRow,
   type KafkaPosition,
   type Row,
 } from './rows.ts';
@@ -123,6 +124,11 @@ const sinkRoutes = (topics: Topics): readonly SinkRoute[] => [
     tables: [{ table: 'journey.customers_at_risk', row: atRiskRow }],
   },
   { topic: topics.alerts, record: TOPIC_RECORDS.alerts, tables: [{ table: 'journey.alerts', row: alertRow }] },
+  {
+    topic: topics.identityLinks,
+    record: TOPIC_RECORDS.identityLinks,
+    tables: [{ table: 'journey.identity_links', row: identityLinkRow }],
+  },
   { topic: topics.alertActions, record: TOPIC_RECORDS.alertActions, tables: [{ table: 'journey.alert_actions', row: alertActionRow }] },
 ];
 

@@ -13,10 +13,10 @@ import { createKafka } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
+import { runProcessor } from '../../services/processor/processor.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { journeys } from '../helpers/journeys.ts';
-import { caughtUp, produceAll } from '../helpers/streams.ts';
+import { processorCaughtUp, produceAll } from '../helpers/streams.ts';
 import { runBench } from './harness.ts';
 
 const { values } = parseArgs({ options: { customers: { type: 'string', default: '100000' }, steps: { type: 'string', default: '4' } } });
@@ -68,7 +68,7 @@ runBench(async ({ config, prefix }) => {
   const sampler = setInterval(() => {
     peak = Math.max(peak, process.memoryUsage().rss);
   }, 100);
-  await caughtUp(kafka, processorGroupOf(config), [topicsFor(prefix).events.name], 1_800_000, 100).finally(() => {
+  await processorCaughtUp(kafka, prefix, 1_800_000, 100).finally(() => {
     clearInterval(sampler);
   });
   const processorSeconds = (performance.now() - began) / 1000;

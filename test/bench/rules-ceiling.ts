@@ -6,7 +6,7 @@
  */
 import avro from 'avsc';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
-import { JOURNEY_EVENT_AVSC, partitionKeyOf, toAvro } from '../../schemas/event-contract.ts';
+import { JOURNEY_EVENT_AVSC, identityKeyOf, toAvro } from '../../schemas/event-contract.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { loadConfig } from '../../services/common/config.ts';
 import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
@@ -56,7 +56,7 @@ export async function rulesCeiling(options: {
   const header = Buffer.from([0, 0, 0, 0, SCHEMA_ID]);
   const byPartition: { key: string; value: Buffer; offset: string }[][] = Array.from({ length: partitions }, () => []);
   for (const event of events) {
-    const key = partitionKeyOf(event);
+    const key = identityKeyOf(event);
     const messages = byPartition[partitionOf(key, partitions)];
     messages?.push({ key, value: Buffer.concat([header, type.toBuffer(toAvro(event))]), offset: String(messages.length) });
   }
@@ -76,9 +76,16 @@ export async function rulesCeiling(options: {
     for (let from = 0; from < messages.length; from += batchSize) {
       for (const message of messages.slice(from, from + batchSize)) {
         const decoded = await decode({ key: Buffer.from(message.key), value: message.value });
-        if (decoded.ok) state.apply(partitionKeyOf(decoded.value), decoded.value);
+        if (decoded.ok) state.apply(identityKeyOf(decoded.value), decoded.value);
       }
-      for (const { messages: out } of batchOutputs(topics, encode, partition, state.flush(), [], [])) {
+      for (const { messages: out } of batchOutputs(
+        topics,
+        encode,
+        partition,
+        state.flush(),
+        { late: [], failed: [], commands: [], links: [] },
+        [],
+      )) {
         outputMessages += out.length;
         for (const m of out) outputBytes += m.value === null ? 0 : Buffer.byteLength(m.value);
       }

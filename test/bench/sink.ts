@@ -16,14 +16,14 @@ import { createKafka } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { migrate } from '../../services/common/migrations.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
+import { runProcessor } from '../../services/processor/processor.ts';
 import { eventRow } from '../../services/sink/rows.ts';
 import { runSink, sinkGroupOf } from '../../services/sink/sink.ts';
 import { validateEvent } from '../../schemas/event-contract.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { journeys } from '../helpers/journeys.ts';
-import { caughtUp, produceAll } from '../helpers/streams.ts';
+import { caughtUp, processorCaughtUp, produceAll } from '../helpers/streams.ts';
 import { runBench } from './harness.ts';
 
 const { values } = parseArgs({ options: { customers: { type: 'string', default: '30000' }, steps: { type: 'string', default: '6' } } });
@@ -42,7 +42,7 @@ runBench(
     });
     await produceAll(config, workload);
     const processor = await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('warn') });
-    await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 1_800_000);
+    await processorCaughtUp(kafka, config.topicPrefix, 1_800_000);
     await processor.stop();
     console.error(`[bench] ${workload.length} events processed; sinking`);
 

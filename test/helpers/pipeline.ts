@@ -8,7 +8,7 @@ import { pollUntil, withinDeadline } from '../../services/common/poll.ts';
 import { freePort } from './net.ts';
 import { TEST_QUERY_TOKEN } from './sql.ts';
 
-export { caughtUp, committedFraction, produceAll } from './streams.ts';
+export { caughtUp, committedFraction, processorCaughtUp, produceAll } from './streams.ts';
 
 export const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/journey.ts');
 

@@ -5,7 +5,7 @@ import { createKafka } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { EventProducer } from '../../services/producer/event-producer.ts';
-import { topicsFor } from '../../schemas/topics.ts';
+import { identityGroupName, processorGroupName, topicsFor } from '../../schemas/topics.ts';
 
 /** Validates and sends events to the events topic of `config`; any rejection is an error. */
 export async function produceAll(config: Config, events: readonly unknown[]): Promise<void> {
@@ -45,6 +45,18 @@ export async function committedFraction(kafka: Kafka, groupId: string, topics: r
   }
 }
 
+/** The offsets `groupId` has committed in `topic`, over its partitions. */
+export async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    return (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Resolves once `groupId` has committed everything `topics` held when called. */
 export async function caughtUp(
   kafka: Kafka,
@@ -58,4 +70,16 @@ export async function caughtUp(
     intervalMs,
     what: `group ${groupId} to commit everything in ${topics.join(', ')}`,
   });
+}
+
+/**
+ * Resolves once the processor has counted everything the events topic held when called: its
+ * identity step has resolved every event, and its journey step counted every resolved one and
+ * every identity command between its partitions (a merge's handover is written before the
+ * visitor's partition commits, so it is in the topic by the time that commit is seen).
+ */
+export async function processorCaughtUp(kafka: Kafka, topicPrefix: string, timeoutMs = 90_000, intervalMs = 200): Promise<void> {
+  const topics = topicsFor(topicPrefix);
+  await caughtUp(kafka, identityGroupName(topicPrefix), [topics.events.name], timeoutMs, intervalMs);
+  await caughtUp(kafka, processorGroupName(topicPrefix), [topics.resolvedEvents.name], timeoutMs, intervalMs);
 }

@@ -20,9 +20,19 @@ import { notifierGroupOf } from '../../services/alerts/notifier.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { processorGroupOf } from '../../services/processor/processor.ts';
 import { testConfig } from '../helpers/config.ts';
-import { caughtUp, committedFraction, exited, produceAll, runJourney, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
+import { identityGroupName } from '../../schemas/topics.ts';
+import {
+  caughtUp,
+  processorCaughtUp,
+  committedFraction,
+  exited,
+  produceAll,
+  runJourney,
+  startJourney,
+  startSink,
+  stopJourney,
+} from '../helpers/pipeline.ts';
 import { consumeN, readRecords } from '../helpers/kafka.ts';
 import { sqlRows } from '../helpers/sql.ts';
 import { webhookReceiver } from '../helpers/webhooks.ts';
@@ -140,14 +150,15 @@ describe('churn alerting', () => {
         // Phase 1, up to the end of the rise; the processor is killed halfway and restarted.
         await produceAll(config, days(0, 20));
         await pollUntil(
-          async () => ((await committedFraction(kafka, processorGroupOf(config), [topics.events.name])) > 0.05 ? true : undefined),
+          async () =>
+            (await committedFraction(kafka, identityGroupName(config.topicPrefix), [topics.events.name])) > 0.05 ? true : undefined,
           { timeoutMs: 60_000, what: 'the processor to be under way' },
         );
         processor.kill('SIGKILL');
         await exited(processor);
         await produceAll(config, days(21, RISE.to));
         processor = start('processor');
-        await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 180_000);
+        await processorCaughtUp(kafka, config.topicPrefix, 180_000);
 
         const fired = await pollUntil(
           async () => {
@@ -172,7 +183,7 @@ describe('churn alerting', () => {
 
         // Phase 2: back to normal, and a day more so the last one is complete.
         await produceAll(config, days(RISE.to + 1, DAYS - 1));
-        await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 180_000);
+        await processorCaughtUp(kafka, config.topicPrefix, 180_000);
         const records = await pollUntil(
           async () => {
             const all = await alertsInTopic();

@@ -59,7 +59,7 @@ describe('POST /v1/events', () => {
       [
         {
           path: 'type',
-          message: 'type must be one of page_view, form_submission, purchase, survey_response, review, social_engagement, cart',
+          message: 'type must be one of page_view, form_submission, purchase, survey_response, review, social_engagement, cart, identify',
         },
       ],
       [{ path: 'properties.score', message: 'nps score must be 0–10, got 11' }],

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { processorGroupName, topicsFor } from '../../schemas/topics.ts';
+import { topicsFor } from '../../schemas/topics.ts';
 import { createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { testConfig } from '../helpers/config.ts';
 import { eventsOfDay } from '../helpers/events.ts';
-import { caughtUp, produceAll, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
+import { processorCaughtUp, produceAll, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
 import { sqlRows } from '../helpers/sql.ts';
 
 describe('CONVERSION_EVENTS', () => {
@@ -37,7 +37,7 @@ describe('CONVERSION_EVENTS', () => {
         event('buyer', 11, 'page_view', { url: 'https://saas.example/', page_type: 'home' }),
         event('buyer', 12, 'purchase', { order_id: 'o-1', amount: '99.00', currency: 'EUR' }),
       ]);
-      await caughtUp(kafka, processorGroupName(config.topicPrefix), [topics.events.name], 120_000);
+      await processorCaughtUp(kafka, config.topicPrefix, 120_000);
       const url = await sink.url();
       const stages = await pollUntil(
         async () => {

@@ -92,8 +92,17 @@ const EVENTS = [
   ev('cid', 'enterprise', 'purchase', '16:10', { order_id: 'o-3', amount: '20.00', currency: 'EUR' }, 's6'),
   // Two days later: ann again, and a new visitor. Her week has three smb visitors, not four.
   ev('ann', 'smb', 'page_view', '09:00', { url: 'https://shop.example/blog/1', page_type: 'blog', duration_ms: 10_000 }, 's4', LATER),
-  ev('dan', 'smb', 'page_view', '10:00', { url: 'https://shop.example/', page_type: 'home' }, 's5', LATER),
-  { ...ev('dan', 'smb', 'social_engagement', '10:30', { action: 'like', network: 'telegram' }, undefined, LATER), channel: 'social' },
+  // dan browses before signing in (anonymously, on his phone), then likes a post signed in: one person.
+  {
+    ...ev('dan', 'smb', 'page_view', '10:00', { url: 'https://shop.example/', page_type: 'home' }, 's5', LATER),
+    customer_id: null,
+    anonymous_id: 'dan-phone',
+  },
+  {
+    ...ev('dan', 'smb', 'social_engagement', '10:30', { action: 'like', network: 'telegram' }, undefined, LATER),
+    anonymous_id: 'dan-phone',
+    channel: 'social',
+  },
 ];
 
 describe('journey start, end to end', () => {
@@ -176,10 +185,13 @@ describe('journey start, end to end', () => {
           row.reviews === '1' &&
           later?.visitors === '2';
         // Each topic reaches ClickHouse on its own: wait for all of them.
-        const [landed] = await q<{ events: string; stages: string; transitions: string }>(
-          'SELECT (SELECT count() FROM journey.events FINAL) AS events, (SELECT count() FROM journey.customer_stages FINAL) AS stages, (SELECT count() FROM journey.stage_transitions) AS transitions',
+        const [landed] = await q<{ events: string; stages: string; transitions: string; merged: string }>(
+          "SELECT (SELECT count() FROM journey.events FINAL) AS events, (SELECT count() FROM journey.people_stages) AS stages, (SELECT count() FROM journey.stage_transitions) AS transitions, (SELECT count() FROM journey.identity_links WHERE status = 'merged') AS merged",
         );
-        return kpisDone && landed?.events === '20' && landed.stages === '4' && landed.transitions === '9' ? row : undefined;
+        // dan's anonymous visit made a transition of its own before it merged into him: 10 in all.
+        return kpisDone && landed?.events === '20' && landed.stages === '4' && landed.transitions === '10' && landed.merged === '1'
+          ? row
+          : undefined;
       },
       { timeoutMs: 120_000, intervalMs: 500, what: 'all KPIs to reach ClickHouse' },
     );
@@ -233,7 +245,8 @@ describe('journey start, end to end', () => {
       { channel: 'web', nps: 100, nps_responses: '1', social_engagements: '0' },
     ]);
 
-    const stages = await q('SELECT customer_id, segment, stage, stage_since FROM journey.customer_stages FINAL ORDER BY customer_id');
+    // dan is one person, in discovery since his anonymous visit.
+    const stages = await q('SELECT customer_id, segment, stage, stage_since FROM journey.people_stages ORDER BY customer_id');
     expect(stages).toEqual([
       { customer_id: 'ann', segment: 'smb', stage: 'ongoing_engagement', stage_since: `${DAY} 11:00:00.000` },
       { customer_id: 'bob', segment: 'smb', stage: 'consideration', stage_since: `${DAY} 12:05:00.000` },

@@ -11,14 +11,14 @@ import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { partitionKeyOf, toAvro } from '../../schemas/event-contract.ts';
-import { processorGroupName, topicsFor } from '../../schemas/topics.ts';
+import { topicsFor } from '../../schemas/topics.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
 import { testConfig } from '../helpers/config.ts';
 import { eventsOfDay } from '../helpers/events.ts';
-import { caughtUp, produceAll, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
+import { processorCaughtUp, produceAll, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
 import { eventSchemaWithout } from '../helpers/schemas.ts';
 import { sqlRows } from '../helpers/sql.ts';
 
@@ -80,7 +80,7 @@ describe('engagement signals', () => {
         const sink = await startSink(config, mkdtempSync(path.join(tmpdir(), 'journeyline-engagement-')), log, env);
         children.push(sink.child);
         children.push(startJourney(['run', 'processor'], env, log));
-        await caughtUp(kafka, processorGroupName(config.topicPrefix), [topics.events.name], 120_000);
+        await processorCaughtUp(kafka, config.topicPrefix, 120_000);
         const url = await sink.url();
         const kpis = await pollUntil(
           async () => {

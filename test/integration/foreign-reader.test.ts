@@ -14,12 +14,12 @@ import { alertKey } from '../../schemas/alert-records.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
+import { runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
 import { testConfig } from '../helpers/config.ts';
 import { eventsOfDay } from '../helpers/events.ts';
 import { encodersFor } from '../helpers/kafka.ts';
 import { FIRING_ALERT } from '../helpers/records.ts';
-import { caughtUp, produceAll } from '../helpers/pipeline.ts';
+import { processorCaughtUp, produceAll } from '../helpers/pipeline.ts';
 
 const PYTHON = path.resolve(import.meta.dirname, '../../.tools/py/bin/python');
 const READER = path.resolve(import.meta.dirname, '../foreign/confluent_reader.py');
@@ -52,8 +52,14 @@ describe('a Confluent client that is not ours', () => {
       event('نسرین', 10, 'purchase', { order_id: 'o-1', amount: '19.99', currency: 'EUR', items: 1 }),
       event('نسرین', 11, 'survey_response', { survey_type: 'nps', score: 2, comment: 'پشتیبانی اصلا جواب نداد' }),
     ]);
+    // A visitor who signs in: identity links, linked and merged.
+    const visitor = eventsOfDay({ segment: 'fa', daysAgo: 1 }).event;
+    await produceAll(config, [
+      { ...visitor('کاوه', 9, 'page_view', { url: 'https://shop.example/' }), customer_id: null, anonymous_id: 'دستگاه-۹' },
+    ]);
+    await produceAll(config, [{ ...visitor('کاوه', 10, 'identify', { method: 'login' }), anonymous_id: 'دستگاه-۹' }]);
     processor = await runProcessor({ kafka, registry, config, logger: createLogger('silent') });
-    await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 60_000);
+    await processorCaughtUp(kafka, config.topicPrefix, 60_000);
 
     // The alerts and the actions on them, through the encoders the alerting service and `journey alerts` use.
     const alert = FIRING_ALERT;
@@ -92,6 +98,7 @@ describe('a Confluent client that is not ours', () => {
       topics.segmentKpis,
       topics.alerts,
       topics.alertActions,
+      topics.identityLinks,
     ].map((t) => t.name);
     const { stdout } = await promisify(execFile)(PYTHON, [READER, config.kafka.brokers.join(','), config.registry.url, ...written], {
       timeout: 150_000,
@@ -108,11 +115,13 @@ describe('a Confluent client that is not ours', () => {
     expect(typed(purchase?.occurred_at)).toMatchObject({ $type: 'datetime', tz: 'UTC' });
     expect(typed(purchase?.event_id).$type).toBe('uuid');
 
-    const transitions = of(topics.stageTransitions.name);
+    const transitions = of(topics.stageTransitions.name).filter((t) => t.customer_id === 'نسرین');
     expect(transitions.map((t) => t.to_stage)).toEqual(expect.arrayContaining(['discovery', 'conversion']));
     expect(typed(transitions[0]?.at)).toMatchObject({ $type: 'datetime', tz: 'UTC' });
 
-    const profile = of(topics.customerProfiles.name).at(-1);
+    const profile = of(topics.customerProfiles.name)
+      .filter((p) => p.customer_id === 'نسرین')
+      .at(-1);
     expect(profile).toMatchObject({ customer_id: 'نسرین', stage: transitions.at(-1)?.to_stage, purchases: 1, last_nps: 2 });
     expect(typed(profile?.revenue)).toEqual({ $type: 'decimal', text: '19.9900' });
     expect(profile?.revenue_by_currency).toEqual({ EUR: { $type: 'decimal', text: '19.9900' } });
@@ -130,6 +139,13 @@ describe('a Confluent client that is not ours', () => {
     const [alertRead] = of(topics.alerts.name);
     expect(typed(alertRead?.window_day)).toEqual({ $type: 'date', text: '2026-12-03' });
     expect(typed(alertRead?.fired_at)).toMatchObject({ $type: 'datetime', text: '2026-12-04T10:00:00+00:00' });
+    const links = of(topics.identityLinks.name);
+    expect(links.map((l) => [l.anonymous_id, l.customer_id, l.status])).toEqual([
+      ['دستگاه-۹', 'کاوه', 'linked'],
+      ['دستگاه-۹', 'کاوه', 'merged'],
+    ]);
+    expect(typed(links[0]?.at)).toMatchObject({ $type: 'datetime', tz: 'UTC' });
+    expect(typed(links[0]?.event_id).$type).toBe('uuid');
     const [snooze] = of(topics.alertActions.name);
     expect(typed(snooze?.until)).toMatchObject({ $type: 'datetime', text: '2026-12-05T10:00:00+00:00' });
   });

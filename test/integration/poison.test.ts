@@ -11,7 +11,8 @@ import { createIdempotentProducer, createKafka, ensureTopics } from '../../servi
 import { createLogger } from '../../services/common/logger.ts';
 import { migrate } from '../../services/common/migrations.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
+import { runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
+import { identityGroupOf } from '../../services/processor/identity/identity-step.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
 import { runSink, sinkGroupOf, sinkTopicsOf, type RunningSink } from '../../services/sink/sink.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
@@ -20,7 +21,7 @@ import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { testConfig } from '../helpers/config.ts';
 import { pageView } from '../helpers/events.ts';
 import { consumeN } from '../helpers/kafka.ts';
-import { caughtUp, produceAll } from '../helpers/pipeline.ts';
+import { caughtUp, processorCaughtUp, produceAll } from '../helpers/pipeline.ts';
 
 const BUSY_EVENTS = 100_000;
 
@@ -128,7 +129,7 @@ describe('poison input', () => {
     processor = await runProcessor({ kafka, registry, config, logger });
     sink = await runSink({ kafka, registry, clickhouse, config, logger });
     // No partition stalls: both groups commit everything, poison included.
-    await caughtUp(kafka, processorGroupOf(config), [topics.events.name], 240_000, 1000);
+    await processorCaughtUp(kafka, config.topicPrefix, 240_000, 1000);
     await caughtUp(kafka, sinkGroupOf(config), sinkTopicsOf(topics), 120_000, 1000);
 
     const rows = async (sql: string) => (await clickhouse.query({ query: sql, format: 'JSONEachRow' })).json<Record<string, string>>();
@@ -146,7 +147,8 @@ describe('poison input', () => {
       dead
         .filter((m) => m.headers?.[DEAD_LETTER_HEADERS.consumerGroup]?.toString() === group)
         .map((m) => m.headers?.[DEAD_LETTER_HEADERS.reason]?.toString() ?? '');
-    for (const group of [processorGroupOf(config), sinkGroupOf(config)]) {
+    // The processor's identity step reads the events first: it sets the poison aside.
+    for (const group of [identityGroupOf(config), sinkGroupOf(config)]) {
       const reasons = byGroup(group);
       expect(reasons).toHaveLength(poison.length);
       poison.forEach(({ reason }, i) => {

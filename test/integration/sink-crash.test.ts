@@ -12,13 +12,13 @@ import type { Config } from '../../services/common/config.ts';
 import { createKafka } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
+import { runProcessor } from '../../services/processor/processor.ts';
 import { parseIntent, type BlockRange } from '../../services/sink/blocks.ts';
 import { sinkGroupOf, sinkTopicsOf } from '../../services/sink/sink.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { journeys } from '../helpers/journeys.ts';
-import { caughtUp, exited, produceAll, startSink, stopJourney } from '../helpers/pipeline.ts';
+import { caughtUp, processorCaughtUp, exited, produceAll, startSink, stopJourney } from '../helpers/pipeline.ts';
 import { sqlRows } from '../helpers/sql.ts';
 
 /** Events in, processor run to the end: the sink's four input topics, complete. */
@@ -27,7 +27,7 @@ async function processedWorkload(config: Config, workload: readonly unknown[]): 
   const kafka = createKafka(config.kafka, undefined);
   const processor = await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') });
   try {
-    await caughtUp(kafka, processorGroupOf(config), [topicsFor(config.topicPrefix).events.name]);
+    await processorCaughtUp(kafka, config.topicPrefix);
   } finally {
     await processor.stop();
   }

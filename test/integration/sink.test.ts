@@ -41,16 +41,17 @@ describe('sink', () => {
       '008_comment_sentiment',
       '009_kpi_definitions',
       '010_social_and_carts',
+      '011_identity_links',
       'views',
     ]);
-    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 11 });
+    expect(await migrate(clickhouse, migrations)).toEqual({ applied: [], alreadyApplied: 12 });
     const edited = migrations.map((m) => (m.version === 3 ? { ...m, checksum: 'f'.repeat(64) } : m));
     await expect(migrate(clickhouse, edited)).rejects.toThrow(MigrationError);
     await expect(migrate(clickhouse, edited)).rejects.toThrow('migration 003_alerts changed after it was applied');
     // The views are edited in place: a changed views.sql is applied again, and only it.
     const views = migrations.map((m) => (m.repeatable ? { ...m, checksum: 'e'.repeat(64) } : m));
-    expect(await migrate(clickhouse, views)).toEqual({ applied: ['views'], alreadyApplied: 10 });
-    expect(await migrate(clickhouse, views)).toEqual({ applied: [], alreadyApplied: 11 });
+    expect(await migrate(clickhouse, views)).toEqual({ applied: ['views'], alreadyApplied: 11 });
+    expect(await migrate(clickhouse, views)).toEqual({ applied: [], alreadyApplied: 12 });
   });
 
   it('writes valid records to their tables and sends poison to the dead-letter topic with the reason', async () => {

@@ -72,6 +72,8 @@ function event(
         type,
         properties: { action: extra.cart_action ?? 'add_to_cart', cart_id: null, product_id: null, quantity: null },
       };
+    case 'identify':
+      return { ...envelope, anonymous_id: 'a', type, properties: { method: 'login' } };
   }
 }
 

@@ -101,6 +101,7 @@ export function addEvidence(evidence: StageEvidence, event: JourneyEvent, rules:
     case 'survey_response':
       return { ...next, lastSurveyAt: max(evidence.lastSurveyAt, at) };
     case 'review':
+    case 'identify':
       return next;
     case 'social_engagement':
       return { ...next, socialEngagements: evidence.socialEngagements + 1 };

@@ -226,19 +226,27 @@ export class PartitionState {
 
   /**
    * Identity stitching, the customer's side: merges the state an anonymous visitor's partition
-   * handed over into customer `key` (rules/merge.ts), correcting this partition's windows.
+   * handed over (null: it had none) into customer `key` (rules/merge.ts), correcting this partition's windows.
    * 'overflow', changing nothing, when the customer has merged `maxAnonymousIds` already. A state
    * handed back (`returned`: the customer had no room) is taken back without counting as a merge.
    */
   merge(
     key: string,
-    handedOver: Buffer,
+    handedOver: Buffer | null,
     link: { readonly at: number; readonly event_id: string },
     options: { readonly maxAnonymousIds: number; readonly returned: boolean },
   ): 'merged' | 'overflow' {
-    const from = unpackCustomer(handedOver, customerFromJson);
     const stored = this.customerOf(key);
     if (!options.returned && (stored?.customer.anonymousIds ?? 0) >= options.maxAnonymousIds) return 'overflow';
+    if (handedOver === null) {
+      // A visitor with nothing counted yet: the link still takes one of the customer's places.
+      if (stored !== undefined) {
+        this.customers.set(key, { ...stored, customer: { ...stored.customer, anonymousIds: stored.customer.anonymousIds + 1 } });
+        this.dirtyCustomers.add(key);
+      }
+      return 'merged';
+    }
+    const from = unpackCustomer(handedOver, customerFromJson);
     const step = mergeIdentities({
       into: stored,
       from,

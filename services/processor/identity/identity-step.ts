@@ -1,0 +1,193 @@
+/**
+ * The processor's identity step: a consumer group over the events topic (keyed by anonymous id,
+ * else customer) that resolves each event to its customer and forwards it, untouched, to
+ * resolved-events keyed by that customer, where the journey step counts it.
+ *
+ * Contract:
+ * - Exactly once, as the journey step: one transaction per partition batch holds the forwarded
+ *   events, the merge commands, the identity-links records, the changelog of the links and the
+ *   consumer offset; a partition's producer fences its earlier owner before the links are restored
+ *   from identity-changelog. A crash between a link and its merge replays both or neither.
+ * - On the first link of an anonymous id the merge command goes out before the linking event and
+ *   after every earlier event of the id (they share this partition, and their keys one partition
+ *   of resolved-events), so the visitor's partition hands over everything it counted.
+ * - What does not decode or validate goes to the dead-letter topic with its reason, in the same
+ *   transaction; nothing stalls the partition.
+ */
+import type { Kafka, Message, TopicMessages } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Config } from '../../common/config.ts';
+import { decodeOrSetAside } from '../../common/decoding-consumer.ts';
+import { createJourneyEventDecoder } from '../../common/event-decoder.ts';
+import { commitBatch, isRetriable, whenConsumerDies } from '../../common/kafka.ts';
+import { retryWithBackoff } from '../../common/retry.ts';
+import type { Logger } from '../../common/logger.ts';
+import { OwnedPartitions } from '../../common/owned-partitions.ts';
+import type { TopicEncoders } from '../../common/record-codec.ts';
+import { identityGroupName, IDENTITY_HEADERS, processorGroupName, type Topics } from '../../../schemas/topics.ts';
+import type { IdentityLinkRecord } from '../../../schemas/processor-outputs.ts';
+import { anonymousKeyOf, routeEvent, type AnonymousLink } from './links.ts';
+import { processorConsumerConfig } from '../consumer-config.ts';
+
+export interface IdentityStepDeps {
+  readonly kafka: Kafka;
+  readonly registry: SchemaRegistry;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly topics: Topics;
+  readonly encode: TopicEncoders<'identityLinks'>;
+}
+
+export interface RunningStep {
+  readonly died: Promise<Error>;
+  stop(): Promise<void>;
+}
+
+/** One partition's links: anonymous id → its link, and what changed since the last commit. */
+class PartitionLinks {
+  readonly links = new Map<string, AnonymousLink>();
+
+  restore(key: string, value: Buffer | null): void {
+    if (value === null) this.links.delete(key);
+    else this.links.set(key, JSON.parse(value.toString('utf8')) as AnonymousLink);
+  }
+}
+
+export const identityGroupOf = (config: Config): string => identityGroupName(config.topicPrefix);
+
+/** The record of a link decision for identity-links. */
+const linkRecord = (
+  anonymousId: string,
+  link: AnonymousLink,
+  status: IdentityLinkRecord['status'],
+  customer: string,
+): IdentityLinkRecord => ({
+  anonymous_id: anonymousId,
+  customer_id: customer,
+  status,
+  linked_to: status === 'conflict' ? link.customer_id : null,
+  at: new Date(link.at).toISOString(),
+  event_id: link.event_id,
+});
+
+/** A merge command: asks the visitor's partition to hand `anonymousId` over to its customer. */
+export function mergeCommand(anonymousId: string, link: AnonymousLink): Message {
+  return {
+    key: anonymousKeyOf(anonymousId),
+    value: null,
+    headers: {
+      [IDENTITY_HEADERS.command]: 'merge',
+      [IDENTITY_HEADERS.anonymousKey]: anonymousKeyOf(anonymousId),
+      [IDENTITY_HEADERS.customer]: link.customer_id,
+      [IDENTITY_HEADERS.eventId]: link.event_id,
+      [IDENTITY_HEADERS.at]: String(link.at),
+    },
+  };
+}
+
+/**
+ * Before the identity step, the journey step read the events topic itself: a processor upgraded
+ * from then starts its identity step where the journey step had got to, rather than forwarding
+ * every event again (most would be recognised as replays, older ones set aside as late).
+ */
+async function adoptJourneyStepOffsets(kafka: Kafka, topics: Topics, config: Config, logger: Logger): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const topic = topics.events.name;
+    const offsetsOf = async (groupId: string) => (await admin.fetchOffsets({ groupId, topics: [topic] }))[0]?.partitions ?? [];
+    if ((await offsetsOf(identityGroupOf(config))).some((p) => Number(p.offset) >= 0)) return;
+    const earlier = (await offsetsOf(processorGroupName(config.topicPrefix))).filter((p) => Number(p.offset) >= 0);
+    if (earlier.length === 0) return;
+    await admin.setOffsets({
+      groupId: identityGroupOf(config),
+      topic,
+      partitions: earlier.map(({ partition, offset }) => ({ partition, offset })),
+    });
+    logger.info(
+      { event: 'identity.offsets_adopted', partitions: earlier.length },
+      'the identity step starts where the journey step had read the events topic',
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningStep> {
+  const { kafka, registry, config, logger, topics, encode } = deps;
+  const groupId = identityGroupOf(config);
+  const decode = createJourneyEventDecoder(registry);
+  const blocked = config.processor.identity.blockedAnonymousIds;
+  const owned = new OwnedPartitions<PartitionLinks>(kafka, logger, {
+    groupId,
+    changelogTopic: topics.identityChangelog.name,
+    newState: () => new PartitionLinks(),
+    restore: (state, key, value) => {
+      state.restore(key, value);
+    },
+    describe: (state) => ({ links: state.links.size }),
+    restoredEvent: 'identity.partition_restored',
+  });
+  // Right after Kafka starts its group coordinator may not be ready: retried as kafkajs would.
+  await retryWithBackoff(() => adoptJourneyStepOffsets(kafka, topics, config, logger), {
+    isRetryable: isRetriable,
+    firstBackoffMs: 100,
+    maxBackoffMs: 1_000,
+    attempts: 30,
+  });
+  const consumer = kafka.consumer(processorConsumerConfig(groupId, config.processor));
+  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+    owned.keepOnly(new Set(payload.memberAssignment[topics.events.name] ?? []), (partition, err) => {
+      logger.warn({ event: 'identity.release_failed', partition, err });
+    });
+  });
+  const died = whenConsumerDies(consumer);
+  await owned.consume(
+    consumer,
+    topics.events.name,
+    async (batch, { state, producer }) => {
+      const { partition } = batch;
+      const { decoded, poison } = await decodeOrSetAside(batch, decode, groupId);
+      const resolved: Message[] = [];
+      const records: Message[] = [];
+      const changed = new Map<string, AnonymousLink>();
+      for (const { message, value } of decoded) {
+        const anonymousId = value.anonymous_id ?? '';
+        const routing = routeEvent(value, changed.get(anonymousId) ?? state.links.get(anonymousId), blocked);
+        if (routing.kind === 'link') resolved.push(mergeCommand(routing.anonymousId, routing.link));
+        if (routing.kind !== 'forward') {
+          changed.set(routing.anonymousId, routing.link);
+          const status = routing.kind === 'link' ? 'linked' : 'conflict';
+          records.push({
+            key: routing.anonymousId,
+            value: encode.identityLinks(linkRecord(routing.anonymousId, routing.link, status, routing.key)),
+          });
+        }
+        resolved.push({ key: routing.key, value: message.value, ...(message.headers !== undefined && { headers: message.headers }) });
+      }
+      const outputs: TopicMessages[] = [
+        { topic: topics.resolvedEvents.name, messages: resolved },
+        { topic: topics.identityLinks.name, messages: records },
+        {
+          topic: topics.identityChangelog.name,
+          messages: [...changed].map(([anonymousId, link]) => ({ key: anonymousId, value: JSON.stringify(link), partition })),
+        },
+        { topic: topics.deadLetter.name, messages: poison.map((p) => p.deadLetter) },
+      ].filter((t) => t.messages.length > 0);
+      await commitBatch(producer, groupId, { topic: batch.topic, partition, next: (BigInt(batch.lastOffset()) + 1n).toString() }, outputs);
+      // Only now: links decided in a batch that was not committed are decided again when it is re-read.
+      for (const [anonymousId, link] of changed) state.links.set(anonymousId, link);
+      logger.debug({ event: 'identity.batch', partition, messages: batch.messages.length, links: changed.size, dead: poison.length });
+    },
+    (partition, err) => {
+      logger.warn({ event: 'identity.batch_failed', partition, err }, 'batch not committed; links will be restored');
+    },
+  );
+  return {
+    died,
+    stop: async () => {
+      await consumer.disconnect();
+      await owned.releaseAll();
+    },
+  };
+}
