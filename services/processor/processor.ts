@@ -112,7 +112,7 @@ function carryOut(state: PartitionState, message: KafkaMessage, command: Identit
   const customer = required(IDENTITY_HEADERS.customer);
   const link = { at: Number(required(IDENTITY_HEADERS.at)), event_id: required(IDENTITY_HEADERS.eventId) };
   if (!Number.isFinite(link.at)) throw new Error(`identity command ${command} with a time that is not a number`);
-  const state_ = message.value === null || message.value.length === 0 ? null : message.value;
+  const handed = message.value === null || message.value.length === 0 ? null : message.value;
   const forward = (to: IdentityCommand, key: string, value: Buffer | null): Message => ({
     key,
     value,
@@ -131,13 +131,13 @@ function carryOut(state: PartitionState, message: KafkaMessage, command: Identit
       applied.commands.push(forward('handover', customer, state.handOver(anonymousKey)));
       return;
     case 'handover': {
-      const outcome = state.merge(customer, state_, link, { maxAnonymousIds, returned: false });
+      const outcome = state.merge(customer, handed, link, { maxAnonymousIds, returned: false });
       applied.links.push(record(outcome));
-      if (outcome === 'overflow') applied.commands.push(forward('handback', anonymousKey, state_));
+      if (outcome === 'overflow') applied.commands.push(forward('handback', anonymousKey, handed));
       return;
     }
     case 'handback':
-      state.merge(anonymousKey, state_, link, { maxAnonymousIds, returned: true });
+      state.merge(anonymousKey, handed, link, { maxAnonymousIds, returned: true });
       return;
   }
 }

@@ -214,6 +214,7 @@ export class PartitionState {
   handOver(key: string): Buffer | null {
     const stored = this.customerOf(key);
     if (stored === undefined) return null;
+    const packed = packCustomer(stored);
     this.customers.delete(key);
     this.dirtyCustomers.delete(key);
     this.handedOver.add(key);
@@ -221,7 +222,7 @@ export class PartitionState {
     const taken = handOverOf(stored.track, this.rules.timeZone);
     this.countInWindows(taken.deltas);
     this.roll(taken.rolling);
-    return packCustomer(stored);
+    return packed;
   }
 
   /**
