@@ -17,6 +17,8 @@ import {
   CART_ACTIONS,
   SURVEY_TYPES,
   fromAvro,
+  EVENT_IDENTITY_AVSC,
+  identityFromAvro,
   identityKeyOf,
   partitionKeyOf,
   toAvro,
@@ -445,6 +447,23 @@ describe('partitionKeyOf', () => {
     ].map(partitionKeyOf);
     expect(keys).toEqual(['anon:a', 'anon:a', 'c', 'c', 'c', 'anon:NULL']);
     expect(identityKeyOf({ customer_id: 'c', anonymous_id: 'a' })).toBe('c');
+  });
+});
+
+describe('identityFromAvro', () => {
+  it("reads an event's ids alone, from bytes written with the whole schema, by the same id rules", () => {
+    const identityType = avro.Type.forSchema(EVENT_IDENTITY_AVSC as avro.Schema);
+    const resolver = identityType.createResolver(avroType);
+    const read = (event: JourneyEvent) => identityFromAvro(identityType.fromBuffer(avroType.toBuffer(toAvro(event)), resolver));
+    const event = accepted(SAMPLES.identify);
+    expect(read(event)).toEqual({
+      ok: true,
+      identity: { event_id: event.event_id, occurred_at: event.occurred_at, customer_id: 'c-1', anonymous_id: 'دستگاه-۷' },
+    });
+    expect(read({ ...event, anonymous_id: 'a\u0000b' })).toEqual({
+      ok: false,
+      errors: [{ path: 'anonymous_id', message: 'must not contain control characters' }],
+    });
   });
 });
 

@@ -311,6 +311,45 @@ const incomingEvent = z
   });
 
 type Incoming = z.output<typeof incomingEvent>;
+
+/** An event time on Kafka out of range: what the Avro readers (fromAvro, identityFromAvro) say. */
+const EPOCH_MS_RANGE = 'must be epoch milliseconds from 2000-01-01 up to 2100-01-01';
+
+/** What identity stitching reads of an event: its ids and time, nothing else. */
+export const IDENTITY_FIELDS = ['event_id', 'occurred_at', 'customer_id', 'anonymous_id'] as const;
+export type EventIdentity = Pick<JourneyEvent, (typeof IDENTITY_FIELDS)[number]>;
+
+/**
+ * The Avro schema of an event read for its identity alone: the same record with only
+ * IDENTITY_FIELDS, so a reader skips the rest instead of building it (Avro resolution).
+ */
+export const EVENT_IDENTITY_AVSC: Readonly<Record<string, unknown>> = {
+  ...JOURNEY_EVENT_AVSC,
+  fields: (JOURNEY_EVENT_AVSC.fields as readonly { name: string }[]).filter((f) => (IDENTITY_FIELDS as readonly string[]).includes(f.name)),
+};
+
+const eventIdentity = z
+  .strictObject({
+    event_id: envelope.event_id,
+    occurred_at: z.number().refine((at) => at >= EARLIEST_EVENT_TIME && at < LATEST_EVENT_TIME, EPOCH_MS_RANGE),
+    customer_id: envelope.customer_id,
+    anonymous_id: envelope.anonymous_id,
+  })
+  .refine((ids) => ids.customer_id !== null || ids.anonymous_id !== null, {
+    path: ['customer_id'],
+    message: 'at least one of customer_id and anonymous_id is required',
+  });
+
+/**
+ * An event's identity as the Avro record of EVENT_IDENTITY_AVSC carries it, checked by the same
+ * rules as the whole event's ids: what the identity step routes by. The rest of the event is the
+ * journey step's to check (fromAvro).
+ */
+export function identityFromAvro(record: unknown): { ok: true; identity: EventIdentity } | { ok: false; errors: FieldError[] } {
+  const parsed = eventIdentity.safeParse(typeof record === 'object' && record !== null ? { ...record } : record);
+  if (parsed.success) return { ok: true, identity: parsed.data };
+  return { ok: false, errors: parsed.error.issues.map((issue) => ({ path: pathOf(issue.path), message: issue.message })) };
+}
 /** An event as journeyline carries it: times in epoch ms, absent optionals as null. */
 export type JourneyEvent = Incoming & { received_at: number };
 export type EventOf<T extends EventType> = Extract<JourneyEvent, { type: T }>;
@@ -427,7 +466,7 @@ export function fromAvro(record: unknown): Validation {
   const inRange = (at: unknown): at is number => typeof at === 'number' && at >= EARLIEST_EVENT_TIME && at < LATEST_EVENT_TIME;
   if (!inRange(occurred_at) || !inRange(received_at)) {
     const path = inRange(occurred_at) ? 'received_at' : 'occurred_at';
-    return { ok: false, errors: [{ path, message: 'must be epoch milliseconds from 2000-01-01 up to 2100-01-01' }] };
+    return { ok: false, errors: [{ path, message: EPOCH_MS_RANGE }] };
   }
   // Spread into plain objects: avsc hands back class instances whose prototype methods a strict
   // key check would take for unknown fields.

@@ -18,7 +18,7 @@ import type { Kafka, Message, TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../../common/config.ts';
 import { decodeOrSetAside } from '../../common/decoding-consumer.ts';
-import { createJourneyEventDecoder } from '../../common/event-decoder.ts';
+import { createEventIdentityDecoder } from '../../common/event-decoder.ts';
 import { commitBatch, isRetriable, whenConsumerDies } from '../../common/kafka.ts';
 import { retryWithBackoff } from '../../common/retry.ts';
 import type { Logger } from '../../common/logger.ts';
@@ -116,7 +116,8 @@ async function adoptJourneyStepOffsets(kafka: Kafka, topics: Topics, config: Con
 export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningStep> {
   const { kafka, registry, config, logger, topics, encode } = deps;
   const groupId = identityGroupOf(config);
-  const decode = createJourneyEventDecoder(registry);
+  // Only the ids: the identity step routes by them and forwards the bytes; the journey step checks the rest.
+  const decode = createEventIdentityDecoder(registry);
   const blocked = config.processor.identity.blockedAnonymousIds;
   const owned = new OwnedPartitions<PartitionLinks>(kafka, logger, {
     groupId,
