@@ -21,7 +21,9 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { identityGroupName, processorGroupName, topicsFor } from '../../schemas/topics.ts';
+import avro from 'avsc';
+import { JOURNEY_EVENT_AVSC } from '../../schemas/event-contract.ts';
+import { identityGroupName, IDENTITY_HEADERS, processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { createKafka } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { traffic } from '../../services/generator/traffic.ts';
@@ -120,38 +122,56 @@ runBench(async ({ config, prefix, stackEnv }) => {
       };
     };
 
-    // When each event was accepted (its Kafka timestamp: the collector's produce time) and when the
-    // processor and the sink had committed past it: counted, and queryable in ClickHouse (the sink
-    // commits a block's offsets only after ClickHouse acknowledged its insert).
-    const acceptedAt = new Map<number, Map<number, number>>();
+    // When each event was accepted (on the events topic its Kafka timestamp, the collector's produce
+    // time; on resolved-events, where the identity step forwarded it later, its received_at) and when
+    // the processor's journey step and the sink had committed past it: counted, and queryable in
+    // ClickHouse (the sink commits a block's offsets only after ClickHouse acknowledged its insert).
+    const topicOf = { processed: resolvedTopic, queryable: eventsTopic } as const;
+    const groups = { processed: processorGroupName(prefix), queryable: `${prefix}sink` } as const;
+    /** Per kind and partition, the offsets of events seen (ascending; resolved-events has gaps: transaction markers, identity commands) and when each was accepted. */
+    const seen = {
+      processed: new Map<number, { offsets: number[]; times: number[] }>(),
+      queryable: new Map<number, { offsets: number[]; times: number[] }>(),
+    };
+    // An event's received_at alone, skipping the rest (Confluent framing: 5 bytes, then Avro).
+    const whole = avro.Type.forSchema(JOURNEY_EVENT_AVSC as avro.Schema);
+    const received = avro.Type.forSchema({
+      ...JOURNEY_EVENT_AVSC,
+      fields: (JOURNEY_EVENT_AVSC.fields as { name: string }[]).filter((f) => f.name === 'received_at'),
+    } as avro.Schema);
+    const toReceived = received.createResolver(whole);
+    const receivedAt = (value: Buffer | null) =>
+      value === null ? Number.NaN : (received.fromBuffer(value.subarray(5), toReceived) as { received_at: number }).received_at;
     const watcher = kafka.consumer({ groupId: `${prefix}bench-watch`, maxWaitTimeInMs: 100 });
     await watcher.connect();
-    await watcher.subscribe({ topic: eventsTopic, fromBeginning: true });
+    await watcher.subscribe({ topics: [eventsTopic, resolvedTopic], fromBeginning: true });
     await watcher.run({
       eachBatch: ({ batch }) => {
-        const times = acceptedAt.get(batch.partition) ?? new Map<number, number>();
-        for (const message of batch.messages) times.set(Number(message.offset), Number(message.timestamp));
-        acceptedAt.set(batch.partition, times);
+        const kind = batch.topic === resolvedTopic ? 'processed' : 'queryable';
+        const into = seen[kind].get(batch.partition) ?? { offsets: [], times: [] };
+        for (const message of batch.messages) {
+          if (message.headers?.[IDENTITY_HEADERS.command] !== undefined) continue;
+          into.offsets.push(Number(message.offset));
+          into.times.push(kind === 'processed' ? receivedAt(message.value) : Number(message.timestamp));
+        }
+        seen[kind].set(batch.partition, into);
         return Promise.resolve();
       },
     });
-    // "processed": resolved by the processor's identity step (its journey step reads another topic,
-    // whose offsets are not the event's); the backlog above counts both steps.
-    const groups = { processed: identityGroupName(prefix), queryable: `${prefix}sink` } as const;
     const measuredUpTo = { processed: new Map<number, number>(), queryable: new Map<number, number>() };
     let latencies = { processed: [] as number[], queryable: [] as number[] };
     const watching = new AbortController();
     const watch = (async () => {
       while (!watching.signal.aborted) {
         for (const kind of ['processed', 'queryable'] as const) {
-          const [committed] = await admin.fetchOffsets({ groupId: groups[kind], topics: [eventsTopic] }).catch(() => []);
+          const [committed] = await admin.fetchOffsets({ groupId: groups[kind], topics: [topicOf[kind]] }).catch(() => []);
           const now = Date.now();
           for (const { partition, offset } of committed?.partitions ?? []) {
-            const times = acceptedAt.get(partition);
+            const events = seen[kind].get(partition);
             let next = measuredUpTo[kind].get(partition) ?? 0;
-            // Only offsets the watcher has seen: its own lag must not count as the pipeline's.
-            while (next < Number(offset) && times?.has(next) === true) {
-              latencies[kind].push(now - (times.get(next) ?? now));
+            // Only events the watcher has seen: its own lag must not count as the pipeline's.
+            while (events !== undefined && next < events.offsets.length && (events.offsets[next] ?? 0) < Number(offset)) {
+              latencies[kind].push(now - (events.times[next] ?? now));
               next++;
             }
             measuredUpTo[kind].set(partition, next);
