@@ -43,7 +43,7 @@ export interface RunningStep {
   stop(): Promise<void>;
 }
 
-/** One partition's links: anonymous id → its link, and what changed since the last commit. */
+/** One partition's links, as committed: anonymous id → its link (restored from identity-changelog). */
 class PartitionLinks {
   readonly links = new Map<string, AnonymousLink>();
 
