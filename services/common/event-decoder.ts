@@ -1,4 +1,4 @@
-/** Kafka bytes → a validated JourneyEvent, or the reason it is poison; for every events consumer. */
+/** Kafka bytes → a validated JourneyEvent (or an event's identity), or the reason it is poison; for every events consumer. */
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
 import {
@@ -7,42 +7,45 @@ import {
   fromAvro,
   identityFromAvro,
   type EventIdentity,
+  type FieldError,
   type JourneyEvent,
 } from '../../schemas/event-contract.ts';
 import { createAvroDecoder } from './avro-decoder.ts';
 import type { Decodable, DecodeResult } from './decoding-consumer.ts';
 
 /**
- * Decodes with this build's schema as the reader schema, so events written under a later
- * (BACKWARD compatible) version still decode here, their new fields dropped.
+ * Decodes with `avsc` as the reader schema, so events written under a later (BACKWARD compatible)
+ * version still decode here, their new fields dropped; then checks the record with `validate`.
  */
-export function createJourneyEventDecoder(registry: SchemaRegistry): (message: Decodable) => Promise<DecodeResult<JourneyEvent>> {
-  const decodeAvro = createAvroDecoder(registry, avro.Type.forSchema(JOURNEY_EVENT_AVSC as avro.Schema));
+function validatingDecoder<T>(
+  registry: SchemaRegistry,
+  avsc: Readonly<Record<string, unknown>>,
+  validate: (record: unknown) => { ok: true; value: T } | { ok: false; errors: readonly FieldError[] },
+): (message: Decodable) => Promise<DecodeResult<T>> {
+  const decodeAvro = createAvroDecoder(registry, avro.Type.forSchema(avsc as avro.Schema));
   return async (message) => {
     const decoded = await decodeAvro(message.value);
     if (!decoded.ok) return { ok: false, reason: decoded.reason, stage: 'decode' };
-    const validated = fromAvro(decoded.value);
-    if (!validated.ok) {
-      return { ok: false, reason: validated.errors.map((e) => `${e.path}: ${e.message}`).join('; '), stage: 'validate' };
-    }
-    return { ok: true, value: validated.event };
+    const validated = validate(decoded.value);
+    if (!validated.ok) return { ok: false, reason: validated.errors.map((e) => `${e.path}: ${e.message}`).join('; '), stage: 'validate' };
+    return { ok: true, value: validated.value };
   };
 }
 
+/** The whole event, by every rule of the contract (fromAvro). */
+export const createJourneyEventDecoder = (registry: SchemaRegistry): ((message: Decodable) => Promise<DecodeResult<JourneyEvent>>) =>
+  validatingDecoder(registry, JOURNEY_EVENT_AVSC, (record) => {
+    const validated = fromAvro(record);
+    return validated.ok ? { ok: true, value: validated.event } : validated;
+  });
+
 /**
- * Kafka bytes → an event's ids and time (EVENT_IDENTITY_AVSC), checked by the contract's id rules,
- * or the reason it is poison: for the identity step, which routes by them and forwards the bytes
- * untouched; the rest of the event is left undecoded for the journey step to check.
+ * An event's ids and time (EVENT_IDENTITY_AVSC), checked by the contract's id rules: for the
+ * identity step, which routes by them and forwards the bytes untouched; the rest of the event is
+ * left undecoded for the journey step to check.
  */
-export function createEventIdentityDecoder(registry: SchemaRegistry): (message: Decodable) => Promise<DecodeResult<EventIdentity>> {
-  const decodeAvro = createAvroDecoder(registry, avro.Type.forSchema(EVENT_IDENTITY_AVSC as avro.Schema));
-  return async (message) => {
-    const decoded = await decodeAvro(message.value);
-    if (!decoded.ok) return { ok: false, reason: decoded.reason, stage: 'decode' };
-    const validated = identityFromAvro(decoded.value);
-    if (!validated.ok) {
-      return { ok: false, reason: validated.errors.map((e) => `${e.path}: ${e.message}`).join('; '), stage: 'validate' };
-    }
-    return { ok: true, value: validated.identity };
-  };
-}
+export const createEventIdentityDecoder = (registry: SchemaRegistry): ((message: Decodable) => Promise<DecodeResult<EventIdentity>>) =>
+  validatingDecoder(registry, EVENT_IDENTITY_AVSC, (record) => {
+    const validated = identityFromAvro(record);
+    return validated.ok ? { ok: true, value: validated.identity } : validated;
+  });
