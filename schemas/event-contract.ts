@@ -91,6 +91,8 @@ const MAX_DURATION_MS = 7 * 24 * 3600 * 1000;
  */
 export const EARLIEST_EVENT_TIME = Date.parse('2000-01-01T00:00:00Z');
 export const LATEST_EVENT_TIME = Date.parse('2100-01-01T00:00:00Z');
+/** Whether epoch ms fall within EARLIEST_EVENT_TIME … LATEST_EVENT_TIME, as every event time must. */
+const isEventTime = (at: number): boolean => at >= EARLIEST_EVENT_TIME && at < LATEST_EVENT_TIME;
 
 /** The segment of every segment together, in KPI windows and analysts' tables. */
 export const ALL_SEGMENTS = '*';
@@ -268,7 +270,7 @@ const envelope = {
   occurred_at: z.iso
     .datetime({ offset: true, error: 'must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-23T10:15:00+01:00' })
     .transform((iso) => Date.parse(iso))
-    .refine((at) => at >= EARLIEST_EVENT_TIME && at < LATEST_EVENT_TIME, 'must be from 2000-01-01 up to (not including) 2100-01-01'),
+    .refine(isEventTime, 'must be from 2000-01-01 up to (not including) 2100-01-01'),
   customer_id: optional(id(256)),
   anonymous_id: optional(id(256)),
   session_id: optional(id(256)),
@@ -280,6 +282,9 @@ const envelope = {
   ),
   channel: optional(id(64)),
 };
+
+/** An event with neither id: whose it is cannot be known. A fresh issue each time (zod extends paths in place). */
+const noId = () => ({ path: ['customer_id'], message: 'at least one of customer_id and anonymous_id is required' });
 
 const variant = <T extends EventType, P extends z.ZodType>(type: T, properties: P) =>
   z.strictObject({ ...envelope, type: z.literal(type), properties });
@@ -300,9 +305,7 @@ const incomingEvent = z
     { error: `type must be one of ${EVENT_TYPES.join(', ')}` },
   )
   .superRefine((event, ctx) => {
-    if (event.customer_id === null && event.anonymous_id === null) {
-      ctx.addIssue({ code: 'custom', path: ['customer_id'], message: 'at least one of customer_id and anonymous_id is required' });
-    }
+    if (event.customer_id === null && event.anonymous_id === null) ctx.addIssue({ code: 'custom', ...noId() });
     if (event.type === 'identify') {
       for (const field of ['customer_id', 'anonymous_id'] as const)
         if (event[field] === null)
@@ -331,14 +334,11 @@ export const EVENT_IDENTITY_AVSC: Readonly<Record<string, unknown>> = {
 const eventIdentity = z
   .strictObject({
     event_id: envelope.event_id,
-    occurred_at: z.number().refine((at) => at >= EARLIEST_EVENT_TIME && at < LATEST_EVENT_TIME, EPOCH_MS_RANGE),
+    occurred_at: z.number().refine(isEventTime, EPOCH_MS_RANGE),
     customer_id: envelope.customer_id,
     anonymous_id: envelope.anonymous_id,
   })
-  .refine((ids) => ids.customer_id !== null || ids.anonymous_id !== null, {
-    path: ['customer_id'],
-    message: 'at least one of customer_id and anonymous_id is required',
-  });
+  .refine((ids) => ids.customer_id !== null || ids.anonymous_id !== null, noId());
 
 /**
  * An event's identity as the Avro record of EVENT_IDENTITY_AVSC carries it, checked by the same
@@ -425,8 +425,11 @@ export const JUNK_ANONYMOUS_IDS: readonly string[] = [
   '00000000-0000-0000-0000-000000000000',
 ];
 const JUNK = new Set(JUNK_ANONYMOUS_IDS);
-export const isJunkAnonymousId = (id: string, extra: ReadonlySet<string> = JUNK): boolean =>
-  JUNK.has(id.toLowerCase()) || extra.has(id.toLowerCase());
+/** Whether an anonymous id is junk: built in, or in `blocked` (lower case). */
+export const isJunkAnonymousId = (id: string, blocked: ReadonlySet<string> = new Set()): boolean => {
+  const lower = id.toLowerCase();
+  return JUNK.has(lower) || blocked.has(lower);
+};
 
 /** The key of an identity's state: the customer, else `anon:<anonymous_id>`. */
 export function identityKeyOf(event: Pick<JourneyEvent, 'customer_id' | 'anonymous_id'>): string {
@@ -463,7 +466,7 @@ export function fromAvro(record: unknown): Validation {
   if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type) || branch !== PROPERTIES_RECORD[type as EventType]) {
     return { ok: false, errors: [{ path: 'properties', message: `record ${branch ?? '(none)'} does not match type ${String(type)}` }] };
   }
-  const inRange = (at: unknown): at is number => typeof at === 'number' && at >= EARLIEST_EVENT_TIME && at < LATEST_EVENT_TIME;
+  const inRange = (at: unknown): at is number => typeof at === 'number' && isEventTime(at);
   if (!inRange(occurred_at) || !inRange(received_at)) {
     const path = inRange(occurred_at) ? 'received_at' : 'occurred_at';
     return { ok: false, errors: [{ path, message: EPOCH_MS_RANGE }] };

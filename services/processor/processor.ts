@@ -89,13 +89,7 @@ type Item =
 
 const header = (message: KafkaMessage, name: string): string | undefined => message.headers?.[name]?.toString();
 
-/** The identity command a message carries, if it is one (IDENTITY_HEADERS). */
-export function commandOf(message: KafkaMessage): IdentityCommand | undefined {
-  const command = header(message, IDENTITY_HEADERS.command);
-  if (command === undefined) return undefined;
-  if (!(IDENTITY_COMMANDS as readonly string[]).includes(command)) throw new Error(`unknown identity command ${command}`);
-  return command as IdentityCommand;
-}
+const isCommand = (name: string): name is IdentityCommand => (IDENTITY_COMMANDS as readonly string[]).includes(name);
 
 /**
  * Carries out one identity command (rules/merge.ts): `merge` hands the visitor over to the
@@ -231,35 +225,33 @@ async function itemsOf(
   decode: (message: KafkaMessage) => Promise<DecodeResult<JourneyEvent>>,
   groupId: string,
 ): Promise<{ items: Item[]; poison: Message[] }> {
-  const commands = new Map<KafkaMessage, IdentityCommand>();
-  const refused: KafkaMessage[] = [];
+  // A message with the command header is a command, known to this build or not: never an event.
+  const commands = new Map<KafkaMessage, string>();
   for (const message of batch.messages) {
-    try {
-      const command = commandOf(message);
-      if (command !== undefined) commands.set(message, command);
-    } catch {
-      refused.push(message);
-    }
+    const command = header(message, IDENTITY_HEADERS.command);
+    if (command !== undefined) commands.set(message, command);
   }
   const { decoded, poison } = await decodeOrSetAside(
-    { ...batch, messages: batch.messages.filter((m) => !commands.has(m) && !refused.includes(m)) },
+    { ...batch, messages: batch.messages.filter((m) => !commands.has(m)) },
     decode,
     groupId,
   );
   const events = new Map(decoded.map(({ message, value }) => [message, value]));
   const items: Item[] = [];
+  const unknown: Message[] = [];
   for (const message of batch.messages) {
     const command = commands.get(message);
     const event = events.get(message);
-    if (command !== undefined) items.push({ message, command });
+    if (command !== undefined && isCommand(command)) items.push({ message, command });
+    else if (command !== undefined)
+      unknown.push(
+        deadLetterMessage(
+          { ...message, topic: batch.topic, partition: batch.partition },
+          { reason: `unknown identity command ${command}`, stage: 'decode', consumerGroup: groupId },
+        ),
+      );
     else if (event !== undefined) items.push({ message, event });
   }
-  const unknown = refused.map((message) =>
-    deadLetterMessage(
-      { ...message, topic: batch.topic, partition: batch.partition },
-      { reason: `unknown identity command ${header(message, IDENTITY_HEADERS.command) ?? ''}`, stage: 'decode', consumerGroup: groupId },
-    ),
-  );
   return { items, poison: [...poison.map((p) => p.deadLetter), ...unknown] };
 }
 

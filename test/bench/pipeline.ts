@@ -106,19 +106,20 @@ runBench(async ({ config, prefix, stackEnv }) => {
     const resolvedTopic = topicsFor(prefix).resolvedEvents.name;
     /** Events on the topic, and how many of them the processor and the sink have not committed yet. */
     const backlog = async () => {
-      const ends = (await admin.fetchTopicOffsets(eventsTopic)).reduce((sum, p) => sum + Number(p.high), 0);
-      const behind = async (groupId: string) => {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [eventsTopic] });
-        return ends - (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      const endOf = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+      /** What `groupId` has not committed of `topic`, whose end is `end`. */
+      const behind = async (groupId: string, topic: string, end: number) => {
+        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return end - (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
       };
-      // The processor is behind by what its identity step has not resolved and its journey step not counted.
-      const resolved = (await admin.fetchTopicOffsets(resolvedTopic)).reduce((sum, p) => sum + Number(p.high), 0);
-      const [counted] = await admin.fetchOffsets({ groupId: processorGroupName(prefix), topics: [resolvedTopic] });
-      const uncounted = resolved - (counted?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      const ends = await endOf(eventsTopic);
       return {
         ends,
-        processor: (await behind(identityGroupName(prefix))) + Math.max(0, uncounted),
-        sink: await behind(`${prefix}sink`),
+        // What the identity step has not resolved, and the journey step not counted.
+        processor:
+          (await behind(identityGroupName(prefix), eventsTopic, ends)) +
+          Math.max(0, await behind(processorGroupName(prefix), resolvedTopic, await endOf(resolvedTopic))),
+        sink: await behind(`${prefix}sink`, eventsTopic, ends),
       };
     };
 

@@ -1,5 +1,5 @@
 /** Feeding events in and watching consumer groups catch up (no test framework here: benchmarks use it too). */
-import type { Kafka } from 'kafkajs';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Config } from '../../services/common/config.ts';
 import { createKafka } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
@@ -36,8 +36,7 @@ export async function committedFraction(kafka: Kafka, groupId: string, topics: r
     let done = 0;
     for (const topic of topics) {
       total += (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
-      const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-      done += (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+      done += await committedIn(admin, groupId, topic);
     }
     return total === 0 ? 1 : done / total;
   } finally {
@@ -45,13 +44,18 @@ export async function committedFraction(kafka: Kafka, groupId: string, topics: r
   }
 }
 
+/** The offsets `groupId` has committed in `topic`, summed over its partitions (none: 0). */
+async function committedIn(admin: Admin, groupId: string, topic: string): Promise<number> {
+  const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+  return (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+}
+
 /** The offsets `groupId` has committed in `topic`, over its partitions. */
 export async function committedOffsets(kafka: Kafka, groupId: string, topic: string): Promise<number> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-    return (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
+    return await committedIn(admin, groupId, topic);
   } finally {
     await admin.disconnect();
   }

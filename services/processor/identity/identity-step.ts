@@ -71,7 +71,7 @@ const linkRecord = (
 });
 
 /** A merge command: asks the visitor's partition to hand `anonymousId` over to its customer. */
-export function mergeCommand(anonymousId: string, link: AnonymousLink): Message {
+function mergeCommand(anonymousId: string, link: AnonymousLink): Message {
   return {
     key: anonymousKeyOf(anonymousId),
     value: null,

@@ -30,15 +30,15 @@ export function assertTimeZone(timeZone: string): void {
 const QUARTER_HOUR_MS = 900_000;
 const daysByQuarter = new Map<string, Map<number, Day>>();
 
-/**
- * The calendar day of an instant in the zone. Remembered per quarter hour, in which no zone's day
- * can change (Intl's formatting was a tenth of the processor's time, asked several times an event).
- */
 /** The earlier of two times, either of which may be unknown (null). */
 export const earlierTime = (a: number | null, b: number | null): number | null => (a === null || b === null ? (a ?? b) : Math.min(a, b));
 /** The later of two times, either of which may be unknown (null). */
 export const laterTime = (a: number | null, b: number | null): number | null => (a === null || b === null ? (a ?? b) : Math.max(a, b));
 
+/**
+ * The calendar day of an instant in the zone. Remembered per quarter hour, in which no zone's day
+ * can change (Intl's formatting was a tenth of the processor's time, asked several times an event).
+ */
 export function dayOf(at: number, timeZone: string): Day {
   let days = daysByQuarter.get(timeZone);
   if (days === undefined) {

@@ -19,7 +19,8 @@ import { earlierOf, laterOf, type CustomerState } from './customer.ts';
 import { rollingSteps, segmentsMarked, type RollingSteps } from './rolling.ts';
 import { stageOf, type StageEvidence, type StageRules, type StageTransition } from './stage.ts';
 import {
-  addDeltaInto,
+  addDelta,
+  checkoutWindowsOf,
   MAX_SESSIONS_PER_CUSTOMER_DAY,
   NO_TRACK,
   parseWindowKey,
@@ -27,6 +28,7 @@ import {
   stagesReached,
   UNASSIGNED_SEGMENT,
   windowKeyOf,
+  withCheckouts,
   type CustomerKpiTrack,
   type SegmentDayMarks,
   type WindowDelta,
@@ -178,15 +180,10 @@ function mergeTrack(
 }
 
 /** What a track's marks and purchase cycle count in the daily windows: the distinct counts, per `segment|day`. */
-export function countedByTrack(track: CustomerKpiTrack): Map<string, WindowDelta> {
+function countedByTrack(track: CustomerKpiTrack): Map<string, WindowDelta> {
   const counted = new Map<string, WindowDelta>();
-  const add = (key: string, delta: WindowDelta) => {
-    const into = counted.get(key) ?? {};
-    addDeltaInto(into, delta);
-    counted.set(key, into);
-  };
   for (const [key, mark] of Object.entries(track.marks)) {
-    add(key, {
+    addDelta(counted, key, {
       visitors: mark.visitor ? 1 : 0,
       sessions: mark.sessions?.length ?? 0,
       timedSessions: mark.timedSessions?.length ?? 0,
@@ -198,18 +195,15 @@ export function countedByTrack(track: CustomerKpiTrack): Map<string, WindowDelta
   }
   if (track.cycle !== null) {
     const { segment, day } = parseWindowKey(track.cycle.key);
-    for (const s of segmentsOf(segment)) add(windowKeyOf(s, day), { purchaseCycleDaysSum: track.cycle.days, firstPurchases: 1 });
+    for (const s of segmentsOf(segment))
+      addDelta(counted, windowKeyOf(s, day), { purchaseCycleDaysSum: track.cycle.days, firstPurchases: 1 });
   }
   return counted;
 }
 
 /** `into` plus `sign` times every delta of `deltas`, in place. */
 function addAll(into: Map<string, WindowDelta>, deltas: ReadonlyMap<string, WindowDelta>, sign: 1 | -1): void {
-  for (const [key, delta] of deltas) {
-    const target = into.get(key) ?? {};
-    addDeltaInto(target, sign === 1 ? delta : negated(delta));
-    into.set(key, target);
-  }
+  for (const [key, delta] of deltas) addDelta(into, key, sign === 1 ? delta : negated(delta));
 }
 
 const minus = (n: number | bigint): number | bigint => -n;
@@ -231,7 +225,7 @@ export function handOverOf(track: CustomerKpiTrack, timeZone: string): Pick<Merg
   const deltas = new Map<string, WindowDelta>();
   addAll(deltas, countedByTrack(track), -1);
   for (const [key, [started, completed]] of Object.entries(track.checkouts?.counted ?? {}))
-    addAll(deltas, new Map([[key, { checkoutsStarted: started, checkoutsCompleted: completed }]]), -1);
+    addDelta(deltas, key, { checkoutsStarted: -started, checkoutsCompleted: -completed });
   const rolling = rollingSteps({
     timeZone,
     session: null,
@@ -252,12 +246,12 @@ export function mergeIdentities(input: MergeInput): MergeStep {
   const checkouts = mergeCheckouts(into.track.checkouts ?? NO_CHECKOUTS, from.track.checkouts ?? NO_CHECKOUTS, {
     abandonedAfterMs: input.checkoutAbandonedAfterMs,
     timeZone,
-    windowsOf: (segment, day) => segmentsOf(segment).map((s) => windowKeyOf(s, day)),
+    windowsOf: checkoutWindowsOf,
   });
-  const merged = mergeTrack(into.track, from.track, customer.firstSeenAt, timeZone);
-  const hasCheckouts =
-    checkouts.track.signals.length > 0 || checkouts.track.purchases.length > 0 || Object.keys(checkouts.track.counted).length > 0;
-  const track: CustomerKpiTrack = { ...merged, ...(hasCheckouts && { checkouts: checkouts.track }) };
+  const track: CustomerKpiTrack = {
+    ...mergeTrack(into.track, from.track, customer.firstSeenAt, timeZone),
+    ...withCheckouts(checkouts.track),
+  };
 
   // The visitor's partition took back what it counted (handOverOf); here the customer's counts become the merged ones.
   const deltas = new Map<string, WindowDelta>();
@@ -270,7 +264,7 @@ export function mergeIdentities(input: MergeInput): MergeStep {
     const reached = stagesReached({ from: STAGES[before] ?? 'unaware', to: transition.to_stage });
     const day = dayOf(transition.at, timeZone);
     for (const segment of segmentsOf(customer.segment?.value ?? UNASSIGNED_SEGMENT))
-      addAll(deltas, new Map([[windowKeyOf(segment, day), { transitionsTo: reached }]]), 1);
+      addDelta(deltas, windowKeyOf(segment, day), { transitionsTo: reached });
   }
 
   const rolling = rollingSteps({

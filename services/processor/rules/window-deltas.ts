@@ -127,8 +127,8 @@ export function addDeltaInto(counts: WindowDelta, delta: WindowDelta): void {
   }
 }
 
-/** Adds to the event's delta of window `key`: those deltas are made here, so they are changed in place. */
-function add(deltas: Map<string, WindowDelta>, key: string, delta: WindowDelta): void {
+/** Adds `delta` to the delta of window `key` in `deltas`: those deltas are made here, so they are changed in place. */
+export function addDelta(deltas: Map<string, WindowDelta>, key: string, delta: WindowDelta): void {
   let into = deltas.get(key);
   if (into === undefined) {
     into = {};
@@ -171,12 +171,12 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
     const key = windowKeyOf(segment, day);
     const mark: SegmentDayMarks = { ...(marks[key] ?? {}) };
     if (input.countsInWindow) {
-      if (input.transition !== null) add(deltas, key, { transitionsTo: stagesReached(input.transition) });
+      if (input.transition !== null) addDelta(deltas, key, { transitionsTo: stagesReached(input.transition) });
       switch (event.type) {
         case 'page_view': {
           const p = event.properties;
           const session = event.session_id;
-          add(deltas, key, {
+          addDelta(deltas, key, {
             pageViews: 1,
             sessionPageViews: session === null ? 0 : 1,
             // A click implies the call to action was shown: CTR is never above 100 %.
@@ -191,7 +191,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           });
           if (!mark.visitor) {
             mark.visitor = true;
-            add(deltas, key, { visitors: 1 });
+            addDelta(deltas, key, { visitors: 1 });
           }
           if (
             session !== null &&
@@ -199,7 +199,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
             !(mark.sessions ?? []).includes(session)
           ) {
             mark.sessions = [...(mark.sessions ?? []), session];
-            add(deltas, key, { sessions: 1 });
+            addDelta(deltas, key, { sessions: 1 });
           }
           if (
             session !== null &&
@@ -208,17 +208,17 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
             !(mark.timedSessions ?? []).includes(session)
           ) {
             mark.timedSessions = [...(mark.timedSessions ?? []), session];
-            add(deltas, key, { timedSessions: 1 });
+            addDelta(deltas, key, { timedSessions: 1 });
           }
           break;
         }
         case 'form_submission':
-          add(deltas, key, { formsSubmitted: 1 });
+          addDelta(deltas, key, { formsSubmitted: 1 });
           break;
         case 'purchase': {
           const minor = toMinorUnits(event.properties.amount);
           const { currency } = event.properties;
-          add(deltas, key, {
+          addDelta(deltas, key, {
             orders: 1,
             revenueMinor: minor,
             revenueByCurrency: { [currency]: minor },
@@ -226,11 +226,11 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           });
           if (!mark.buyer) {
             mark.buyer = true;
-            add(deltas, key, { buyers: 1 });
+            addDelta(deltas, key, { buyers: 1 });
           }
           if ((mark.orders ?? 0) < 2) {
             mark.orders = (mark.orders ?? 0) + 1;
-            if (mark.orders === 2) add(deltas, key, { windowRepeatBuyers: 1 });
+            if (mark.orders === 2) addDelta(deltas, key, { windowRepeatBuyers: 1 });
           }
           break;
         }
@@ -238,20 +238,24 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
           const { survey_type: kind, score } = event.properties;
           if (kind === 'nps') {
             const cls = npsClassOf(score);
-            add(deltas, key, cls === 'promoter' ? { npsPromoters: 1 } : cls === 'detractor' ? { npsDetractors: 1 } : { npsPassives: 1 });
+            addDelta(
+              deltas,
+              key,
+              cls === 'promoter' ? { npsPromoters: 1 } : cls === 'detractor' ? { npsDetractors: 1 } : { npsPassives: 1 },
+            );
           } else if (kind === 'csat') {
             const five = onFivePoints(score, event.properties.scale ?? 5);
-            add(deltas, key, { csatSumMilli: Math.round(five * 1000), csatResponses: 1, csatSatisfied: isSatisfied(five) ? 1 : 0 });
+            addDelta(deltas, key, { csatSumMilli: Math.round(five * 1000), csatResponses: 1, csatSatisfied: isSatisfied(five) ? 1 : 0 });
           } else {
             const five = onFivePoints(score, event.properties.scale ?? 5, event.properties.ces_form ?? 'effort');
-            add(deltas, key, { cesSumMilli: Math.round(five * 1000), cesResponses: 1 });
+            addDelta(deltas, key, { cesSumMilli: Math.round(five * 1000), cesResponses: 1 });
           }
-          add(deltas, key, bySentiment(input.sentiment, COMMENT_COUNTERS));
+          addDelta(deltas, key, bySentiment(input.sentiment, COMMENT_COUNTERS));
           break;
         }
         case 'review': {
           const { rating } = event.properties;
-          add(deltas, key, {
+          addDelta(deltas, key, {
             reviews: 1,
             reviewStarsSum: rating,
             lowRatedReviews: rating <= 2 ? 1 : 0,
@@ -261,7 +265,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
         }
         case 'social_engagement': {
           const { action, network } = event.properties;
-          add(deltas, key, {
+          addDelta(deltas, key, {
             [SOCIAL_ACTION_COUNTER[action]]: 1,
             socialByNetwork: { [network]: 1 },
             ...bySentiment(input.sentiment, SOCIAL_COMMENT_COUNTERS),
@@ -270,7 +274,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
         }
         case 'cart': {
           const { action } = event.properties;
-          if (action !== 'checkout_started') add(deltas, key, action === 'add_to_cart' ? { cartAdds: 1 } : { cartRemovals: 1 });
+          if (action !== 'checkout_started') addDelta(deltas, key, action === 'add_to_cart' ? { cartAdds: 1 } : { cartRemovals: 1 });
           break;
         }
       }
@@ -278,7 +282,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
     if (input.countsInWindow && input.converts) mark.converted = true;
     if (mark.visitor && mark.converted && !mark.convertedVisitor) {
       mark.convertedVisitor = true;
-      add(deltas, key, { convertedVisitors: 1 });
+      addDelta(deltas, key, { convertedVisitors: 1 });
     }
     marks[key] = mark;
   }
@@ -291,7 +295,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
       if (!mark.buyer || mark.repeatBuyer) continue;
       if (secondPurchase < dayEnd(parseWindowKey(key).day, timeZone)) {
         marks[key] = { ...mark, repeatBuyer: true };
-        add(deltas, key, { repeatBuyers: 1 });
+        addDelta(deltas, key, { repeatBuyers: 1 });
       }
     }
   }
@@ -309,10 +313,10 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
         const oldDay = parseWindowKey(cycle.key).day;
         const oldSegment = parseWindowKey(cycle.key).segment;
         for (const s of segmentsOf(oldSegment)) {
-          add(deltas, windowKeyOf(s, oldDay), { purchaseCycleDaysSum: -cycle.days, firstPurchases: -1 });
+          addDelta(deltas, windowKeyOf(s, oldDay), { purchaseCycleDaysSum: -cycle.days, firstPurchases: -1 });
         }
       }
-      for (const key of counted) add(deltas, key, { purchaseCycleDaysSum: days, firstPurchases: 1 });
+      for (const key of counted) addDelta(deltas, key, { purchaseCycleDaysSum: days, firstPurchases: 1 });
       cycle = { key: cycleKey, days };
     }
   }
@@ -326,7 +330,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
     timeZone,
     windowsOf: checkoutWindowsOf,
   });
-  for (const [key, delta] of checkouts.deltas) add(deltas, key, delta);
+  for (const [key, delta] of checkouts.deltas) addDelta(deltas, key, delta);
 
   return { track: { marks, earliestPurchases, cycle, ...withCheckouts(checkouts.track) }, deltas };
 }
@@ -360,10 +364,11 @@ const SOCIAL_ACTION_COUNTER = {
   reply: 'socialReplies',
 } as const satisfies Readonly<Record<EventOf<'social_engagement'>['properties']['action'], keyof WindowCounts>>;
 
-const checkoutWindowsOf = (segment: string, day: Day): string[] => segmentsOf(segment).map((s) => windowKeyOf(s, day));
+/** The windows a checkout counts in: its segment's and all segments' together. */
+export const checkoutWindowsOf = (segment: string, day: Day): string[] => segmentsOf(segment).map((s) => windowKeyOf(s, day));
 
 /** The track keeps no checkout record for a customer without any (most of them): smaller changelog records. */
-const withCheckouts = (checkouts: CheckoutTrack): { checkouts?: CheckoutTrack } =>
+export const withCheckouts = (checkouts: CheckoutTrack): { checkouts?: CheckoutTrack } =>
   checkouts.signals.length === 0 &&
   checkouts.purchases.length === 0 &&
   Object.keys(checkouts.counted).length === 0 &&

@@ -128,7 +128,7 @@ export class PartitionState {
   /** Segments whose rolling counters changed, with the first and last window end (day numbers) that moved. */
   private readonly dirtyRolling = new Map<string, { from: number; to: number }>();
   private readonly closedWindows = new Set<string>();
-  /** Customers handed over to another partition since the last flush (identity stitching): tombstoned. */
+  /** Customers handed over to another partition since the last flush (identity stitching): tombstoned unless held again. */
   private readonly handedOver = new Set<string>();
   private streamTimeMoved = false;
 
@@ -194,7 +194,6 @@ export class PartitionState {
     seen.remember(event.event_id, event.occurred_at, this.rules.dedup);
     this.customers.set(key, { customer, track, seen });
     this.dirtyCustomers.add(key);
-    this.handedOver.delete(key);
     if (step.transition) this.pushTransition(customer, step.transition);
     if (atRisk.length > 0 && event.type === 'survey_response')
       this.atRisk.push(atRiskRecord(customer, { at: event.occurred_at, survey: event }, atRisk));
@@ -263,7 +262,6 @@ export class PartitionState {
     const seen = RecentEventIds.union(stored?.seen ?? RecentEventIds.empty(), from.seen, this.rules.dedup);
     this.track(stored?.customer, customer);
     this.customers.set(key, { customer, track: step.track, seen });
-    this.handedOver.delete(key);
     this.dirtyCustomers.add(key);
     if (step.transition !== null) this.pushTransition(customer, step.transition);
     return 'merged';
@@ -384,7 +382,8 @@ export class PartitionState {
       if (counters !== undefined) changelog.push({ key: changelogKey.rolling(segment), value: rollingToJson(counters) });
     }
     for (const windowKey of this.closedWindows) changelog.push({ key: changelogKey.window(windowKey), value: null });
-    for (const key of this.handedOver) changelog.push({ key: changelogKey.customer(key), value: null });
+    // A visitor handed back in the same batch is held again: its record went out above.
+    for (const key of this.handedOver) if (!this.customers.has(key)) changelog.push({ key: changelogKey.customer(key), value: null });
     if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: changelogKey.streamTime, value: String(this.streamTime) });
 
     const flushed = { transitions: this.transitions, atRisk: this.atRisk, profiles, windows, changelog };
