@@ -26,7 +26,15 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { decodeOrSetAside, type Decodable, type DecodeResult } from '../common/decoding-consumer.ts';
 import { recordDecoder, registerTopicEncoders } from '../common/record-codec.ts';
-import { commitBatch, ensureTopics, readPartitionsToEnd, singleActiveAssigner, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
+import {
+  commitBatch,
+  createTransactionalProducer,
+  ensureTopics,
+  readPartitionsToEnd,
+  singleActiveAssigner,
+  topicOffsets,
+  whenConsumerDies,
+} from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { alertKey, type AlertRecord } from '../../schemas/alert-records.ts';
 import { dayName, dayNumber } from '../../schemas/days.ts';
@@ -103,13 +111,7 @@ type ShareDecoder = (message: Decodable) => Promise<DecodeResult<SegmentKpiParti
 
 async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string, decodeShare: ShareDecoder): Promise<Active> {
   const { kafka, config, logger } = deps;
-  const producer = kafka.producer({
-    transactionalId: groupId,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-    createPartitioner: Partitioners.DefaultPartitioner,
-  });
+  const producer = createTransactionalProducer(kafka, groupId, Partitioners.DefaultPartitioner);
   await producer.connect(); // initProducerId: fences the previous active instance
   try {
     const began = performance.now();

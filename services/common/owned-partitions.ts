@@ -6,7 +6,7 @@
  * that fence.
  */
 import type { Batch, Consumer, ICustomPartitioner, Kafka, Producer } from 'kafkajs';
-import { readPartitionsToEnd } from './kafka.ts';
+import { createTransactionalProducer, readPartitionsToEnd } from './kafka.ts';
 import type { Logger } from './logger.ts';
 
 export interface OwnedPartition<S> {
@@ -21,7 +21,7 @@ export interface OwnedPartitionsOptions<S> {
   readonly restore: (state: S, key: string, value: Buffer | null) => void;
   /** What the log line after a restore says of the state, e.g. its customer count. */
   readonly describe: (state: S) => Record<string, number>;
-  readonly createPartitioner?: ICustomPartitioner;
+  readonly createPartitioner: ICustomPartitioner;
   /** The log event of a restored partition, e.g. `processor.partition_restored`. */
   readonly restoredEvent: string;
 }
@@ -108,13 +108,7 @@ export class OwnedPartitions<S> {
 
   private async take(partition: number): Promise<OwnedPartition<S>> {
     const { groupId, changelogTopic, newState, restore, describe, createPartitioner, restoredEvent } = this.options;
-    const producer = this.kafka.producer({
-      transactionalId: `${groupId}.${partition}`,
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      ...(createPartitioner !== undefined && { createPartitioner }),
-    });
+    const producer = createTransactionalProducer(this.kafka, `${groupId}.${partition}`, createPartitioner);
     await producer.connect(); // initProducerId: fences the previous owner of this transactional.id
     const state = newState(partition);
     const began = performance.now();

@@ -6,9 +6,13 @@
  * with exactly-once transactions, state and outputs. The ratio is the figure that carries across
  * machines. RSS is sampled in this process, after the raw pass, so the processor's share per
  * 100k customers can be read off; the live heap after a full GC gives the state's own size.
- * Kafka and the registry share the machine's cores.
+ * Kafka and the registry share the machine's cores. `--broker-delay-ms N` delays every response
+ * the processor receives from Kafka by N ms, as a broker across a network would (the loopback
+ * here has none): what a processor's round trips cost where Kafka runs on machines of its own.
  */
+import net from 'node:net';
 import { parseArgs } from 'node:util';
+import type { ISocketFactory } from 'kafkajs';
 import { createKafka } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { pollUntil } from '../../services/common/poll.ts';
@@ -19,7 +23,28 @@ import { journeys } from '../helpers/journeys.ts';
 import { processorCaughtUp, produceAll } from '../helpers/streams.ts';
 import { runBench } from './harness.ts';
 
-const { values } = parseArgs({ options: { customers: { type: 'string', default: '100000' }, steps: { type: 'string', default: '4' } } });
+const { values } = parseArgs({
+  options: {
+    customers: { type: 'string', default: '100000' },
+    steps: { type: 'string', default: '4' },
+    'broker-delay-ms': { type: 'string', default: '0' },
+  },
+});
+const brokerDelayMs = Number(values['broker-delay-ms']);
+
+/** Plain TCP connections whose received data arrives `delayMs` late, in order. */
+const delayedSockets =
+  (delayMs: number): ISocketFactory =>
+  ({ host, port, onConnect }) => {
+    const socket = net.connect({ host, port }, onConnect);
+    const emit = socket.emit.bind(socket);
+    socket.emit = (event: string | symbol, ...args: unknown[]) => {
+      if (event !== 'data') return emit(event, ...args);
+      setTimeout(() => emit(event, ...args), delayMs);
+      return true;
+    };
+    return socket;
+  };
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
 runBench(async ({ config, prefix }) => {
@@ -62,7 +87,13 @@ runBench(async ({ config, prefix }) => {
   global.gc?.();
   const rssBefore = process.memoryUsage().rss;
   const heapBefore = process.memoryUsage().heapUsed;
-  const processor = await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('warn') });
+  const processorKafka = brokerDelayMs > 0 ? createKafka(config.kafka, undefined, { socketFactory: delayedSockets(brokerDelayMs) }) : kafka;
+  const processor = await runProcessor({
+    kafka: processorKafka,
+    registry: createRegistry(config.registry),
+    config,
+    logger: createLogger('warn'),
+  });
   const began = performance.now();
   let peak = rssBefore;
   const sampler = setInterval(() => {
@@ -85,6 +116,7 @@ runBench(async ({ config, prefix }) => {
       customers,
       partitions: config.kafka.topicPartitions,
       batchBytesPerPartition: config.processor.maxBytesPerPartition,
+      brokerDelayMs,
     },
     rawKafkajsConsume: { eventsPerSecond: Math.round(total / rawSeconds), groupJoinSeconds: +rawJoinSeconds.toFixed(1) },
     processor: { eventsPerSecond: Math.round(total / processorSeconds), secondsIncludingJoinAndRestore: +processorSeconds.toFixed(1) },

@@ -14,7 +14,7 @@
  * - What does not decode or validate goes to the dead-letter topic with its reason, in the same
  *   transaction; nothing stalls the partition.
  */
-import type { Kafka, Message, TopicMessages } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../../common/config.ts';
 import { decodeOrSetAside } from '../../common/decoding-consumer.ts';
@@ -127,6 +127,7 @@ export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningSt
       state.restore(key, value);
     },
     describe: (state) => ({ links: state.links.size }),
+    createPartitioner: Partitioners.DefaultPartitioner,
     restoredEvent: 'identity.partition_restored',
   });
   // Right after Kafka starts its group coordinator may not be ready: retried as kafkajs would.
