@@ -40,9 +40,9 @@ export function createClickHouse(clickhouse: Config['clickhouse']): ClickHouseCl
 
 /**
  * Clients for `count` inserts at once, `main` among them, and how to close the ones made here. A
- * server takes concurrent inserts on one client: settings travel with each query. chDB applies a
- * query's settings as its session's `SET`s, so each concurrent insert needs a session of its own
- * (one's deduplication token must never reach another's block); sessions on one directory coexist.
+ * server takes concurrent inserts on one client, each its own HTTP request. On chDB each concurrent
+ * insert gets a session of its own, as a server's requests would (and as a guard: chDB applies
+ * a client's per-query settings as session `SET`s); sessions on one directory coexist.
  */
 export function insertClientsFor(
   clickhouse: Config['clickhouse'],
@@ -66,8 +66,12 @@ export function clickHouseMode(clickhouse: Config['clickhouse']): 'server' | 'em
 /**
  * Inserts rows as one block carrying `deduplicationToken`: a table with a deduplication window
  * drops a block whose token it has seen, so a retried or replayed insert lands once. Every insert
- * goes through here with a token of its own, because chDB applies per-query settings as session
- * `SET`s: a token left behind by one insert would otherwise silently drop the next.
+ * goes through here with a token of its own.
+ *
+ * The settings are written into the INSERT statement (`INSERT INTO t SETTINGS … FORMAT …`), where
+ * ClickHouse scopes them to that one query, instead of as the client's per-query settings, which
+ * chDB applies as its session's `SET`s: each `SET` is a statement of its own on every insert, and
+ * a token left behind in a session would silently drop the next block.
  *
  * A block may span any number of partitions (months): one Kafka fetch of a backfill can hold
  * events of years, and refusing it (TOO_MANY_PARTS, after 100) would stop its partition for good.
@@ -81,13 +85,17 @@ export async function insertRows(
   deduplicationToken: string,
 ): Promise<void> {
   if (rows.length === 0) return;
+  const settings = `insert_deduplication_token = ${stringLiteral(deduplicationToken)}, insert_deduplicate = 1, max_partitions_per_insert_block = 0`;
   await clickhouse.insert({
-    table,
+    // The client writes `INSERT INTO ${table} FORMAT …`: the table's SETTINGS clause rides in its place.
+    table: `${table} SETTINGS ${settings}`,
     values: rows,
     format: 'JSONEachRow',
-    clickhouse_settings: { insert_deduplication_token: deduplicationToken, insert_deduplicate: 1, max_partitions_per_insert_block: '0' },
   });
 }
+
+/** A ClickHouse string literal of any text. */
+const stringLiteral = (text: string): string => `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /** Epoch ms → the text ClickHouse reads into DateTime64(3, 'UTC'). */
 export function clickHouseTime(ms: number): string {
