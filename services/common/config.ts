@@ -267,6 +267,8 @@ export const envSchema = z.object({
   PROCESSOR_FAULT_FAIL_BATCHES: z.coerce.number().int().min(0).default(0),
   /** Testing only: the sink SIGKILLs itself after this many inserts, before committing their offsets. */
   SINK_FAULT_KILL_AFTER_INSERTS: z.coerce.number().int().min(0).default(0),
+  /** Testing only: SINK_FAULT_KILL_AFTER_INSERTS counts only the blocks of this topic (a test picks a table where a duplicate would stay visible). */
+  SINK_FAULT_KILL_TOPIC: z.string().min(1).optional(),
 
   /** Embedded mode: the read-only SQL endpoint (ClickHouse's HTTP interface) on this address. */
   QUERY_HOST: z.string().min(1).default('127.0.0.1'),
@@ -442,6 +444,7 @@ function structure(env: ParsedEnv, cwd: string) {
       partitionsConcurrently: env.SINK_PARTITIONS_CONCURRENTLY,
       maxBackoffMs: env.SINK_RETRY_MAX_BACKOFF_MS,
       faultKillAfterInserts: env.SINK_FAULT_KILL_AFTER_INSERTS,
+      faultKillTopic: env.SINK_FAULT_KILL_TOPIC,
     },
     query: {
       host: env.QUERY_HOST,

@@ -274,8 +274,9 @@ async function writeBlock(
     for (const [table, tableRows] of rows) await insertWithRetry(ctx, payload, { clickhouse, table, rows: tableRows, token });
   });
 
-  ctx.inserts++;
-  if (ctx.config.sink.faultKillAfterInserts > 0 && ctx.inserts >= ctx.config.sink.faultKillAfterInserts) {
+  const { faultKillAfterInserts, faultKillTopic } = ctx.config.sink;
+  if (faultKillTopic === undefined || faultKillTopic === topic) ctx.inserts++;
+  if (faultKillAfterInserts > 0 && ctx.inserts >= faultKillAfterInserts) {
     ctx.logger.warn(
       { event: 'sink.fault_injected', topic, partition, from: String(range.from), to: String(range.to) },
       'SIGKILL between insert and offset commit',

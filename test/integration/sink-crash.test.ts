@@ -99,7 +99,13 @@ describe('sink crash', () => {
       const kafka = createKafka(crashed.kafka, undefined);
 
       const chdbPath = mkdtempSync(path.join(tmpdir(), 'journeyline-sinkcrash-'));
-      const victim = await startSink(crashed, chdbPath, log, { SINK_FAULT_KILL_AFTER_INSERTS: '12', SINK_BATCH_MAX_BYTES: victimBytes });
+      // Killed in a block of stage transitions: their table is a plain MergeTree, where a block
+      // inserted twice stays twice (a ReplacingMergeTree's merges could hide it by the time of the count).
+      const victim = await startSink(crashed, chdbPath, log, {
+        SINK_FAULT_KILL_AFTER_INSERTS: '3',
+        SINK_FAULT_KILL_TOPIC: topicsFor(crashed.topicPrefix).stageTransitions.name,
+        SINK_BATCH_MAX_BYTES: victimBytes,
+      });
       await exited(victim.child);
       // Only the fault injection SIGKILLs the sink, and only after an insert, before its commit.
       expect(victim.child.signalCode).toBe('SIGKILL');
