@@ -20,6 +20,7 @@ import { partitionKeyOf, toAvro } from '../../schemas/event-contract.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { acquireStack } from '../../infra/stack/acquire.ts';
 import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
+import { percentile } from './harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -75,9 +76,6 @@ async function eachConcurrently<T>(items: readonly T[], concurrency: number, wor
     }),
   );
 }
-
-const percentile = (sorted: readonly number[], p: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? 0;
 
 async function main(): Promise<void> {
   const stack = await acquireStack(loadConfig(), process.env, (line) => {
@@ -168,9 +166,9 @@ async function main(): Promise<void> {
       collector: {
         eventsPerSecond: Math.round(events / collectorSeconds),
         requestLatencyMs: {
-          p50: +percentile(sorted, 50).toFixed(1),
-          p95: +percentile(sorted, 95).toFixed(1),
-          p99: +percentile(sorted, 99).toFixed(1),
+          p50: +(percentile(sorted, 50) ?? 0).toFixed(1),
+          p95: +(percentile(sorted, 95) ?? 0).toFixed(1),
+          p99: +(percentile(sorted, 99) ?? 0).toFixed(1),
         },
       },
       rawKafkajsProduce: { eventsPerSecond: Math.round(events / rawSeconds) },

@@ -9,6 +9,10 @@ import type { StackMode } from '../../infra/stack/acquire.ts';
 import { endpointsAsEnv } from '../../infra/stack/endpoints.ts';
 import { acquireScratchStack } from '../helpers/stack.ts';
 
+/** The `p`th percentile (0–100) of values sorted ascending, by nearest rank; null when there are none. */
+export const percentile = (sorted: readonly number[], p: number): number | null =>
+  sorted.length === 0 ? null : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null);
+
 export interface BenchContext {
   readonly config: Config;
   readonly prefix: string;

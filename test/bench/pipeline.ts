@@ -29,7 +29,7 @@ import { pollUntil } from '../../services/common/poll.ts';
 import { traffic } from '../../services/generator/traffic.ts';
 import { freePort } from '../helpers/net.ts';
 import { TEST_QUERY_TOKEN } from '../helpers/sql.ts';
-import { runBench } from './harness.ts';
+import { percentile, runBench } from './harness.ts';
 import { rulesCeiling } from './rules-ceiling.ts';
 import { clickHouseCeiling, kafkaCeiling, sampleRecords } from './stack-ceilings.ts';
 
@@ -80,9 +80,6 @@ function backlogGrowth(samples: readonly Backlog[]): { processor: number; sink: 
   const growth = (of: (b: Backlog) => number) => Math.round((mean(last, of) - mean(middle, of)) / seconds);
   return { processor: growth((b) => b.processor), sink: growth((b) => b.sink) };
 }
-
-const percentile = (sorted: readonly number[], p: number) =>
-  sorted.length === 0 ? null : (sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? null);
 
 runBench(async ({ config, prefix, stackEnv }) => {
   const [collectorPort, queryPort] = [await freePort(), await freePort()];

@@ -10,7 +10,7 @@
 import { parseArgs } from 'node:util';
 import type { Kafka, RetryOptions } from 'kafkajs';
 import { createKafka, TRANSACTION_RETRY } from '../../services/common/kafka.ts';
-import { runBench } from './harness.ts';
+import { percentile, runBench } from './harness.ts';
 
 const { values } = parseArgs({
   options: {
@@ -56,8 +56,8 @@ async function transactionsOf(kafka: Kafka, topics: readonly string[], id: strin
 
 const percentiles = (list: readonly number[]) => {
   const sorted = [...list].sort((a, b) => a - b);
-  const at = (p: number) => +(sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? 0).toFixed(1);
-  return { p50: at(0.5), p90: at(0.9) };
+  const at = (p: number) => +(percentile(sorted, p) ?? 0).toFixed(1);
+  return { p50: at(50), p90: at(90) };
 };
 
 runBench(async ({ config, prefix }) => {
