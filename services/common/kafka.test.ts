@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { logLevel, Partitioners } from 'kafkajs';
 import { pino } from 'pino';
-import { chunkTopicMessages, pinoLogCreator, routingPartitioner } from './kafka.ts';
+import { chunkTopicMessages, keyPartitionOf, pinoLogCreator, routingPartitioner } from './kafka.ts';
 
 const message = (key: string, bytes: number) => ({ key, value: 'x'.repeat(bytes) });
 
@@ -57,6 +57,24 @@ describe('routingPartitioner', () => {
       message: { key: 'smb|2026-11-10|3', value: null },
     });
     expect(place('other', 'smb|2026-11-10|3')).toBe(murmur2);
+  });
+});
+
+describe('keyPartitionOf', () => {
+  it('is where the Java client (and kafkajs by default) puts a key, whatever the partition count', () => {
+    for (const count of [1, 3, 6, 12])
+      for (const key of ['anon:دستگاه-۷', 'anon:a', 'مریم', '']) {
+        const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
+          partitionId,
+          leader: 1,
+          replicas: [1],
+          isr: [1],
+          partitionErrorCode: 0,
+        }));
+        expect(keyPartitionOf(key, count)).toBe(
+          Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata, message: { key, value: null } }),
+        );
+      }
   });
 });
 

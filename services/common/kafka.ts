@@ -200,6 +200,23 @@ export function createTransactionalProducer(kafka: Kafka, transactionalId: strin
   });
 }
 
+const murmur2Partitioner = Partitioners.DefaultPartitioner();
+
+/**
+ * The partition of `partitionCount` a keyed message goes to under the Java client's murmur2
+ * partitioner (kafkajs's default, our producers'): where a key's records are, or belong.
+ */
+export function keyPartitionOf(key: string, partitionCount: number): number {
+  const partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({
+    partitionId,
+    partitionErrorCode: 0,
+    leader: 0,
+    replicas: [],
+    isr: [],
+  }));
+  return murmur2Partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+}
+
 /**
  * The Java client's murmur2 partitioner, except that on the named topics a message is placed by
  * part of its key (`routeBy(key)`), not the whole key. A compacted topic whose key must be unique

@@ -13,12 +13,14 @@ import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../services/common/config.ts';
-import { createKafka, ensureTopics, topicOffsets } from '../../services/common/kafka.ts';
+import { createIdempotentProducer, createKafka, ensureTopics, keyPartitionOf, topicOffsets } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { partitionKeyOf, toAvro } from '../../schemas/event-contract.ts';
+import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
 import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
 import { processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
@@ -102,6 +104,47 @@ describe('identity stitching', () => {
       [0],
     );
     expect(profiles.map((p) => p.key)).toEqual(['after']);
+  });
+
+  it("links an event a producer placed outside its anonymous id's partition where the id's link is", { timeout: 120_000 }, async () => {
+    const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '3' });
+    const topics = topicsFor(config.topicPrefix);
+    const kafka = createKafka(config.kafka, undefined);
+    await ensureTopics(kafka, config.kafka, Object.values(topics));
+    const registry = createRegistry(config.registry);
+    const { beforeLink, link, afterLink } = journey();
+    // The sign-up as a producer keying by customer, or hashing keys otherwise, could place it: in
+    // a partition other than the device's. Linked there, the device would be linked a second time
+    // and its own partition, without the link, would keep its later events anonymous.
+    const schemaId = await registerEventSchema(registry, topics);
+    const { events } = validateBatch(link, { now: Date.now(), ...config.events });
+    const home = keyPartitionOf(partitionKeyOf({ customer_id: null, anonymous_id: DEVICE }), 3);
+    const misplaced = await Promise.all(
+      events.map(async (e) => ({ key: e.customer_id, partition: (home + 1) % 3, value: await registry.encode(schemaId, toAvro(e)) })),
+    );
+    const processor = await runProcessor({ kafka, registry, config, logger: createLogger('silent') });
+    const producer = createIdempotentProducer(kafka);
+    try {
+      await producer.connect();
+      // In three sends, as they would come live: the later ones after the sign-up was linked.
+      await produceAll(config, beforeLink);
+      await producer.send({ topic: topics.events.name, messages: misplaced, acks: -1 });
+      await processorCaughtUp(kafka, config.topicPrefix, 60_000);
+      await produceAll(config, afterLink);
+      await processorCaughtUp(kafka, config.topicPrefix, 60_000);
+    } finally {
+      await Promise.allSettled([producer.disconnect(), processor.stop()]);
+    }
+    const profiles = await readRecords(kafka, registry, topics.customerProfiles.name, TOPIC_RECORDS.customerProfiles, [0, 1, 2]);
+    const last = new Map(profiles.map((p) => [p.key, p.value]));
+    // The two views before the sign-up, the late one and the next day's: all hers.
+    expect(last.get('مریم')).toMatchObject({ stage: 'conversion', page_views: 4 });
+    const links = await readRecords(kafka, registry, topics.identityLinks.name, TOPIC_RECORDS.identityLinks, [0, 1, 2]);
+    expect(links.map((l) => `${l.value?.status ?? ''} ${l.value?.customer_id ?? ''}`).sort()).toEqual([
+      'conflict علی',
+      'linked مریم',
+      'merged مریم',
+    ]);
   });
 
   it('makes an anonymous visitor and the customer one person, in profiles, stages and every KPI', { timeout: 240_000 }, async () => {

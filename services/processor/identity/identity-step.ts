@@ -13,20 +13,26 @@
  *   of resolved-events), so the visitor's partition hands over everything it counted.
  * - What does not decode or validate goes to the dead-letter topic with its reason, in the same
  *   transaction; nothing stalls the partition.
+ * - An anonymous id's links live in the partition its key `anon:<id>` has under the murmur2
+ *   partitioner (our producers'). An event of the id found in another partition (a producer that
+ *   keys by customer, or places keys with another hash, as librdkafka's default does) is sent on to
+ *   that partition, bytes untouched, in the batch's transaction, and counted there as an event
+ *   arriving then: never linked by a partition that does not hold the id's link. The sink stores both copies as it stores an
+ *   event a backend sent twice (`events` folds an event_id on merge).
  */
 import { Partitioners, type Kafka, type Message, type TopicMessages } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../../common/config.ts';
 import { decodeOrSetAside } from '../../common/decoding-consumer.ts';
 import { createEventIdentityDecoder } from '../../common/event-decoder.ts';
-import { commitBatch, isRetriable, whenConsumerDies } from '../../common/kafka.ts';
+import { commitBatch, isRetriable, keyPartitionOf, whenConsumerDies } from '../../common/kafka.ts';
 import { retryWithBackoff } from '../../common/retry.ts';
 import type { Logger } from '../../common/logger.ts';
 import { OwnedPartitions } from '../../common/owned-partitions.ts';
 import type { TopicEncoders } from '../../common/record-codec.ts';
 import { identityGroupName, IDENTITY_HEADERS, processorGroupName, type Topics } from '../../../schemas/topics.ts';
 import type { IdentityLinkRecord } from '../../../schemas/processor-outputs.ts';
-import { anonymousKeyOf, routeEvent, type AnonymousLink } from './links.ts';
+import { anonymousKeyOf, homeKeyOf, routeEvent, type AnonymousLink } from './links.ts';
 import { processorConsumerConfig } from '../consumer-config.ts';
 
 export interface IdentityStepDeps {
@@ -113,6 +119,19 @@ async function adoptJourneyStepOffsets(kafka: Kafka, topics: Topics, config: Con
   }
 }
 
+async function partitionCountOf(kafka: Kafka, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+    const count = topics[0]?.partitions.length ?? 0;
+    if (count === 0) throw new Error(`topic ${topic} has no partitions`);
+    return count;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningStep> {
   const { kafka, registry, config, logger, topics, encode } = deps;
   const groupId = identityGroupOf(config);
@@ -131,12 +150,10 @@ export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningSt
     restoredEvent: 'identity.partition_restored',
   });
   // Right after Kafka starts its group coordinator may not be ready: retried as kafkajs would.
-  await retryWithBackoff(() => adoptJourneyStepOffsets(kafka, topics, config, logger), {
-    isRetryable: isRetriable,
-    firstBackoffMs: 100,
-    maxBackoffMs: 1_000,
-    attempts: 30,
-  });
+  const asKafkajsWould = { isRetryable: isRetriable, firstBackoffMs: 100, maxBackoffMs: 1_000, attempts: 30 };
+  await retryWithBackoff(() => adoptJourneyStepOffsets(kafka, topics, config, logger), asKafkajsWould);
+  // Counted once: an events topic given more partitions later keeps its ids' homes until a restart.
+  const eventPartitions = await retryWithBackoff(() => partitionCountOf(kafka, topics.events.name), asKafkajsWould);
   const consumer = kafka.consumer(processorConsumerConfig(groupId, config.processor));
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     owned.keepOnly(new Set(payload.memberAssignment[topics.events.name] ?? []), (partition, err) => {
@@ -153,7 +170,19 @@ export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningSt
       const resolved: Message[] = [];
       const records: Message[] = [];
       const changed = new Map<string, AnonymousLink>();
+      const elsewhere: Message[] = [];
       for (const { message, value } of decoded) {
+        const home = homeKeyOf(value, blocked);
+        const homePartition = home === null ? partition : keyPartitionOf(home, eventPartitions);
+        if (homePartition !== partition) {
+          elsewhere.push({
+            key: home,
+            value: message.value,
+            partition: homePartition,
+            ...(message.headers !== undefined && { headers: message.headers }),
+          });
+          continue;
+        }
         const anonymousId = value.anonymous_id ?? '';
         const routing = routeEvent(value, changed.get(anonymousId) ?? state.links.get(anonymousId), blocked);
         if (routing.kind === 'link') resolved.push(mergeCommand(routing.anonymousId, routing.link));
@@ -175,10 +204,16 @@ export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningSt
           messages: [...changed].map(([anonymousId, link]) => ({ key: anonymousId, value: JSON.stringify(link), partition })),
         },
         { topic: topics.deadLetter.name, messages: poison.map((p) => p.deadLetter) },
+        { topic: topics.events.name, messages: elsewhere },
       ].filter((t) => t.messages.length > 0);
       await commitBatch(producer, groupId, { topic: batch.topic, partition, next: (BigInt(batch.lastOffset()) + 1n).toString() }, outputs);
       // Only now: links decided in a batch that was not committed are decided again when it is re-read.
       for (const [anonymousId, link] of changed) state.links.set(anonymousId, link);
+      if (elsewhere.length > 0)
+        logger.warn(
+          { event: 'identity.events_placed_elsewhere', partition, events: elsewhere.length },
+          "events of anonymous ids found outside their ids' partition (a producer keys or partitions otherwise); sent on to it",
+        );
       logger.debug({ event: 'identity.batch', partition, messages: batch.messages.length, links: changed.size, dead: poison.length });
     },
     (partition, err) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MAX_CONFLICTS_KEPT, routeEvent, type AnonymousLink } from './links.ts';
+import { homeKeyOf, MAX_CONFLICTS_KEPT, routeEvent, type AnonymousLink } from './links.ts';
 
 const NONE = new Set<string>();
 let serial = 0;
@@ -43,5 +43,15 @@ describe('routeEvent', () => {
       expect(routeEvent(event('مریم', junk), undefined, new Set(['bot-ids-here']))).toEqual({ kind: 'forward', key: 'مریم' });
     }
     expect(routeEvent(event(null, 'null'), undefined, NONE)).toEqual({ kind: 'forward', key: 'anon:null' });
+  });
+});
+
+describe('homeKeyOf', () => {
+  it("is the anonymous id's key when the event's routing reads its link, and nothing for no id or a junk one", () => {
+    expect(homeKeyOf(event('مریم', 'دستگاه-۷'), NONE)).toBe('anon:دستگاه-۷');
+    expect(homeKeyOf(event(null, 'دستگاه-۷'), NONE)).toBe('anon:دستگاه-۷');
+    expect(homeKeyOf(event('مریم', null), NONE)).toBeNull();
+    expect(homeKeyOf(event('مریم', 'Undefined'), NONE)).toBeNull();
+    expect(homeKeyOf(event('مریم', 'bot-ids-here'), new Set(['bot-ids-here']))).toBeNull();
   });
 });

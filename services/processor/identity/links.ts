@@ -39,6 +39,13 @@ export const anonymousKeyOf = (anonymousId: string): string => identityKeyOf({ c
 /** The anonymous id of such a key. */
 export const anonymousIdOf = (anonymousKey: string): string => anonymousKey.slice(anonymousKeyOf('').length);
 
+/**
+ * The events-topic key whose partition holds the link of the event's anonymous id (`anon:<id>`,
+ * as producers key it), or null when the event's routing reads no link (no id, or a junk one).
+ */
+export const homeKeyOf = (event: Pick<JourneyEvent, 'anonymous_id'>, blocked: ReadonlySet<string>): string | null =>
+  event.anonymous_id === null || isJunkAnonymousId(event.anonymous_id, blocked) ? null : anonymousKeyOf(event.anonymous_id);
+
 export function routeEvent(
   event: Pick<JourneyEvent, 'customer_id' | 'anonymous_id' | 'occurred_at' | 'event_id'>,
   linked: AnonymousLink | undefined,
