@@ -34,14 +34,11 @@ describe('chunkTopicMessages', () => {
   });
 });
 
+const partitionMetadataOf = (count: number) =>
+  Array.from({ length: count }, (_, partitionId) => ({ partitionId, leader: 1, replicas: [1], isr: [1], partitionErrorCode: 0 }));
+
 describe('routingPartitioner', () => {
-  const partitionMetadata = Array.from({ length: 12 }, (_, partitionId) => ({
-    partitionId,
-    leader: 1,
-    replicas: [1],
-    isr: [1],
-    partitionErrorCode: 0,
-  }));
+  const partitionMetadata = partitionMetadataOf(12);
   const place = (topic: string, key: string) =>
     routingPartitioner({ kpis: (k) => k.slice(0, k.lastIndexOf('|')) })()({ topic, partitionMetadata, message: { key, value: null } });
 
@@ -64,13 +61,7 @@ describe('keyPartitionOf', () => {
   it('is where the Java client (and kafkajs by default) puts a key, whatever the partition count', () => {
     for (const count of [1, 3, 6, 12])
       for (const key of ['anon:دستگاه-۷', 'anon:a', 'مریم', '']) {
-        const partitionMetadata = Array.from({ length: count }, (_, partitionId) => ({
-          partitionId,
-          leader: 1,
-          replicas: [1],
-          isr: [1],
-          partitionErrorCode: 0,
-        }));
+        const partitionMetadata = partitionMetadataOf(count);
         expect(keyPartitionOf(key, count)).toBe(
           Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata, message: { key, value: null } }),
         );
