@@ -251,14 +251,20 @@ export const envSchema = z.object({
     .int()
     .min(1024)
     .default(4 * 1024 * 1024),
-  /** ...the broker holds a fetch until this many bytes are there... */
+  /**
+   * ...the broker holds a fetch until this many bytes are there (at live rates never: every fetch
+   * waits SINK_BATCH_MAX_WAIT_MS; a backlog is read as fast as it is written)...
+   */
   SINK_BATCH_MIN_BYTES: z.coerce
     .number()
     .int()
     .min(1)
-    .default(256 * 1024),
-  /** ...or until this long has passed: rows reach ClickHouse within about this delay. */
-  SINK_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+    .default(8 * 1024 * 1024),
+  /**
+   * ...or until this long has passed. Each fetch costs one insert per table and partition, whatever
+   * its size, so this paces the sink's CPU (docs/performance.md, "The sink's pace").
+   */
+  SINK_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(60_000).default(500),
   /** Blocks of this many partitions written at once (each with its own insert session): Kafka's commits and ClickHouse's inserts overlap. */
   SINK_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(32).default(4),
   /** Retries of a retryable ClickHouse error back off exponentially up to this, while the consumer is paused. */
