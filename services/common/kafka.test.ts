@@ -2,7 +2,7 @@ import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { logLevel, Partitioners } from 'kafkajs';
 import { pino } from 'pino';
-import { chunkTopicMessages, keyPartitionOf, pinoLogCreator, routingPartitioner } from './kafka.ts';
+import { chunkTopicMessages, keyPartitioner, pinoLogCreator, routingPartitioner } from './kafka.ts';
 
 const message = (key: string, bytes: number) => ({ key, value: 'x'.repeat(bytes) });
 
@@ -57,12 +57,12 @@ describe('routingPartitioner', () => {
   });
 });
 
-describe('keyPartitionOf', () => {
+describe('keyPartitioner', () => {
   it('is where the Java client (and kafkajs by default) puts a key, whatever the partition count', () => {
     for (const count of [1, 3, 6, 12])
       for (const key of ['anon:دستگاه-۷', 'anon:a', 'مریم', '']) {
         const partitionMetadata = partitionMetadataOf(count);
-        expect(keyPartitionOf(key, count)).toBe(
+        expect(keyPartitioner(count)(key)).toBe(
           Partitioners.DefaultPartitioner()({ topic: 't', partitionMetadata, message: { key, value: null } }),
         );
       }

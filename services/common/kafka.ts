@@ -200,13 +200,13 @@ export function createTransactionalProducer(kafka: Kafka, transactionalId: strin
   });
 }
 
-const murmur2Partitioner = Partitioners.DefaultPartitioner();
-
 /**
- * The partition of `partitionCount` a keyed message goes to under the Java client's murmur2
- * partitioner (kafkajs's default, our producers'): where a key's records are, or belong.
+ * Where a keyed message goes among `partitionCount` partitions under the Java client's murmur2
+ * partitioner (kafkajs's default, our producers'): where a key's records are, or belong. The
+ * partition list is made once, for a caller that places every message of a batch.
  */
-export function keyPartitionOf(key: string, partitionCount: number): number {
+export function keyPartitioner(partitionCount: number): (key: string) => number {
+  const murmur2 = Partitioners.DefaultPartitioner();
   const partitionMetadata = Array.from({ length: partitionCount }, (_, partitionId) => ({
     partitionId,
     partitionErrorCode: 0,
@@ -214,7 +214,7 @@ export function keyPartitionOf(key: string, partitionCount: number): number {
     replicas: [],
     isr: [],
   }));
-  return murmur2Partitioner({ topic: '', partitionMetadata, message: { key, value: null } });
+  return (key) => murmur2({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
 /**

@@ -13,7 +13,7 @@ import type { ChildProcess } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../services/common/config.ts';
-import { createIdempotentProducer, createKafka, ensureTopics, keyPartitionOf, topicOffsets } from '../../services/common/kafka.ts';
+import { createIdempotentProducer, createKafka, ensureTopics, keyPartitioner, topicOffsets } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { createLogger } from '../../services/common/logger.ts';
@@ -118,7 +118,7 @@ describe('identity stitching', () => {
     // and its own partition, without the link, would keep its later events anonymous.
     const schemaId = await registerEventSchema(registry, topics);
     const { events } = validateBatch(link, { now: Date.now(), ...config.events });
-    const home = keyPartitionOf(partitionKeyOf({ customer_id: null, anonymous_id: DEVICE }), 3);
+    const home = keyPartitioner(3)(partitionKeyOf({ customer_id: null, anonymous_id: DEVICE }));
     const misplaced = await Promise.all(
       events.map(async (e) => ({ key: e.customer_id, partition: (home + 1) % 3, value: await registry.encode(schemaId, toAvro(e)) })),
     );

@@ -25,7 +25,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../../common/config.ts';
 import { decodeOrSetAside } from '../../common/decoding-consumer.ts';
 import { createEventIdentityDecoder } from '../../common/event-decoder.ts';
-import { commitBatch, isRetriable, keyPartitionOf, whenConsumerDies } from '../../common/kafka.ts';
+import { commitBatch, isRetriable, keyPartitioner, topicOffsets, whenConsumerDies } from '../../common/kafka.ts';
 import { retryWithBackoff } from '../../common/retry.ts';
 import type { Logger } from '../../common/logger.ts';
 import { OwnedPartitions } from '../../common/owned-partitions.ts';
@@ -119,19 +119,6 @@ async function adoptJourneyStepOffsets(kafka: Kafka, topics: Topics, config: Con
   }
 }
 
-async function partitionCountOf(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
-    const count = topics[0]?.partitions.length ?? 0;
-    if (count === 0) throw new Error(`topic ${topic} has no partitions`);
-    return count;
-  } finally {
-    await admin.disconnect();
-  }
-}
-
 export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningStep> {
   const { kafka, registry, config, logger, topics, encode } = deps;
   const groupId = identityGroupOf(config);
@@ -150,10 +137,14 @@ export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningSt
     restoredEvent: 'identity.partition_restored',
   });
   // Right after Kafka starts its group coordinator may not be ready: retried as kafkajs would.
-  const asKafkajsWould = { isRetryable: isRetriable, firstBackoffMs: 100, maxBackoffMs: 1_000, attempts: 30 };
-  await retryWithBackoff(() => adoptJourneyStepOffsets(kafka, topics, config, logger), asKafkajsWould);
+  await retryWithBackoff(() => adoptJourneyStepOffsets(kafka, topics, config, logger), {
+    isRetryable: isRetriable,
+    firstBackoffMs: 100,
+    maxBackoffMs: 1_000,
+    attempts: 30,
+  });
   // Counted once: an events topic given more partitions later keeps its ids' homes until a restart.
-  const eventPartitions = await retryWithBackoff(() => partitionCountOf(kafka, topics.events.name), asKafkajsWould);
+  const homePartitionOf = keyPartitioner((await topicOffsets(kafka, topics.events.name)).length);
   const consumer = kafka.consumer(processorConsumerConfig(groupId, config.processor));
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     owned.keepOnly(new Set(payload.memberAssignment[topics.events.name] ?? []), (partition, err) => {
@@ -173,7 +164,7 @@ export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningSt
       const elsewhere: Message[] = [];
       for (const { message, value } of decoded) {
         const home = homeKeyOf(value, blocked);
-        const homePartition = home === null ? partition : keyPartitionOf(home, eventPartitions);
+        const homePartition = home === null ? partition : homePartitionOf(home);
         if (homePartition !== partition) {
           elsewhere.push({
             key: home,
