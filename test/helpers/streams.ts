@@ -7,8 +7,11 @@ import { createRegistry } from '../../services/common/registry.ts';
 import { EventProducer } from '../../services/producer/event-producer.ts';
 import { identityGroupName, processorGroupName, topicsFor } from '../../schemas/topics.ts';
 
-/** Validates and sends events to the events topic of `config`; any rejection is an error. */
-export async function produceAll(config: Config, events: readonly unknown[]): Promise<void> {
+/**
+ * Validates and sends events to the events topic of `config`, `perSend` at a time (each send a
+ * record batch per partition, and a consumer's fetch returns whole record batches); any rejection is an error.
+ */
+export async function produceAll(config: Config, events: readonly unknown[], perSend = 1000): Promise<void> {
   const producer = await EventProducer.connect({
     kafka: createKafka(config.kafka, undefined),
     registry: createRegistry(config.registry),
@@ -17,8 +20,8 @@ export async function produceAll(config: Config, events: readonly unknown[]): Pr
     eventTime: config.events,
   });
   try {
-    for (let i = 0; i < events.length; i += 1000) {
-      const outcome = await producer.send(events.slice(i, i + 1000));
+    for (let i = 0; i < events.length; i += perSend) {
+      const outcome = await producer.send(events.slice(i, i + perSend));
       if (outcome.rejected > 0)
         throw new Error(`workload rejected: ${JSON.stringify(outcome.results.find((r) => r.status === 'rejected'))}`);
     }

@@ -17,12 +17,12 @@ import { createIdempotentProducer, createKafka, ensureTopics, keyPartitioner, to
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { createLogger } from '../../services/common/logger.ts';
-import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
+import { runProcessor } from '../../services/processor/processor.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { partitionKeyOf, toAvro } from '../../schemas/event-contract.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
 import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
-import { processorGroupName, topicsFor } from '../../schemas/topics.ts';
+import { identityGroupName, processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { eventsOfDay } from '../helpers/events.ts';
 import { readRecords } from '../helpers/kafka.ts';
@@ -241,23 +241,27 @@ describe('identity stitching', () => {
 
   it('killed with SIGKILL in the middle of its merges, ends as a run without the kill', { timeout: 300_000 }, async () => {
     // Many visitors, each browsing anonymously, then identifying on one of 3 partitions: merges
-    // cross partitions all through the stream.
+    // cross partitions all through the stream. Each visitor comes back anonymously at the end of
+    // the stream, after the kill: only the links committed before it make that visit theirs.
     const events: Json[] = [];
-    for (let v = 0; v < 120; v++) {
-      const day = eventsOfDay({ segment: ['fa', 'ar'][v % 2] ?? 'fa', daysAgo: 1 + (v % 3) });
-      const visitor = (e: Json) => ({ ...e, customer_id: null, anonymous_id: `visitor-${v}`, session_id: `s-${v}` });
+    const visitors = Array.from({ length: 120 }, (_, v) => ({
+      v,
+      day: eventsOfDay({ segment: ['fa', 'ar'][v % 2] ?? 'fa', daysAgo: 1 + (v % 3) }),
+      visitor: (e: Json) => ({ ...e, customer_id: null, anonymous_id: `visitor-${v}`, session_id: `s-${v}` }),
+    }));
+    for (const { v, day, visitor } of visitors) {
       events.push(visitor(day.event(`c-${v}`, 8, 'page_view', page('home'))));
       events.push(visitor(day.event(`c-${v}`, 9, 'page_view', page('pricing'))));
       events.push({ ...day.event(`c-${v}`, 10, 'identify', {}), anonymous_id: `visitor-${v}` });
       events.push(day.event(`c-${v}`, 11, 'page_view', page('product')));
       if (v % 4 === 0) events.push(day.event(`c-${v}`, 12, 'purchase', { order_id: `o-${v}`, amount: '10', currency: 'IRR' }));
-      events.push(visitor(day.event(`c-${v}`, 13, 'page_view', page('blog'))));
     }
+    for (const { v, day, visitor } of visitors) events.push(visitor(day.event(`c-${v}`, 13, 'page_view', page('blog'))));
     const log: string[] = [];
     const outcomes: Awaited<ReturnType<typeof outputsOf>>[] = [];
     for (const kill of [false, true]) {
       const config = testConfig({ TOPIC_PREFIX: `${uniqueName(kill ? 'killed' : 'whole')}.`, KAFKA_TOPIC_PARTITIONS: '3' });
-      // Small batches, so the kill falls between merges; a week's lateness, so no arrival order makes an event too late.
+      // Small batches, so the kill falls between merges and links; a week's lateness, so no arrival order makes an event too late.
       const env = {
         TOPIC_PREFIX: config.topicPrefix,
         KAFKA_TOPIC_PARTITIONS: '3',
@@ -265,17 +269,19 @@ describe('identity stitching', () => {
         ALLOWED_LATENESS_S: '604800',
       };
       const kafka = createKafka(config.kafka, undefined);
-      await produceAll(config, events);
+      // A send is a record batch per partition, and a fetch returns whole record batches: small sends, small batches.
+      await produceAll(config, events, 12);
       let processor = startJourney(['run', 'processor'], env, log);
       if (kill) {
         const topics = topicsFor(config.topicPrefix);
         const total = (await topicOffsets(kafka, topics.events.name)).reduce((sum, p) => sum + Number(p.high), 0);
         const progress = await pollUntil(
           async () => {
-            const counted = await committedOffsets(kafka, processorGroupOf(config), topics.resolvedEvents.name).catch(() => 0);
-            return counted / total >= 0.25 ? counted / total : undefined;
+            // The identity step's progress: the journey step, reading what it forwards, is behind it.
+            const linked = await committedOffsets(kafka, identityGroupName(config.topicPrefix), topics.events.name).catch(() => 0);
+            return linked / total >= 0.25 ? linked / total : undefined;
           },
-          { timeoutMs: 60_000, intervalMs: 20, what: 'a quarter of the stream counted' },
+          { timeoutMs: 60_000, intervalMs: 20, what: 'a quarter of the stream resolved' },
         );
         processor.kill('SIGKILL');
         await exited(processor);
