@@ -176,7 +176,20 @@ function mergeTrack(
     const segment = side.cycle === null ? UNASSIGNED_SEGMENT : parseWindowKey(side.cycle.key).segment;
     cycle = { key: windowKeyOf(segment, dayOf(firstPurchase, timeZone)), days: (firstPurchase - firstSeenAt) / DAY_MS };
   }
-  return { marks, earliestPurchases, cycle };
+  return { marks, earliestPurchases, cycle, ...reachedOfBoth(into.reached, from.reached) };
+}
+
+/** Each stage either identity reached, counted where it was reached first (the customer's on a tie). */
+function reachedOfBoth(
+  into: Readonly<Record<string, string>> = {},
+  from: Readonly<Record<string, string>> = {},
+): Pick<CustomerKpiTrack, 'reached'> {
+  const reached: Record<string, string> = { ...into };
+  for (const [stage, key] of Object.entries(from)) {
+    const kept = reached[stage];
+    if (kept === undefined || parseWindowKey(key).day < parseWindowKey(kept).day) reached[stage] = key;
+  }
+  return Object.keys(reached).length === 0 ? {} : { reached };
 }
 
 /** What a track's marks and purchase cycle count in the daily windows: the distinct counts, per `segment|day`. */
@@ -198,6 +211,10 @@ function countedByTrack(track: CustomerKpiTrack): Map<string, WindowDelta> {
     for (const s of segmentsOf(segment))
       addDelta(counted, windowKeyOf(s, day), { purchaseCycleDaysSum: track.cycle.days, firstPurchases: 1 });
   }
+  for (const [stage, key] of Object.entries(track.reached ?? {})) {
+    const { segment, day } = parseWindowKey(key);
+    for (const s of segmentsOf(segment)) addDelta(counted, windowKeyOf(s, day), { transitionsTo: { [stage]: 1 } });
+  }
   return counted;
 }
 
@@ -218,7 +235,7 @@ function negated(delta: WindowDelta): WindowDelta {
 
 /**
  * What the visitor's own partition takes back when it hands the visitor over: everything its marks,
- * purchase cycle and checkouts counted in the daily windows and the rolling counts. Each partition's
+ * purchase cycle, checkouts and stages reached counted in the daily windows and the rolling counts. Each partition's
  * shares then stay its own customers' (never below zero), whichever days it has published yet.
  */
 export function handOverOf(track: CustomerKpiTrack, timeZone: string): Pick<MergeStep, 'deltas' | 'rolling'> {
@@ -248,24 +265,28 @@ export function mergeIdentities(input: MergeInput): MergeStep {
     timeZone,
     windowsOf: checkoutWindowsOf,
   });
+  const merged = mergeTrack(into.track, from.track, customer.firstSeenAt, timeZone);
+  // A stage only the union reaches counts on the transition's day, in the customer's segment. (A
+  // stage either identity had, as its stage says, is never counted again: not even one a state kept
+  // from before `reached` was counted without recording where.)
+  const before = Math.max(rank(into.customer.stage.stage), rank(from.customer.stage.stage));
+  const reached = { ...merged.reached };
+  if (transition !== null && rank(transition.to_stage) > before) {
+    const where = windowKeyOf(customer.segment?.value ?? UNASSIGNED_SEGMENT, dayOf(transition.at, timeZone));
+    for (const stage in stagesReached({ from: STAGES[before] ?? 'unaware', to: transition.to_stage })) reached[stage] = where;
+  }
   const track: CustomerKpiTrack = {
-    ...mergeTrack(into.track, from.track, customer.firstSeenAt, timeZone),
+    ...merged,
     ...withCheckouts(checkouts.track),
+    ...(Object.keys(reached).length > 0 && { reached }),
   };
 
-  // The visitor's partition took back what it counted (handOverOf); here the customer's counts become the merged ones.
+  // The visitor's partition took back what it counted (handOverOf); here the customer's counts
+  // become the merged ones: every stage once per person, as every distinct count.
   const deltas = new Map<string, WindowDelta>();
   addAll(deltas, countedByTrack(track), 1);
   addAll(deltas, countedByTrack(into.track), -1);
   addAll(deltas, checkouts.deltas, 1);
-  // A stage counts as reached only where neither identity had reached it before.
-  const before = Math.max(rank(into.customer.stage.stage), rank(from.customer.stage.stage));
-  if (transition !== null && rank(transition.to_stage) > before) {
-    const reached = stagesReached({ from: STAGES[before] ?? 'unaware', to: transition.to_stage });
-    const day = dayOf(transition.at, timeZone);
-    for (const segment of segmentsOf(customer.segment?.value ?? UNASSIGNED_SEGMENT))
-      addDelta(deltas, windowKeyOf(segment, day), { transitionsTo: reached });
-  }
 
   const rolling = rollingSteps({
     timeZone,

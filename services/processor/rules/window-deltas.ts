@@ -57,6 +57,12 @@ export interface CustomerKpiTrack {
   readonly cycle: { readonly key: string; readonly days: number } | null;
   /** Checkout signals and purchases, and what their checkouts count (rules/checkouts.ts); absent while there are none. */
   readonly checkouts?: CheckoutTrack;
+  /**
+   * Where each stage this identity reached was counted in transitions_to: stage → the window key
+   * (`segment|day`, counted in that segment's and all segments' windows). At most one per stage;
+   * a merge keeps one per person (rules/merge.ts). Absent while none is, and in states written before it.
+   */
+  readonly reached?: Readonly<Record<string, string>>;
 }
 
 export const NO_TRACK: CustomerKpiTrack = { marks: {}, earliestPurchases: [], cycle: null };
@@ -167,11 +173,20 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
   const secondPurchase = earliestPurchases[1];
   const firstPurchase = earliestPurchases[0];
 
+  const transitionsTo = input.countsInWindow && input.transition !== null ? stagesReached(input.transition) : null;
+  let { reached } = track;
+  if (transitionsTo !== null) {
+    const where = windowKeyOf(input.segment, day);
+    const now: Record<string, string> = { ...reached };
+    for (const stage in transitionsTo) now[stage] = where;
+    reached = now;
+  }
+
   for (const segment of segments) {
     const key = windowKeyOf(segment, day);
     const mark: SegmentDayMarks = { ...(marks[key] ?? {}) };
     if (input.countsInWindow) {
-      if (input.transition !== null) addDelta(deltas, key, { transitionsTo: stagesReached(input.transition) });
+      if (transitionsTo !== null) addDelta(deltas, key, { transitionsTo });
       switch (event.type) {
         case 'page_view': {
           const p = event.properties;
@@ -332,7 +347,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
   });
   for (const [key, delta] of checkouts.deltas) addDelta(deltas, key, delta);
 
-  return { track: { marks, earliestPurchases, cycle, ...withCheckouts(checkouts.track) }, deltas };
+  return { track: { marks, earliestPurchases, cycle, ...withCheckouts(checkouts.track), ...(reached && { reached }) }, deltas };
 }
 
 type Sentiment = CommentSentiment['sentiment'];

@@ -49,6 +49,7 @@ const stored: StoredCustomer = {
       absorbedUntil: null,
       counted: { 'smb|2026-11-21': [1, 1] },
     },
+    reached: { discovery: 'smb|2026-11-20', consideration: 'smb|2026-11-20', conversion: 'smb|2026-11-21' },
   },
   seen: RecentEventIds.fromJSON({ horizon: at('2026-10-01T00:00:00Z'), ids: [['e1', at('2026-11-20T10:00:00Z')]] }),
 };
@@ -62,8 +63,10 @@ describe('a customer at rest', () => {
     const back = unpackCustomer(packCustomer(stored), noJson);
     expect(JSON.parse(JSON.stringify(back))).toStrictEqual(JSON.parse(JSON.stringify(stored)));
     expect(back.track.marks['*|2026-11-22']).toStrictEqual({ converted: true });
-    const { checkouts: _checkouts, ...without } = stored.track;
-    expect(unpackCustomer(packCustomer({ ...stored, track: without }), noJson).track).not.toHaveProperty('checkouts');
+    const { checkouts: _checkouts, reached: _reached, ...without } = stored.track;
+    const bare = unpackCustomer(packCustomer({ ...stored, track: without }), noJson).track;
+    expect(bare).not.toHaveProperty('checkouts');
+    expect(bare).not.toHaveProperty('reached');
   });
 
   it('is a fraction of its JSON', () => {
@@ -82,5 +85,15 @@ describe('a customer at rest', () => {
     expect(back.customer).toMatchObject({ customerId: 'مریم', pageViews: 1, anonymousIds: 0, stage: { stage: 'discovery' } });
     expect(back.track.marks).toStrictEqual({ 'smb|2026-11-21': { visitor: true } });
     expect(back.seen.toJSON()).toStrictEqual({ horizon: null, ids: [['e1', 1]] });
+  });
+
+  it('reads the bytes of version 2, from before stages were kept where they were reached, as none kept', () => {
+    // packCustomer of a one-page-view customer at 8effe16.
+    const version2 =
+      'AhDZhdix24zZhQIAAAAAAAAAAAKApOPYv2gAEmRpc2NvdmVyeQKApOPYv2iApOPYv2iApOPYv2gCBnNtYoCk49i/aARlMQIAAAIwAAAAAAAABBxzbWJ8MjAyNi0xMS0yMQEAAAAAAAAAGCp8MjAyNi0xMS0yMQEAAAAAAAAAAAAAAAACBGUxgKTj2L9oAA==';
+    const back = unpackCustomer(Buffer.from(version2, 'base64'), noJson);
+    expect(back.customer).toMatchObject({ customerId: 'مریم', pageViews: 1, anonymousIds: 0, stage: { stage: 'discovery' } });
+    expect(back.track.marks).toStrictEqual({ 'smb|2026-11-21': { visitor: true }, '*|2026-11-21': { visitor: true } });
+    expect(back.track).not.toHaveProperty('reached');
   });
 });

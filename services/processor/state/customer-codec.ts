@@ -5,8 +5,9 @@
  * Pure.
  *
  * The first byte says the format: `{` is the JSON of changelog records written before this, any
- * other is a version of the Avro schema below: 2 added the count of merged anonymous ids; bytes of
- * version 1 are read through a resolver. Fields added later need defaults.
+ * other is a version of the Avro schema below: 2 added the count of merged anonymous ids, 3 where
+ * each stage was counted as reached; bytes of earlier versions are read through a resolver. Fields
+ * added later need defaults.
  */
 import avro from 'avsc';
 import type { CustomerState } from '../rules/customer.ts';
@@ -23,6 +24,8 @@ export interface StoredCustomer {
 
 const VERSION_1 = 1;
 const VERSION_2 = 2;
+const VERSION_3 = 3;
+type Version = typeof VERSION_1 | typeof VERSION_2 | typeof VERSION_3;
 const JSON_START = 0x7b; // `{`
 
 const MARK_FLAGS = ['visitor', 'buyer', 'converted', 'convertedVisitor', 'repeatBuyer'] as const;
@@ -35,8 +38,8 @@ const field = (name: string, type: unknown): Field => ({ name, type });
 const optional = (name: string, type: unknown): Field => ({ name, type: ['null', type], default: null });
 const latest = (name: string, value: string) => record(name, [field('value', value), field('at', 'long'), field('event_id', 'string')]);
 
-/** The schema of `version`: fields after version 1 are left out of version 1's. */
-const storedCustomerSchema = (version: typeof VERSION_1 | typeof VERSION_2) => ({
+/** The schema of `version`: fields added after it are left out. */
+const storedCustomerSchema = (version: Version) => ({
   ...record('StoredCustomer', [
     field(
       'customer',
@@ -110,6 +113,7 @@ const storedCustomerSchema = (version: typeof VERSION_1 | typeof VERSION_2) => (
             field('counted', mapOf(record('Counted', [field('started', 'int'), field('completed', 'int')]))),
           ]),
         ),
+        ...(version >= VERSION_3 ? [{ name: 'reached', type: mapOf('string'), default: {} }] : []),
       ]),
     ),
     field(
@@ -119,8 +123,13 @@ const storedCustomerSchema = (version: typeof VERSION_1 | typeof VERSION_2) => (
   ]),
   namespace: 'dev.journeyline.processor.state',
 });
-const STORED_CUSTOMER = avro.Type.forSchema(storedCustomerSchema(VERSION_2) as avro.Schema);
-const FROM_VERSION_1 = STORED_CUSTOMER.createResolver(avro.Type.forSchema(storedCustomerSchema(VERSION_1) as avro.Schema));
+const STORED_CUSTOMER = avro.Type.forSchema(storedCustomerSchema(VERSION_3) as avro.Schema);
+const resolverFrom = (version: Version) =>
+  STORED_CUSTOMER.createResolver(avro.Type.forSchema(storedCustomerSchema(version) as avro.Schema));
+const EARLIER_VERSIONS = new Map([
+  [VERSION_1, resolverFrom(VERSION_1)],
+  [VERSION_2, resolverFrom(VERSION_2)],
+]);
 
 interface WireMarks {
   visitor: boolean;
@@ -142,7 +151,11 @@ interface WireCheckouts {
 
 interface WireCustomer {
   customer: CustomerState;
-  track: Omit<CustomerKpiTrack, 'marks' | 'checkouts'> & { marks: Record<string, WireMarks>; checkouts: WireCheckouts | null };
+  track: Omit<CustomerKpiTrack, 'marks' | 'checkouts' | 'reached'> & {
+    marks: Record<string, WireMarks>;
+    checkouts: WireCheckouts | null;
+    reached: Record<string, string>;
+  };
   seen: { horizon: number | null; ids: { id: string; at: number }[] };
 }
 
@@ -188,7 +201,7 @@ function checkoutsFromWire(wire: WireCheckouts): CheckoutTrack {
 
 /** The bytes of a customer's state: its changelog value, and how the partition keeps it at rest. */
 export function packCustomer({ customer, track, seen }: StoredCustomer): Buffer {
-  const { checkouts, marks, ...rest } = track;
+  const { checkouts, marks, reached, ...rest } = track;
   const ids = seen.toJSON();
   const wire: WireCustomer = {
     customer,
@@ -196,10 +209,11 @@ export function packCustomer({ customer, track, seen }: StoredCustomer): Buffer 
       ...rest,
       marks: Object.fromEntries(Object.entries(marks).map(([key, value]) => [key, marksToWire(value)])),
       checkouts: checkouts === undefined ? null : checkoutsToWire(checkouts),
+      reached: { ...reached },
     },
     seen: { horizon: ids.horizon, ids: ids.ids.map(([id, at]) => ({ id, at })) },
   };
-  return Buffer.concat([Buffer.of(VERSION_2), STORED_CUSTOMER.toBuffer(wire)]);
+  return Buffer.concat([Buffer.of(VERSION_3), STORED_CUSTOMER.toBuffer(wire)]);
 }
 
 /** Whether bytes are the JSON of a changelog record written before customers were packed. */
@@ -208,16 +222,17 @@ export const isJsonCustomer = (bytes: Buffer): boolean => bytes[0] === JSON_STAR
 /** A customer's state from its bytes (packCustomer's, or the JSON of an older changelog record). */
 export function unpackCustomer(bytes: Buffer, fromJson: (json: string) => StoredCustomer): StoredCustomer {
   if (isJsonCustomer(bytes)) return fromJson(bytes.toString('utf8'));
-  if (bytes[0] !== VERSION_1 && bytes[0] !== VERSION_2) throw new Error(`customer state of unknown format ${String(bytes[0])}`);
-  const wire = (
-    bytes[0] === VERSION_1 ? STORED_CUSTOMER.fromBuffer(bytes.subarray(1), FROM_VERSION_1) : STORED_CUSTOMER.fromBuffer(bytes.subarray(1))
-  ) as WireCustomer;
-  const { checkouts, marks, ...rest } = wire.track;
+  const version = bytes[0];
+  if (version !== VERSION_3 && !EARLIER_VERSIONS.has(version as Version))
+    throw new Error(`customer state of unknown format ${String(version)}`);
+  const wire = STORED_CUSTOMER.fromBuffer(bytes.subarray(1), EARLIER_VERSIONS.get(version as Version)) as WireCustomer;
+  const { checkouts, marks, reached, ...rest } = wire.track;
   const customer: CustomerState = wire.customer;
   const track: CustomerKpiTrack = {
     ...rest,
     marks: Object.fromEntries(Object.entries(marks).map(([key, value]) => [key, marksFromWire(value)])),
     ...(checkouts !== null && { checkouts: checkoutsFromWire(checkouts) }),
+    ...(Object.keys(reached).length > 0 && { reached }),
   };
   const seen: RecentEventIdsJson = { horizon: wire.seen.horizon, ids: wire.seen.ids.map(({ id, at }) => [id, at] as const) };
   return { customer, track, seen: RecentEventIds.fromJSON(seen) };

@@ -96,6 +96,20 @@ function summed(latest: Map<string, Partial>) {
   // Days with nothing counted are the same as days not published.
   return Object.fromEntries(Object.entries(out).filter(([, counts]) => Object.values(counts).some((n) => n !== 0)));
 }
+/**
+ * Stage transitions per segment over all days: a person reaches each stage once. (On which day
+ * depends on arrival order, as for one identity: a stage is counted on the day of the event that
+ * reached it.)
+ */
+function transitionsTotal(latest: Map<string, Partial>) {
+  const out: Record<string, Record<string, number>> = {};
+  for (const w of latest.values())
+    for (const [stage, n] of Object.entries(w.transitions_to)) {
+      const into = (out[w.segment] ??= {});
+      into[stage] = (into[stage] ?? 0) + n;
+    }
+  return out;
+}
 
 function rng(seed: number) {
   let s = seed;
@@ -117,7 +131,11 @@ function asOnePerson(events: readonly JourneyEvent[]) {
   for (const e of [...events].sort((a, b) => a.occurred_at - b.occurred_at)) state.apply(CUSTOMER, e);
   const flushed = state.flush();
   collect(latest, flushed.windows);
-  return { windows: summed(latest), profile: flushed.profiles.find((p) => p.customer_id === CUSTOMER) };
+  return {
+    windows: summed(latest),
+    transitions: transitionsTotal(latest),
+    profile: flushed.profiles.find((p) => p.customer_id === CUSTOMER),
+  };
 }
 
 /**
@@ -154,7 +172,7 @@ function stitched(arrival: readonly JourneyEvent[]) {
     outcomes.push(toCustomer ? customer.apply(CUSTOMER, e) : visitor.apply(ANON, e));
     flush(toCustomer ? customer : visitor);
   }
-  return { windows: summed(latest), profile, outcomes };
+  return { windows: summed(latest), transitions: transitionsTotal(latest), profile, outcomes };
 }
 
 describe('identity stitching: an anonymous visitor merged into the customer', () => {
@@ -170,6 +188,14 @@ describe('identity stitching: an anonymous visitor merged into the customer', ()
       expect(run.windows).toStrictEqual(reference.windows);
       expect(run.outcomes.every((o) => o === 'applied')).toBe(true);
     }
+  });
+
+  it('counts each stage the person reached once in transitions_to, though both identities reached some before the link', () => {
+    const stages = { discovery: 1, consideration: 1, conversion: 1, ongoing_engagement: 1 };
+    expect(reference.transitions).toStrictEqual({ smb: stages, '*': stages });
+    const random = rng(11);
+    for (const arrival of [all, [link, ...events], [...events, link], ...Array.from({ length: 100 }, () => shuffled(all, random))])
+      expect(stitched(arrival).transitions).toStrictEqual(reference.transitions);
   });
 
   it('ends as one profile: the stage over the union, counts added, first seen the earliest, money exact', () => {
