@@ -4,6 +4,8 @@
 FROM node:24-slim
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
+# npm ci's postinstall applies patches/ (patch-package) to the installed dependencies.
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY services ./services
 COPY schemas ./schemas

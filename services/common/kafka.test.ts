@@ -1,6 +1,7 @@
+import { createRequire } from 'node:module';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { logLevel, Partitioners } from 'kafkajs';
+import { logLevel, Partitioners, type Message, type PartitionMetadata } from 'kafkajs';
 import { pino } from 'pino';
 import { chunkTopicMessages, keyPartitioner, pinoLogCreator, routingPartitioner } from './kafka.ts';
 
@@ -89,5 +90,37 @@ describe('pinoLogCreator', () => {
     log(entry('The group coordinator is not available'));
     log(entry('The request included a message larger than the max message size the server will accept'));
     expect(levels).toEqual([20, 20, 50]);
+  });
+});
+
+describe("kafkajs's grouping of a send's messages per partition (patches/kafkajs+2.2.4.patch)", () => {
+  // Internal to kafkajs: patched to one pass (each message's partition array was copied per message).
+  const groupMessagesPerPartition = createRequire(import.meta.url)('kafkajs/src/producer/groupMessagesPerPartition.js') as (input: {
+    topic: string;
+    partitionMetadata: PartitionMetadata[];
+    messages: Message[];
+    partitioner: (input: { message: Message }) => number;
+  }) => Record<string, Message[]>;
+
+  it('keeps every message, in order within its partition', () => {
+    const messages = Array.from({ length: 20_000 }, (_, i) => ({ key: String(i), value: null, partition: (i * 7) % 6 }));
+    const partitionMetadata = Array.from({ length: 6 }, (_, partitionId) => ({
+      partitionErrorCode: 0,
+      partitionId,
+      leader: 0,
+      replicas: [0],
+      isr: [0],
+    }));
+    const grouped = groupMessagesPerPartition({
+      topic: 't',
+      partitionMetadata,
+      messages,
+      partitioner: ({ message }) => message.partition ?? 0,
+    });
+    expect(Object.keys(grouped).sort()).toEqual(['0', '1', '2', '3', '4', '5']);
+    for (const [partition, inPartition] of Object.entries(grouped)) {
+      expect(inPartition).toEqual(messages.filter((m) => m.partition === Number(partition)));
+    }
+    expect(groupMessagesPerPartition({ topic: 't', partitionMetadata: [], messages, partitioner: () => 0 })).toEqual({});
   });
 });
