@@ -6,7 +6,7 @@
  * that fence.
  */
 import type { Batch, Consumer, ICustomPartitioner, Kafka, Producer } from 'kafkajs';
-import { createTransactionalProducer, readPartitionsToEnd } from './kafka.ts';
+import { createTransactionalProducer, readPartitionsToEnd, topicOffsets } from './kafka.ts';
 import type { Logger } from './logger.ts';
 
 export interface OwnedPartition<S> {
@@ -78,6 +78,7 @@ export class OwnedPartitions<S> {
     handle: (batch: Batch, owned: OwnedPartition<S>) => Promise<void>,
     failed: (partition: number, error: unknown) => void,
   ): Promise<void> {
+    await this.refuseUnbackedPartitions(topic);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -104,6 +105,21 @@ export class OwnedPartitions<S> {
   /** Releases every partition (after the consumer stopped). */
   async releaseAll(): Promise<void> {
     await Promise.allSettled(this.partitions.map((partition) => this.release(partition)));
+  }
+
+  /**
+   * Each input partition keeps its state in the changelog partition of its number: one without it
+   * (partitions added to the input alone) could never commit, and would stall. Refused at start.
+   */
+  private async refuseUnbackedPartitions(topic: string): Promise<void> {
+    const { changelogTopic } = this.options;
+    const [input, changelog] = await Promise.all([topicOffsets(this.kafka, topic), topicOffsets(this.kafka, changelogTopic)]);
+    if (changelog.length < input.length)
+      throw new Error(
+        `${topic} has ${input.length} partitions and its changelog ${changelogTopic} ${changelog.length}: ` +
+          `each partition keeps its state in the changelog partition of its number. Partitions are chosen ` +
+          `when the topics are created (KAFKA_TOPIC_PARTITIONS); see the README (journey run processor)`,
+      );
   }
 
   private async take(partition: number): Promise<OwnedPartition<S>> {

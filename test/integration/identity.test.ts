@@ -106,6 +106,21 @@ describe('identity stitching', () => {
     expect(profiles.map((p) => p.key)).toEqual(['after']);
   });
 
+  it('refuses to start when partitions were added to the events topic alone, naming both topics', { timeout: 60_000 }, async () => {
+    const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '2' });
+    const topics = topicsFor(config.topicPrefix);
+    const kafka = createKafka(config.kafka, undefined);
+    await ensureTopics(kafka, config.kafka, Object.values(topics));
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createPartitions({ topicPartitions: [{ topic: topics.events.name, count: 3 }] });
+    await admin.disconnect();
+    // Else partition 2's batches could never commit their links (no changelog partition 2): a stall.
+    await expect(
+      runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') }),
+    ).rejects.toThrow(`${topics.events.name} has 3 partitions and its changelog ${topics.identityChangelog.name} 2`);
+  });
+
   it("links an event a producer placed outside its anonymous id's partition where the id's link is", { timeout: 120_000 }, async () => {
     const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '3' });
     const topics = topicsFor(config.topicPrefix);
