@@ -10,6 +10,5 @@ RUN npm ci --omit=dev --no-audit --no-fund
 COPY services ./services
 COPY schemas ./schemas
 ENV NODE_ENV=production
-# kafkajs 2.2.4 schedules a negative timeout on Node >= 23 (tulios/kafkajs#1751); Node clamps it to 1 ms, as kafkajs meant.
-ENTRYPOINT ["node", "--disable-warning=TimeoutNegativeWarning", "services/cli/journey.ts"]
+ENTRYPOINT ["node", "services/cli/journey.ts"]
 CMD ["run", "collector"]

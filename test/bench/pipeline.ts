@@ -100,7 +100,7 @@ runBench(async ({ config, prefix, stackEnv }) => {
   const children = new Map<Service, ChildProcess>();
   const errors: string[] = [];
   for (const service of SERVICES) {
-    const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', JOURNEY, 'run', service], {
+    const child = spawn(process.execPath, [JOURNEY, 'run', service], {
       env,
       stdio: ['ignore', 'ignore', 'pipe'],
     });

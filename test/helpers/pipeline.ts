@@ -14,7 +14,7 @@ export const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/jou
 
 /** `journey <args>` as a child process on the test stack; its stderr goes to `log`. */
 export function startJourney(args: readonly string[], env: Record<string, string>, log: { push: (line: string) => void }): ChildProcess {
-  const child = spawn(process.execPath, ['--disable-warning=TimeoutNegativeWarning', JOURNEY, ...args], {
+  const child = spawn(process.execPath, [JOURNEY, ...args], {
     env: { ...process.env, ...inject('stackEnv'), LOG_LEVEL: 'info', QUERY_API_KEYS: TEST_QUERY_TOKEN, ...env },
     stdio: ['ignore', 'ignore', 'pipe'] as const,
   });
@@ -32,7 +32,7 @@ export function runJourney(
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--disable-warning=TimeoutNegativeWarning', JOURNEY, ...args],
+      [JOURNEY, ...args],
       { env: { ...process.env, ...inject('stackEnv'), QUERY_API_KEYS: TEST_QUERY_TOKEN, ...env } },
       (error, stdout, stderr) => {
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
