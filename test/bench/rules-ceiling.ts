@@ -29,7 +29,8 @@ export interface RulesCeiling {
   readonly workload: { readonly events: number; readonly customers: number; readonly partitions: number; readonly batchSize: number };
   readonly eventsPerSecond: number;
   readonly seconds: number;
-  readonly outputs: { readonly messagesPerEvent: number; readonly bytesPerEvent: number };
+  /** Every record a batch sends (outputs and changelog); of them, the segment-kpis shares. */
+  readonly outputs: { readonly messagesPerEvent: number; readonly bytesPerEvent: number; readonly kpiSharesPerEvent: number };
   readonly liveHeap: { readonly MiB: number; readonly bytesPerCustomer: number };
 }
 
@@ -69,6 +70,7 @@ export async function rulesCeiling(options: {
   const states = Array.from({ length: partitions }, (_, partition) => new PartitionState(partition, config.processor));
   let outputBytes = 0;
   let outputMessages = 0;
+  let kpiShares = 0;
   const began = performance.now();
   for (let partition = 0; partition < partitions; partition++) {
     const state = states[partition] as PartitionState;
@@ -78,7 +80,7 @@ export async function rulesCeiling(options: {
         const decoded = await decode({ key: Buffer.from(message.key), value: message.value });
         if (decoded.ok) state.apply(identityKeyOf(decoded.value), decoded.value);
       }
-      for (const { messages: out } of batchOutputs(
+      for (const { topic, messages: out } of batchOutputs(
         topics,
         encode,
         partition,
@@ -87,6 +89,7 @@ export async function rulesCeiling(options: {
         [],
       )) {
         outputMessages += out.length;
+        if (topic === topics.segmentKpis.name) kpiShares += out.length;
         for (const m of out) outputBytes += m.value === null ? 0 : Buffer.byteLength(m.value);
       }
     }
@@ -99,7 +102,11 @@ export async function rulesCeiling(options: {
     workload: { events: events.length, customers: options.oneCustomer === true ? 1 : customers, partitions, batchSize },
     eventsPerSecond: Math.round(events.length / seconds),
     seconds: +seconds.toFixed(2),
-    outputs: { messagesPerEvent: +(outputMessages / events.length).toFixed(2), bytesPerEvent: Math.round(outputBytes / events.length) },
+    outputs: {
+      messagesPerEvent: +(outputMessages / events.length).toFixed(2),
+      bytesPerEvent: Math.round(outputBytes / events.length),
+      kpiSharesPerEvent: +(kpiShares / events.length).toFixed(2),
+    },
     liveHeap: { MiB: mib(heapAfter - heapBefore), bytesPerCustomer: Math.round((heapAfter - heapBefore) / held) },
   };
 }
