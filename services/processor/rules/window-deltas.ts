@@ -177,9 +177,9 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
   let { reached } = track;
   if (transitionsTo !== null) {
     const where = windowKeyOf(input.segment, day);
-    const now: Record<string, string> = { ...reached };
-    for (const stage in transitionsTo) now[stage] = where;
-    reached = now;
+    const withThese: Record<string, string> = { ...reached };
+    for (const stage in transitionsTo) withThese[stage] = where;
+    reached = withThese;
   }
 
   for (const segment of segments) {
