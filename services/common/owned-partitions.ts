@@ -3,7 +3,8 @@
  * each a transactional producer (transactional.id = <group>.<partition>, whose start fences any
  * earlier owner — a zombie, or this process before a SIGKILL — and aborts its open transaction) and
  * the partition's state, read back from the same partition of its compacted changelog only after
- * that fence.
+ * that fence. It also commits past the transaction markers a partition ends in, from where the
+ * group stands when the partition is assigned: a restarted step shows no lag where all is counted.
  */
 import type { Batch, Consumer, ICustomPartitioner, Kafka, Producer } from 'kafkajs';
 import { createTransactionalProducer, readPartitionsToEnd, topicOffsets } from './kafka.ts';
@@ -28,6 +29,15 @@ export interface OwnedPartitionsOptions<S> {
 
 export class OwnedPartitions<S> {
   private readonly owned = new Map<number, Promise<OwnedPartition<S>>>();
+  /**
+   * Where the group stands in each assigned partition, as this instance knows it: from the group's
+   * offsets when the partition was assigned, then from its own commits. Forgotten when the partition goes.
+   */
+  private readonly committed = new Map<number, bigint>();
+  private assigned: ReadonlySet<number> = new Set();
+  /** The group's offsets being read for the latest assignment. */
+  private learning: Promise<void> = Promise.resolve();
+  private topic: string | undefined;
   private readonly kafka: Kafka;
   private readonly logger: Logger;
   private readonly options: OwnedPartitionsOptions<S>;
@@ -59,11 +69,16 @@ export class OwnedPartitions<S> {
 
   /** Releases every owned partition not in `assigned` (after a rebalance). */
   keepOnly(assigned: ReadonlySet<number>, failed: (partition: number, error: unknown) => void): void {
+    this.assigned = assigned;
+    for (const partition of this.committed.keys()) if (!assigned.has(partition)) this.committed.delete(partition);
     for (const partition of this.partitions.filter((p) => !assigned.has(p))) {
       this.release(partition).catch((error: unknown) => {
         failed(partition, error);
       });
     }
+    this.learning = this.learnGroupOffsets().catch((error: unknown) => {
+      this.logger.warn({ event: 'consumer.offsets_unread', err: error }, 'trailing transaction markers wait for the next batch');
+    });
   }
 
   /**
@@ -79,6 +94,8 @@ export class OwnedPartitions<S> {
     failed: (partition: number, error: unknown) => void,
   ): Promise<void> {
     await this.refuseUnbackedPartitions(topic);
+    this.topic = topic;
+    this.commitPastTransactionMarkers(consumer, topic);
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -92,10 +109,13 @@ export class OwnedPartitions<S> {
         try {
           await handle(batch, owned);
         } catch (error: unknown) {
+          this.committed.delete(batch.partition);
           failed(batch.partition, error);
           await this.release(batch.partition);
           throw error;
         }
+        // lastOffset() counts the transaction markers the fetch held after the last message, as `handle` did.
+        this.committed.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
         payload.resolveOffset(last.offset);
         await payload.heartbeat();
       },
@@ -105,6 +125,52 @@ export class OwnedPartitions<S> {
   /** Releases every partition (after the consumer stopped). */
   async releaseAll(): Promise<void> {
     await Promise.allSettled(this.partitions.map((partition) => this.release(partition)));
+  }
+
+  /**
+   * A topic written in transactions ends in a marker, and a fetch holding only markers never reaches
+   * eachBatch: the group's offset would stay a marker short of the end (a lag of 1 where everything
+   * is counted) until more data came. Committed past them, only forward from where this instance
+   * knows the group stands, so a stale fetch can never move the group back.
+   */
+  private commitPastTransactionMarkers(consumer: Consumer, topic: string): void {
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0 || payload.topic !== topic) return;
+      const { partition } = payload;
+      this.commitPast(consumer, topic, partition, BigInt(payload.lastOffset) + 1n).catch((error: unknown) => {
+        this.logger.warn({ event: 'consumer.marker_commit_failed', partition, err: error });
+      });
+    });
+  }
+
+  private async commitPast(consumer: Consumer, topic: string, partition: number, next: bigint): Promise<void> {
+    // After a restart the markers' fetch comes before this instance commits anything there.
+    if (!this.committed.has(partition)) await this.learning;
+    const at = this.committed.get(partition);
+    if (at === undefined || next <= at || !this.assigned.has(partition)) return;
+    this.committed.set(partition, next);
+    // Taken first, as for a batch: its producer fences any earlier owner, whose open transaction
+    // could otherwise commit an offset below this one after it.
+    await this.acquire(partition);
+    await consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
+  }
+
+  /** Where the group stands in the assigned partitions this instance has not committed yet (after a restart, all of them). */
+  private async learnGroupOffsets(): Promise<void> {
+    const topic = this.topic;
+    if (topic === undefined) return;
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const [offsets] = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
+      for (const { partition, offset } of offsets?.partitions ?? []) {
+        const at = this.committed.get(partition);
+        if (this.assigned.has(partition) && Number(offset) >= 0 && (at === undefined || BigInt(offset) > at))
+          this.committed.set(partition, BigInt(offset));
+      }
+    } finally {
+      await admin.disconnect();
+    }
   }
 
   /**

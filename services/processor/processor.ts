@@ -279,28 +279,12 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
   const identity = await runIdentityStep({ kafka, registry, config, logger, topics, encode });
 
   const consumer = kafka.consumer(processorConsumerConfig(groupId, config.processor));
-  // Where each partition this instance counts is committed to, by its own transactions: known only
-  // after its first batch here, forgotten when the partition goes.
-  const committed = new Map<number, bigint>();
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
     const assigned = new Set(payload.memberAssignment[topics.resolvedEvents.name] ?? []);
-    for (const partition of committed.keys()) if (!assigned.has(partition)) committed.delete(partition);
     owned.keepOnly(assigned, (partition, err) => {
       logger.warn({ event: 'processor.release_failed', partition, err });
     });
     logger.info({ event: 'processor.assigned', partitions: [...assigned] });
-  });
-  // resolved-events is written in transactions (by both steps), so a fetch may hold only the marker
-  // of one: it never reaches eachBatch. Committing past it keeps the lag at zero when all is counted;
-  // only forward from this instance's own last commit, so a stale fetch can never move the group back.
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    const next = BigInt(payload.lastOffset) + 1n;
-    const at = committed.get(payload.partition);
-    if (payload.batchSize !== 0 || payload.topic !== topics.resolvedEvents.name || at === undefined || next <= at) return;
-    committed.set(payload.partition, next);
-    consumer.commitOffsets([{ topic: payload.topic, partition: payload.partition, offset: next.toString() }]).catch((error: unknown) => {
-      logger.warn({ event: 'processor.marker_commit_failed', partition: payload.partition, err: error });
-    });
   });
   const died = whenConsumerDies(consumer);
   await owned.consume(
@@ -321,7 +305,6 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
       // lastOffset() counts the transaction markers the fetch held after the last message.
       const next = BigInt(batch.lastOffset()) + 1n;
       await commitBatch(producer, groupId, { topic: batch.topic, partition, next: next.toString() }, outputs);
-      committed.set(partition, next);
       logger.debug({
         event: 'processor.batch',
         partition,
@@ -331,7 +314,6 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
       });
     },
     (partition, err) => {
-      committed.delete(partition);
       logger.warn({ event: 'processor.batch_failed', partition, err }, 'batch not committed; state will be restored');
     },
   );

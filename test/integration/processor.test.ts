@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Kafka } from 'kafkajs';
 import type { Config } from '../../services/common/config.ts';
-import { createIdempotentProducer, createKafka, readPartitionsToEnd, topicOffsets } from '../../services/common/kafka.ts';
+import { createIdempotentProducer, createKafka, ensureTopics, readPartitionsToEnd, topicOffsets } from '../../services/common/kafka.ts';
 import { committedOffsets } from '../helpers/streams.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { pollUntil } from '../../services/common/poll.ts';
@@ -18,10 +18,10 @@ import { processorGroupOf, runProcessor, type RunningProcessor } from '../../ser
 import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
 import type { CustomerProfileRecord, SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
-import { topicsFor } from '../../schemas/topics.ts';
+import { DEAD_LETTER_HEADERS, IDENTITY_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { journeys } from '../helpers/journeys.ts';
-import { readRecords } from '../helpers/kafka.ts';
+import { consumeN, readRecords } from '../helpers/kafka.ts';
 import { processorCaughtUp, exited, produceAll, startJourney, stopJourney } from '../helpers/pipeline.ts';
 
 const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) => processorCaughtUp(kafka, config.topicPrefix, timeoutMs);
@@ -210,6 +210,92 @@ describe('journey processor', () => {
     );
     expect(placed.size).toBeGreaterThan(0);
     expect([...placed.values()].every((p) => p.size === 1)).toBe(true);
+  });
+
+  it('sets aside what its journey step cannot count, with the reason, and counts the events after it', async () => {
+    const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '1' });
+    const kafka = createKafka(config.kafka, undefined);
+    const topics = topicsFor(config.topicPrefix);
+    await ensureTopics(kafka, config.kafka, Object.values(topics));
+    // What the identity step never writes to resolved-events, as another writer (or a newer build) could.
+    const command = (name: string, headers: Record<string, string> = {}) => ({
+      key: `cmd-${name}`,
+      value: null,
+      headers: { [IDENTITY_HEADERS.command]: name, ...headers },
+    });
+    const poison = createIdempotentProducer(kafka);
+    await poison.connect();
+    await poison.send({
+      topic: topics.resolvedEvents.name,
+      acks: -1,
+      messages: [
+        command('split'),
+        command('merge', { [IDENTITY_HEADERS.anonymousKey]: 'anon:دستگاه', [IDENTITY_HEADERS.at]: '1' }),
+        { key: 'not-an-event', value: Buffer.from('{"type":"page_view"}') },
+      ],
+    });
+    await poison.disconnect();
+    await produceAll(config, [
+      {
+        event_id: '00000000-0000-4000-8000-000000000001',
+        type: 'page_view',
+        occurred_at: '2026-11-10T09:00:00Z',
+        customer_id: 'مریم',
+        segment: 'smb',
+        properties: { url: 'https://shop.example/', page_type: 'home', duration_ms: 1000, cta_shown: false, cta_clicked: false },
+      },
+    ]);
+
+    running.push(await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') }));
+    await processedAll(kafka, config);
+    const { profiles } = await outputsOf(kafka, config);
+    expect(profiles.map(([key]) => key)).toEqual(['مریم']);
+    const dead = (await consumeN(kafka, topics.deadLetter.name, 3)).map((m) => ({
+      key: m.key?.toString(),
+      stage: m.headers?.[DEAD_LETTER_HEADERS.stage]?.toString(),
+      reason: m.headers?.[DEAD_LETTER_HEADERS.reason]?.toString(),
+      source: m.headers?.[DEAD_LETTER_HEADERS.sourceTopic]?.toString(),
+    }));
+    expect(dead).toEqual([
+      {
+        key: 'not-an-event',
+        stage: 'decode',
+        reason: 'value does not start with the Confluent magic byte 0 (got 123)',
+        source: topics.resolvedEvents.name,
+      },
+      { key: 'cmd-split', stage: 'decode', reason: 'unknown identity command split', source: topics.resolvedEvents.name },
+      {
+        key: 'cmd-merge',
+        stage: 'process',
+        reason: `processing failed: Error: identity command merge without ${IDENTITY_HEADERS.customer}`,
+        source: topics.resolvedEvents.name,
+      },
+    ]);
+  });
+
+  it('restarted a transaction marker short of the end of resolved-events, commits past it', { timeout: 120_000 }, async () => {
+    const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '1' });
+    const kafka = createKafka(config.kafka, undefined);
+    const topics = topicsFor(config.topicPrefix);
+    const start = () => runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') });
+    await produceAll(config, journeys({ customers: 3, start: '2026-11-01T00:00:00Z', days: 1, seed: 3 }));
+    const first = await start();
+    await processedAll(kafka, config);
+    await first.stop();
+    // The identity step's last transaction ends in its commit marker: where a processor killed
+    // between committing its last batch and the marker's fetch leaves the group.
+    const [{ high } = { high: 0n }] = await topicOffsets(kafka, topics.resolvedEvents.name);
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({
+      groupId: processorGroupOf(config),
+      topic: topics.resolvedEvents.name,
+      partitions: [{ partition: 0, offset: String(high - 1n) }],
+    });
+    await admin.disconnect();
+    running.push(await start());
+    // Nothing is left to count; the lag must still reach zero (it stayed at 1 until more data came).
+    await processedAll(kafka, config, 30_000);
   });
 
   it(
