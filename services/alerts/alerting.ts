@@ -239,7 +239,10 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
     queue = run.catch(() => undefined);
     return run;
   };
-  const endsOfShares = async () => new Map((await topicOffsets(kafka, topics.segmentKpis.name)).map((o) => [o.partition, o.high]));
+  // Written, not stable, ends: the transaction that moved the watermark may have committed shares
+  // behind another processor partition's open transaction (one SIGKILLed, say, open until fenced).
+  const endsOfShares = async () =>
+    new Map((await topicOffsets(kafka, topics.segmentKpis.name, 'written')).map((o) => [o.partition, o.high]));
 
   /** Evaluates up to the released watermark and publishes the changes, if there are any, in one transaction. */
   const publish = async (taken: Active, deadLetters: TopicMessages['messages']) => {

@@ -7,7 +7,10 @@
  * on another, and a day judged then would be judged on stale shares (a rolling count published
  * ahead of its day, say). So a watermark is released only once every partition has been read up to
  * where it ended when the watermark was seen: by then every transaction that was committed then,
- * the one that moved the watermark among them, has been read whole. Pure: the ends come from the caller.
+ * the one that moved the watermark among them, has been read whole. The ends are the high
+ * watermarks (everything written), not the stable offsets: another producer's transaction still
+ * open holds a partition's stable offset below the records of one committed after it. Pure: the
+ * ends come from the caller.
  */
 import type { Day } from '../../schemas/days.ts';
 

@@ -307,12 +307,20 @@ export async function commitBatch(
 }
 
 /**
- * Each partition of a topic with its low and high offsets. Right after a topic is created a broker
- * may not lead its partitions yet ("not the leader for that topic-partition"): retriable errors
- * like that are retried for a while.
+ * Each partition of a topic with its first offset (low) and its end (high). The end is `stable` by
+ * default: the last stable offset, as far as a read_committed consumer can read now. `written` is
+ * the high watermark: everything written, the records of transactions still open included, and so
+ * those of transactions committed behind them (a committed transaction's records can lie past the
+ * stable offset). Right after a topic is created a broker may not lead its partitions yet ("not the
+ * leader for that topic-partition"): retriable errors like that are retried for a while.
  */
-export async function topicOffsets(kafka: Kafka, topic: string): Promise<{ partition: number; low: bigint; high: bigint }[]> {
-  const admin = kafka.admin();
+export async function topicOffsets(
+  kafka: Kafka,
+  topic: string,
+  end: 'stable' | 'written' = 'stable',
+): Promise<{ partition: number; low: bigint; high: bigint }[]> {
+  // readUncommitted: patches/kafkajs+2.2.4.patch (kafkajs's admin always asked for the stable offset).
+  const admin = kafka.admin({ readUncommitted: end === 'written' });
   await admin.connect();
   try {
     const offsets = await retryWithBackoff(() => admin.fetchTopicOffsets(topic), {
