@@ -297,13 +297,14 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
       const { partition } = batch;
       const items = await itemsOf(batch, decode, groupId);
       const applied = applyItems(state, items.items, { topic: batch.topic, partition, groupId, maxAnonymousIds }, logger);
-      const outputs = batchOutputs(topics, encode, partition, state.flush(), applied, items.poison);
+      // lastOffset() counts the transaction markers the fetch held after the last message.
+      const next = BigInt(batch.lastOffset()) + 1n;
+      // The shares' revision: where the partition stands after this batch (each commit's is higher).
+      const outputs = batchOutputs(topics, encode, partition, state.flush(Number(next)), applied, items.poison);
       if (faults.failBatches > 0) {
         faults.failBatches--;
         throw new Error('fault injected (PROCESSOR_FAULT_FAIL_BATCHES): the batch failed after its events were applied');
       }
-      // lastOffset() counts the transaction markers the fetch held after the last message.
-      const next = BigInt(batch.lastOffset()) + 1n;
       await commitBatch(producer, groupId, { topic: batch.topic, partition, next: next.toString() }, outputs);
       logger.debug({
         event: 'processor.batch',

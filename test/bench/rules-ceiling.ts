@@ -84,7 +84,7 @@ export async function rulesCeiling(options: {
         topics,
         encode,
         partition,
-        state.flush(),
+        state.flush(from + batchSize),
         { late: [], failed: [], commands: [], links: [] },
         [],
       )) {

@@ -36,7 +36,7 @@ export function sampleRecords(config: Config, customers: number): { events: Jour
   const shares: SegmentKpiPartial[] = [];
   events.forEach((event, i) => {
     state.apply(partitionKeyOf(event), event);
-    if (i % 500 === 499) shares.push(...state.flush().windows);
+    if (i % 500 === 499) shares.push(...state.flush(i + 1).windows);
   });
   return { events, shares };
 }

@@ -17,6 +17,8 @@ const ANON = 'anon:دستگاه-۷';
 const CUSTOMER = 'مریم';
 
 let serial = 0;
+/** The input position a flush covers, as the consumer passes its offsets: higher at every flush. */
+let position = 0;
 function event(
   type: JourneyEvent['type'],
   when: string,
@@ -129,7 +131,7 @@ function asOnePerson(events: readonly JourneyEvent[]) {
   const state = new PartitionState(0, RULES);
   const latest = new Map<string, Partial>();
   for (const e of [...events].sort((a, b) => a.occurred_at - b.occurred_at)) state.apply(CUSTOMER, e);
-  const flushed = state.flush();
+  const flushed = state.flush(++position);
   collect(latest, flushed.windows);
   return {
     windows: summed(latest),
@@ -152,7 +154,7 @@ function stitched(arrival: readonly JourneyEvent[]) {
   let linked = false;
   let profile: unknown;
   const flush = (state: PartitionState) => {
-    const flushed = state.flush();
+    const flushed = state.flush(++position);
     collect(latest, flushed.windows);
     for (const p of flushed.profiles) if (p.customer_id === CUSTOMER) profile = p;
   };
@@ -219,19 +221,19 @@ describe('identity stitching: an anonymous visitor merged into the customer', ()
     const customer = new PartitionState(2, RULES);
     visitor.apply(ANON, events[0] as JourneyEvent);
     customer.apply(CUSTOMER, link);
-    visitor.flush();
-    const before = customer.flush();
+    visitor.flush(++position);
+    const before = customer.flush(++position);
     const handed = visitor.handOver(ANON) as Buffer;
-    const tombstone = visitor.flush().changelog.find((r) => r.key === `c|${ANON}`);
+    const tombstone = visitor.flush(++position).changelog.find((r) => r.key === `c|${ANON}`);
     expect(tombstone).toStrictEqual({ key: `c|${ANON}`, value: null });
     expect(
       customer.merge(CUSTOMER, handed, { at: link.occurred_at, event_id: link.event_id }, { maxAnonymousIds: 0, returned: false }),
     ).toBe('overflow');
-    expect(customer.flush().profiles).toStrictEqual([]);
+    expect(customer.flush(++position).profiles).toStrictEqual([]);
     expect(visitor.merge(ANON, handed, { at: link.occurred_at, event_id: link.event_id }, { maxAnonymousIds: 0, returned: true })).toBe(
       'merged',
     );
-    const back = visitor.flush();
+    const back = visitor.flush(++position);
     expect(back.profiles).toMatchObject([{ customer_id: ANON, page_views: 1, stage: 'discovery' }]);
     expect(back.windows.every((w) => Number(w.counts.visitors) >= 0)).toBe(true);
     expect(before.profiles).toMatchObject([{ customer_id: CUSTOMER }]);

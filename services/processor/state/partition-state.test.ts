@@ -15,6 +15,8 @@ const RULES: ProcessorRules = {
 };
 const at = (iso: string) => Date.parse(iso);
 let serial = 0;
+/** The input position a flush covers, as the consumer passes its offsets: higher at every flush. */
+let position = 0;
 
 function base(customer: string, when: string, segment: string | null) {
   serial++;
@@ -95,7 +97,7 @@ describe('PartitionState', () => {
       'applied',
       'applied',
     ]);
-    const out = state.flush();
+    const out = state.flush(41);
     expect(out.transitions.map((t) => `${t.customer_id}:${t.from_stage}->${t.to_stage}`)).toEqual([
       'a:unaware->discovery',
       'b:unaware->discovery',
@@ -112,7 +114,7 @@ describe('PartitionState', () => {
       day: '2026-11-20',
       time_zone: 'UTC',
       partition: 3,
-      revision: 1,
+      revision: 41,
       counts: undefined,
       // ann jumped from discovery to conversion: she reached consideration on the way.
       transitions_to: { discovery: 2, consideration: 1, conversion: 1, ongoing_engagement: 1 },
@@ -158,7 +160,7 @@ describe('PartitionState', () => {
     const state = new PartitionState(0, RULES);
     const paid = (amount: string, currency: string) => buy('a', '2026-11-20T11:00:00Z', amount, 'smb', currency);
     for (const event of [paid('100', 'EUR'), paid('15000', 'JPY'), paid('1', 'KWD'), paid('0.5', 'EUR')]) state.apply('a', event);
-    const { windows, profiles } = state.flush();
+    const { windows, profiles } = state.flush(++position);
     const expected = { EUR: '100.50', JPY: '15000.00', KWD: '1.00' };
     expect(windows.filter((w) => w.day === '2026-11-20').map((w) => [w.segment, w.revenue_by_currency])).toEqual([
       ['smb', expected],
@@ -171,11 +173,11 @@ describe('PartitionState', () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', buy('a', '2026-11-20T11:00:00Z', '10', 'smb', 'EUR'));
     state.apply('b', view('b', '2026-11-20T11:05:00Z'));
-    const published = state.flush().windows;
+    const published = state.flush(++position).windows;
     const asPublished = structuredClone(published);
     state.apply('c', buy('c', '2026-11-20T12:00:00Z', '5', 'smb', 'EUR'));
     state.apply('d', buy('d', '2026-11-20T12:30:00Z', '7', 'smb', 'JPY'));
-    const next = state.flush().windows.find((w) => w.segment === 'smb' && w.day === '2026-11-20');
+    const next = state.flush(++position).windows.find((w) => w.segment === 'smb' && w.day === '2026-11-20');
     expect(next?.orders_by_currency).toEqual({ EUR: 2, JPY: 1 });
     expect(next?.counts.pageViews).toBe(1);
     expect(published).toEqual(asPublished);
@@ -186,7 +188,7 @@ describe('PartitionState', () => {
     state.apply('a', buy('a', '2026-11-20T10:00:00Z', '30', 'smb', 'IRR'));
     state.apply('a', nps('a', '2026-11-20T11:00:00Z', 2, 'Terrible, slow delivery'));
     state.apply('b', nps('b', '2026-11-20T11:30:00Z', 1, 'Awful'));
-    const { atRisk } = state.flush();
+    const { atRisk } = state.flush(++position);
     expect(atRisk).toEqual([
       expect.objectContaining({
         customer_id: 'a',
@@ -200,14 +202,18 @@ describe('PartitionState', () => {
         orders: 1,
       }),
     ]);
-    expect(state.flush().atRisk).toEqual([]);
+    expect(state.flush(++position).atRisk).toEqual([]);
   });
 
   it('counts a replayed event once', () => {
     const state = new PartitionState(0, RULES);
     const event = buy('a', '2026-11-20T11:00:00Z', '10');
     expect([state.apply('a', event), state.apply('a', event)]).toEqual(['applied', 'duplicate']);
-    expect(state.flush().windows.find((w) => w.segment === 'smb')?.counts).toMatchObject({ orders: 1, buyers: 1, revenueMinor: '100000' });
+    expect(state.flush(++position).windows.find((w) => w.segment === 'smb')?.counts).toMatchObject({
+      orders: 1,
+      buyers: 1,
+      revenueMinor: '100000',
+    });
   });
 
   it('counts a customer with 100,000 events in full, with bounded state', () => {
@@ -221,7 +227,7 @@ describe('PartitionState', () => {
       const outcome = state.apply('busy', event);
       outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
       if (i % 1000 === 999) {
-        const { changelog, profiles } = state.flush();
+        const { changelog, profiles } = state.flush(++position);
         largestRecord = Math.max(largestRecord, changelog.find((r) => r.key === 'c|busy')?.value?.length ?? 0);
         pageViews = profiles.find((p) => p.customer_id === 'busy')?.page_views ?? pageViews;
       }
@@ -238,26 +244,26 @@ describe('PartitionState', () => {
   it('leaves the state untouched when an event throws, so the event alone can be set aside', () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', view('a', '2026-11-20T09:00:00Z'));
-    const before = state.flush();
+    const before = state.flush(++position);
     const broken = { ...view('a', '2026-11-21T09:00:00Z'), occurred_at: Number.NaN };
     expect(() => state.apply('a', broken)).toThrow(RangeError);
-    expect(state.flush()).toEqual({ transitions: [], atRisk: [], profiles: [], windows: [], changelog: [] });
+    expect(state.flush(++position)).toEqual({ transitions: [], atRisk: [], profiles: [], windows: [], changelog: [] });
     expect(before.profiles.map((p) => p.page_views)).toEqual([1]);
     expect(state.apply('a', view('a', '2026-11-20T10:00:00Z'))).toBe('applied');
-    expect(state.flush().profiles.map((p) => p.page_views)).toEqual([2]);
+    expect(state.flush(++position).profiles.map((p) => p.page_views)).toEqual([2]);
   });
 
   it('revises a window for a late event within the allowed lateness, and sets aside a later one', () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', view('a', '2026-11-20T09:00:00Z'));
     state.apply('b', view('b', '2026-11-22T12:00:00Z'));
-    state.flush();
+    state.flush(++position);
     expect(state.apply('c', view('c', '2026-11-20T23:00:00Z'))).toBe('applied'); // 20th closes 21st 00:00 + 2 d > stream time
-    const revised = state.flush().windows.find((w) => w.segment === 'smb' && w.day === '2026-11-20');
-    expect([revised?.revision, revised?.counts.visitors]).toEqual([2, 2]);
+    const revised = state.flush(++position).windows.find((w) => w.segment === 'smb' && w.day === '2026-11-20');
+    expect([revised?.revision, revised?.counts.visitors]).toEqual([position, 2]);
 
     state.apply('d', view('d', '2026-11-24T00:00:00Z')); // stream time passes the 20th's close + 2 days
-    const closing = state.flush();
+    const closing = state.flush(++position);
     // The 21st had no events but a rolling view (the 20th's visitors are in its week); both close.
     expect(closing.changelog.filter((r) => r.value === null).map((r) => r.key)).toEqual([
       'w|smb|2026-11-20',
@@ -266,7 +272,7 @@ describe('PartitionState', () => {
       'w|*|2026-11-21',
     ]);
     expect(state.apply('e', view('e', '2026-11-20T22:00:00Z'))).toBe('too_late');
-    const after = state.flush();
+    const after = state.flush(++position);
     expect(after.windows.map((w) => `${w.segment}|${w.day}`)).toEqual([]);
     expect(after.profiles.map((p) => p.customer_id)).toEqual(['e']); // the customer still learns of it
   });
@@ -281,15 +287,15 @@ describe('PartitionState', () => {
       checkout('a', '2026-11-21T09:50:00Z'),
     ];
     for (const e of first) original.apply(e.customer_id ?? '', e);
-    for (const record of original.flush().changelog) replica.restore(record.key, record.value);
+    for (const record of original.flush(++position).changelog) replica.restore(record.key, record.value);
 
     const next = [buy('a', '2026-11-21T10:00:00Z', '4'), nps('b', '2026-11-21T11:00:00Z', 10), view('a', '2026-11-21T12:00:00Z')];
     for (const e of next) {
       original.apply(e.customer_id ?? '', e);
       replica.apply(e.customer_id ?? '', e);
     }
-    const flushed = original.flush();
-    expect(replica.flush()).toEqual(flushed);
+    const flushed = original.flush(++position);
+    expect(replica.flush(position)).toEqual(flushed);
     // The purchase after the restart completed the checkout started before it.
     expect(flushed.windows.find((w) => w.segment === 'smb' && w.day === '2026-11-21')?.counts).toMatchObject({
       checkoutsStarted: 1,
@@ -298,11 +304,32 @@ describe('PartitionState', () => {
     expect(replica.apply('a', next[0] as JourneyEvent)).toBe('duplicate');
   });
 
+  it('publishes days ahead of stream time without keeping them, and every segment held here on each day stream time reaches', () => {
+    const state = new PartitionState(0, RULES);
+    state.apply('a', view('a', '2026-11-20T09:00:00Z', 'smb'));
+    const first = state.flush(++position);
+    // The visit is in smb's rolling windows ending on the next 29 days: published as not reached...
+    const ahead = first.windows.filter((w) => w.segment === 'smb' && w.day > '2026-11-20');
+    expect([ahead.length, ahead.every((w) => !w.day_reached && w.rolling['30'].visitors === 1)]).toEqual([29, true]);
+    // ...with no window record of their own: the rolling record holds all they show.
+    expect(first.changelog.filter((r) => r.key.startsWith('w|')).map((r) => r.key)).toEqual(['w|smb|2026-11-20', 'w|*|2026-11-20']);
+    expect(first.changelog.filter((r) => r.key.startsWith('r|')).map((r) => r.key)).toEqual(['r|smb', 'r|*']);
+
+    // Stream time reaches the 22nd by another segment's event: smb's 21st and 22nd go out reached, its visitor in them.
+    state.apply('b', view('b', '2026-11-22T09:00:00Z', 'enterprise'));
+    const reached = state.flush(++position).windows.filter((w) => w.segment === 'smb' && w.day_reached);
+    expect(reached.map((w) => [w.day, w.rolling['7'].visitors, w.stage_counts])).toEqual([
+      ['2026-11-20', 1, { discovery: 1 }],
+      ['2026-11-21', 1, { discovery: 1 }],
+      ['2026-11-22', 1, { discovery: 1 }],
+    ]);
+  });
+
   it("keeps a buyer's purchases for checkouts only while their day is open", () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', buy('a', '2026-11-20T10:00:00Z', '3'));
     const record = () =>
-      unpackCustomer(state.flush().changelog.find((r) => r.key === 'c|a')?.value as Buffer, () => {
+      unpackCustomer(state.flush(++position).changelog.find((r) => r.key === 'c|a')?.value as Buffer, () => {
         throw new Error('a changelog record of this build is not JSON');
       });
     expect(record().track).toMatchObject({ checkouts: { purchases: [at('2026-11-20T10:00:00Z')] } });
@@ -316,23 +343,23 @@ describe('PartitionState', () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', buy('a', '2026-10-01T10:00:00Z', '1'));
     state.apply('b', buy('b', '2026-10-20T10:00:00Z', '1'));
-    state.flush();
+    state.flush(++position);
     state.apply('z', view('z', '2026-11-05T10:00:00Z'));
-    const smb = state.flush().windows.find((w) => w.segment === 'smb' && w.day === '2026-11-05');
+    const smb = state.flush(++position).windows.find((w) => w.segment === 'smb' && w.day === '2026-11-05');
     expect(smb?.dormant_customers).toBe(1);
   });
 
   it("counts a converted customer as newly dormant on the one day its silence reaches DORMANT_AFTER_DAYS (the day's churn)", () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', buy('a', '2026-10-01T10:00:00Z', '1'));
-    state.flush();
+    state.flush(++position);
     const windows = [];
     for (const day of ['2026-10-30', '2026-10-31', '2026-11-01', '2026-11-02']) {
       state.apply('z', view('z', `${day}T10:00:00Z`));
-      windows.push(...state.flush().windows);
+      windows.push(...state.flush(++position).windows);
     }
     state.apply('z', view('z', '2026-11-03T10:00:00Z'));
-    windows.push(...state.flush().windows);
+    windows.push(...state.flush(++position).windows);
     const latest = new Map(windows.filter((w) => w.segment === 'smb' && w.day >= '2026-10-30' && w.day_reached).map((w) => [w.day, w]));
     expect([...latest].map(([day, w]) => [day, w.dormant_customers, w.newly_dormant_customers])).toEqual([
       ['2026-10-30', 0, 0],
@@ -348,10 +375,10 @@ describe('PartitionState', () => {
     state.apply('a', buy('a', '2026-10-01T10:00:00Z', '7'));
     state.apply('b', buy('b', '2026-10-20T10:00:00Z', '1'));
     state.apply('v', view('v', '2026-10-25T10:00:00Z')); // never bought: never at risk
-    const history = state.flush();
+    const history = state.flush(++position);
     expect(history.atRisk).toEqual([]);
     state.apply('z', view('z', '2026-11-05T10:00:00Z')); // a dormant since the end of Oct 31
-    const { atRisk, changelog } = state.flush();
+    const { atRisk, changelog } = state.flush(++position);
     expect(atRisk.map((r) => [r.customer_id, r.reasons, r.at, r.revenue, r.event_id, r.score])).toEqual([
       ['a', ['dormant'], '2026-11-01T00:00:00.000Z', '7.00', null, null],
     ]);
@@ -359,16 +386,16 @@ describe('PartitionState', () => {
     const restored = new PartitionState(0, RULES);
     for (const record of [...history.changelog, ...changelog]) restored.restore(record.key, record.value);
     restored.apply('y', view('y', '2026-11-12T10:00:00Z')); // b goes dormant at the end of Nov 19, not yet
-    expect(restored.flush().atRisk).toEqual([]);
+    expect(restored.flush(++position).atRisk).toEqual([]);
     restored.apply('x', view('x', '2026-11-25T10:00:00Z'));
-    expect(restored.flush().atRisk.map((r) => [r.customer_id, r.at])).toEqual([['b', '2026-11-20T00:00:00.000Z']]);
+    expect(restored.flush(++position).atRisk.map((r) => [r.customer_id, r.at])).toEqual([['b', '2026-11-20T00:00:00.000Z']]);
   });
 
   it('emits the final revision of a window that takes data and closes in the same batch', () => {
     const state = new PartitionState(0, RULES);
     state.apply('a', view('a', '2026-11-10T09:00:00Z'));
     state.apply('b', view('b', '2026-11-14T09:00:00Z')); // closes the 10th (end + 2 days < stream time)
-    const out = state.flush();
+    const out = state.flush(++position);
     // The 12th and 13th had no events, but a's visit on the 10th is in their rolling weeks.
     const reached = out.windows.filter((w) => w.day_reached);
     expect(reached.map((w) => `${w.segment}|${w.day}:${w.counts.visitors}/${w.rolling['7'].visitors ?? 0}`)).toEqual([

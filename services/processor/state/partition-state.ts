@@ -67,7 +67,6 @@ export interface ProcessorRules {
 
 interface OpenWindow {
   counts: WindowCounts;
-  revision: number;
   stageCounts: Record<string, number>;
   dormant: number;
   /** Of those, the ones that went dormant on the window's day. */
@@ -98,6 +97,9 @@ export interface Flushed {
   readonly windows: readonly SegmentKpiPartial[];
   readonly changelog: readonly ChangelogRecord[];
 }
+
+/** A day no event of this partition has reached: nothing counted, no stage snapshot taken. */
+const AHEAD_OF_STREAM_TIME: Readonly<OpenWindow> = { counts: EMPTY_WINDOW, stageCounts: {}, dormant: 0, newlyDormant: 0, reached: false };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -131,6 +133,8 @@ export class PartitionState {
   /** Customers handed over to another partition since the last flush (identity stitching): tombstoned unless held again. */
   private readonly handedOver = new Set<string>();
   private streamTimeMoved = false;
+  /** The days stream time reached since the last flush (day numbers): published for every segment. */
+  private daysReached: { from: number; to: number } | null = null;
 
   constructor(partition: number, rules: ProcessorRules) {
     this.partition = partition;
@@ -310,8 +314,13 @@ export class PartitionState {
     });
   }
 
-  /** Everything that changed since the last flush, as outputs and changelog records. */
-  flush(): Flushed {
+  /**
+   * Everything that changed since the last flush, as outputs and changelog records. `revision`
+   * orders the shares of a (segment, day): the input position the flush covers (the consumer
+   * passes its batch's next offset), so it grows with every flush, also across restarts and replays,
+   * without a counter kept per window.
+   */
+  flush(revision: number): Flushed {
     const today = this.streamTime === null ? null : dayOf(this.streamTime, this.rules.timeZone);
     const oldestOpenDay = this.oldestOpenDay();
     const changelog: ChangelogRecord[] = [];
@@ -341,18 +350,40 @@ export class PartitionState {
     // A day whose rolling counts changed is published, even one without events of its own, and
     // even one ahead of this partition's stream time (other partitions may be there already), up
     // to the longest window ahead. Month-over-month returning visitors reach a month further; those
-    // days go out when stream time reaches them (freezeDaysBefore), not on every visit before.
+    // days go out when stream time reaches them (below), not on every visit before.
+    const ahead: SegmentKpiPartial[] = [];
     const aheadUntil = today === null ? Number.POSITIVE_INFINITY : dayNumber(today) + ROLLING_LOOKBACK_DAYS;
     for (const [segment, { from, to }] of this.dirtyRolling) {
       for (let end = from; end <= Math.min(to, aheadUntil); end++) {
         const day = dayName(end);
         if (!this.isOpen(day)) continue;
         const windowKey = windowKeyOf(segment, day);
+        if (today !== null && day > today && !this.windows.has(windowKey)) {
+          // Ahead of stream time a day holds only rolling counts, which the rolling record keeps:
+          // published, not kept (no window, no changelog record of its own).
+          ahead.push(this.partial(segment, day, AHEAD_OF_STREAM_TIME, revision));
+          continue;
+        }
         if (!this.windows.has(windowKey)) this.openWindow(windowKey);
         this.dirtyWindows.add(windowKey);
       }
     }
-    // A day published ahead of stream time goes out again once stream time reaches it.
+    // The days stream time reached go out for every segment held here, with its rolling counts as
+    // of then, whether it was published ahead or not.
+    if (this.daysReached !== null) {
+      const segments = new Set([...this.rolling.keys(), ...[...this.stageCounts].filter(([, stages]) => stages.size > 0).map(([s]) => s)]);
+      for (let end = this.daysReached.from; end <= this.daysReached.to; end++) {
+        const day = dayName(end);
+        if (!this.isOpen(day)) continue;
+        for (const segment of segments) {
+          const windowKey = windowKeyOf(segment, day);
+          if (!this.windows.has(windowKey)) this.openWindow(windowKey);
+          this.dirtyWindows.add(windowKey);
+        }
+      }
+    }
+    // A window kept ahead of stream time (one a merge counted in, or one restored from before ahead
+    // days were kept apart) goes out again once stream time reaches it.
     for (const [windowKey, window] of this.windows) {
       if (!window.reached && today !== null && parseWindowKey(windowKey).day <= today) this.dirtyWindows.add(windowKey);
     }
@@ -363,8 +394,7 @@ export class PartitionState {
       const { segment, day } = parseWindowKey(windowKey);
       if (day === today) this.snapshot(window, segment, day);
       window.reached = today !== null && day <= today;
-      window.revision++;
-      windows.push(this.partial(segment, day, window));
+      windows.push(this.partial(segment, day, window, revision));
       changelog.push({
         key: changelogKey.window(windowKey),
         value: JSON.stringify({ ...window, counts: windowCountsToJson(window.counts) }),
@@ -386,7 +416,7 @@ export class PartitionState {
     for (const key of this.handedOver) if (!this.customers.has(key)) changelog.push({ key: changelogKey.customer(key), value: null });
     if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: changelogKey.streamTime, value: String(this.streamTime) });
 
-    const flushed = { transitions: this.transitions, atRisk: this.atRisk, profiles, windows, changelog };
+    const flushed = { transitions: this.transitions, atRisk: this.atRisk, profiles, windows: windows.concat(ahead), changelog };
     this.transitions = [];
     this.atRisk = [];
     this.dirtyCustomers.clear();
@@ -396,6 +426,7 @@ export class PartitionState {
     this.closedWindows.clear();
     this.handedOver.clear();
     this.streamTimeMoved = false;
+    this.daysReached = null;
     return flushed;
   }
 
@@ -422,10 +453,12 @@ export class PartitionState {
           this.windows.delete(part.window);
           return;
         }
-        // newlyDormant: absent from windows written before it existed.
-        const parsed = JSON.parse(value) as Omit<OpenWindow, 'counts' | 'newlyDormant'> & {
+        // newlyDormant: absent from windows written before it existed. revision: a counter windows
+        // written before flushes took the input position kept; not needed now.
+        const { revision: _counter, ...parsed } = JSON.parse(value) as Omit<OpenWindow, 'counts' | 'newlyDormant'> & {
           counts: Record<string, unknown>;
           newlyDormant?: number;
+          revision?: number;
         };
         this.windows.set(part.window, { ...parsed, newlyDormant: parsed.newlyDormant ?? 0, counts: windowCountsFromJson(parsed.counts) });
         return;
@@ -442,14 +475,14 @@ export class PartitionState {
     }
   }
 
-  private partial(segment: string, day: Day, window: OpenWindow): SegmentKpiPartial {
+  private partial(segment: string, day: Day, window: Readonly<OpenWindow>, revision: number): SegmentKpiPartial {
     const { transitionsTo, revenueMinor, revenueByCurrency, ordersByCurrency, socialByNetwork, ...numbers } = window.counts;
     return {
       segment,
       day,
       time_zone: this.rules.timeZone,
       partition: this.partition,
-      revision: window.revision,
+      revision,
       counts: { ...numbers, revenueMinor: revenueMinor.toString() },
       transitions_to: transitionsTo,
       revenue_by_currency: Object.fromEntries(
@@ -466,7 +499,7 @@ export class PartitionState {
   }
 
   private openWindow(windowKey: string): OpenWindow {
-    const window: OpenWindow = { counts: EMPTY_WINDOW, revision: 0, stageCounts: {}, dormant: 0, newlyDormant: 0, reached: false };
+    const window: OpenWindow = { ...AHEAD_OF_STREAM_TIME, stageCounts: {} };
     this.windows.set(windowKey, window);
     return window;
   }
@@ -512,6 +545,8 @@ export class PartitionState {
       if (newStreamTime < dayEnd(day, this.rules.timeZone) + this.rules.allowedLatenessMs) days.push(day);
     }
     this.goneDormant(today, newDay);
+    const reached = { from: dayNumber(addDays(today, 1)), to: dayNumber(newDay) };
+    this.daysReached = this.daysReached === null ? reached : { from: this.daysReached.from, to: reached.to };
     const segments = [...this.stageCounts].filter(([, stages]) => stages.size > 0).map(([segment]) => segment);
     for (const day of days) {
       for (const segment of segments) {
