@@ -6,9 +6,18 @@
  * that fence. It also commits past the transaction markers a partition ends in, from where the
  * group stands when the partition is assigned: a restarted step shows no lag where all is counted.
  */
-import type { Batch, Consumer, ICustomPartitioner, Kafka, Producer } from 'kafkajs';
+import type { Consumer, ICustomPartitioner, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { createTransactionalProducer, readPartitionsToEnd, topicOffsets } from './kafka.ts';
 import type { Logger } from './logger.ts';
+
+/** The part of a fetched batch a step reads: the messages the group has not committed yet. */
+export interface ConsumedBatch {
+  readonly topic: string;
+  readonly partition: number;
+  readonly messages: readonly KafkaMessage[];
+  /** The fetch's last offset, transaction markers after the last message included. */
+  lastOffset(): string;
+}
 
 export interface OwnedPartition<S> {
   readonly state: S;
@@ -90,7 +99,7 @@ export class OwnedPartitions<S> {
   async consume(
     consumer: Consumer,
     topic: string,
-    handle: (batch: Batch, owned: OwnedPartition<S>) => Promise<void>,
+    handle: (batch: ConsumedBatch, owned: OwnedPartition<S>) => Promise<void>,
     failed: (partition: number, error: unknown) => void,
   ): Promise<void> {
     await this.refuseUnbackedPartitions(topic);
@@ -106,8 +115,19 @@ export class OwnedPartitions<S> {
         const last = batch.messages.at(-1);
         if (last === undefined || payload.isStale()) return;
         const owned = await this.acquire(batch.partition);
+        // A fetch can start below where the group stands: kafkajs reads the group's offsets at a
+        // rebalance without waiting for a transaction's offsets to be written (no require_stable),
+        // so it can fetch again what a transaction just committed. Replayed, events would be
+        // recognised by their ids, but identity commands would be carried out twice.
+        const from = this.committed.get(batch.partition) ?? -1n;
+        const messages = batch.messages.filter((message) => BigInt(message.offset) >= from);
+        if (messages.length === 0) {
+          payload.resolveOffset(last.offset);
+          await payload.heartbeat();
+          return;
+        }
         try {
-          await handle(batch, owned);
+          await handle({ topic: batch.topic, partition: batch.partition, messages, lastOffset: () => batch.lastOffset() }, owned);
         } catch (error: unknown) {
           this.committed.delete(batch.partition);
           failed(batch.partition, error);
@@ -204,6 +224,10 @@ export class OwnedPartitions<S> {
       120_000,
     );
     this.logger.info({ event: restoredEvent, partition, records, ...describe(state), ms: Math.round(performance.now() - began) });
+    // Where the group stands, read after the fence: an earlier owner's last commit is complete by now.
+    await this.learnGroupOffsets().catch((error: unknown) => {
+      this.logger.warn({ event: 'consumer.offsets_unread', partition, err: error }, 'a batch the group committed may be read again');
+    });
     return { state, producer };
   }
 }
