@@ -5,29 +5,21 @@ import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import type { AlertRecord } from '../../schemas/alert-records.ts';
 import { absorb, evaluateBook, forgetSharesBefore, newAlertBook, restoreAlerts, type AlertBook, type BookSettings } from './alert-book.ts';
 import { alertIdOf, DEFAULT_SIGNAL_SETTINGS, watermarkOf } from './segment-alerts.ts';
+import { kpiShare } from '../../test/helpers/records.ts';
 
 const DAY0 = dayNumber('2026-09-01');
 const day = (i: number) => dayName(DAY0 + i);
 const PARTITIONS = 2;
 
 /** One processor partition's share of a day: `detractors` of 25 NPS answers. */
-const share = (segment: string, i: number, partition: number, detractors: number, revision = 1): SegmentKpiPartial => ({
-  segment,
-  day: day(i),
-  time_zone: 'UTC',
-  partition,
-  revision,
-  counts: { revenueMinor: '0', npsDetractors: detractors, npsPromoters: 25 - detractors },
-  transitions_to: {},
-  revenue_by_currency: {},
-  orders_by_currency: {},
-  social_by_network: {},
-  stage_counts: {},
-  dormant_customers: 0,
-  newly_dormant_customers: 0,
-  rolling: { '1': {}, '7': {}, '30': {} },
-  day_reached: true,
-});
+const share = (segment: string, i: number, partition: number, detractors: number, revision = 1): SegmentKpiPartial =>
+  kpiShare({
+    segment,
+    day: day(i),
+    partition,
+    revision,
+    counts: { revenueMinor: '0', npsDetractors: detractors, npsPromoters: 25 - detractors },
+  });
 
 const SETTINGS: BookSettings = { signals: DEFAULT_SIGNAL_SETTINGS, lookbackDays: 60, partitions: PARTITIONS };
 const NOW = '2026-11-25T08:00:00.000Z';

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { readingsOf, slimShare, windowOf } from './signals.ts';
+import { kpiShare } from '../../test/helpers/records.ts';
 
 const share = (
   partition: number,
@@ -9,23 +10,17 @@ const share = (
   dormant: [dormant: number, newly: number],
   rolling30: Record<string, number>,
   rolling7: Record<string, number> = {},
-): SegmentKpiPartial => ({
-  segment: 'smb',
-  day: '2026-11-20',
-  time_zone: 'UTC',
-  partition,
-  revision: 1,
-  counts: { revenueMinor: '0', ...counts },
-  transitions_to: {},
-  revenue_by_currency: {},
-  orders_by_currency: {},
-  social_by_network: {},
-  stage_counts: stages,
-  dormant_customers: dormant[0],
-  newly_dormant_customers: dormant[1],
-  rolling: { '1': {}, '7': rolling7, '30': rolling30 },
-  day_reached: true,
-});
+): SegmentKpiPartial =>
+  kpiShare({
+    segment: 'smb',
+    day: '2026-11-20',
+    partition,
+    counts: { revenueMinor: '0', ...counts },
+    stage_counts: stages,
+    dormant_customers: dormant[0],
+    newly_dormant_customers: dormant[1],
+    rolling: { '1': {}, '7': rolling7, '30': rolling30 },
+  });
 
 describe('windowOf and readingsOf', () => {
   it('adds up the partitions of a window, then reads each signal with its sample', () => {

@@ -1,4 +1,23 @@
 import type { AlertRecord } from '../../schemas/alert-records.ts';
+import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+
+/** One processor partition's KPI share of a day with nothing counted, and what a test counts laid over it. */
+export const kpiShare = (share: Pick<SegmentKpiPartial, 'segment' | 'day'> & Partial<SegmentKpiPartial>): SegmentKpiPartial => ({
+  time_zone: 'UTC',
+  partition: 0,
+  revision: 1,
+  counts: { revenueMinor: '0' },
+  transitions_to: {},
+  revenue_by_currency: {},
+  orders_by_currency: {},
+  social_by_network: {},
+  stage_counts: {},
+  dormant_customers: 0,
+  newly_dormant_customers: 0,
+  rolling: { '1': {}, '7': {}, '30': {} },
+  day_reached: true,
+  ...share,
+});
 
 /** A firing alert as the alerting service publishes it. */
 export const FIRING_ALERT: AlertRecord = {

@@ -25,6 +25,7 @@ import { createLogger } from '../../services/common/logger.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { testConfig } from '../helpers/config.ts';
 import { encodersFor, readRecords } from '../helpers/kafka.ts';
+import { kpiShare } from '../helpers/records.ts';
 import { caughtUp } from '../helpers/pipeline.ts';
 
 const SEGMENT = 'فروشگاه-شیراز';
@@ -38,23 +39,13 @@ const PROGRESS_AT = 1;
 
 /** Processor partition 0's share of one day: `detractors` of 40 NPS answers. */
 function shareOf(segment: string, i: number, detractors: number, revision: number, reached: boolean): SegmentKpiPartial {
-  return {
+  return kpiShare({
     segment,
     day: day(i),
-    time_zone: 'UTC',
-    partition: 0,
     revision,
     counts: { revenueMinor: '0', npsDetractors: detractors, npsPromoters: 40 - detractors },
-    transitions_to: {},
-    revenue_by_currency: {},
-    orders_by_currency: {},
-    social_by_network: {},
-    stage_counts: {},
-    dormant_customers: 0,
-    newly_dormant_customers: 0,
-    rolling: { '1': {}, '7': {}, '30': {} },
     day_reached: reached,
-  };
+  });
 }
 
 describe('the alert detector’s consistent cut', () => {

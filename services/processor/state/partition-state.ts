@@ -98,8 +98,8 @@ export interface Flushed {
   readonly changelog: readonly ChangelogRecord[];
 }
 
-/** A day no event of this partition has reached: nothing counted, no stage snapshot taken. */
-const AHEAD_OF_STREAM_TIME: Readonly<OpenWindow> = { counts: EMPTY_WINDOW, stageCounts: {}, dormant: 0, newlyDormant: 0, reached: false };
+/** A window as it opens, and a day ahead of stream time as published: nothing counted, no stage snapshot taken. */
+const NOTHING_COUNTED: Readonly<OpenWindow> = { counts: EMPTY_WINDOW, stageCounts: {}, dormant: 0, newlyDormant: 0, reached: false };
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -361,7 +361,7 @@ export class PartitionState {
         if (today !== null && day > today && !this.windows.has(windowKey)) {
           // Ahead of stream time a day holds only rolling counts, which the rolling record keeps:
           // published, not kept (no window, no changelog record of its own).
-          ahead.push(this.partial(segment, day, AHEAD_OF_STREAM_TIME, revision));
+          ahead.push(this.partial(segment, day, NOTHING_COUNTED, revision));
           continue;
         }
         if (!this.windows.has(windowKey)) this.openWindow(windowKey);
@@ -371,7 +371,7 @@ export class PartitionState {
     // The days stream time reached go out for every segment held here, with its rolling counts as
     // of then, whether it was published ahead or not.
     if (this.daysReached !== null) {
-      const segments = new Set([...this.rolling.keys(), ...[...this.stageCounts].filter(([, stages]) => stages.size > 0).map(([s]) => s)]);
+      const segments = new Set([...this.rolling.keys(), ...this.segmentsWithCustomers()]);
       for (let end = this.daysReached.from; end <= this.daysReached.to; end++) {
         const day = dayName(end);
         if (!this.isOpen(day)) continue;
@@ -499,7 +499,7 @@ export class PartitionState {
   }
 
   private openWindow(windowKey: string): OpenWindow {
-    const window: OpenWindow = { ...AHEAD_OF_STREAM_TIME, stageCounts: {} };
+    const window: OpenWindow = { ...NOTHING_COUNTED, stageCounts: {} };
     this.windows.set(windowKey, window);
     return window;
   }
@@ -547,7 +547,7 @@ export class PartitionState {
     this.goneDormant(today, newDay);
     const reached = { from: dayNumber(addDays(today, 1)), to: dayNumber(newDay) };
     this.daysReached = this.daysReached === null ? reached : { from: this.daysReached.from, to: reached.to };
-    const segments = [...this.stageCounts].filter(([, stages]) => stages.size > 0).map(([segment]) => segment);
+    const segments = this.segmentsWithCustomers();
     for (const day of days) {
       for (const segment of segments) {
         const windowKey = windowKeyOf(segment, day);
@@ -556,6 +556,11 @@ export class PartitionState {
         this.dirtyWindows.add(windowKey);
       }
     }
+  }
+
+  /** The segments some customer held here is in. */
+  private segmentsWithCustomers(): string[] {
+    return [...this.stageCounts].filter(([, stages]) => stages.size > 0).map(([segment]) => segment);
   }
 
   /**
