@@ -187,9 +187,11 @@ export const envSchema = z.object({
    * The KPI shares of the days after tomorrow go out at most this often per partition (with a
    * batch, or alone once the partition goes quiet); tomorrow's and today's with every batch. A new
    * visitor moves its segment's rolling counts on each of the next 30 days: published with every
-   * small batch, those shares were most of what the processor wrote at live rates. 0: every batch.
+   * small batch, those shares were most of what the processor wrote at live rates. They are
+   * previews: no alert judges a day before every partition reached it, and a view shows one only
+   * where another partition is two days further on. 0: every batch.
    */
-  PROCESSOR_FAR_AHEAD_EVERY_MS: z.coerce.number().int().min(0).max(60_000).default(1000),
+  PROCESSOR_FAR_AHEAD_EVERY_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
   /** A crashed processor's partitions move to the survivors after this long without heartbeats. */
   PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
   /** A customer's event_ids are remembered (replays recognised) for events this many days before its newest... */

@@ -345,10 +345,12 @@ describe('journey processor', () => {
       const kafka = createKafka(failing.kafka, undefined);
       const start = (config: Config) =>
         runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') });
-      running.push(await start(reference));
+      const uninterrupted = await start(reference);
       await processedAll(kafka, reference);
-      running.push(await start(failing));
+      const replaying = await start(failing);
       await processedAll(kafka, failing, 120_000);
+      // Stopped, each has published the days ahead it held back.
+      await Promise.all([uninterrupted.stop(), replaying.stop()]);
       const [after, expected] = await Promise.all([outputsOf(kafka, failing), outputsOf(kafka, reference)]);
       expect(after.transitions.length).toBeGreaterThan(60);
       expect(after).toEqual(expected);
