@@ -74,8 +74,9 @@ export type CustomerAtRiskRecord = z.infer<typeof customerAtRiskRecord>;
  * One processor partition's share of a daily window. The shares of all partitions add up to the
  * window (each customer lives in exactly one partition), so a reader keeps the latest revision
  * per key and sums by (segment, day). A revision is where the processor's input partition stood
- * when the share went out: every later share of the partition has a higher one, after restarts too. `counts` fields are those of WindowCounts in
- * services/processor/rules/window-deltas.ts; `revenueMinor` is ten-thousandths, as a string.
+ * when the share went out: every later share of the partition has a higher one, after restarts
+ * too. `counts` fields are those of WindowCounts in services/processor/rules/window-deltas.ts;
+ * `revenueMinor` is ten-thousandths, as a string.
  */
 export const segmentKpiPartial = z.object({
   segment: z.string(),
