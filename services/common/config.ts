@@ -183,6 +183,15 @@ export const envSchema = z.object({
   PROCESSOR_BATCH_MIN_BYTES: z.coerce.number().int().min(1).default(1),
   /** ...or until this long has passed (an idle fetch waits this long; so does a stop). */
   PROCESSOR_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(10_000).default(1000),
+  /**
+   * The KPI shares of the days after tomorrow go out at most this often per partition (with a
+   * batch, or alone once the partition goes quiet); tomorrow's and today's with every batch. A new
+   * visitor moves its segment's rolling counts on each of the next 30 days: published with every
+   * small batch, those shares were most of what the processor wrote at live rates. They are
+   * previews: no alert judges a day before every partition reached it, and a view shows one only
+   * where another partition is two days further on. 0: every batch.
+   */
+  PROCESSOR_FAR_AHEAD_EVERY_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
   /** A crashed processor's partitions move to the survivors after this long without heartbeats. */
   PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
   /** A customer's event_ids are remembered (replays recognised) for events this many days before its newest... */
@@ -407,6 +416,7 @@ function structure(env: ParsedEnv, cwd: string) {
       minBytes: env.PROCESSOR_BATCH_MIN_BYTES,
       faultFailBatches: env.PROCESSOR_FAULT_FAIL_BATCHES,
       maxWaitMs: env.PROCESSOR_BATCH_MAX_WAIT_MS,
+      farAheadEveryMs: env.PROCESSOR_FAR_AHEAD_EVERY_MS,
       sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
       dedup: { windowMs: env.PROCESSOR_DEDUP_WINDOW_DAYS * 86_400_000, maxIds: env.PROCESSOR_DEDUP_MAX_IDS },
       identity: { maxAnonymousIds: env.IDENTITY_MAX_ANONYMOUS_IDS, blockedAnonymousIds: env.IDENTITY_BLOCKED_ANONYMOUS_IDS },

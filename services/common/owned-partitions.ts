@@ -44,6 +44,8 @@ export class OwnedPartitions<S> {
    */
   private readonly committed = new Map<number, bigint>();
   private assigned: ReadonlySet<number> = new Set();
+  /** Per partition, its latest batch or step between batches: the next waits for it (they share a producer). */
+  private readonly turns = new Map<number, Promise<unknown>>();
   /** The group's offsets being read for the latest assignment. */
   private learning: Promise<void> = Promise.resolve();
   private topic: string | undefined;
@@ -114,32 +116,71 @@ export class OwnedPartitions<S> {
         const { batch } = payload;
         const last = batch.messages.at(-1);
         if (last === undefined || payload.isStale()) return;
-        const owned = await this.acquire(batch.partition);
-        // A fetch can start below where the group stands: kafkajs reads the group's offsets at a
-        // rebalance without waiting for a transaction's offsets to be written (no require_stable),
-        // so it can fetch again what a transaction just committed. Replayed, events would be
-        // recognised by their ids, but identity commands would be carried out twice.
-        const from = this.committed.get(batch.partition) ?? -1n;
-        const messages = batch.messages.filter((message) => BigInt(message.offset) >= from);
-        if (messages.length === 0) {
+        await this.inTurn(batch.partition, async () => {
+          if (payload.isStale()) return;
+          const owned = await this.acquire(batch.partition);
+          // A fetch can start below where the group stands: kafkajs reads the group's offsets at a
+          // rebalance without waiting for a transaction's offsets to be written (no require_stable),
+          // so it can fetch again what a transaction just committed. Replayed, events would be
+          // recognised by their ids, but identity commands would be carried out twice.
+          const from = this.committed.get(batch.partition) ?? -1n;
+          const messages = batch.messages.filter((message) => BigInt(message.offset) >= from);
+          if (messages.length === 0) {
+            payload.resolveOffset(last.offset);
+            return;
+          }
+          try {
+            await handle({ topic: batch.topic, partition: batch.partition, messages, lastOffset: () => batch.lastOffset() }, owned);
+          } catch (error: unknown) {
+            this.committed.delete(batch.partition);
+            failed(batch.partition, error);
+            await this.release(batch.partition);
+            throw error;
+          }
+          // lastOffset() counts the transaction markers the fetch held after the last message, as `handle` did.
+          this.committed.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
           payload.resolveOffset(last.offset);
-          await payload.heartbeat();
-          return;
-        }
-        try {
-          await handle({ topic: batch.topic, partition: batch.partition, messages, lastOffset: () => batch.lastOffset() }, owned);
-        } catch (error: unknown) {
-          this.committed.delete(batch.partition);
-          failed(batch.partition, error);
-          await this.release(batch.partition);
-          throw error;
-        }
-        // lastOffset() counts the transaction markers the fetch held after the last message, as `handle` did.
-        this.committed.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
-        payload.resolveOffset(last.offset);
+        });
         await payload.heartbeat();
       },
     });
+  }
+
+  /**
+   * Runs `step` between a partition's batches, never beside one (it may use the partition's
+   * producer), with where the group stands in it. `take`: a partition assigned here and not held yet
+   * is taken first (an assigned partition with nothing to read is never taken by a batch); else the
+   * step is skipped unless the partition is held. A step that throws releases the partition as a
+   * failed batch does: its state is restored before its next batch.
+   */
+  async betweenBatches(
+    partition: number,
+    step: (owned: OwnedPartition<S>, position: bigint) => Promise<void>,
+    { take }: { readonly take: boolean },
+  ): Promise<void> {
+    await this.inTurn(partition, async () => {
+      if (!this.assigned.has(partition) || (!take && !this.owned.has(partition))) return;
+      const owned = await this.acquire(partition);
+      const position = this.committed.get(partition);
+      if (position === undefined) return;
+      try {
+        await step(owned, position);
+      } catch (error: unknown) {
+        this.committed.delete(partition);
+        await this.release(partition);
+        throw error;
+      }
+    });
+  }
+
+  private inTurn<T>(partition: number, step: () => Promise<T>): Promise<T> {
+    const previous = this.turns.get(partition) ?? Promise.resolve();
+    const turn = previous.then(step);
+    this.turns.set(
+      partition,
+      turn.catch(() => undefined),
+    );
+    return turn;
   }
 
   /** Releases every partition (after the consumer stopped). */

@@ -32,11 +32,11 @@ import { deadLetterMessage } from '../common/dead-letter.ts';
 import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer.ts';
 import { commitBatch, ensureTopics, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
-import { OwnedPartitions } from '../common/owned-partitions.ts';
+import { OwnedPartitions, type OwnedPartition } from '../common/owned-partitions.ts';
 import { registerTopicEncoders, type TopicEncoders } from '../common/record-codec.ts';
 import { identityKeyOf, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
-import { segmentKpiKey, segmentKpiRoute, type IdentityLinkRecord } from '../../schemas/processor-outputs.ts';
+import { segmentKpiKey, segmentKpiRoute, type IdentityLinkRecord, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import {
   IDENTITY_COMMANDS,
   IDENTITY_HEADERS,
@@ -47,8 +47,9 @@ import {
 } from '../../schemas/topics.ts';
 import { runIdentityStep } from './identity/identity-step.ts';
 import { anonymousIdOf } from './identity/links.ts';
-import { PartitionState, type EventOutcome, type Flushed } from './state/partition-state.ts';
+import { PartitionState, type ChangelogRecord, type EventOutcome, type Flushed } from './state/partition-state.ts';
 import { processorConsumerConfig } from './consumer-config.ts';
+import { DaysAheadHold } from './days-ahead-hold.ts';
 
 export interface ProcessorDeps {
   readonly kafka: Kafka;
@@ -185,7 +186,14 @@ function applyItems(
 export const PROCESSOR_OUTPUTS = ['stageTransitions', 'customerProfiles', 'customersAtRisk', 'segmentKpis', 'identityLinks'] as const;
 export type ProcessorEncoders = TopicEncoders<(typeof PROCESSOR_OUTPUTS)[number]>;
 
-/** What one batch publishes, per topic; the changelog records stay in the input's partition. */
+const shareMessages = (encode: ProcessorEncoders, shares: readonly SegmentKpiPartial[]): Message[] =>
+  shares.map((share) => ({ key: segmentKpiKey(share.segment, share.day, share.partition), value: encode.segmentKpis(share) }));
+
+/** Changelog records stay in the input's partition. */
+const changelogMessages = (partition: number, records: readonly ChangelogRecord[]): Message[] =>
+  records.map((r) => ({ key: r.key, value: r.value, partition }));
+
+/** What one batch publishes, per topic. */
 export function batchOutputs(
   topics: Topics,
   encode: ProcessorEncoders,
@@ -204,11 +212,8 @@ export function batchOutputs(
       messages: flushed.profiles.map((p) => ({ key: p.customer_id, value: encode.customerProfiles(p) })),
     },
     { topic: topics.customersAtRisk.name, messages: flushed.atRisk.map((r) => ({ key: r.customer_id, value: encode.customersAtRisk(r) })) },
-    {
-      topic: topics.segmentKpis.name,
-      messages: flushed.windows.map((w) => ({ key: segmentKpiKey(w.segment, w.day, w.partition), value: encode.segmentKpis(w) })),
-    },
-    { topic: topics.processorChangelog.name, messages: flushed.changelog.map((r) => ({ key: r.key, value: r.value, partition })) },
+    { topic: topics.segmentKpis.name, messages: shareMessages(encode, flushed.windows) },
+    { topic: topics.processorChangelog.name, messages: changelogMessages(partition, flushed.changelog) },
     { topic: topics.resolvedEvents.name, messages: applied.commands },
     { topic: topics.identityLinks.name, messages: applied.links.map((l) => ({ key: l.anonymous_id, value: encode.identityLinks(l) })) },
     { topic: topics.lateEvents.name, messages: applied.late },
@@ -277,6 +282,29 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
     restoredEvent: 'processor.partition_restored',
   });
   const identity = await runIdentityStep({ kafka, registry, config, logger, topics, encode });
+  // The days after tomorrow a partition held back, alone, between its batches: the shares and the
+  // changelog record that they are out, in one transaction without offsets, revised as of where the
+  // partition stands. `take`: on assignment, where an earlier owner may have held some back.
+  const publishHeldAhead = async (partition: number, take: boolean): Promise<void> => {
+    const publish = async ({ state, producer }: OwnedPartition<PartitionState>, position: bigint) => {
+      if (!state.holdsDaysAhead) return;
+      const { windows, changelog } = state.flushHeldAhead(Number(position));
+      const outputs = [
+        { topic: topics.segmentKpis.name, messages: shareMessages(encode, windows) },
+        { topic: topics.processorChangelog.name, messages: changelogMessages(partition, changelog) },
+      ];
+      await commitBatch(
+        producer,
+        groupId,
+        undefined,
+        outputs.filter((t) => t.messages.length > 0),
+      );
+    };
+    await owned.betweenBatches(partition, publish, { take }).catch((err: unknown) => {
+      logger.warn({ event: 'processor.days_ahead_failed', partition, err }, 'the partition is restored; what it held goes out after');
+    });
+  };
+  const hold = new DaysAheadHold(config.processor.farAheadEveryMs, (partition) => publishHeldAhead(partition, false));
 
   const consumer = kafka.consumer(processorConsumerConfig(groupId, config.processor));
   consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
@@ -285,6 +313,8 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
       logger.warn({ event: 'processor.release_failed', partition, err });
     });
     logger.info({ event: 'processor.assigned', partitions: [...assigned] });
+    // What an earlier owner held back goes out now, also where no batch will come.
+    for (const partition of assigned) void publishHeldAhead(partition, true);
   });
   const died = whenConsumerDies(consumer);
   await owned.consume(
@@ -300,12 +330,14 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
       // lastOffset() counts the transaction markers the fetch held after the last message.
       const next = BigInt(batch.lastOffset()) + 1n;
       // The shares' revision: where the partition stands after this batch (each commit's is higher).
-      const outputs = batchOutputs(topics, encode, partition, state.flush(Number(next)), applied, items.poison);
+      const flushed = state.flush(Number(next), hold.due(partition));
+      const outputs = batchOutputs(topics, encode, partition, flushed, applied, items.poison);
       if (faults.failBatches > 0) {
         faults.failBatches--;
         throw new Error('fault injected (PROCESSOR_FAULT_FAIL_BATCHES): the batch failed after its events were applied');
       }
       await commitBatch(producer, groupId, { topic: batch.topic, partition, next: next.toString() }, outputs);
+      if (state.holdsDaysAhead) hold.later(partition);
       logger.debug({
         event: 'processor.batch',
         partition,
@@ -322,6 +354,9 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
   return {
     died: Promise.race([died, identity.died]),
     stop: async () => {
+      // Still in the group: what is held goes out now rather than with the next owner's first batch.
+      hold.stop();
+      await Promise.all(owned.partitions.map((partition) => publishHeldAhead(partition, false)));
       await Promise.allSettled([identity.stop(), consumer.disconnect()]);
       await owned.releaseAll();
     },

@@ -11,8 +11,9 @@ import { topicsFor } from '../../schemas/topics.ts';
 import { loadConfig } from '../../services/common/config.ts';
 import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
 import { encodersOf } from '../../services/common/record-codec.ts';
-import { batchOutputs, PROCESSOR_OUTPUTS } from '../../services/processor/processor.ts';
-import { PartitionState } from '../../services/processor/state/partition-state.ts';
+import type { TopicMessages } from 'kafkajs';
+import { batchOutputs, PROCESSOR_OUTPUTS, type Applied } from '../../services/processor/processor.ts';
+import { PartitionState, type Flushed } from '../../services/processor/state/partition-state.ts';
 import { validateBatch } from '../../services/producer/event-producer.ts';
 import { journeys } from '../helpers/journeys.ts';
 
@@ -24,6 +25,8 @@ const partitionOf = (key: string, partitions: number) => {
   return (hash >>> 0) % partitions;
 };
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
+const NOTHING_APPLIED: Applied = { late: [], failed: [], commands: [], links: [] };
+const NOTHING_FLUSHED: Flushed = { transitions: [], atRisk: [], profiles: [], windows: [], changelog: [] };
 
 export interface RulesCeiling {
   readonly workload: { readonly events: number; readonly customers: number; readonly partitions: number; readonly batchSize: number };
@@ -42,6 +45,8 @@ export async function rulesCeiling(options: {
   customers: number;
   steps: number;
   batchSize: number;
+  /** The days after tomorrow go out with every this many batches (PROCESSOR_FAR_AHEAD_EVERY_MS at live rates), else are held. */
+  farAheadEvery?: number;
   oneCustomer?: boolean;
 }): Promise<RulesCeiling> {
   const config = loadConfig({ ...process.env, LOG_LEVEL: 'warn' });
@@ -75,24 +80,24 @@ export async function rulesCeiling(options: {
   for (let partition = 0; partition < partitions; partition++) {
     const state = states[partition] as PartitionState;
     const messages = byPartition[partition] ?? [];
+    const count = (outputs: readonly TopicMessages[]) => {
+      for (const { topic, messages: out } of outputs) {
+        outputMessages += out.length;
+        if (topic === topics.segmentKpis.name) kpiShares += out.length;
+        for (const m of out) outputBytes += m.value === null ? 0 : Buffer.byteLength(m.value);
+      }
+    };
     for (let from = 0; from < messages.length; from += batchSize) {
       for (const message of messages.slice(from, from + batchSize)) {
         const decoded = await decode({ key: Buffer.from(message.key), value: message.value });
         if (decoded.ok) state.apply(identityKeyOf(decoded.value), decoded.value);
       }
-      for (const { topic, messages: out } of batchOutputs(
-        topics,
-        encode,
-        partition,
-        state.flush(from + batchSize),
-        { late: [], failed: [], commands: [], links: [] },
-        [],
-      )) {
-        outputMessages += out.length;
-        if (topic === topics.segmentKpis.name) kpiShares += out.length;
-        for (const m of out) outputBytes += m.value === null ? 0 : Buffer.byteLength(m.value);
-      }
+      const farAhead = (from / batchSize) % (options.farAheadEvery ?? 1) === 0;
+      count(batchOutputs(topics, encode, partition, state.flush(from + batchSize, farAhead), NOTHING_APPLIED, []));
     }
+    // What the partition held at its end goes out alone, as once a partition goes quiet.
+    const held = state.flushHeldAhead(messages.length);
+    count(batchOutputs(topics, encode, partition, { ...NOTHING_FLUSHED, ...held }, NOTHING_APPLIED, []));
   }
   const seconds = (performance.now() - began) / 1000;
   global.gc?.();

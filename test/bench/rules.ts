@@ -5,6 +5,8 @@
  * through the processor's per-batch work in memory (rules-ceiling.ts). The live heap after a full
  * GC, with the state held, is the state's size per customer. `--busy` runs the same events a
  * second time as one customer's, in the same process, and reports the rate of the two.
+ * `--far-ahead-every N`: the days after tomorrow go out with every Nth batch and are held between
+ * (PROCESSOR_FAR_AHEAD_EVERY_MS: at live rates a second is several of a partition's batches).
  */
 import os from 'node:os';
 import { parseArgs } from 'node:util';
@@ -15,10 +17,16 @@ const { values } = parseArgs({
     customers: { type: 'string', default: '100000' },
     steps: { type: 'string', default: '4' },
     batch: { type: 'string', default: '2000' },
+    'far-ahead-every': { type: 'string', default: '1' },
     busy: { type: 'boolean', default: false },
   },
 });
-const options = { customers: Number(values.customers), steps: Number(values.steps), batchSize: Number(values.batch) };
+const options = {
+  customers: Number(values.customers),
+  steps: Number(values.steps),
+  batchSize: Number(values.batch),
+  farAheadEvery: Number(values['far-ahead-every']),
+};
 
 async function main() {
   const machine = { cpu: os.cpus()[0]?.model ?? 'unknown', cores: os.cpus().length, node: process.version };

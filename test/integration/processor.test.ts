@@ -273,6 +273,40 @@ describe('journey processor', () => {
     ]);
   });
 
+  it('publishes the days after tomorrow it held back once the partition goes quiet', { timeout: 120_000 }, async () => {
+    const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '1', PROCESSOR_FAR_AHEAD_EVERY_MS: '10000' });
+    const kafka = createKafka(config.kafka, undefined);
+    const topics = topicsFor(config.topicPrefix);
+    const registry = createRegistry(config.registry);
+    const visit = (id: number, customer: string) => ({
+      event_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+      type: 'page_view',
+      occurred_at: '2026-11-10T09:00:00Z',
+      customer_id: customer,
+      segment: 'smb',
+      session_id: `${customer}-1`,
+      properties: { url: 'https://shop.example/', page_type: 'home' },
+    });
+    /** smb's 30-day visitors on a day ten days ahead of stream time, as last published. */
+    const visitorsAhead = async () => {
+      const shares = await readRecords(kafka, registry, topics.segmentKpis.name, TOPIC_RECORDS.segmentKpis, [0]);
+      const ahead = shares.filter(({ value }) => value?.segment === 'smb' && value.day === '2026-11-20').at(-1);
+      return ahead?.value?.rolling['30']?.visitors;
+    };
+    running.push(await runProcessor({ kafka, registry, config, logger: createLogger('silent') }));
+    // The partition's first batch publishes every day ahead; a batch right after it holds them back.
+    await produceAll(config, [visit(1, 'ann')]);
+    await processedAll(kafka, config);
+    await produceAll(config, [visit(2, 'bob')]);
+    await processedAll(kafka, config);
+    // No batch comes after: the partition publishes them on its own.
+    await pollUntil(async () => ((await visitorsAhead()) === 2 ? true : undefined), {
+      timeoutMs: 30_000,
+      intervalMs: 500,
+      what: "bob in smb's 30-day visitors ten days ahead",
+    });
+  });
+
   it('restarted a transaction marker short of the end of resolved-events, commits past it', { timeout: 120_000 }, async () => {
     const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '1' });
     const kafka = createKafka(config.kafka, undefined);
@@ -311,10 +345,12 @@ describe('journey processor', () => {
       const kafka = createKafka(failing.kafka, undefined);
       const start = (config: Config) =>
         runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') });
-      running.push(await start(reference));
+      const uninterrupted = await start(reference);
       await processedAll(kafka, reference);
-      running.push(await start(failing));
+      const replaying = await start(failing);
       await processedAll(kafka, failing, 120_000);
+      // Stopped, each has published the days ahead it held back.
+      await Promise.all([uninterrupted.stop(), replaying.stop()]);
       const [after, expected] = await Promise.all([outputsOf(kafka, failing), outputsOf(kafka, reference)]);
       expect(after.transitions.length).toBeGreaterThan(60);
       expect(after).toEqual(expected);

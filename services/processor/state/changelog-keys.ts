@@ -7,19 +7,22 @@ export type ChangelogPart =
   | { readonly kind: 'customer'; readonly customer: string }
   | { readonly kind: 'window'; readonly window: string }
   | { readonly kind: 'rolling'; readonly segment: string }
-  | { readonly kind: 'streamTime' };
+  | { readonly kind: 'streamTime' }
+  | { readonly kind: 'heldAhead' };
 
 export const changelogKey = {
   customer: (customer: string) => `c|${customer}`,
   window: (window: string) => `w|${window}`,
   rolling: (segment: string) => `r|${segment}`,
   streamTime: 't|stream',
+  heldAhead: 'h|ahead',
 } as const;
 
 /** The part a key names; undefined for a key this version does not know (skipped on restore). */
 export function changelogPartOf(key: string): ChangelogPart | undefined {
   const rest = key.slice(2);
   if (key === changelogKey.streamTime) return { kind: 'streamTime' };
+  if (key === changelogKey.heldAhead) return { kind: 'heldAhead' };
   if (key.startsWith('c|')) return { kind: 'customer', customer: rest };
   if (key.startsWith('w|')) return { kind: 'window', window: rest };
   if (key.startsWith('r|')) return { kind: 'rolling', segment: rest };

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
+import type { SegmentKpiPartial } from '../../../schemas/processor-outputs.ts';
 import { kpisOf, EMPTY_COUNTS, type KpiCounts } from '../rules/kpis.ts';
 import { DEFAULT_STAGE_RULES } from '../rules/stage.ts';
-import { PartitionState, type ProcessorRules } from './partition-state.ts';
+import { PartitionState, type ChangelogRecord, type ProcessorRules } from './partition-state.ts';
 import { unpackCustomer } from './customer-codec.ts';
 
 const RULES: ProcessorRules = {
@@ -323,6 +324,59 @@ describe('PartitionState', () => {
       ['2026-11-21', 1, { discovery: 1 }],
       ['2026-11-22', 1, { discovery: 1 }],
     ]);
+  });
+
+  it('holds back the days after tomorrow and publishes them later as every batch would have, across a restore too', () => {
+    const everyBatch = new PartitionState(0, RULES);
+    const holding = new PartitionState(0, RULES);
+    const batches = [
+      [view('a', '2026-11-20T09:00:00Z'), view('b', '2026-11-20T10:00:00Z', 'enterprise')],
+      [view('c', '2026-11-20T11:00:00Z'), buy('a', '2026-11-20T12:00:00Z', '3')],
+      [view('d', '2026-11-21T09:00:00Z', 'enterprise'), view('e', '2026-11-21T10:00:00Z')],
+    ];
+    /** The latest share per (segment, day), without its revision. */
+    const latest = new Map<PartitionState, Map<string, unknown>>([
+      [everyBatch, new Map()],
+      [holding, new Map()],
+    ]);
+    const keep = (state: PartitionState, shares: readonly SegmentKpiPartial[]) => {
+      for (const { revision: _revision, ...share } of shares) latest.get(state)?.set(`${share.segment}|${share.day}`, share);
+      return shares;
+    };
+    const tomorrowAt = (day: string) => new Date(at(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+    const changelog = new Map<string, ChangelogRecord['value']>();
+    for (const [i, batch] of batches.entries()) {
+      position++;
+      for (const e of batch) {
+        everyBatch.apply(e.customer_id ?? '', e);
+        holding.apply(e.customer_id ?? '', e);
+      }
+      keep(everyBatch, everyBatch.flush(position).windows);
+      const flushed = holding.flush(position, false);
+      for (const r of flushed.changelog) changelog.set(r.key, r.value);
+      const held = keep(holding, flushed.windows);
+      // Nothing after tomorrow goes out; tomorrow does.
+      const today = batch.at(-1)?.occurred_at ?? 0;
+      const tomorrow = tomorrowAt(new Date(today).toISOString().slice(0, 10));
+      expect(held.filter((w) => w.day > tomorrow)).toEqual([]);
+      expect(held.some((w) => w.day === tomorrow)).toBe(true);
+      expect(holding.holdsDaysAhead).toBe(true);
+      if (i === 1) {
+        // A new owner restored from the changelog holds what this one held.
+        const restored = new PartitionState(0, RULES);
+        for (const [key, value] of changelog) restored.restore(key, value);
+        expect(restored.holdsDaysAhead).toBe(true);
+        expect(restored.flushHeldAhead(position).windows).toEqual(keep(holding, holding.flushHeldAhead(position).windows));
+      }
+    }
+    // The held days alone: the same latest shares as publishing every batch, and held no more after a restore.
+    const out = holding.flushHeldAhead(position);
+    keep(holding, out.windows);
+    expect(out.windows.length).toBeGreaterThan(50);
+    expect(latest.get(holding)).toEqual(latest.get(everyBatch));
+    const restored = new PartitionState(0, RULES);
+    for (const r of [...[...changelog].map(([key, value]) => ({ key, value })), ...out.changelog]) restored.restore(r.key, r.value);
+    expect([holding.holdsDaysAhead, restored.holdsDaysAhead]).toEqual([false, false]);
   });
 
   it("keeps a buyer's purchases for checkouts only while their day is open", () => {

@@ -135,6 +135,12 @@ export class PartitionState {
   private streamTimeMoved = false;
   /** The days stream time reached since the last flush (day numbers): published for every segment. */
   private daysReached: { from: number; to: number } | null = null;
+  /**
+   * Days after tomorrow whose rolling counts changed but were not published yet (day numbers, per
+   * segment): a flush may hold them back (see flush). In the changelog, so a new owner publishes
+   * what an earlier one held.
+   */
+  private heldAhead = new Map<string, DaySpan>();
 
   constructor(partition: number, rules: ProcessorRules) {
     this.partition = partition;
@@ -318,9 +324,11 @@ export class PartitionState {
    * Everything that changed since the last flush, as outputs and changelog records. `revision`
    * orders the shares of a (segment, day): the input position the flush covers (the consumer
    * passes its batch's next offset), so it grows with every flush, also across restarts and replays,
-   * without a counter kept per window.
+   * without a counter kept per window. `farAhead` false holds back the days after tomorrow whose
+   * rolling counts changed (a new visitor moves the 30 days ahead of it, in every batch): they go
+   * out with a later flush, or alone (flushHeldAhead).
    */
-  flush(revision: number): Flushed {
+  flush(revision: number, farAhead = true): Flushed {
     const today = this.streamTime === null ? null : dayOf(this.streamTime, this.rules.timeZone);
     const oldestOpenDay = this.oldestOpenDay();
     const changelog: ChangelogRecord[] = [];
@@ -353,7 +361,9 @@ export class PartitionState {
     // days go out when stream time reaches them (below), not on every visit before.
     const ahead: SegmentKpiPartial[] = [];
     const aheadUntil = today === null ? Number.POSITIVE_INFINITY : dayNumber(today) + ROLLING_LOOKBACK_DAYS;
-    for (const [segment, { from, to }] of this.dirtyRolling) {
+    const holdAfter = today === null || farAhead ? Number.POSITIVE_INFINITY : dayNumber(today) + 1;
+    const held = new Map<string, DaySpan>();
+    for (const [segment, { from, to }] of this.rollingToPublish()) {
       for (let end = from; end <= Math.min(to, aheadUntil); end++) {
         const day = dayName(end);
         if (!this.isOpen(day)) continue;
@@ -361,13 +371,15 @@ export class PartitionState {
         if (today !== null && day > today && !this.windows.has(windowKey)) {
           // Ahead of stream time a day holds only rolling counts, which the rolling record keeps:
           // published, not kept (no window, no changelog record of its own).
-          ahead.push(this.partial(segment, day, NOTHING_COUNTED, revision));
+          if (end > holdAfter) widen(held, segment, end, end);
+          else ahead.push(this.partial(segment, day, NOTHING_COUNTED, revision));
           continue;
         }
         if (!this.windows.has(windowKey)) this.openWindow(windowKey);
         this.dirtyWindows.add(windowKey);
       }
     }
+    const heldChange = this.holdAhead(held);
     // The days stream time reached go out for every segment held here, with its rolling counts as
     // of then, whether it was published ahead or not.
     if (this.daysReached !== null) {
@@ -415,6 +427,7 @@ export class PartitionState {
     // A visitor handed back in the same batch is held again: its record went out above.
     for (const key of this.handedOver) if (!this.customers.has(key)) changelog.push({ key: changelogKey.customer(key), value: null });
     if (this.streamTimeMoved && this.streamTime !== null) changelog.push({ key: changelogKey.streamTime, value: String(this.streamTime) });
+    if (heldChange !== undefined) changelog.push(heldChange);
 
     const flushed = { transitions: this.transitions, atRisk: this.atRisk, profiles, windows: windows.concat(ahead), changelog };
     this.transitions = [];
@@ -428,6 +441,46 @@ export class PartitionState {
     this.streamTimeMoved = false;
     this.daysReached = null;
     return flushed;
+  }
+
+  /** Whether some days ahead were held back (flush with `farAhead` false). */
+  get holdsDaysAhead(): boolean {
+    return this.heldAhead.size > 0;
+  }
+
+  /**
+   * The days ahead held back, published alone (between batches, when the partition went quiet),
+   * with the changelog record that they are out. Reads the rolling counters and changes nothing
+   * else, so it can never count an event.
+   */
+  flushHeldAhead(revision: number): { readonly windows: SegmentKpiPartial[]; readonly changelog: ChangelogRecord[] } {
+    const windows: SegmentKpiPartial[] = [];
+    const today = this.streamTime === null ? null : dayOf(this.streamTime, this.rules.timeZone);
+    for (const [segment, { from, to }] of today === null ? [] : this.heldAhead) {
+      for (let end = from; end <= to; end++) {
+        const day = dayName(end);
+        if (today !== null && day > today && !this.windows.has(windowKeyOf(segment, day)))
+          windows.push(this.partial(segment, day, NOTHING_COUNTED, revision));
+      }
+    }
+    const change = this.holdAhead(new Map());
+    return { windows, changelog: change === undefined ? [] : [change] };
+  }
+
+  /** The rolling counts' days to publish, per segment: those that changed since the last flush and those held back. */
+  private rollingToPublish(): Map<string, DaySpan> {
+    const spans = new Map<string, DaySpan>();
+    for (const [segment, { from, to }] of this.dirtyRolling) widen(spans, segment, from, to);
+    for (const [segment, { from, to }] of this.heldAhead) widen(spans, segment, from, to);
+    return spans;
+  }
+
+  /** Holds `held` back from now on: the changelog record that says so, if it changed. */
+  private holdAhead(held: Map<string, DaySpan>): ChangelogRecord | undefined {
+    const json = (spans: Map<string, DaySpan>) => JSON.stringify(Object.fromEntries(spans));
+    if (json(held) === json(this.heldAhead)) return undefined;
+    this.heldAhead = held;
+    return { key: changelogKey.heldAhead, value: held.size === 0 ? null : json(held) };
   }
 
   /** Rebuilds from changelog records (latest per key; null deletes). */
@@ -466,6 +519,9 @@ export class PartitionState {
       case 'rolling':
         if (value === null) this.rolling.delete(part.segment);
         else this.rolling.set(part.segment, rollingFromJson(value));
+        return;
+      case 'heldAhead':
+        this.heldAhead = new Map(value === null ? [] : Object.entries(JSON.parse(value) as Record<string, DaySpan>));
         return;
       case 'streamTime':
         if (value !== null) this.streamTime = Number(value);
@@ -644,6 +700,20 @@ export class PartitionState {
       }
     }
   }
+}
+
+/** Days from `from` to `to`, as day numbers. */
+interface DaySpan {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Widens a segment's span of day numbers to take in [from, to]. */
+function widen(spans: Map<string, DaySpan>, segment: string, from: number, to: number): void {
+  if (from > to) return;
+  const span = spans.get(segment);
+  if (span === undefined) spans.set(segment, { from, to });
+  else spans.set(segment, { from: Math.min(span.from, from), to: Math.max(span.to, to) });
 }
 
 /** A customer's changelog value; records written before ids were bounded list them all in the customer. */
