@@ -26,17 +26,20 @@ async function interleavedAborts(kafka: Kafka, topic: string, steps: readonly st
   try {
     const open = new Map<string, Transaction>();
     for (const [name, producer] of producers) open.set(name, await producer.transaction());
-    const send = async (tx: Transaction | undefined, value: string) => {
-      await tx?.send({ topic, acks: -1, messages: [{ key: 'k', value }] });
+    const send = async (tx: Transaction, value: string) => {
+      await tx.send({ topic, acks: -1, messages: [{ key: 'k', value }] });
     };
     for (const step of steps) {
       const [name = '', what = ''] = step.split(':');
-      if (what === 'abort') await open.get(name)?.abort();
-      else await send(open.get(name), what);
+      const tx = open.get(name);
+      if (tx === undefined || what === '') throw new Error(`step ${step}: expected a:… or b:…`);
+      if (what === 'abort') await tx.abort();
+      else await send(tx, what);
     }
     const committed = await producers.get('a')?.transaction();
+    if (committed === undefined) throw new Error('producer a');
     await send(committed, 'committed');
-    await committed?.commit();
+    await committed.commit();
   } finally {
     await Promise.all([...producers.values()].map((p) => p.disconnect()));
   }
