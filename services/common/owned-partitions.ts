@@ -132,9 +132,8 @@ export class OwnedPartitions<S> {
           try {
             await handle({ topic: batch.topic, partition: batch.partition, messages, lastOffset: () => batch.lastOffset() }, owned);
           } catch (error: unknown) {
-            this.committed.delete(batch.partition);
             failed(batch.partition, error);
-            await this.release(batch.partition);
+            await this.forget(batch.partition);
             throw error;
           }
           // lastOffset() counts the transaction markers the fetch held after the last message, as `handle` did.
@@ -166,11 +165,19 @@ export class OwnedPartitions<S> {
       try {
         await step(owned, position);
       } catch (error: unknown) {
-        this.committed.delete(partition);
-        await this.release(partition);
+        await this.forget(partition);
         throw error;
       }
     });
+  }
+
+  /**
+   * After a batch or step failed part way: the state ran ahead of what was committed, so the
+   * partition is released (restored again when next taken) and where the group stands read again.
+   */
+  private async forget(partition: number): Promise<void> {
+    this.committed.delete(partition);
+    await this.release(partition);
   }
 
   private inTurn<T>(partition: number, step: () => Promise<T>): Promise<T> {

@@ -455,14 +455,16 @@ export class PartitionState {
    */
   flushHeldAhead(revision: number): { readonly windows: SegmentKpiPartial[]; readonly changelog: ChangelogRecord[] } {
     const windows: SegmentKpiPartial[] = [];
+    // Only a flush with stream time holds days back.
     const today = this.streamTime === null ? null : dayOf(this.streamTime, this.rules.timeZone);
-    for (const [segment, { from, to }] of today === null ? [] : this.heldAhead) {
-      for (let end = from; end <= to; end++) {
-        const day = dayName(end);
-        if (today !== null && day > today && !this.windows.has(windowKeyOf(segment, day)))
-          windows.push(this.partial(segment, day, NOTHING_COUNTED, revision));
+    if (today !== null)
+      for (const [segment, { from, to }] of this.heldAhead) {
+        for (let end = from; end <= to; end++) {
+          const day = dayName(end);
+          if (day > today && !this.windows.has(windowKeyOf(segment, day)))
+            windows.push(this.partial(segment, day, NOTHING_COUNTED, revision));
+        }
       }
-    }
     const change = this.holdAhead(new Map());
     return { windows, changelog: change === undefined ? [] : [change] };
   }
