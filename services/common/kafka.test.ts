@@ -70,6 +70,32 @@ describe('keyPartitioner', () => {
   });
 });
 
+describe("kafkajs's murmur2 (patches/kafkajs+2.2.4.patch: in 32-bit integers, no Long per byte)", () => {
+  const murmur2 = createRequire(import.meta.url)('kafkajs/src/producer/partitioners/default/murmur2.js') as (
+    key: string | Buffer,
+  ) => number;
+
+  it("hashes as the Java client does: Kafka's own test vectors (UtilsTest.testMurmur2)", () => {
+    const java: [string | Buffer, number][] = [
+      ['21', -973932308],
+      ['foobar', -790332482],
+      ['a-little-bit-long-string', -985981536],
+      ['a-little-bit-longer-string', -1486304829],
+      ['lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8', -58897971],
+      [Buffer.from('abc'), 479470107],
+    ];
+    for (const [key, hash] of java) expect(murmur2(key)).toBe(hash);
+  });
+
+  it('hashes a key by its UTF-8 bytes, every tail length', () => {
+    // Values of kafkajs's Long implementation before the patch.
+    expect(murmur2('')).toBe(275646681);
+    expect(murmur2('cust-10096')).toBe(1465569082);
+    expect(murmur2('مشتری-۱۲۳')).toBe(856921343);
+    expect(murmur2('مشتری-۱۲۳')).toBe(murmur2(Buffer.from('مشتری-۱۲۳', 'utf8')));
+  });
+});
+
 describe('pinoLogCreator', () => {
   it('logs the responses kafkajs retries by itself at debug, and real errors as errors', () => {
     const levels: number[] = [];
