@@ -265,12 +265,15 @@ const cart = z.strictObject({
 /** The visitor behind an anonymous id signed in or up: it links the two ids and counts nothing else. */
 const identify = z.strictObject({ method: optional(id(64)) });
 
+/** An event time as a backend sends it: ISO-8601 with an offset, read as epoch ms. */
+const sentTime = z.iso
+  .datetime({ offset: true, error: 'must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-23T10:15:00+01:00' })
+  .transform((iso) => Date.parse(iso))
+  .refine(isEventTime, 'must be from 2000-01-01 up to (not including) 2100-01-01');
+
 const envelope = {
   event_id: z.uuid({ error: 'must be a UUID' }),
-  occurred_at: z.iso
-    .datetime({ offset: true, error: 'must be an ISO-8601 date-time with a UTC offset, e.g. 2026-11-23T10:15:00+01:00' })
-    .transform((iso) => Date.parse(iso))
-    .refine(isEventTime, 'must be from 2000-01-01 up to (not including) 2100-01-01'),
+  occurred_at: sentTime,
   customer_id: optional(id(256)),
   anonymous_id: optional(id(256)),
   session_id: optional(id(256)),
@@ -286,37 +289,46 @@ const envelope = {
 /** An event with neither id: whose it is cannot be known. A fresh issue each time (zod extends paths in place). */
 const noId = () => ({ path: ['customer_id'], message: 'at least one of customer_id and anonymous_id is required' });
 
-const variant = <T extends EventType, P extends z.ZodType>(type: T, properties: P) =>
-  z.strictObject({ ...envelope, type: z.literal(type), properties });
-
-const incomingEvent = z
-  .discriminatedUnion(
-    'type',
-    [
-      variant('page_view', pageView),
-      variant('form_submission', formSubmission),
-      variant('purchase', purchase),
-      variant('survey_response', surveyResponse),
-      variant('review', review),
-      variant('social_engagement', socialEngagement),
-      variant('cart', cart),
-      variant('identify', identify),
-    ],
-    { error: `type must be one of ${EVENT_TYPES.join(', ')}` },
-  )
-  .superRefine((event, ctx) => {
-    if (event.customer_id === null && event.anonymous_id === null) ctx.addIssue({ code: 'custom', ...noId() });
-    if (event.type === 'identify') {
-      for (const field of ['customer_id', 'anonymous_id'] as const)
-        if (event[field] === null)
-          ctx.addIssue({ code: 'custom', path: [field], message: 'an identify event links both ids: it needs this one' });
-    }
-  });
-
-type Incoming = z.output<typeof incomingEvent>;
-
 /** An event time on Kafka out of range: what the Avro readers (fromAvro, identityFromAvro) say. */
 const EPOCH_MS_RANGE = 'must be epoch milliseconds from 2000-01-01 up to 2100-01-01';
+/** An event time as journeyline carries it (Avro's timestamp-millis). */
+const carriedTime = z.number({ error: EPOCH_MS_RANGE }).refine(isEventTime, EPOCH_MS_RANGE);
+
+/**
+ * The event contract with its time read by `occurredAt`: as sent (ISO-8601) or as carried (epoch
+ * ms), so what Kafka holds is checked without a round trip through a date string.
+ */
+const eventWith = (occurredAt: typeof sentTime | typeof carriedTime) => {
+  const variant = <T extends EventType, P extends z.ZodType>(type: T, properties: P) =>
+    z.strictObject({ ...envelope, occurred_at: occurredAt, type: z.literal(type), properties });
+  return z
+    .discriminatedUnion(
+      'type',
+      [
+        variant('page_view', pageView),
+        variant('form_submission', formSubmission),
+        variant('purchase', purchase),
+        variant('survey_response', surveyResponse),
+        variant('review', review),
+        variant('social_engagement', socialEngagement),
+        variant('cart', cart),
+        variant('identify', identify),
+      ],
+      { error: `type must be one of ${EVENT_TYPES.join(', ')}` },
+    )
+    .superRefine((event, ctx) => {
+      if (event.customer_id === null && event.anonymous_id === null) ctx.addIssue({ code: 'custom', ...noId() });
+      if (event.type === 'identify') {
+        for (const field of ['customer_id', 'anonymous_id'] as const)
+          if (event[field] === null)
+            ctx.addIssue({ code: 'custom', path: [field], message: 'an identify event links both ids: it needs this one' });
+      }
+    });
+};
+const incomingEvent = eventWith(sentTime);
+const carriedEvent = eventWith(carriedTime);
+
+type Incoming = z.output<typeof incomingEvent>;
 
 /** What identity stitching reads of an event: its ids and time, nothing else. */
 export const IDENTITY_FIELDS = ['event_id', 'occurred_at', 'customer_id', 'anonymous_id'] as const;
@@ -334,7 +346,7 @@ export const EVENT_IDENTITY_AVSC: Readonly<Record<string, unknown>> = {
 const eventIdentity = z
   .strictObject({
     event_id: envelope.event_id,
-    occurred_at: z.number().refine(isEventTime, EPOCH_MS_RANGE),
+    occurred_at: carriedTime,
     customer_id: envelope.customer_id,
     anonymous_id: envelope.anonymous_id,
   })
@@ -386,16 +398,18 @@ export function commentOf(event: JourneyEvent): string | null {
     : null;
 }
 
+/** A failed parse as errors naming fields as sent (unknown keys listed by name). */
+function fieldErrorsOf(error: z.ZodError): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: pathOf(issue.path),
+    message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
+  }));
+}
+
 /** Validates one event as a backend sent it. Pure: the clock comes in through `context`. */
 export function validateEvent(input: unknown, context: ValidationContext): Validation {
   const parsed = incomingEvent.safeParse(input);
-  if (!parsed.success) {
-    const errors = parsed.error.issues.map((issue) => ({
-      path: pathOf(issue.path),
-      message: issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : issue.message,
-    }));
-    return { ok: false, errors };
-  }
+  if (!parsed.success) return { ok: false, errors: fieldErrorsOf(parsed.error) };
   const skewMs = parsed.data.occurred_at - context.now;
   if (skewMs > context.maxFutureSkewMs) {
     const message = `is ${Math.round(skewMs / 1000)} s in the future; at most ${Math.round(context.maxFutureSkewMs / 1000)} s of clock skew is allowed`;
@@ -466,14 +480,11 @@ export function fromAvro(record: unknown): Validation {
   if (typeof type !== 'string' || !(EVENT_TYPES as readonly string[]).includes(type) || branch !== PROPERTIES_RECORD[type as EventType]) {
     return { ok: false, errors: [{ path: 'properties', message: `record ${branch ?? '(none)'} does not match type ${String(type)}` }] };
   }
-  const inRange = (at: unknown): at is number => typeof at === 'number' && isEventTime(at);
-  if (!inRange(occurred_at) || !inRange(received_at)) {
-    const path = inRange(occurred_at) ? 'received_at' : 'occurred_at';
-    return { ok: false, errors: [{ path, message: EPOCH_MS_RANGE }] };
-  }
+  if (typeof received_at !== 'number' || !isEventTime(received_at))
+    return { ok: false, errors: [{ path: 'received_at', message: EPOCH_MS_RANGE }] };
   // Spread into plain objects: avsc hands back class instances whose prototype methods a strict
-  // key check would take for unknown fields.
-  const asSent = { ...rest, occurred_at: new Date(occurred_at).toISOString(), properties: { ...(wrapped[branch] as object) } };
-  // Revalidate as if just received at `received_at`; the edge's own time bounds were its to apply.
-  return validateEvent(asSent, { now: received_at, maxFutureSkewMs: Number.POSITIVE_INFINITY, maxPastMs: Number.POSITIVE_INFINITY });
+  // key check would take for unknown fields. The edge's own time bounds were its to apply.
+  const parsed = carriedEvent.safeParse({ ...rest, occurred_at, properties: { ...(wrapped[branch] as object) } });
+  if (!parsed.success) return { ok: false, errors: fieldErrorsOf(parsed.error) };
+  return { ok: true, event: { ...parsed.data, received_at } };
 }
