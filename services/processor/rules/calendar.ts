@@ -28,6 +28,21 @@ export function assertTimeZone(timeZone: string): void {
 
 /** Every offset and every change of offset from 2000 to 2100 falls on a quarter hour. */
 const QUARTER_HOUR_MS = 900_000;
+
+/**
+ * A cache per time zone, emptied past 100,000 entries. Per zone rather than keyed by zone and day
+ * together: a key concatenated per call was hashed anew each time (dayEnd is asked per event).
+ */
+function zoneCache<K, V>(caches: Map<string, Map<K, V>>, timeZone: string): Map<K, V> {
+  let cache = caches.get(timeZone);
+  if (cache === undefined) {
+    cache = new Map();
+    caches.set(timeZone, cache);
+  }
+  if (cache.size > 100_000) cache.clear();
+  return cache;
+}
+
 const daysByQuarter = new Map<string, Map<number, Day>>();
 
 /** The earlier of two times, either of which may be unknown (null). */
@@ -40,16 +55,11 @@ export const laterTime = (a: number | null, b: number | null): number | null => 
  * can change (Intl's formatting was a tenth of the processor's time, asked several times an event).
  */
 export function dayOf(at: number, timeZone: string): Day {
-  let days = daysByQuarter.get(timeZone);
-  if (days === undefined) {
-    days = new Map();
-    daysByQuarter.set(timeZone, days);
-  }
+  const days = zoneCache(daysByQuarter, timeZone);
   const quarter = Math.floor(at / QUARTER_HOUR_MS);
   let day = days.get(quarter);
   if (day === undefined) {
     day = formatter(dayFormatters, timeZone, { year: 'numeric', month: '2-digit', day: '2-digit' }).format(quarter * QUARTER_HOUR_MS);
-    if (days.size > 100_000) days.clear();
     days.set(quarter, day);
   }
   return day;
@@ -71,32 +81,30 @@ export function addDays(day: Day, days: number): Day {
   return dayName(dayNumber(day) + days);
 }
 
-const dayStarts = new Map<string, number>();
+const dayStarts = new Map<string, Map<Day, number>>();
 
 /** The instant the local day starts, in the zone. Remembered: window checks ask for it per event. */
 export function dayStart(day: Day, timeZone: string): number {
-  const key = `${timeZone}|${day}`;
-  const known = dayStarts.get(key);
+  const starts = zoneCache(dayStarts, timeZone);
+  const known = starts.get(day);
   if (known !== undefined) return known;
   const wallClock = dayNumber(day) * DAY_MS;
   // The offset at the guess can differ from the offset at the answer across a DST change: settle it.
   const guess = wallClock - offsetAt(wallClock, timeZone);
   const start = wallClock - offsetAt(guess, timeZone);
-  if (dayStarts.size > 100_000) dayStarts.clear();
-  dayStarts.set(key, start);
+  starts.set(day, start);
   return start;
 }
 
-const dayEnds = new Map<string, number>();
+const dayEnds = new Map<string, Map<Day, number>>();
 
 /** The instant the window of `day` closes: the zone's next midnight. */
 export function dayEnd(day: Day, timeZone: string): number {
-  const key = `${timeZone}|${day}`;
-  let end = dayEnds.get(key);
+  const ends = zoneCache(dayEnds, timeZone);
+  let end = ends.get(day);
   if (end === undefined) {
     end = dayStart(addDays(day, 1), timeZone);
-    if (dayEnds.size > 100_000) dayEnds.clear();
-    dayEnds.set(key, end);
+    ends.set(day, end);
   }
   return end;
 }
