@@ -155,39 +155,77 @@ export interface RollingInput {
 /** Two lists of the same items in the same order. */
 const sameItems = <T>(a: readonly T[], b: readonly T[]) => a === b || (a.length === b.length && a.every((item, i) => item === b[i]));
 
-/** Whether two days' marks say the same, field by field (lists of sessions by their items). */
-function sameMark(a: SegmentDayMarks, b: SegmentDayMarks): boolean {
-  const [x, y] = [a as Readonly<Record<string, unknown>>, b as Readonly<Record<string, unknown>>];
-  for (const field of new Set([...Object.keys(x), ...Object.keys(y)])) {
-    const [was, is] = [x[field], y[field]];
-    if (was === is) continue;
-    if (!Array.isArray(was) || !Array.isArray(is) || !sameItems(was as unknown[], is as unknown[])) return false;
-  }
-  return true;
+/** What of a day's marks the rolling counts read, as bits: an event that changed none of them changes no count. */
+const VISITED = 1;
+const BOUGHT = 2;
+const CONVERTED = 4;
+const ORDERS = 8;
+const SESSIONS = 16;
+const TIMED_SESSIONS = 32;
+const SESSION_BITS = { sessions: SESSIONS, timedSessions: TIMED_SESSIONS } as const;
+
+const NO_MARK: SegmentDayMarks = {};
+const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
+  a === b || (a !== undefined && b !== undefined && sameItems(a, b));
+
+/** The bits of what the rolling counts read that differ between two marks of one segment-day. */
+function changedBits(was: SegmentDayMarks = NO_MARK, is: SegmentDayMarks = NO_MARK): number {
+  if (was === is) return 0;
+  return (
+    (was.visitor === is.visitor ? 0 : VISITED) |
+    (was.buyer === is.buyer ? 0 : BOUGHT) |
+    (was.converted === is.converted ? 0 : CONVERTED) |
+    (was.orders === is.orders ? 0 : ORDERS) |
+    (sameList(was.sessions, is.sessions) ? 0 : SESSIONS) |
+    (sameList(was.timedSessions, is.timedSessions) ? 0 : TIMED_SESSIONS)
+  );
 }
 
-/** Whether an event left a customer's marks as they were (most page views after a visit's first do). */
-function sameMarks(a: Readonly<Record<string, SegmentDayMarks>>, b: Readonly<Record<string, SegmentDayMarks>>): boolean {
-  if (a === b) return true;
-  const keys = Object.keys(b);
-  if (keys.length !== Object.keys(a).length) return false;
-  for (const key of keys) {
-    const [was, is] = [a[key], b[key]];
-    if (was !== is && (was === undefined || is === undefined || !sameMark(was, is))) return false;
-  }
-  return true;
+/** Per segment, the bits that changed on any of its days (segments with none left out). */
+function changedBitsBySegment(
+  before: Readonly<Record<string, SegmentDayMarks>>,
+  after: Readonly<Record<string, SegmentDayMarks>>,
+): Map<string, number> {
+  const changed = new Map<string, number>();
+  const note = (key: string, bits: number) => {
+    if (bits === 0) return;
+    const { segment } = parseWindowKey(key);
+    changed.set(segment, (changed.get(segment) ?? 0) | bits);
+  };
+  if (before === after) return changed;
+  for (const key in after) note(key, changedBits(before[key], after[key]));
+  for (const key in before) if (!(key in after)) note(key, changedBits(before[key], undefined));
+  return changed;
 }
+
+/** The series of a field over a window length, named once: a name built per count was hashed anew every time. */
+const SERIES = Object.fromEntries(
+  ROLLING_FIELDS.map((field) => [field, { 1: `${field}:1`, 7: `${field}:7`, 30: `${field}:30` }]),
+) as Record<RollingField, Record<1 | RollingLength, RollingSeries>>;
+const seriesOf = (field: RollingField, length: 1 | RollingLength): RollingSeries => SERIES[field][length];
 
 /** What one event changes in the rolling counts, per segment (segments with no change left out). */
 export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const { before, after } = input;
   const bySegment = new Map<string, RollingSteps>();
-  // The counts read only the marks and the two earliest purchases: an event that changed neither changes none.
-  if (before.earliestPurchases === after.earliestPurchases && sameMarks(before.marks, after.marks)) return bySegment;
+  // The counts read only what changedBits compares and the two earliest purchases: an event that changed neither changes none.
+  const changed = changedBitsBySegment(before.marks, after.marks);
+  const purchasesMoved = before.earliestPurchases !== after.earliestPurchases;
+  if (changed.size === 0 && !purchasesMoved) return bySegment;
   const [marksWere, marksAre] = [dayMarksOf(before.marks), dayMarksOf(after.marks)];
   /** The steps of `series` that turn the window ends `was` covered into those `is` covers. */
   const record = (segment: string, series: RollingSeries, was: readonly Range[], is: readonly Range[]) => {
-    const delta = new Map<number, number>();
+    let steps = bySegment.get(segment);
+    if (steps === undefined) {
+      steps = new Map();
+      bySegment.set(segment, steps);
+    }
+    let delta = steps.get(series);
+    if (delta === undefined) {
+      delta = new Map<number, number>();
+      steps.set(series, delta);
+    }
+    // Each session is its own token of the same series: its steps add to the others'.
     for (const [start, end] of is) {
       tally(delta, start, 1);
       tally(delta, end + 1, -1);
@@ -196,13 +234,8 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
       tally(delta, start, -1);
       tally(delta, end + 1, 1);
     }
-    if (delta.size === 0) return;
-    const steps = bySegment.get(segment) ?? new Map<RollingSeries, Map<number, number>>();
-    const held = steps.get(series);
-    // Each session is its own token of the same series.
-    if (held === undefined) steps.set(series, delta);
-    else for (const [day, n] of delta) tally(held, day, n);
-    bySegment.set(segment, steps);
+    if (delta.size === 0) steps.delete(series);
+    if (steps.size === 0) bySegment.delete(segment);
   };
   /** A segment's days with a mark, before the event and after it. */
   interface Days {
@@ -215,7 +248,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const distinct = (segment: string, field: RollingField, days: Days) => {
     if (unchanged(days)) return;
     for (const length of ROLLING_LENGTHS)
-      record(segment, `${field}:${length}`, coveredEnds(days.was, length), coveredEnds(days.is, length));
+      record(segment, seriesOf(field, length), coveredEnds(days.was, length), coveredEnds(days.is, length));
   };
   // The day (in the reporting zone) of the second purchase: from that window end on, a buyer of
   // the window is a repeat buyer.
@@ -229,9 +262,9 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     if (unchanged(visits)) return;
     for (const length of [1, ...ROLLING_LENGTHS] as const) {
       const earlier = (days: readonly number[]) => coveredEnds(days, length, Number.NEGATIVE_INFINITY, length);
-      record(segment, `previousVisitors:${length}`, earlier(visits.was), earlier(visits.is));
+      record(segment, seriesOf('previousVisitors', length), earlier(visits.was), earlier(visits.is));
       const again = (days: readonly number[]) => bothOf(coveredEnds(days, length), earlier(days));
-      record(segment, `returningVisitors:${length}`, again(visits.was), again(visits.is));
+      record(segment, seriesOf('returningVisitors', length), again(visits.was), again(visits.is));
     }
   };
 
@@ -240,7 +273,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     if (unchanged(visits) && unchanged(converted)) return;
     for (const length of ROLLING_LENGTHS) {
       const both = (v: readonly number[], c: readonly number[]) => bothOf(coveredEnds(v, length), coveredEnds(c, length));
-      record(segment, `convertedVisitors:${length}`, both(visits.was, converted.was), both(visits.is, converted.is));
+      record(segment, seriesOf('convertedVisitors', length), both(visits.was, converted.was), both(visits.is, converted.is));
     }
   };
 
@@ -249,7 +282,8 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     const was = orderDaysOf(marksWere, segment);
     const is = orderDaysOf(marksAre, segment);
     if (sameItems(was, is)) return;
-    for (const length of ROLLING_LENGTHS) record(segment, `windowRepeatBuyers:${length}`, pairedEnds(was, length), pairedEnds(is, length));
+    for (const length of ROLLING_LENGTHS)
+      record(segment, seriesOf('windowRepeatBuyers', length), pairedEnds(was, length), pairedEnds(is, length));
   };
 
   /** Repeat buyers: buyers of the window from the window end their second purchase falls on. */
@@ -258,32 +292,38 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
     const isFrom = repeatFrom(after);
     if (wasFrom === isFrom && unchanged(bought)) return;
     for (const length of ROLLING_LENGTHS)
-      record(segment, `repeatBuyers:${length}`, coveredEnds(bought.was, length, wasFrom), coveredEnds(bought.is, length, isFrom));
+      record(segment, seriesOf('repeatBuyers', length), coveredEnds(bought.was, length, wasFrom), coveredEnds(bought.is, length, isFrom));
   };
 
   for (const segment of input.segments) {
-    // Each set of days read once per segment, whatever counts it.
+    const bits = changed.get(segment) ?? 0;
+    if (bits === 0 && !purchasesMoved) continue;
+    // Each set of days read once per segment, whatever counts it, and only where a day's marks of it changed.
     const days = (has: (mark: SegmentDayMarks) => boolean): Days => ({
       was: daysWith(marksWere, segment, has),
       is: daysWith(marksAre, segment, has),
     });
-    const visits = days((m) => m.visitor === true);
-    const bought = days((m) => m.buyer === true);
-    distinct(segment, 'visitors', visits);
-    returning(segment, visits);
-    distinct(segment, 'buyers', bought);
-    convertedVisitors(
-      segment,
-      visits,
-      days((m) => m.converted === true),
-    );
-    windowRepeatBuyers(segment);
-    repeatBuyers(segment, bought);
+    const visits = bits & (VISITED | CONVERTED) ? days((m) => m.visitor === true) : null;
+    const bought = bits & BOUGHT || purchasesMoved ? days((m) => m.buyer === true) : null;
+    if (visits !== null && bits & VISITED) {
+      distinct(segment, 'visitors', visits);
+      returning(segment, visits);
+    }
+    if (bought !== null && bits & BOUGHT) distinct(segment, 'buyers', bought);
+    if (visits !== null)
+      convertedVisitors(
+        segment,
+        visits,
+        days((m) => m.converted === true),
+      );
+    if (bits & (BOUGHT | ORDERS)) windowRepeatBuyers(segment);
+    if (bought !== null) repeatBuyers(segment, bought);
     // A day's list of sessions is replaced when a session joins it, so the same list on the
     // event's day means the same days: a busy customer's lists (up to 200 a day) are not searched.
     const { session, everySession } = input;
     const eventDay = windowKeyOf(segment, input.day);
     for (const field of ['sessions', 'timedSessions'] as const) {
+      if ((bits & SESSION_BITS[field]) === 0) continue;
       const sessions =
         everySession === true
           ? new Set([...marksWere, ...marksAre].flatMap(({ segment: of, mark }) => (of === segment ? (mark[field] ?? []) : [])))
