@@ -56,6 +56,11 @@ export type RollingSteps = Map<RollingSeries, Map<number, number>>;
 
 /** Window ends from the first to the last day number, inclusive. */
 type Range = [number, number];
+/**
+ * Window ends as inclusive ranges, flat (start, end, start, end, …), ascending and disjoint: one
+ * array per list rather than one per range (these lists are made several times per event).
+ */
+type Ranges = number[];
 
 /** One segment-day of a customer's marks, its key read once. */
 interface DayMarks {
@@ -74,42 +79,66 @@ function dayMarksOf(marks: Readonly<Record<string, SegmentDayMarks>>): DayMarks[
   return parsed.sort((a, b) => a.day - b.day);
 }
 
-/** Days (ascending) on which `segment` marks satisfy `has`. */
-function daysWith(marks: readonly DayMarks[], segment: string, has: (mark: SegmentDayMarks) => boolean): number[] {
+/** What of a day's marks the rolling counts read, as bits: an event that changed none of them changes no count. */
+const VISITED = 1;
+const BOUGHT = 2;
+const CONVERTED = 4;
+const ORDERS = 8;
+const SESSIONS = 16;
+const TIMED_SESSIONS = 32;
+const SESSION_BITS = { sessions: SESSIONS, timedSessions: TIMED_SESSIONS } as const;
+
+/** Whether a day's mark has what `bit` names (VISITED, BOUGHT or CONVERTED). */
+const hasMark = (mark: SegmentDayMarks, bit: number): boolean =>
+  bit === VISITED ? mark.visitor === true : bit === BOUGHT ? mark.buyer === true : mark.converted === true;
+
+/** Days (ascending) on which `segment` marks have what `bit` names. */
+function daysWith(marks: readonly DayMarks[], segment: string, bit: number): number[] {
   const days: number[] = [];
-  for (const { segment: of, day, mark } of marks) if (of === segment && has(mark)) days.push(day);
+  for (const { segment: of, day, mark } of marks) if (of === segment && hasMark(mark, bit)) days.push(day);
   return days;
 }
 
+/** Days (ascending) on which `segment` marks list `session` under `field`. */
+function daysOfSession(marks: readonly DayMarks[], segment: string, field: 'sessions' | 'timedSessions', session: string): number[] {
+  const days: number[] = [];
+  for (const { segment: of, day, mark } of marks) if (of === segment && mark[field]?.includes(session) === true) days.push(day);
+  return days;
+}
+
+/** Appends the range start…end to `ranges`, merged with the last one where they touch (ends ascending). */
+function extend(ranges: Ranges, start: number, end: number): void {
+  const n = ranges.length;
+  if (n > 0 && start <= (ranges[n - 1] as number) + 1) {
+    if (end > (ranges[n - 1] as number)) ranges[n - 1] = end;
+  } else ranges.push(start, end);
+}
+
 /**
- * The window ends (inclusive ranges, ascending, disjoint) that `days` (ascending) fall in: a day d
- * is in the windows ending d … d + length − 1, or `shift` days later for the window before those.
- * Ends before `from` do not count.
+ * The window ends that `days` (ascending) fall in: a day d is in the windows ending d … d + length − 1,
+ * or `shift` days later for the window before those. Ends before `from` do not count.
  */
-function coveredEnds(days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY, shift = 0): Range[] {
-  const ranges: Range[] = [];
+function coveredEnds(days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY, shift = 0): Ranges {
+  const ranges: Ranges = [];
   for (const day of days) {
-    const s = Math.max(day + shift, from);
-    const e = day + shift + length - 1;
-    if (s > e) continue;
-    const last = ranges.at(-1);
-    if (last !== undefined && s <= last[1] + 1) last[1] = Math.max(last[1], e);
-    else ranges.push([s, e]);
+    const start = Math.max(day + shift, from);
+    const end = day + shift + length - 1;
+    if (start <= end) extend(ranges, start, end);
   }
   return ranges;
 }
 
 /** The ends in both of two range lists. */
-function bothOf(a: readonly Range[], b: readonly Range[]): Range[] {
-  const ranges: Range[] = [];
+function bothOf(a: Ranges, b: Ranges): Ranges {
+  const ranges: Ranges = [];
   for (let i = 0, j = 0; i < a.length && j < b.length;) {
-    const [as, ae] = a[i] as Range;
-    const [bs, be] = b[j] as Range;
-    const s = Math.max(as, bs);
-    const e = Math.min(ae, be);
-    if (s <= e) ranges.push([s, e]);
-    if (ae < be) i++;
-    else j++;
+    const aEnd = a[i + 1] as number;
+    const bEnd = b[j + 1] as number;
+    const start = Math.max(a[i] as number, b[j] as number);
+    const end = Math.min(aEnd, bEnd);
+    if (start <= end) ranges.push(start, end);
+    if (aEnd < bEnd) i += 2;
+    else j += 2;
   }
   return ranges;
 }
@@ -125,15 +154,12 @@ function orderDaysOf(marks: readonly DayMarks[], segment: string): number[] {
 }
 
 /** The window ends whose window holds two purchases of `orderDays` (ascending): those covering a consecutive pair. */
-function pairedEnds(orderDays: readonly number[], length: number): Range[] {
-  const ranges: Range[] = [];
+function pairedEnds(orderDays: readonly number[], length: number): Ranges {
+  const ranges: Ranges = [];
   for (let i = 0; i + 1 < orderDays.length; i++) {
-    const s = orderDays[i + 1] as number;
-    const e = (orderDays[i] as number) + length - 1;
-    if (s > e) continue;
-    const last = ranges.at(-1);
-    if (last !== undefined && s <= last[1] + 1) last[1] = Math.max(last[1], e);
-    else ranges.push([s, e]);
+    const start = orderDays[i + 1] as number;
+    const end = (orderDays[i] as number) + length - 1;
+    if (start <= end) extend(ranges, start, end);
   }
   return ranges;
 }
@@ -154,15 +180,6 @@ export interface RollingInput {
 
 /** Two lists of the same items in the same order. */
 const sameItems = <T>(a: readonly T[], b: readonly T[]) => a === b || (a.length === b.length && a.every((item, i) => item === b[i]));
-
-/** What of a day's marks the rolling counts read, as bits: an event that changed none of them changes no count. */
-const VISITED = 1;
-const BOUGHT = 2;
-const CONVERTED = 4;
-const ORDERS = 8;
-const SESSIONS = 16;
-const TIMED_SESSIONS = 32;
-const SESSION_BITS = { sessions: SESSIONS, timedSessions: TIMED_SESSIONS } as const;
 
 const NO_MARK: SegmentDayMarks = {};
 const sameList = (a: readonly string[] | undefined, b: readonly string[] | undefined) =>
@@ -187,12 +204,12 @@ function changedBitsBySegment(
   after: Readonly<Record<string, SegmentDayMarks>>,
 ): Map<string, number> {
   const changed = new Map<string, number>();
+  if (before === after) return changed;
   const note = (key: string, bits: number) => {
     if (bits === 0) return;
     const { segment } = parseWindowKey(key);
     changed.set(segment, (changed.get(segment) ?? 0) | bits);
   };
-  if (before === after) return changed;
   for (const key in after) note(key, changedBits(before[key], after[key]));
   for (const key in before) if (!(key in after)) note(key, changedBits(before[key], undefined));
   return changed;
@@ -204,6 +221,91 @@ const SERIES = Object.fromEntries(
 ) as Record<RollingField, Record<1 | RollingLength, RollingSeries>>;
 const seriesOf = (field: RollingField, length: 1 | RollingLength): RollingSeries => SERIES[field][length];
 
+/** Adds the steps of `series` that turn the window ends `was` covered into those `is` covers to `steps`. */
+function record(steps: RollingSteps, series: RollingSeries, was: Ranges, is: Ranges): void {
+  let delta = steps.get(series);
+  if (delta === undefined) {
+    delta = new Map<number, number>();
+    steps.set(series, delta);
+  }
+  // Each session is its own token of the same series: its steps add to the others'.
+  for (let i = 0; i < is.length; i += 2) {
+    tally(delta, is[i] as number, 1);
+    tally(delta, (is[i + 1] as number) + 1, -1);
+  }
+  for (let i = 0; i < was.length; i += 2) {
+    tally(delta, was[i] as number, -1);
+    tally(delta, (was[i + 1] as number) + 1, 1);
+  }
+  if (delta.size === 0) steps.delete(series);
+}
+
+/** For a token counted once per window (a visitor, a session, …) on the days `was`, then `is`. */
+function distinct(steps: RollingSteps, field: RollingField, was: readonly number[], is: readonly number[]): void {
+  if (sameItems(was, is)) return;
+  for (const length of ROLLING_LENGTHS) record(steps, seriesOf(field, length), coveredEnds(was, length), coveredEnds(is, length));
+}
+
+const RETURN_LENGTHS = [1, ...ROLLING_LENGTHS] as const;
+
+/** Visitors of the window before, and those of them who visited again in the window. */
+function returning(steps: RollingSteps, was: readonly number[], is: readonly number[]): void {
+  if (sameItems(was, is)) return;
+  for (const length of RETURN_LENGTHS) {
+    const [earlierWas, earlierIs] = [
+      coveredEnds(was, length, Number.NEGATIVE_INFINITY, length),
+      coveredEnds(is, length, Number.NEGATIVE_INFINITY, length),
+    ];
+    record(steps, seriesOf('previousVisitors', length), earlierWas, earlierIs);
+    record(
+      steps,
+      seriesOf('returningVisitors', length),
+      bothOf(coveredEnds(was, length), earlierWas),
+      bothOf(coveredEnds(is, length), earlierIs),
+    );
+  }
+}
+
+/** Visitors of the window who converted in it: window ends covered by a visit and by a conversion. */
+function convertedVisitors(
+  steps: RollingSteps,
+  visits: { readonly was: readonly number[]; readonly is: readonly number[] },
+  converted: { readonly was: readonly number[]; readonly is: readonly number[] },
+): void {
+  if (sameItems(visits.was, visits.is) && sameItems(converted.was, converted.is)) return;
+  for (const length of ROLLING_LENGTHS) {
+    const both = (v: readonly number[], c: readonly number[]) => bothOf(coveredEnds(v, length), coveredEnds(c, length));
+    record(steps, seriesOf('convertedVisitors', length), both(visits.was, converted.was), both(visits.is, converted.is));
+  }
+}
+
+/** Buyers with two purchases within the window. */
+function windowRepeatBuyers(steps: RollingSteps, was: readonly number[], is: readonly number[]): void {
+  if (sameItems(was, is)) return;
+  for (const length of ROLLING_LENGTHS)
+    record(steps, seriesOf('windowRepeatBuyers', length), pairedEnds(was, length), pairedEnds(is, length));
+}
+
+/**
+ * The day (a day number in the reporting zone) of the second purchase: from that window end on,
+ * a buyer of the window is a repeat buyer.
+ */
+function repeatFrom(track: CustomerKpiTrack, timeZone: string): number {
+  const second = track.earliestPurchases[1];
+  return second === undefined ? Number.POSITIVE_INFINITY : dayNumber(dayOf(second, timeZone));
+}
+
+/** Repeat buyers: buyers of the window from the window end their second purchase falls on. */
+function repeatBuyers(
+  steps: RollingSteps,
+  bought: { readonly was: readonly number[]; readonly is: readonly number[] },
+  from: { readonly was: number; readonly is: number },
+): void {
+  if (from.was === from.is && sameItems(bought.was, bought.is)) return;
+  for (const length of ROLLING_LENGTHS)
+    record(steps, seriesOf('repeatBuyers', length), coveredEnds(bought.was, length, from.was), coveredEnds(bought.is, length, from.is));
+}
+
 /** What one event changes in the rolling counts, per segment (segments with no change left out). */
 export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const { before, after } = input;
@@ -213,111 +315,29 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   const purchasesMoved = before.earliestPurchases !== after.earliestPurchases;
   if (changed.size === 0 && !purchasesMoved) return bySegment;
   const [marksWere, marksAre] = [dayMarksOf(before.marks), dayMarksOf(after.marks)];
-  /** The steps of `series` that turn the window ends `was` covered into those `is` covers. */
-  const record = (segment: string, series: RollingSeries, was: readonly Range[], is: readonly Range[]) => {
-    let steps = bySegment.get(segment);
-    if (steps === undefined) {
-      steps = new Map();
-      bySegment.set(segment, steps);
-    }
-    let delta = steps.get(series);
-    if (delta === undefined) {
-      delta = new Map<number, number>();
-      steps.set(series, delta);
-    }
-    // Each session is its own token of the same series: its steps add to the others'.
-    for (const [start, end] of is) {
-      tally(delta, start, 1);
-      tally(delta, end + 1, -1);
-    }
-    for (const [start, end] of was) {
-      tally(delta, start, -1);
-      tally(delta, end + 1, 1);
-    }
-    if (delta.size === 0) steps.delete(series);
-    if (steps.size === 0) bySegment.delete(segment);
-  };
-  /** A segment's days with a mark, before the event and after it. */
-  interface Days {
-    readonly was: readonly number[];
-    readonly is: readonly number[];
-  }
-  const unchanged = (days: Days) => sameItems(days.was, days.is);
-
-  /** For a token counted once per window (a visitor, a session, …). */
-  const distinct = (segment: string, field: RollingField, days: Days) => {
-    if (unchanged(days)) return;
-    for (const length of ROLLING_LENGTHS)
-      record(segment, seriesOf(field, length), coveredEnds(days.was, length), coveredEnds(days.is, length));
-  };
-  // The day (in the reporting zone) of the second purchase: from that window end on, a buyer of
-  // the window is a repeat buyer.
-  const repeatFrom = (track: CustomerKpiTrack) => {
-    const second = track.earliestPurchases[1];
-    return second === undefined ? Number.POSITIVE_INFINITY : dayNumber(dayOf(second, input.timeZone));
-  };
-
-  /** Visitors of the window before, and those of them who visited again in the window. */
-  const returning = (segment: string, visits: Days) => {
-    if (unchanged(visits)) return;
-    for (const length of [1, ...ROLLING_LENGTHS] as const) {
-      const earlier = (days: readonly number[]) => coveredEnds(days, length, Number.NEGATIVE_INFINITY, length);
-      record(segment, seriesOf('previousVisitors', length), earlier(visits.was), earlier(visits.is));
-      const again = (days: readonly number[]) => bothOf(coveredEnds(days, length), earlier(days));
-      record(segment, seriesOf('returningVisitors', length), again(visits.was), again(visits.is));
-    }
-  };
-
-  /** Visitors of the window who converted in it: window ends covered by a visit and by a conversion. */
-  const convertedVisitors = (segment: string, visits: Days, converted: Days) => {
-    if (unchanged(visits) && unchanged(converted)) return;
-    for (const length of ROLLING_LENGTHS) {
-      const both = (v: readonly number[], c: readonly number[]) => bothOf(coveredEnds(v, length), coveredEnds(c, length));
-      record(segment, seriesOf('convertedVisitors', length), both(visits.was, converted.was), both(visits.is, converted.is));
-    }
-  };
-
-  /** Buyers with two purchases within the window. */
-  const windowRepeatBuyers = (segment: string) => {
-    const was = orderDaysOf(marksWere, segment);
-    const is = orderDaysOf(marksAre, segment);
-    if (sameItems(was, is)) return;
-    for (const length of ROLLING_LENGTHS)
-      record(segment, seriesOf('windowRepeatBuyers', length), pairedEnds(was, length), pairedEnds(is, length));
-  };
-
-  /** Repeat buyers: buyers of the window from the window end their second purchase falls on. */
-  const repeatBuyers = (segment: string, bought: Days) => {
-    const wasFrom = repeatFrom(before);
-    const isFrom = repeatFrom(after);
-    if (wasFrom === isFrom && unchanged(bought)) return;
-    for (const length of ROLLING_LENGTHS)
-      record(segment, seriesOf('repeatBuyers', length), coveredEnds(bought.was, length, wasFrom), coveredEnds(bought.is, length, isFrom));
-  };
+  const from = purchasesMoved ? { was: repeatFrom(before, input.timeZone), is: repeatFrom(after, input.timeZone) } : null;
 
   for (const segment of input.segments) {
     const bits = changed.get(segment) ?? 0;
     if (bits === 0 && !purchasesMoved) continue;
+    const steps: RollingSteps = new Map();
     // Each set of days read once per segment, whatever counts it, and only where a day's marks of it changed.
-    const days = (has: (mark: SegmentDayMarks) => boolean): Days => ({
-      was: daysWith(marksWere, segment, has),
-      is: daysWith(marksAre, segment, has),
-    });
-    const visits = bits & (VISITED | CONVERTED) ? days((m) => m.visitor === true) : null;
-    const bought = bits & BOUGHT || purchasesMoved ? days((m) => m.buyer === true) : null;
-    if (visits !== null && bits & VISITED) {
-      distinct(segment, 'visitors', visits);
-      returning(segment, visits);
+    const days = (bit: number) => ({ was: daysWith(marksWere, segment, bit), is: daysWith(marksAre, segment, bit) });
+    if (bits & (VISITED | CONVERTED)) {
+      const visits = days(VISITED);
+      if (bits & VISITED) {
+        distinct(steps, 'visitors', visits.was, visits.is);
+        returning(steps, visits.was, visits.is);
+      }
+      convertedVisitors(steps, visits, days(CONVERTED));
     }
-    if (bought !== null && bits & BOUGHT) distinct(segment, 'buyers', bought);
-    if (visits !== null)
-      convertedVisitors(
-        segment,
-        visits,
-        days((m) => m.converted === true),
-      );
-    if (bits & (BOUGHT | ORDERS)) windowRepeatBuyers(segment);
-    if (bought !== null) repeatBuyers(segment, bought);
+    if (bits & BOUGHT || from !== null) {
+      const bought = days(BOUGHT);
+      if (bits & BOUGHT) distinct(steps, 'buyers', bought.was, bought.is);
+      const repeatDay = repeatFrom(after, input.timeZone);
+      repeatBuyers(steps, bought, from ?? { was: repeatDay, is: repeatDay });
+    }
+    if (bits & (BOUGHT | ORDERS)) windowRepeatBuyers(steps, orderDaysOf(marksWere, segment), orderDaysOf(marksAre, segment));
     // A day's list of sessions is replaced when a session joins it, so the same list on the
     // event's day means the same days: a busy customer's lists (up to 200 a day) are not searched.
     const { session, everySession } = input;
@@ -331,12 +351,9 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
             ? [session]
             : [];
       for (const one of sessions)
-        distinct(
-          segment,
-          field,
-          days((m) => m[field]?.includes(one) === true),
-        );
+        distinct(steps, field, daysOfSession(marksWere, segment, field, one), daysOfSession(marksAre, segment, field, one));
     }
+    if (steps.size > 0) bySegment.set(segment, steps);
   }
   return bySegment;
 }
@@ -372,11 +389,14 @@ export const newSegmentRolling = (): SegmentRolling => ({ base: new Map(), steps
 
 /** Adds an event's steps to a segment's counters, in place. */
 export function addSteps(into: SegmentRolling, delta: RollingSteps): void {
-  for (const [series, steps] of delta) {
+  // forEach: iterating entries as [key, value] made an array per step.
+  delta.forEach((steps, series) => {
     const target = into.steps.get(series) ?? new Map<number, number>();
-    for (const [day, n] of steps) tally(target, day, n);
+    steps.forEach((n, day) => {
+      tally(target, day, n);
+    });
     into.steps.set(series, target);
-  }
+  });
 }
 
 /** The counts of the windows ending on `end`. */
@@ -384,27 +404,31 @@ export function rollingAt(state: SegmentRolling | undefined, end: Day): RollingC
   const e = dayNumber(end);
   const count = (series: RollingSeries) => {
     let n = state?.base.get(series) ?? 0;
-    for (const [day, by] of state?.steps.get(series) ?? []) if (day <= e) n += by;
+    state?.steps.get(series)?.forEach((by, day) => {
+      if (day <= e) n += by;
+    });
     return n;
   };
-  const of = (length: RollingLength) =>
-    Object.fromEntries(ROLLING_FIELDS.map((field) => [field, count(`${field}:${length}`)])) as Record<RollingField, number>;
-  const daily = Object.fromEntries(RETURN_FIELDS.map((field) => [field, count(`${field}:1`)])) as Record<ReturnField, number>;
-  return { '1': daily, '7': of(7), '30': of(30) };
+  const of = <F extends RollingField>(fields: readonly F[], length: 1 | RollingLength) => {
+    const counts = {} as Record<F, number>;
+    for (const field of fields) counts[field] = count(seriesOf(field, length));
+    return counts;
+  };
+  return { '1': of(RETURN_FIELDS, 1), '7': of(ROLLING_FIELDS, 7), '30': of(ROLLING_FIELDS, 30) };
 }
 
 /** Folds the steps of window ends before `day` into the base, in place; true if any moved. */
 export function foldBefore(state: SegmentRolling, day: Day): boolean {
   const cut = dayNumber(day);
   let moved = false;
-  for (const [series, steps] of state.steps) {
-    for (const [d, n] of steps) {
-      if (d >= cut) continue;
+  state.steps.forEach((steps, series) => {
+    steps.forEach((n, d) => {
+      if (d >= cut) return;
       state.base.set(series, (state.base.get(series) ?? 0) + n);
       steps.delete(d);
       moved = true;
-    }
-  }
+    });
+  });
   return moved;
 }
 
