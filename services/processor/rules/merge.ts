@@ -16,7 +16,7 @@ import { STAGES } from '../../../schemas/processor-outputs.ts';
 import { dayEnd, dayOf, earlierTime, laterTime } from './calendar.ts';
 import { mergeCheckouts, NO_CHECKOUTS } from './checkouts.ts';
 import { earlierOf, laterOf, type CustomerState } from './customer.ts';
-import { rollingSteps, segmentsMarked, type RollingSteps } from './rolling.ts';
+import { rollingSteps, segmentsMarked, type RollingDelta } from './rolling.ts';
 import { stageOf, type StageEvidence, type StageRules, type StageTransition } from './stage.ts';
 import {
   addDelta,
@@ -59,7 +59,7 @@ export interface MergeStep extends IdentityState {
   /** Corrections of the daily windows, per `segment|day`. */
   readonly deltas: Map<string, WindowDelta>;
   /** Corrections of the rolling counts, per segment. */
-  readonly rolling: Map<string, RollingSteps>;
+  readonly rolling: Map<string, RollingDelta>;
 }
 
 const sum = (a: number, b: number) => a + b;

@@ -50,6 +50,11 @@ export type RollingCounts = Readonly<Record<`${RollingLength}`, Readonly<Record<
 export type RollingSeries = `${RollingField}:${RollingLength}` | `${ReturnField}:1`;
 /** Steps per series: window-end day number → change of the count from that window end on. */
 export type RollingSteps = Map<RollingSeries, Map<number, number>>;
+/**
+ * One event's change to a segment's counters: per series, window ends (day numbers) and the change
+ * of the count from each, flat (end, change, end, change, …), none zero. Small: arrays, not maps.
+ */
+export type RollingDelta = Map<RollingSeries, number[]>;
 
 // Days as whole numbers here (calendar.ts dayNumber): calendar arithmetic on strings was most of
 // the processor's time when this ran per window.
@@ -95,7 +100,10 @@ const hasMark = (mark: SegmentDayMarks, bit: number): boolean =>
 /** Days (ascending) on which `segment` marks have what `bit` names. */
 function daysWith(marks: readonly DayMarks[], segment: string, bit: number): number[] {
   const days: number[] = [];
-  for (const { segment: of, day, mark } of marks) if (of === segment && hasMark(mark, bit)) days.push(day);
+  for (let i = 0; i < marks.length; i++) {
+    const { segment: of, day, mark } = marks[i] as DayMarks;
+    if (of === segment && hasMark(mark, bit)) days.push(day);
+  }
   return days;
 }
 
@@ -120,7 +128,8 @@ function extend(ranges: Ranges, start: number, end: number): void {
  */
 function coveredEnds(days: readonly number[], length: number, from = Number.NEGATIVE_INFINITY, shift = 0): Ranges {
   const ranges: Ranges = [];
-  for (const day of days) {
+  for (let i = 0; i < days.length; i++) {
+    const day = days[i] as number;
     const start = Math.max(day + shift, from);
     const end = day + shift + length - 1;
     if (start <= end) extend(ranges, start, end);
@@ -221,27 +230,43 @@ const SERIES = Object.fromEntries(
 ) as Record<RollingField, Record<1 | RollingLength, RollingSeries>>;
 const seriesOf = (field: RollingField, length: 1 | RollingLength): RollingSeries => SERIES[field][length];
 
-/** Adds the steps of `series` that turn the window ends `was` covered into those `is` covers to `steps`. */
-function record(steps: RollingSteps, series: RollingSeries, was: Ranges, is: Ranges): void {
-  let delta = steps.get(series);
-  if (delta === undefined) {
-    delta = new Map<number, number>();
-    steps.set(series, delta);
+/** Adds `by` to the change at window end `day` of a delta's flat (end, change) pairs. */
+function addStep(pairs: number[], day: number, by: number): void {
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (pairs[i] === day) {
+      pairs[i + 1] = (pairs[i + 1] as number) + by;
+      return;
+    }
   }
+  pairs.push(day, by);
+}
+
+/** Adds the steps of `series` that turn the window ends `was` covered into those `is` covers to `delta`. */
+function record(delta: RollingDelta, series: RollingSeries, was: Ranges, is: Ranges): void {
   // Each session is its own token of the same series: its steps add to the others'.
+  const pairs = delta.get(series) ?? [];
   for (let i = 0; i < is.length; i += 2) {
-    tally(delta, is[i] as number, 1);
-    tally(delta, (is[i + 1] as number) + 1, -1);
+    addStep(pairs, is[i] as number, 1);
+    addStep(pairs, (is[i + 1] as number) + 1, -1);
   }
   for (let i = 0; i < was.length; i += 2) {
-    tally(delta, was[i] as number, -1);
-    tally(delta, (was[i + 1] as number) + 1, 1);
+    addStep(pairs, was[i] as number, -1);
+    addStep(pairs, (was[i + 1] as number) + 1, 1);
   }
-  if (delta.size === 0) steps.delete(series);
+  let kept = 0;
+  for (let i = 0; i < pairs.length; i += 2) {
+    if (pairs[i + 1] === 0) continue;
+    pairs[kept] = pairs[i] as number;
+    pairs[kept + 1] = pairs[i + 1] as number;
+    kept += 2;
+  }
+  pairs.length = kept;
+  if (kept === 0) delta.delete(series);
+  else delta.set(series, pairs);
 }
 
 /** For a token counted once per window (a visitor, a session, …) on the days `was`, then `is`. */
-function distinct(steps: RollingSteps, field: RollingField, was: readonly number[], is: readonly number[]): void {
+function distinct(steps: RollingDelta, field: RollingField, was: readonly number[], is: readonly number[]): void {
   if (sameItems(was, is)) return;
   for (const length of ROLLING_LENGTHS) record(steps, seriesOf(field, length), coveredEnds(was, length), coveredEnds(is, length));
 }
@@ -249,7 +274,7 @@ function distinct(steps: RollingSteps, field: RollingField, was: readonly number
 const RETURN_LENGTHS = [1, ...ROLLING_LENGTHS] as const;
 
 /** Visitors of the window before, and those of them who visited again in the window. */
-function returning(steps: RollingSteps, was: readonly number[], is: readonly number[]): void {
+function returning(steps: RollingDelta, was: readonly number[], is: readonly number[]): void {
   if (sameItems(was, is)) return;
   for (const length of RETURN_LENGTHS) {
     const [earlierWas, earlierIs] = [
@@ -268,7 +293,7 @@ function returning(steps: RollingSteps, was: readonly number[], is: readonly num
 
 /** Visitors of the window who converted in it: window ends covered by a visit and by a conversion. */
 function convertedVisitors(
-  steps: RollingSteps,
+  steps: RollingDelta,
   visits: { readonly was: readonly number[]; readonly is: readonly number[] },
   converted: { readonly was: readonly number[]; readonly is: readonly number[] },
 ): void {
@@ -280,7 +305,7 @@ function convertedVisitors(
 }
 
 /** Buyers with two purchases within the window. */
-function windowRepeatBuyers(steps: RollingSteps, was: readonly number[], is: readonly number[]): void {
+function windowRepeatBuyers(steps: RollingDelta, was: readonly number[], is: readonly number[]): void {
   if (sameItems(was, is)) return;
   for (const length of ROLLING_LENGTHS)
     record(steps, seriesOf('windowRepeatBuyers', length), pairedEnds(was, length), pairedEnds(is, length));
@@ -297,7 +322,7 @@ function repeatFrom(track: CustomerKpiTrack, timeZone: string): number {
 
 /** Repeat buyers: buyers of the window from the window end their second purchase falls on. */
 function repeatBuyers(
-  steps: RollingSteps,
+  steps: RollingDelta,
   bought: { readonly was: readonly number[]; readonly is: readonly number[] },
   from: { readonly was: number; readonly is: number },
 ): void {
@@ -307,9 +332,9 @@ function repeatBuyers(
 }
 
 /** What one event changes in the rolling counts, per segment (segments with no change left out). */
-export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
+export function rollingSteps(input: RollingInput): Map<string, RollingDelta> {
   const { before, after } = input;
-  const bySegment = new Map<string, RollingSteps>();
+  const bySegment = new Map<string, RollingDelta>();
   // The counts read only what changedBits compares and the two earliest purchases: an event that changed neither changes none.
   const changed = changedBitsBySegment(before.marks, after.marks);
   const purchasesMoved = before.earliestPurchases !== after.earliestPurchases;
@@ -320,7 +345,7 @@ export function rollingSteps(input: RollingInput): Map<string, RollingSteps> {
   for (const segment of input.segments) {
     const bits = changed.get(segment) ?? 0;
     if (bits === 0 && !purchasesMoved) continue;
-    const steps: RollingSteps = new Map();
+    const steps: RollingDelta = new Map();
     // Each set of days read once per segment, whatever counts it, and only where a day's marks of it changed.
     const days = (bit: number) => ({ was: daysWith(marksWere, segment, bit), is: daysWith(marksAre, segment, bit) });
     if (bits & (VISITED | CONVERTED)) {
@@ -368,14 +393,15 @@ export const segmentsMarked = (track: CustomerKpiTrack): string[] => [
  * first step to the day before the last. Every series' steps add up to zero (each covered range
  * is a +1 and a −1), so no count changes from the last step on.
  */
-export function touchedSpan(steps: RollingSteps): Range | null {
+export function touchedSpan(delta: RollingDelta): Range | null {
   let [from, to] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
-  for (const delta of steps.values()) {
-    for (const day of delta.keys()) {
+  delta.forEach((pairs) => {
+    for (let i = 0; i < pairs.length; i += 2) {
+      const day = pairs[i] as number;
       if (day < from) from = day;
       if (day - 1 > to) to = day - 1;
     }
-  }
+  });
   return from <= to ? [from, to] : null;
 }
 
@@ -388,13 +414,10 @@ export interface SegmentRolling {
 export const newSegmentRolling = (): SegmentRolling => ({ base: new Map(), steps: new Map() });
 
 /** Adds an event's steps to a segment's counters, in place. */
-export function addSteps(into: SegmentRolling, delta: RollingSteps): void {
-  // forEach: iterating entries as [key, value] made an array per step.
-  delta.forEach((steps, series) => {
+export function addSteps(into: SegmentRolling, delta: RollingDelta): void {
+  delta.forEach((pairs, series) => {
     const target = into.steps.get(series) ?? new Map<number, number>();
-    steps.forEach((n, day) => {
-      tally(target, day, n);
-    });
+    for (let i = 0; i < pairs.length; i += 2) tally(target, pairs[i] as number, pairs[i + 1] as number);
     into.steps.set(series, target);
   });
 }

@@ -44,7 +44,7 @@ import {
   rollingSteps,
   rollingToJson,
   touchedSpan,
-  type RollingSteps,
+  type RollingDelta,
   type SegmentRolling,
 } from '../rules/rolling.ts';
 import { analyseComment } from '../../sentiment/sentiment.ts';
@@ -293,7 +293,7 @@ export class PartitionState {
   }
 
   /** Adds rolling steps per segment, remembering the window ends they moved. */
-  private roll(steps: ReadonlyMap<string, RollingSteps>): void {
+  private roll(steps: ReadonlyMap<string, RollingDelta>): void {
     // Steps at closed window ends are harmless: only open windows are ever read from them.
     for (const [rollingSegment, delta] of steps) {
       const counters = this.rolling.get(rollingSegment) ?? newSegmentRolling();
