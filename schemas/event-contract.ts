@@ -120,7 +120,9 @@ const id = (max: number) =>
     .string({ error: 'must be a string' })
     .min(1, { error: 'must not be empty', abort: true })
     .max(max, { error: `must be at most ${max} characters`, abort: true })
-    .superRefine((value, ctx) => {
+    // A check on the parse itself, not superRefine: that made a closure per id checked (several per event).
+    .check((ctx) => {
+      const { value } = ctx;
       if (PLAIN_ID.test(value)) return;
       const problem = !value.isWellFormed()
         ? 'must be well-formed Unicode (it holds a lone surrogate)'
@@ -131,7 +133,7 @@ const id = (max: number) =>
             : !VISIBLE.test(value)
               ? 'must contain a visible character'
               : undefined;
-      if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+      if (problem !== undefined) ctx.issues.push({ code: 'custom', message: problem, input: value });
     });
 
 /** Free text (comments, referrers): surrounding white space is trimmed; malformed Unicode and controls other than tab and line breaks are refused. */
