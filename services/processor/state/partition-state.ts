@@ -670,6 +670,16 @@ export class PartitionState {
     const lastSeen = (c: CustomerState | undefined) =>
       c !== undefined && CONVERTED_STAGES.has(c.stage.stage) ? dayOf(c.lastSeenAt, this.rules.timeZone) : undefined;
     const [was, is] = [lastSeen(before), lastSeen(after)];
+    // Most events leave a customer's stage, segment and last-seen day as they were: nothing moves.
+    const segmentOf = (c: CustomerState) => c.segment?.value ?? UNASSIGNED_SEGMENT;
+    if (
+      before !== undefined &&
+      after !== undefined &&
+      was === is &&
+      before.stage.stage === after.stage.stage &&
+      segmentOf(before) === segmentOf(after)
+    )
+      return;
     if (was !== is) {
       const key = (after ?? before)?.customerId ?? '';
       if (was !== undefined) this.convertedByLastSeen.get(was)?.delete(key);
