@@ -103,6 +103,14 @@ export interface WindowDeltasInput {
   readonly checkoutAbandonedAfterMs: number;
 }
 
+/** Whether two marks of a day hold the same fields and values (lists by reference: a list that changes is replaced). */
+function sameMarkFields(a: SegmentDayMarks, b: SegmentDayMarks): boolean {
+  const [x, y] = [a as Readonly<Record<string, unknown>>, b as Readonly<Record<string, unknown>>];
+  for (const field in x) if (x[field] !== y[field]) return false;
+  for (const field in y) if (!(field in x)) return false;
+  return true;
+}
+
 export interface WindowDeltas {
   readonly track: CustomerKpiTrack;
   readonly deltas: ReadonlyMap<string, WindowDelta>;
@@ -166,7 +174,13 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
   const day = dayOf(event.occurred_at, timeZone);
   const segments = segmentsOf(input.segment);
   const deltas = new Map<string, WindowDelta>();
-  const marks: Record<string, SegmentDayMarks> = { ...track.marks };
+  // Copied on the first change only: most events (forms, surveys, a visit's later page views)
+  // leave every mark as it was, and the copy is of all the customer's days.
+  let marks = track.marks as Record<string, SegmentDayMarks>;
+  const setMark = (key: string, mark: SegmentDayMarks) => {
+    if (marks === track.marks) marks = { ...track.marks };
+    marks[key] = mark;
+  };
   let { earliestPurchases } = track;
 
   if (event.type === 'purchase') earliestPurchases = twoEarliest(earliestPurchases, event.occurred_at);
@@ -299,7 +313,8 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
       mark.convertedVisitor = true;
       addDelta(deltas, key, { convertedVisitors: 1 });
     }
-    marks[key] = mark;
+    const was = marks[key];
+    if (was === undefined || !sameMarkFields(was, mark)) setMark(key, mark);
   }
 
   // Repeat buyers: a window's buyer is a repeat buyer once their second purchase (in event time)
@@ -309,7 +324,7 @@ export function windowDeltasOf(input: WindowDeltasInput): WindowDeltas {
     for (const [key, mark] of Object.entries(marks)) {
       if (!mark.buyer || mark.repeatBuyer) continue;
       if (secondPurchase < dayEnd(parseWindowKey(key).day, timeZone)) {
-        marks[key] = { ...mark, repeatBuyer: true };
+        setMark(key, { ...mark, repeatBuyer: true });
         addDelta(deltas, key, { repeatBuyers: 1 });
       }
     }
