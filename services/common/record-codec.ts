@@ -5,6 +5,7 @@
  * the field named, never thrown; a registry that does not answer is thrown (a retry will succeed).
  */
 import { COMPATIBILITY, SchemaType, type SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type avro from 'avsc';
 import { recordTypeOf } from '../../schemas/avro-logical-types.ts';
 import { TOPIC_RECORDS, type RecordOf, type TopicRecord, type TopicWithRecord } from '../../schemas/topic-records.ts';
 import { valueSubjectOf, type Topics, type TopicSpec } from '../../schemas/topics.ts';
@@ -45,13 +46,37 @@ export async function registerValueSchema(registry: SchemaRegistry, topic: Topic
 
 const MAGIC_BYTE = 0;
 
+/**
+ * Encodes values of `type` after a fixed prefix (the Confluent header, a format version) into one
+ * buffer of their own. avsc's toBuffer encodes into a 1 KiB buffer (a larger value twice), then
+ * zero-fills and copies a new one, and the prefix was concatenated in front with a third: here a
+ * scratch buffer that grows as needed, and one copy out of it per value.
+ */
+export function prefixedEncoder(type: avro.Type, prefix: Buffer): (value: unknown) => Buffer {
+  let scratch = Buffer.alloc(0);
+  const grow = (size: number) => {
+    scratch = Buffer.allocUnsafe(size);
+    prefix.copy(scratch);
+  };
+  grow(64 * 1024);
+  return (value) => {
+    let end = type.encode(value, scratch, prefix.length);
+    // A negative end is the bytes the value did not fit by.
+    if (end < 0) {
+      grow(Math.max(2 * scratch.length, scratch.length - end));
+      end = type.encode(value, scratch, prefix.length);
+    }
+    return Buffer.from(scratch.subarray(0, end));
+  };
+}
+
 /** The Confluent wire format of a record under a registered schema id: magic byte, id, Avro. */
 export function recordEncoder<T>(contract: TopicRecord<T>, schemaId: number): (value: T) => Buffer {
-  const type = recordTypeOf(contract.avsc);
   const header = Buffer.alloc(5);
   header.writeUInt8(MAGIC_BYTE, 0);
   header.writeInt32BE(schemaId, 1);
-  return (value) => Buffer.concat([header, type.toBuffer(contract.toWire(value))]);
+  const encode = prefixedEncoder(recordTypeOf(contract.avsc), header);
+  return (value) => encode(contract.toWire(value));
 }
 
 export function recordDecoder<T>(registry: SchemaRegistry, contract: TopicRecord<T>): (message: Decodable) => Promise<DecodeResult<T>> {

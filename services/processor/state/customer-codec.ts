@@ -14,6 +14,7 @@ import type { CustomerState } from '../rules/customer.ts';
 import type { CheckoutTrack } from '../rules/checkouts.ts';
 import type { CustomerKpiTrack, SegmentDayMarks } from '../rules/window-deltas.ts';
 import { RecentEventIds, type RecentEventIdsJson } from './recent-event-ids.ts';
+import { prefixedEncoder } from '../../common/record-codec.ts';
 
 export interface StoredCustomer {
   readonly customer: CustomerState;
@@ -124,6 +125,7 @@ const storedCustomerSchema = (version: Version) => ({
   namespace: 'dev.journeyline.processor.state',
 });
 const STORED_CUSTOMER = avro.Type.forSchema(storedCustomerSchema(VERSION_3) as avro.Schema);
+const encodeStoredCustomer = prefixedEncoder(STORED_CUSTOMER, Buffer.of(VERSION_3));
 const resolverFrom = (version: Version) =>
   STORED_CUSTOMER.createResolver(avro.Type.forSchema(storedCustomerSchema(version) as avro.Schema));
 const EARLIER_VERSIONS = new Map([
@@ -213,7 +215,7 @@ export function packCustomer({ customer, track, seen }: StoredCustomer): Buffer 
     },
     seen: { horizon: ids.horizon, ids: ids.ids.map(([id, at]) => ({ id, at })) },
   };
-  return Buffer.concat([Buffer.of(VERSION_3), STORED_CUSTOMER.toBuffer(wire)]);
+  return encodeStoredCustomer(wire);
 }
 
 /** Whether bytes are the JSON of a changelog record written before customers were packed. */
