@@ -266,24 +266,24 @@ function record(delta: RollingDelta, series: RollingSeries, was: Ranges, is: Ran
 }
 
 /** For a token counted once per window (a visitor, a session, …) on the days `was`, then `is`. */
-function distinct(steps: RollingDelta, field: RollingField, was: readonly number[], is: readonly number[]): void {
+function distinct(delta: RollingDelta, field: RollingField, was: readonly number[], is: readonly number[]): void {
   if (sameItems(was, is)) return;
-  for (const length of ROLLING_LENGTHS) record(steps, seriesOf(field, length), coveredEnds(was, length), coveredEnds(is, length));
+  for (const length of ROLLING_LENGTHS) record(delta, seriesOf(field, length), coveredEnds(was, length), coveredEnds(is, length));
 }
 
 const RETURN_LENGTHS = [1, ...ROLLING_LENGTHS] as const;
 
 /** Visitors of the window before, and those of them who visited again in the window. */
-function returning(steps: RollingDelta, was: readonly number[], is: readonly number[]): void {
+function returning(delta: RollingDelta, was: readonly number[], is: readonly number[]): void {
   if (sameItems(was, is)) return;
   for (const length of RETURN_LENGTHS) {
     const [earlierWas, earlierIs] = [
       coveredEnds(was, length, Number.NEGATIVE_INFINITY, length),
       coveredEnds(is, length, Number.NEGATIVE_INFINITY, length),
     ];
-    record(steps, seriesOf('previousVisitors', length), earlierWas, earlierIs);
+    record(delta, seriesOf('previousVisitors', length), earlierWas, earlierIs);
     record(
-      steps,
+      delta,
       seriesOf('returningVisitors', length),
       bothOf(coveredEnds(was, length), earlierWas),
       bothOf(coveredEnds(is, length), earlierIs),
@@ -293,22 +293,22 @@ function returning(steps: RollingDelta, was: readonly number[], is: readonly num
 
 /** Visitors of the window who converted in it: window ends covered by a visit and by a conversion. */
 function convertedVisitors(
-  steps: RollingDelta,
+  delta: RollingDelta,
   visits: { readonly was: readonly number[]; readonly is: readonly number[] },
   converted: { readonly was: readonly number[]; readonly is: readonly number[] },
 ): void {
   if (sameItems(visits.was, visits.is) && sameItems(converted.was, converted.is)) return;
   for (const length of ROLLING_LENGTHS) {
     const both = (v: readonly number[], c: readonly number[]) => bothOf(coveredEnds(v, length), coveredEnds(c, length));
-    record(steps, seriesOf('convertedVisitors', length), both(visits.was, converted.was), both(visits.is, converted.is));
+    record(delta, seriesOf('convertedVisitors', length), both(visits.was, converted.was), both(visits.is, converted.is));
   }
 }
 
 /** Buyers with two purchases within the window. */
-function windowRepeatBuyers(steps: RollingDelta, was: readonly number[], is: readonly number[]): void {
+function windowRepeatBuyers(delta: RollingDelta, was: readonly number[], is: readonly number[]): void {
   if (sameItems(was, is)) return;
   for (const length of ROLLING_LENGTHS)
-    record(steps, seriesOf('windowRepeatBuyers', length), pairedEnds(was, length), pairedEnds(is, length));
+    record(delta, seriesOf('windowRepeatBuyers', length), pairedEnds(was, length), pairedEnds(is, length));
 }
 
 /**
@@ -322,13 +322,13 @@ function repeatFrom(track: CustomerKpiTrack, timeZone: string): number {
 
 /** Repeat buyers: buyers of the window from the window end their second purchase falls on. */
 function repeatBuyers(
-  steps: RollingDelta,
+  delta: RollingDelta,
   bought: { readonly was: readonly number[]; readonly is: readonly number[] },
   from: { readonly was: number; readonly is: number },
 ): void {
   if (from.was === from.is && sameItems(bought.was, bought.is)) return;
   for (const length of ROLLING_LENGTHS)
-    record(steps, seriesOf('repeatBuyers', length), coveredEnds(bought.was, length, from.was), coveredEnds(bought.is, length, from.is));
+    record(delta, seriesOf('repeatBuyers', length), coveredEnds(bought.was, length, from.was), coveredEnds(bought.is, length, from.is));
 }
 
 /** What one event changes in the rolling counts, per segment (segments with no change left out). */
@@ -345,24 +345,24 @@ export function rollingSteps(input: RollingInput): Map<string, RollingDelta> {
   for (const segment of input.segments) {
     const bits = changed.get(segment) ?? 0;
     if (bits === 0 && !purchasesMoved) continue;
-    const steps: RollingDelta = new Map();
+    const delta: RollingDelta = new Map();
     // Each set of days read once per segment, whatever counts it, and only where a day's marks of it changed.
     const days = (bit: number) => ({ was: daysWith(marksWere, segment, bit), is: daysWith(marksAre, segment, bit) });
     if (bits & (VISITED | CONVERTED)) {
       const visits = days(VISITED);
       if (bits & VISITED) {
-        distinct(steps, 'visitors', visits.was, visits.is);
-        returning(steps, visits.was, visits.is);
+        distinct(delta, 'visitors', visits.was, visits.is);
+        returning(delta, visits.was, visits.is);
       }
-      convertedVisitors(steps, visits, days(CONVERTED));
+      convertedVisitors(delta, visits, days(CONVERTED));
     }
     if (bits & BOUGHT || from !== null) {
       const bought = days(BOUGHT);
-      if (bits & BOUGHT) distinct(steps, 'buyers', bought.was, bought.is);
+      if (bits & BOUGHT) distinct(delta, 'buyers', bought.was, bought.is);
       const repeatDay = repeatFrom(after, input.timeZone);
-      repeatBuyers(steps, bought, from ?? { was: repeatDay, is: repeatDay });
+      repeatBuyers(delta, bought, from ?? { was: repeatDay, is: repeatDay });
     }
-    if (bits & (BOUGHT | ORDERS)) windowRepeatBuyers(steps, orderDaysOf(marksWere, segment), orderDaysOf(marksAre, segment));
+    if (bits & (BOUGHT | ORDERS)) windowRepeatBuyers(delta, orderDaysOf(marksWere, segment), orderDaysOf(marksAre, segment));
     // A day's list of sessions is replaced when a session joins it, so the same list on the
     // event's day means the same days: a busy customer's lists (up to 200 a day) are not searched.
     const { session, everySession } = input;
@@ -376,9 +376,9 @@ export function rollingSteps(input: RollingInput): Map<string, RollingDelta> {
             ? [session]
             : [];
       for (const one of sessions)
-        distinct(steps, field, daysOfSession(marksWere, segment, field, one), daysOfSession(marksAre, segment, field, one));
+        distinct(delta, field, daysOfSession(marksWere, segment, field, one), daysOfSession(marksAre, segment, field, one));
     }
-    if (steps.size > 0) bySegment.set(segment, steps);
+    if (delta.size > 0) bySegment.set(segment, delta);
   }
   return bySegment;
 }
