@@ -70,12 +70,21 @@ export function prefixedEncoder(type: avro.Type, prefix: Buffer): (value: unknow
   };
 }
 
-/** The Confluent wire format of a record under a registered schema id: magic byte, id, Avro. */
-export function recordEncoder<T>(contract: TopicRecord<T>, schemaId: number): (value: T) => Buffer {
+/** The Confluent wire format's header of a record under a registered schema id: magic byte, id. */
+function confluentHeader(schemaId: number): Buffer {
   const header = Buffer.alloc(5);
   header.writeUInt8(MAGIC_BYTE, 0);
   header.writeInt32BE(schemaId, 1);
-  const encode = prefixedEncoder(recordTypeOf(contract.avsc), header);
+  return header;
+}
+
+/** Values of `type` in the Confluent wire format under a registered schema id: magic byte, id, Avro. */
+export const confluentEncoder = (type: avro.Type, schemaId: number): ((value: unknown) => Buffer) =>
+  prefixedEncoder(type, confluentHeader(schemaId));
+
+/** The Confluent wire format of a record under a registered schema id: magic byte, id, Avro. */
+export function recordEncoder<T>(contract: TopicRecord<T>, schemaId: number): (value: T) => Buffer {
+  const encode = confluentEncoder(recordTypeOf(contract.avsc), schemaId);
   return (value) => encode(contract.toWire(value));
 }
 

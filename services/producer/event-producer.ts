@@ -12,6 +12,7 @@
  * - If Kafka refuses the batch, `send` throws `ProduceError` and none of it counts as accepted.
  */
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import avro from 'avsc';
 import type { Kafka, Message, Producer } from 'kafkajs';
 import { createIdempotentProducer, ensureTopics } from '../common/kafka.ts';
 import type { Config } from '../common/config.ts';
@@ -20,13 +21,14 @@ import {
   partitionKeyOf,
   toAvro,
   validateEvent,
+  type AvroJourneyEvent,
   type EventTimeBounds,
   type ValidationContext,
   type FieldError,
   type JourneyEvent,
 } from '../../schemas/event-contract.ts';
 import type { Topics } from '../../schemas/topics.ts';
-import { registerValueSchema } from '../common/record-codec.ts';
+import { confluentEncoder, registerValueSchema } from '../common/record-codec.ts';
 
 export { SchemaIncompatibleError } from '../common/record-codec.ts';
 
@@ -83,15 +85,19 @@ export function validateBatch(inputs: readonly unknown[], context: ValidationCon
   return { results, events };
 }
 
+/** The events schema as this build writes it: the one registered at connect. */
+const JOURNEY_EVENT_TYPE = avro.Type.forSchema(JOURNEY_EVENT_AVSC as avro.Schema);
+
 export class EventProducer {
   private readonly options: EventProducerOptions;
   private readonly producer: Producer;
-  private readonly schemaId: number;
+  private readonly encode: (event: AvroJourneyEvent) => Buffer;
 
   private constructor(options: EventProducerOptions, producer: Producer, schemaId: number) {
     this.options = options;
     this.producer = producer;
-    this.schemaId = schemaId;
+    // The schema this build registered, by the id the registry gave it: no lookup per event.
+    this.encode = confluentEncoder(JOURNEY_EVENT_TYPE, schemaId);
   }
 
   /** Creates the topics if missing, registers the schema, connects. */
@@ -107,12 +113,7 @@ export class EventProducer {
     const now = (this.options.now ?? Date.now)();
     const { results, events } = validateBatch(inputs, { now, ...this.options.eventTime });
     if (events.length > 0) {
-      const messages: Message[] = await Promise.all(
-        events.map(async (event) => ({
-          key: partitionKeyOf(event),
-          value: await this.options.registry.encode(this.schemaId, toAvro(event)),
-        })),
-      );
+      const messages: Message[] = events.map((event) => ({ key: partitionKeyOf(event), value: this.encode(toAvro(event)) }));
       try {
         await this.producer.send({ topic: this.options.topics.events.name, messages, acks: -1 });
       } catch (error: unknown) {
