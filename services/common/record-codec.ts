@@ -53,17 +53,17 @@ const MAGIC_BYTE = 0;
  * scratch buffer that grows as needed, and one copy out of it per value.
  */
 export function prefixedEncoder(type: avro.Type, prefix: Buffer): (value: unknown) => Buffer {
-  let scratch = Buffer.alloc(0);
-  const grow = (size: number) => {
-    scratch = Buffer.allocUnsafe(size);
-    prefix.copy(scratch);
+  const withPrefix = (size: number) => {
+    const buffer = Buffer.allocUnsafe(size);
+    prefix.copy(buffer);
+    return buffer;
   };
-  grow(64 * 1024);
+  let scratch = withPrefix(64 * 1024);
   return (value) => {
     let end = type.encode(value, scratch, prefix.length);
     // A negative end is the bytes the value did not fit by.
     if (end < 0) {
-      grow(Math.max(2 * scratch.length, scratch.length - end));
+      scratch = withPrefix(Math.max(2 * scratch.length, scratch.length - end));
       end = type.encode(value, scratch, prefix.length);
     }
     return Buffer.from(scratch.subarray(0, end));

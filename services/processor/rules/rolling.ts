@@ -340,7 +340,8 @@ export function rollingSteps(input: RollingInput): Map<string, RollingDelta> {
   const purchasesMoved = before.earliestPurchases !== after.earliestPurchases;
   if (changed.size === 0 && !purchasesMoved) return bySegment;
   const [marksWere, marksAre] = [dayMarksOf(before.marks), dayMarksOf(after.marks)];
-  const from = purchasesMoved ? { was: repeatFrom(before, input.timeZone), is: repeatFrom(after, input.timeZone) } : null;
+  const repeatWas = repeatFrom(before, input.timeZone);
+  const from = { was: repeatWas, is: purchasesMoved ? repeatFrom(after, input.timeZone) : repeatWas };
 
   for (const segment of input.segments) {
     const bits = changed.get(segment) ?? 0;
@@ -356,11 +357,10 @@ export function rollingSteps(input: RollingInput): Map<string, RollingDelta> {
       }
       convertedVisitors(delta, visits, days(CONVERTED));
     }
-    if (bits & BOUGHT || from !== null) {
+    if (bits & BOUGHT || purchasesMoved) {
       const bought = days(BOUGHT);
       if (bits & BOUGHT) distinct(delta, 'buyers', bought.was, bought.is);
-      const repeatDay = repeatFrom(after, input.timeZone);
-      repeatBuyers(delta, bought, from ?? { was: repeatDay, is: repeatDay });
+      repeatBuyers(delta, bought, from);
     }
     if (bits & (BOUGHT | ORDERS)) windowRepeatBuyers(delta, orderDaysOf(marksWere, segment), orderDaysOf(marksAre, segment));
     // A day's list of sessions is replaced when a session joins it, so the same list on the

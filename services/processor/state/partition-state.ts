@@ -687,7 +687,7 @@ export class PartitionState {
     }
     const entries = (c: CustomerState | undefined) => {
       if (c === undefined) return [];
-      const segment = c.segment?.value ?? UNASSIGNED_SEGMENT;
+      const segment = segmentOf(c);
       return segment === ALL_SEGMENTS
         ? [{ c, segment }]
         : [
