@@ -12,11 +12,26 @@ import { valueSubjectOf, type Topics, type TopicSpec } from '../../schemas/topic
 import { createAvroDecoder } from './avro-decoder.ts';
 import type { Decodable, DecodeResult } from './decoding-consumer.ts';
 import { zodReason } from './json-record.ts';
+import { retryWithBackoff } from './retry.ts';
 
 export class SchemaIncompatibleError extends Error {
   override readonly name = 'SchemaIncompatibleError';
   readonly retriable = false;
 }
+
+/**
+ * The registry client registers a new subject's first schema and then sets its compatibility. Two
+ * writers registering a new subject at once (threads or replicas of one service starting) race:
+ * the second reads the level as NONE in between and is refused, or both set it and the registry
+ * refuses the second (Apicurio: 409, "A rule named 'COMPATIBILITY' already exists"). Tried again,
+ * each finds the subject BACKWARD with its schema registered.
+ */
+const isConcurrentFirstRegistration = (error: unknown): boolean => {
+  if (!(error instanceof Error)) return false;
+  if (error.name === 'ConfluentSchemaRegistryCompatibilityError') return error.message.endsWith('!= NONE)');
+  const { status, url } = error as { status?: unknown; url?: unknown };
+  return status === 409 && typeof url === 'string' && url.startsWith('put ') && url.includes('/config/');
+};
 
 /**
  * Registers a topic's value schema with BACKWARD compatibility (the subject's setting when new);
@@ -26,9 +41,10 @@ export class SchemaIncompatibleError extends Error {
 export async function registerValueSchema(registry: SchemaRegistry, topic: TopicSpec, schema: object): Promise<number> {
   const subject = valueSubjectOf(topic);
   try {
-    const { id } = await registry.register(
-      { type: SchemaType.AVRO, schema: JSON.stringify(schema) },
-      { subject, compatibility: COMPATIBILITY.BACKWARD },
+    const { id } = await retryWithBackoff(
+      () =>
+        registry.register({ type: SchemaType.AVRO, schema: JSON.stringify(schema) }, { subject, compatibility: COMPATIBILITY.BACKWARD }),
+      { isRetryable: isConcurrentFirstRegistration, firstBackoffMs: 100, maxBackoffMs: 1000, attempts: 6 },
     );
     return id;
   } catch (error: unknown) {

@@ -1,7 +1,7 @@
 /**
  * Schema evolution through the real registry: the events subject is BACKWARD compatible, so a v2
  * with a new optional field registers, consumers built on v1 still decode v2 messages, and a
- * breaking change is refused with a message that says why.
+ * breaking change is refused with a message that says why; writers starting at once agree.
  */
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { describe, expect, it } from 'vitest';
@@ -57,5 +57,14 @@ describe('event schema evolution', () => {
       { subject: valueSubjectOf(topicsB.events) },
     );
     expect(id).toBe(first);
+  });
+
+  it('registers a new subject from several writers at once (threads or replicas starting) under one id, BACKWARD', async () => {
+    const topicsC = topicsFor(`${config.topicPrefix}c.`);
+    // A registry client each, as separate threads and processes have.
+    const ids = await Promise.all(Array.from({ length: 8 }, () => registerEventSchema(createRegistry(config.registry), topicsC)));
+    expect(new Set(ids).size).toBe(1);
+    const breaking = withFields((fields) => fields.map((f) => (f.name === 'occurred_at' ? { ...f, type: 'string' } : f)));
+    await expect(registerEventSchema(registry, topicsC, breaking)).rejects.toBeInstanceOf(SchemaIncompatibleError);
   });
 });
