@@ -59,6 +59,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('runs the processor on one thread unless told, and on no more than 64', () => {
+    expect(loadConfig({}).processor.threads).toBe(1);
+    expect(loadConfig({ PROCESSOR_THREADS: '2' }).processor.threads).toBe(2);
+    for (const value of ['0', '-1', '1.5', 'two', '65']) {
+      expect(() => loadConfig({ PROCESSOR_THREADS: value })).toThrow(`PROCESSOR_THREADS="${value}": `);
+    }
+  });
+
   it('names every invalid variable, and never echoes a secret', () => {
     const attempt = () =>
       loadConfig({ STACK_KAFKA_PORT: '70000', SCHEMA_REGISTRY_URL: 'not a url', KAFKA_SSL: 'maybe', REPORTING_TIME_ZONE: 'Mars/Olympus' });

@@ -192,6 +192,13 @@ export const envSchema = z.object({
    * where another partition is two days further on. 0: every batch.
    */
   PROCESSOR_FAR_AHEAD_EVERY_MS: z.coerce.number().int().min(0).max(60_000).default(10_000),
+  /**
+   * Threads of one processor process, each a full processor (both steps) and so a member of both
+   * consumer groups: Kafka shares the partitions out between them as between processes, and each
+   * thread's JavaScript runs on a core of its own. More than the input topics' partitions leaves
+   * some idle.
+   */
+  PROCESSOR_THREADS: z.coerce.number().int().min(1).max(64).default(1),
   /** A crashed processor's partitions move to the survivors after this long without heartbeats. */
   PROCESSOR_SESSION_TIMEOUT_MS: z.coerce.number().int().min(6000).default(30_000),
   /** A customer's event_ids are remembered (replays recognised) for events this many days before its newest... */
@@ -418,6 +425,7 @@ function structure(env: ParsedEnv, cwd: string) {
       maxWaitMs: env.PROCESSOR_BATCH_MAX_WAIT_MS,
       farAheadEveryMs: env.PROCESSOR_FAR_AHEAD_EVERY_MS,
       sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
+      threads: env.PROCESSOR_THREADS,
       dedup: { windowMs: env.PROCESSOR_DEDUP_WINDOW_DAYS * 86_400_000, maxIds: env.PROCESSOR_DEDUP_MAX_IDS },
       identity: { maxAnonymousIds: env.IDENTITY_MAX_ANONYMOUS_IDS, blockedAnonymousIds: env.IDENTITY_BLOCKED_ANONYMOUS_IDS },
       stage: {

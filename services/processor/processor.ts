@@ -260,14 +260,21 @@ async function itemsOf(
   return { items, poison: [...poison.map((p) => p.deadLetter), ...unknown] };
 }
 
+/** The topics the processor reads and writes, created where missing, and its outputs' schemas registered. */
+export async function prepareProcessorTopics(
+  deps: Pick<ProcessorDeps, 'kafka' | 'registry' | 'config'>,
+): Promise<{ topics: Topics; encode: ProcessorEncoders }> {
+  const topics = topicsFor(deps.config.topicPrefix);
+  await ensureTopics(deps.kafka, deps.config.kafka, Object.values(topics));
+  return { topics, encode: await registerTopicEncoders(deps.registry, topics, PROCESSOR_OUTPUTS) };
+}
+
 export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {
   const { kafka, registry, config, logger } = deps;
-  const topics: Topics = topicsFor(config.topicPrefix);
-  await ensureTopics(kafka, config.kafka, Object.values(topics));
+  const { topics, encode } = await prepareProcessorTopics(deps);
   const groupId = processorGroupOf(config);
   const decode = createJourneyEventDecoder(registry);
   const { maxAnonymousIds } = config.processor.identity;
-  const encode = await registerTopicEncoders(registry, topics, PROCESSOR_OUTPUTS);
   const faults = { failBatches: config.processor.faultFailBatches };
   const owned = new OwnedPartitions<PartitionState>(kafka, logger, {
     groupId,

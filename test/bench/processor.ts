@@ -9,6 +9,8 @@
  * Kafka and the registry share the machine's cores. `--broker-delay-ms N` delays every response
  * the processor receives from Kafka by N ms, as a broker across a network would (the loopback
  * here has none): what a processor's round trips cost where Kafka runs on machines of its own.
+ * `--threads N` runs the processor as PROCESSOR_THREADS=N would (threads.ts); its state then lives
+ * in the threads' heaps, so the live heap figure is left out.
  */
 import net from 'node:net';
 import { parseArgs } from 'node:util';
@@ -18,6 +20,7 @@ import { createLogger } from '../../services/common/logger.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { runProcessor } from '../../services/processor/processor.ts';
+import { runProcessorThreads } from '../../services/processor/threads.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { journeys } from '../helpers/journeys.ts';
 import { processorCaughtUp, produceAll } from '../helpers/streams.ts';
@@ -28,9 +31,11 @@ const { values } = parseArgs({
     customers: { type: 'string', default: '100000' },
     steps: { type: 'string', default: '4' },
     'broker-delay-ms': { type: 'string', default: '0' },
+    threads: { type: 'string', default: '1' },
   },
 });
 const brokerDelayMs = Number(values['broker-delay-ms']);
+const threads = Number(values.threads);
 
 /** Plain TCP connections whose received data arrives `delayMs` late, in order. */
 const delayedSockets =
@@ -88,12 +93,10 @@ runBench(async ({ config, prefix }) => {
   const rssBefore = process.memoryUsage().rss;
   const heapBefore = process.memoryUsage().heapUsed;
   const processorKafka = brokerDelayMs > 0 ? createKafka(config.kafka, undefined, { socketFactory: delayedSockets(brokerDelayMs) }) : kafka;
-  const processor = await runProcessor({
-    kafka: processorKafka,
-    registry: createRegistry(config.registry),
-    config,
-    logger: createLogger('warn'),
-  });
+  const processor =
+    threads > 1
+      ? await runProcessorThreads({ ...config, processor: { ...config.processor, threads } }, createLogger('warn'))
+      : await runProcessor({ kafka: processorKafka, registry: createRegistry(config.registry), config, logger: createLogger('warn') });
   const began = performance.now();
   let peak = rssBefore;
   const sampler = setInterval(() => {
@@ -117,6 +120,7 @@ runBench(async ({ config, prefix }) => {
       partitions: config.kafka.topicPartitions,
       batchBytesPerPartition: config.processor.maxBytesPerPartition,
       brokerDelayMs,
+      threads,
     },
     rawKafkajsConsume: { eventsPerSecond: Math.round(total / rawSeconds), groupJoinSeconds: +rawJoinSeconds.toFixed(1) },
     processor: { eventsPerSecond: Math.round(total / processorSeconds), secondsIncludingJoinAndRestore: +processorSeconds.toFixed(1) },
@@ -127,6 +131,6 @@ runBench(async ({ config, prefix }) => {
       peak: mib(peak),
       processorPer100kCustomers: mib(((rssAfter - rssBefore) / customers) * 100_000),
     },
-    liveHeapMiB: { processorStatePer100kCustomers: mib(((heapAfter - heapBefore) / customers) * 100_000) },
+    liveHeapMiB: threads > 1 ? null : { processorStatePer100kCustomers: mib(((heapAfter - heapBefore) / customers) * 100_000) },
   };
 });

@@ -7,7 +7,7 @@
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Kafka } from 'kafkajs';
+import { AssignerProtocol, type Kafka } from 'kafkajs';
 import type { Config } from '../../services/common/config.ts';
 import { createIdempotentProducer, createKafka, ensureTopics, readPartitionsToEnd, topicOffsets } from '../../services/common/kafka.ts';
 import { committedOffsets } from '../helpers/streams.ts';
@@ -15,6 +15,7 @@ import { createLogger } from '../../services/common/logger.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
+import { identityGroupOf } from '../../services/processor/identity/identity-step.ts';
 import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
 import type { CustomerProfileRecord, SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
@@ -67,12 +68,29 @@ function windowKpis(partials: readonly SegmentKpiPartial[], segment: string, day
 }
 
 /** A processor process; its log is kept so a failure can show what the process saw. */
-const startChild = (config: Config, log: { push: (line: string) => void }) =>
+const startChild = (config: Config, log: { push: (line: string) => void }, env: Record<string, string> = {}) =>
   startJourney(
     ['run', 'processor'],
-    { TOPIC_PREFIX: config.topicPrefix, PROCESSOR_MAX_BYTES_PER_PARTITION: '8192', PROCESSOR_SESSION_TIMEOUT_MS: '6000' },
+    { TOPIC_PREFIX: config.topicPrefix, PROCESSOR_MAX_BYTES_PER_PARTITION: '8192', PROCESSOR_SESSION_TIMEOUT_MS: '6000', ...env },
     log,
   );
+
+/** A test's log, streamed to a file as it happens: a test that times out never reaches a catch block. */
+function testLog(name: string) {
+  const logFile = path.resolve(import.meta.dirname, `../../.journeyline/test-logs/${name}.log`);
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  writeFileSync(logFile, '');
+  const log = {
+    push: (line: string) => {
+      appendFileSync(logFile, line);
+    },
+  };
+  const began = Date.now();
+  const phase = (what: string) => {
+    log.push(`--- ${what} at ${Date.now() - began} ms\n`);
+  };
+  return { log, phase };
+}
 
 describe('journey processor', () => {
   const running: RunningProcessor[] = [];
@@ -358,29 +376,49 @@ describe('journey processor', () => {
   );
 
   it('killed with SIGKILL mid-stream and restarted, publishes exactly what an uninterrupted run does', { timeout: 240_000 }, async () => {
-    // Streamed to a file as it happens: a test that times out never reaches a catch block.
-    const logFile = path.resolve(import.meta.dirname, '../../.journeyline/test-logs/processor-kill.log');
-    mkdirSync(path.dirname(logFile), { recursive: true });
-    writeFileSync(logFile, '');
-    const log = {
-      push: (line: string) => {
-        appendFileSync(logFile, line);
-      },
-    };
-    const began = Date.now();
-    const phase = (name: string) => {
-      log.push(`--- ${name} at ${Date.now() - began} ms\n`);
-    };
+    const { log, phase } = testLog('processor-kill');
     await killAndCompare(log, phase);
   });
+
+  it(
+    'on two threads, killed with SIGKILL mid-stream and restarted, publishes exactly what one thread uninterrupted does',
+    { timeout: 240_000 },
+    async () => {
+      const { log, phase } = testLog('processor-kill-threads');
+      await killAndCompare(log, phase, { PROCESSOR_THREADS: '2' });
+    },
+  );
 });
 
-async function killAndCompare(log: { push: (line: string) => void }, phase: (name: string) => void): Promise<void> {
+/** How many members of a consumer group hold partitions of `topic`. */
+async function membersAssigned(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const { groups } = await admin.describeGroups([groupId]);
+    return (groups[0]?.members ?? []).filter((member) => {
+      const assignment = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
+      return (assignment?.assignment[topic]?.length ?? 0) > 0;
+    }).length;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The reference runs on one thread; `killedEnv` is the killed and restarted processor's. */
+async function killAndCompare(
+  log: { push: (line: string) => void },
+  phase: (name: string) => void,
+  killedEnv: Record<string, string> = {},
+): Promise<void> {
   {
     const workload = journeys({ customers: 150, start: '2026-11-01T00:00:00Z', days: 6, seed: 7 });
     const killed = testConfig({ TOPIC_PREFIX: `${uniqueName('killed')}.` });
     const reference = testConfig({ TOPIC_PREFIX: `${uniqueName('reference')}.` });
-    await Promise.all([produceAll(killed, workload), produceAll(reference, workload)]);
+    const threads = Number(killedEnv.PROCESSOR_THREADS ?? '1');
+    // On several threads the events come once every thread holds partitions of both steps: each
+    // thread joins a group a rebalance after the one before, seconds the workload takes to count.
+    await Promise.all([threads === 1 ? produceAll(killed, workload) : undefined, produceAll(reference, workload)]);
     const kafka = createKafka(killed.kafka, undefined);
 
     phase('produced');
@@ -389,7 +427,22 @@ async function killAndCompare(log: { push: (line: string) => void }, phase: (nam
     await stopJourney(uninterrupted);
 
     phase('reference done');
-    const victim = startChild(killed, log);
+    const victim = startChild(killed, log, killedEnv);
+    if (threads > 1) {
+      const killedTopics = topicsFor(killed.topicPrefix);
+      await pollUntil(
+        async () => {
+          const steps = await Promise.all([
+            membersAssigned(kafka, identityGroupOf(killed), killedTopics.events.name),
+            membersAssigned(kafka, processorGroupOf(killed), killedTopics.resolvedEvents.name),
+          ]);
+          return steps.every((members) => members >= threads) ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 100, what: 'every thread to hold partitions of both steps' },
+      );
+      await produceAll(killed, workload);
+      phase('every thread holds partitions; produced');
+    }
     const progress = await pollUntil(
       async () => {
         // Of the events, the share counted: offsets the journey step committed (transaction markers
@@ -406,7 +459,7 @@ async function killAndCompare(log: { push: (line: string) => void }, phase: (nam
     phase(`killed at ${(progress * 100).toFixed(0)}% committed`);
     expect(progress).toBeLessThan(1); // the kill landed mid-stream
 
-    const restarted = startChild(killed, log);
+    const restarted = startChild(killed, log, killedEnv);
     await processedAll(kafka, killed, 180_000);
     phase('restarted run done');
     await stopJourney(restarted);

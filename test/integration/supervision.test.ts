@@ -2,7 +2,7 @@
  * A service that stops for good never stops silently: `journey run processor` whose consumer
  * kafkajs gives up on (here: every transaction refused, the changelog topic taking only 1 KiB
  * messages, as a misconfigured cluster might) exits 1 naming the service and the cause, instead
- * of running on while consuming nothing.
+ * of running on while consuming nothing; on several threads too, when one of them dies.
  */
 import { describe, expect, it } from 'vitest';
 import { createKafka, ensureTopics } from '../../services/common/kafka.ts';
@@ -12,7 +12,7 @@ import { pageView } from '../helpers/events.ts';
 import { exited, produceAll, startJourney } from '../helpers/pipeline.ts';
 
 describe('supervision', () => {
-  it('exits 1, naming the service and why, when the processor dies', { timeout: 120_000 }, async () => {
+  it.each([1, 2])('exits 1, naming the service and why, when the processor dies (%i thread(s))', { timeout: 120_000 }, async (threads) => {
     const config = testConfig();
     const topics = topicsFor(config.topicPrefix);
     const admin = createKafka(config.kafka, undefined).admin();
@@ -38,7 +38,7 @@ describe('supervision', () => {
     await produceAll(config, [pageView({ customer_id: 'c-1', segment: 'x'.repeat(100) }), pageView({ customer_id: 'c-2' })]);
 
     const log: string[] = [];
-    const processor = startJourney(['run', 'processor'], { TOPIC_PREFIX: config.topicPrefix }, log);
+    const processor = startJourney(['run', 'processor'], { TOPIC_PREFIX: config.topicPrefix, PROCESSOR_THREADS: String(threads) }, log);
     await exited(processor);
     expect(processor.exitCode).toBe(1);
     expect(log.join('')).toMatch(/processor stopped: .*; stopping journeyline \(exit 1\)/);
