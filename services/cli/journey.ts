@@ -18,8 +18,7 @@ import { runCollector } from '../collector/run.ts';
 import { startDashboard } from '../dashboard/dashboard.ts';
 import { startQueryEndpoint } from '../dashboard/query-endpoint.ts';
 import { queryTokensFor } from '../dashboard/query-token.ts';
-import { runProcessor } from '../processor/processor.ts';
-import { runProcessorThreads } from '../processor/threads.ts';
+import { startProcessor } from '../processor/threads.ts';
 import { EventProducer } from '../producer/event-producer.ts';
 import { produceNdjson } from '../producer/ndjson.ts';
 import { runAlerting } from '../alerts/alerting.ts';
@@ -95,15 +94,7 @@ const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
     return { name: 'collector', about: [`collector: POST ${collector.url}/v1/events`], stop: () => collector.close() };
   },
   processor: async (config, logger) => {
-    const processor =
-      config.processor.threads > 1
-        ? await runProcessorThreads(config, logger)
-        : await runProcessor({
-            kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })),
-            registry: createRegistry(config.registry),
-            config,
-            logger: logger.child({ component: 'processor' }),
-          });
+    const processor = await startProcessor(config, logger);
     return { name: 'processor', about: [], died: processor.died, stop: () => processor.stop() };
   },
   alerts: async (config, logger) => {

@@ -4,10 +4,8 @@
  * validated. It tells the main thread when it is running and when it died, and stops when asked.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createKafka } from '../common/kafka.ts';
 import { createLogger } from '../common/logger.ts';
-import { createRegistry } from '../common/registry.ts';
-import { runProcessor } from './processor.ts';
+import { runConfiguredProcessor } from './processor.ts';
 import type { FromThread, ProcessorThreadData, ToThread } from './threads.ts';
 
 if (parentPort === null) throw new Error('processor-thread.ts runs as a worker thread of threads.ts');
@@ -17,12 +15,7 @@ const tell = (message: FromThread) => {
 };
 const { config, thread, logFormat } = workerData as ProcessorThreadData;
 const logger = createLogger(config.logLevel, 'processor', logFormat).child({ thread });
-const processor = await runProcessor({
-  kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })),
-  registry: createRegistry(config.registry),
-  config,
-  logger: logger.child({ component: 'processor' }),
-});
+const processor = await runConfiguredProcessor(config, logger);
 void processor.died.then((error) => {
   tell({ type: 'died', message: error.message });
 });

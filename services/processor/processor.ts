@@ -30,10 +30,11 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
 import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer.ts';
-import { commitBatch, ensureTopics, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
+import { commitBatch, createKafka, ensureTopics, routingPartitioner, whenConsumerDies } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { OwnedPartitions, type OwnedPartition } from '../common/owned-partitions.ts';
 import { registerTopicEncoders, type TopicEncoders } from '../common/record-codec.ts';
+import { createRegistry } from '../common/registry.ts';
 import { identityKeyOf, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { segmentKpiKey, segmentKpiRoute, type IdentityLinkRecord, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
@@ -368,4 +369,14 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
       await owned.releaseAll();
     },
   };
+}
+
+/** A processor with Kafka and registry clients of its own, made from the configuration (a process's or a thread's). */
+export function runConfiguredProcessor(config: Config, logger: Logger): Promise<RunningProcessor> {
+  return runProcessor({
+    kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })),
+    registry: createRegistry(config.registry),
+    config,
+    logger: logger.child({ component: 'processor' }),
+  });
 }

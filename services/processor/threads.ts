@@ -11,7 +11,7 @@ import type { Config } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
 import { createKafka } from '../common/kafka.ts';
 import { createRegistry } from '../common/registry.ts';
-import { prepareProcessorTopics, type RunningProcessor } from './processor.ts';
+import { prepareProcessorTopics, runConfiguredProcessor, type RunningProcessor } from './processor.ts';
 
 export interface ProcessorThreadData {
   readonly config: Config;
@@ -21,6 +21,10 @@ export interface ProcessorThreadData {
 }
 export type ToThread = { readonly type: 'stop' };
 export type FromThread = { readonly type: 'started' } | { readonly type: 'died'; readonly message: string };
+
+/** The processor as configured: on this thread, or on PROCESSOR_THREADS worker threads. */
+export const startProcessor = (config: Config, logger: Logger): Promise<RunningProcessor> =>
+  config.processor.threads > 1 ? runProcessorThreads(config, logger) : runConfiguredProcessor(config, logger);
 
 interface Thread {
   readonly worker: Worker;

@@ -36,6 +36,8 @@ const { values } = parseArgs({
 });
 const brokerDelayMs = Number(values['broker-delay-ms']);
 const threads = Number(values.threads);
+// The delayed sockets are this thread's; worker threads make their own clients.
+if (brokerDelayMs > 0 && threads > 1) throw new Error('--broker-delay-ms applies to one thread only (--threads 1)');
 
 /** Plain TCP connections whose received data arrives `delayMs` late, in order. */
 const delayedSockets =
