@@ -22,20 +22,15 @@
  *   what was committed) and rethrows: the state is rebuilt from the topics.
  */
 import { Partitioners, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import type { Config } from '../common/config.ts';
-import { decodeOrSetAside, type Decodable, type DecodeResult } from '../common/decoding-consumer.ts';
+import type { Decodable } from '../common/avro-decoder.ts';
+import type { Decoded } from '../common/step-result.ts';
 import { recordDecoder, registerTopicEncoders } from '../common/record-codec.ts';
-import {
-  commitBatch,
-  createTransactionalProducer,
-  ensureTopics,
-  readPartitionsToEnd,
-  singleActiveAssigner,
-  topicOffsets,
-  whenConsumerDies,
-} from '../common/kafka.ts';
+import { createTransactionalProducer, ensureTopics, readPartitionsToEnd, singleActiveAssigner, topicOffsets } from '../common/kafka.ts';
+import { InstanceTransaction } from '../common/instance-transaction.ts';
 import type { Logger } from '../common/logger.ts';
+import type { RunningService, ServiceDeps } from '../common/running-service.ts';
+import { consumerSettings, StreamRunner, type StreamStep } from '../common/stream-runner.ts';
 import { alertKey, type AlertRecord } from '../../schemas/alert-records.ts';
 import { dayName, dayNumber } from '../../schemas/days.ts';
 import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
@@ -54,18 +49,8 @@ import {
 import { ConsistentCut } from './consistent-cut.ts';
 import { signalSettingsOf, watermarkOf } from './segment-alerts.ts';
 
-export interface AlertingDeps {
-  readonly kafka: Kafka;
-  readonly registry: SchemaRegistry;
-  readonly config: Config;
-  readonly logger: Logger;
-}
-
-export interface RunningAlerting {
-  /** Resolves if the consumer stops for good on its own (see whenConsumerDies). */
-  readonly died: Promise<Error>;
-  stop(): Promise<void>;
-}
+export type AlertingDeps = ServiceDeps;
+export type RunningAlerting = RunningService;
 
 export const alertingGroupOf = (config: Config) => `${config.topicPrefix}alerts`;
 
@@ -107,7 +92,7 @@ async function countProcessorPartitions(kafka: Kafka, topics: Topics, active: Ac
 }
 
 /** Takes over: fence, then rebuild the state from the two compacted topics. */
-type ShareDecoder = (message: Decodable) => Promise<DecodeResult<SegmentKpiPartial>>;
+type ShareDecoder = (message: Decodable) => Promise<Decoded<SegmentKpiPartial>>;
 
 async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string, decodeShare: ShareDecoder): Promise<Active> {
   const { kafka, config, logger } = deps;
@@ -129,7 +114,7 @@ async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string, dec
       async (_partition, key, value) => {
         if (value === null) return;
         const parsed = await decodeShare({ key: Buffer.from(key), value });
-        if (!parsed.ok) {
+        if (parsed.kind !== 'ok') {
           unreadable++; // dead-lettered when it was consumed
           return;
         }
@@ -179,12 +164,10 @@ function outputsOf(
   encodeAlert: (record: AlertRecord) => Buffer,
   records: readonly AlertRecord[],
   changelog: readonly ChangelogRecord[],
-  deadLetters: TopicMessages['messages'],
-) {
+): TopicMessages[] {
   return [
     { topic: topics.alerts.name, messages: records.map((r) => ({ key: alertKey(r.segment, r.signal), value: encodeAlert(r) })) },
     { topic: topics.alertsChangelog.name, messages: changelog.map((c) => ({ key: c.key, value: c.value })) },
-    { topic: topics.deadLetter.name, messages: [...deadLetters] },
   ].filter((t) => t.messages.length > 0);
 }
 
@@ -208,6 +191,77 @@ function logChanges(logger: Logger, records: readonly AlertRecord[]): void {
 /** Evaluations run every this often too, for a cut that transaction markers alone completed. */
 const SETTLE_EVERY_MS = 1_000;
 
+interface DetectorOptions {
+  readonly kafka: Kafka;
+  readonly topics: Topics;
+  readonly decodeShare: ShareDecoder;
+  readonly encodeAlert: (record: AlertRecord) => Buffer;
+  readonly delivery: InstanceTransaction<Active>;
+  readonly logger: Logger;
+}
+
+/** The detector as a stream step: shares in, the book judged up to the released cut, alert changes out. */
+function createDetectorStep(options: DetectorOptions): StreamStep<SegmentKpiPartial, Active> {
+  const { kafka, topics, encodeAlert, delivery, logger } = options;
+  // Written, not stable, ends: the transaction that moved the watermark may have committed shares
+  // behind another processor partition's open transaction (one SIGKILLed, say, open until fenced).
+  const endsOfShares = async () =>
+    new Map((await topicOffsets(kafka, topics.segmentKpis.name, 'written')).map((o) => [o.partition, o.high]));
+  /** The book judged up to the released watermark: the alert changes, and what they publish. */
+  const evaluate = (taken: Active) => {
+    const { records, changelog } = evaluateBook(taken.book, taken.settings, new Date().toISOString(), taken.cut.released ?? null);
+    // An alert that does not encode throws here: the state, ahead of what was published, is dropped.
+    return { records, outputs: outputsOf(topics, encodeAlert, records, changelog) };
+  };
+  // Evaluations run every second too, for a cut that transaction markers alone completed.
+  let settleTimer: NodeJS.Timeout | undefined;
+  return {
+    name: 'alerts',
+    decode: options.decodeShare,
+    async process(batch, taken) {
+      await countProcessorPartitions(kafka, topics, taken);
+      for (const { value } of batch.decoded) absorb(taken.book, value);
+      // Past the transaction markers the fetch held too.
+      taken.cut.read(batch.partition, batch.next);
+      await taken.cut.observe(watermarkOf(taken.book.progress, taken.settings.partitions), endsOfShares);
+      const { records, outputs } = evaluate(taken);
+      return {
+        outputs,
+        committed: () => {
+          logChanges(logger, records);
+        },
+      };
+    },
+    assigned(assignment) {
+      const assigned = assignment.get(topics.segmentKpis.name)?.size ?? 0;
+      logger.info({ event: 'alerts.assigned', active: assigned > 0, partitions: assigned });
+      settleTimer ??= setInterval(() => {
+        delivery
+          .betweenBatches(async (taken) => {
+            if (!taken.cut.settle()) return;
+            const { records, outputs } = evaluate(taken);
+            await delivery.commit(taken, undefined, outputs);
+            logChanges(logger, records);
+          })
+          .catch((error: unknown) => {
+            logger.warn({ event: 'alerts.settle_failed', err: error });
+          });
+      }, SETTLE_EVERY_MS);
+    },
+    // A fetch of transaction markers (or aborted records) only never reaches a batch, but moves the cut.
+    markersOnly(topic, partition, next) {
+      if (topic === topics.segmentKpis.name)
+        void delivery.held?.then((taken) => {
+          taken.cut.read(partition, next);
+        });
+    },
+    stopping() {
+      clearInterval(settleTimer);
+      return Promise.resolve();
+    },
+  };
+}
+
 export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> {
   const { kafka, config, logger } = deps;
   const topics = topicsFor(config.topicPrefix);
@@ -215,120 +269,18 @@ export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> 
   const groupId = alertingGroupOf(config);
   const decodeShare = recordDecoder(deps.registry, TOPIC_RECORDS.segmentKpis);
   const { alerts: encodeAlert } = await registerTopicEncoders(deps.registry, topics, ['alerts']);
-  let active: Promise<Active> | undefined;
-
-  const release = async () => {
-    const was = active;
-    active = undefined;
-    await (await was?.catch(() => undefined))?.producer.disconnect();
-  };
-  const acquire = () => {
-    if (active === undefined) {
-      const taking = takeOver(deps, topics, groupId, decodeShare);
-      taking.catch(() => {
-        if (active === taking) active = undefined;
-      });
-      active = taking;
-    }
-    return active;
-  };
-  // One evaluation and transaction at a time, whether a batch or the settle timer asks.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serially = <T>(step: () => Promise<T>): Promise<T> => {
-    const run = queue.then(step);
-    queue = run.catch(() => undefined);
-    return run;
-  };
-  // Written, not stable, ends: the transaction that moved the watermark may have committed shares
-  // behind another processor partition's open transaction (one SIGKILLed, say, open until fenced).
-  const endsOfShares = async () =>
-    new Map((await topicOffsets(kafka, topics.segmentKpis.name, 'written')).map((o) => [o.partition, o.high]));
-
-  /** Evaluates up to the released watermark and publishes the changes, if there are any, in one transaction. */
-  const publish = async (taken: Active, deadLetters: TopicMessages['messages']) => {
-    const { records, changelog } = evaluateBook(taken.book, taken.settings, new Date().toISOString(), taken.cut.released ?? null);
-    try {
-      // Inside: an alert that does not encode leaves the book ahead of what was published, too.
-      const outputs = outputsOf(topics, encodeAlert, records, changelog, deadLetters);
-      if (outputs.length === 0) return;
-      await commitBatch(taken.producer, groupId, undefined, outputs);
-    } catch (error: unknown) {
-      await release();
-      logger.warn({ event: 'alerts.transaction_failed', err: error }, 'not committed; state will be rebuilt');
-      throw error;
-    }
-    logChanges(logger, records);
-  };
-
-  const consumer = kafka.consumer({
+  const delivery = new InstanceTransaction<Active>(groupId, () => takeOver(deps, topics, groupId, decodeShare), logger);
+  const runner = new StreamRunner({
+    consumer: kafka.consumer(
+      consumerSettings(groupId, config.alerts.sessionTimeoutMs, { partitionAssigners: [singleActiveAssigner], maxWaitTimeInMs: 1_000 }),
+    ),
+    topics: [topics.segmentKpis.name],
     groupId,
-    readUncommitted: false,
-    partitionAssigners: [singleActiveAssigner],
-    maxWaitTimeInMs: 1_000,
-    sessionTimeout: config.alerts.sessionTimeoutMs,
-    heartbeatInterval: Math.min(3_000, Math.floor(config.alerts.sessionTimeoutMs / 5)),
+    deadLetterTopic: topics.deadLetter.name,
+    step: createDetectorStep({ kafka, topics, decodeShare, encodeAlert, delivery, logger }),
+    delivery,
+    logger,
   });
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    const assigned = payload.memberAssignment[topics.segmentKpis.name] ?? [];
-    logger.info({ event: 'alerts.assigned', active: assigned.length > 0, partitions: assigned.length });
-    if (assigned.length === 0)
-      release().catch((error: unknown) => {
-        logger.warn({ event: 'alerts.release_failed', err: error });
-      });
-  });
-  // A fetch of transaction markers (or aborted records) only never reaches eachBatch, but moves the cut.
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.batchSize === 0 && payload.topic === topics.segmentKpis.name)
-      void active?.then((taken) => {
-        taken.cut.read(payload.partition, BigInt(payload.lastOffset) + 1n);
-      });
-  });
-  const settleTimer = setInterval(() => {
-    void active
-      ?.then((taken) => (taken.cut.settle() ? serially(() => publish(taken, [])) : undefined))
-      .catch((error: unknown) => {
-        logger.warn({ event: 'alerts.settle_failed', err: error });
-      });
-  }, SETTLE_EVERY_MS);
-  const died = whenConsumerDies(consumer);
-  await consumer.connect();
-  await consumer.subscribe({ topic: topics.segmentKpis.name, fromBeginning: true });
-  await consumer.run({
-    eachBatchAutoResolve: false,
-    eachBatch: async (payload) => {
-      const { batch } = payload;
-      const last = batch.messages.at(-1);
-      if (last === undefined || payload.isStale()) return;
-      const taken = await acquire();
-      await serially(async () => {
-        await countProcessorPartitions(kafka, topics, taken);
-        const { decoded, poison } = await decodeOrSetAside(batch, decodeShare, groupId);
-        for (const { message, reason } of poison)
-          logger.warn({ event: 'alerts.dead_letter', partition: batch.partition, offset: message.offset, reason });
-        for (const { value } of decoded) absorb(taken.book, value);
-        // Past the transaction markers the fetch held too: for the cut, and so the group's lag reads 0.
-        const next = BigInt(batch.lastOffset()) + 1n;
-        taken.cut.read(batch.partition, next);
-        await taken.cut.observe(watermarkOf(taken.book.progress, taken.settings.partitions), endsOfShares);
-        await publish(
-          taken,
-          poison.map((p) => p.deadLetter),
-        );
-      });
-      // Committed as kafkajs commits (past the markers the fetch held too): a restart rebuilds the
-      // state from the topics whatever the offsets, so they only spare it re-reading.
-      payload.resolveOffset(batch.lastOffset());
-      await payload.heartbeat();
-    },
-  });
-
-  return {
-    died,
-    stop: async () => {
-      clearInterval(settleTimer);
-      await consumer.disconnect();
-      await queue;
-      await release();
-    },
-  };
+  await runner.start();
+  return { died: runner.died, stop: () => runner.stop() };
 }

@@ -18,16 +18,24 @@
  *   then as they come.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
 import type { Config, WebhookSettings } from '../common/config.ts';
+import { AtLeastOnce } from '../common/at-least-once.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
-import { decodeOrSetAside, type Decodable, type DecodeResult } from '../common/decoding-consumer.ts';
 import { recordDecoder } from '../common/record-codec.ts';
 import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
 import { createIdempotentProducer, readPartitionsToEnd, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
-import type { Logger } from '../common/logger.ts';
 import { retryWithBackoff } from '../common/retry.ts';
+import type { RunningService, ServiceDeps } from '../common/running-service.ts';
+import type { Decoded } from '../common/step-result.ts';
+import {
+  consumerSettings,
+  StreamRunner,
+  type Assignment,
+  type StreamBatch,
+  type StepOutcome,
+  type StreamStep,
+} from '../common/stream-runner.ts';
 import type { AlertRecord } from '../../schemas/alert-records.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import {
@@ -43,17 +51,8 @@ import {
   type Silences,
 } from './notifications.ts';
 
-export interface NotifierDeps {
-  readonly kafka: Kafka;
-  readonly registry: SchemaRegistry;
-  readonly config: Config;
-  readonly logger: Logger;
-}
-
-export interface RunningNotifier {
-  readonly died: Promise<Error>;
-  stop(): Promise<void>;
-}
+export type NotifierDeps = ServiceDeps;
+export type RunningNotifier = RunningService;
 
 export const notifierGroupOf = (config: Config, webhookName: string) => `${config.topicPrefix}alert-notifier.${webhookName}`;
 
@@ -154,23 +153,23 @@ const MAX_OUTSTANDING = 10_000;
 const FLUSH_EVERY_MS = 250;
 
 /** One webhook: its consumer group, the segments waiting to be told, one delivery at a time. */
-class Channel {
+class Channel implements StreamStep<AlertRecord, undefined> {
+  readonly name = 'alerts';
+  readonly runner: StreamRunner<AlertRecord, undefined>;
   private readonly groups = new Map<string, { readonly since: number; readonly items: Waiting[] }>();
   private readonly outstanding = new Outstanding();
   private delivering: Promise<void> = Promise.resolve();
   private flushing = false;
   private paused = false;
-  private stopping = false;
+  private closing = false;
   private timer: NodeJS.Timeout | undefined;
-  readonly consumer: Consumer;
-  readonly died: Promise<Error>;
   private readonly groupId: string;
   private readonly topics: Topics;
   private readonly deps: NotifierDeps;
   private readonly webhook: WebhookSettings;
   private readonly silences: Silences;
   private readonly deadLetters: Producer;
-  private readonly decodeAlert: (message: Decodable) => Promise<DecodeResult<AlertRecord>>;
+  private readonly decodeAlert: (message: KafkaMessage) => Promise<Decoded<AlertRecord>>;
 
   constructor(deps: NotifierDeps, webhook: WebhookSettings, silences: Silences, deadLetters: Producer) {
     this.deps = deps;
@@ -180,60 +179,51 @@ class Channel {
     this.deadLetters = deadLetters;
     this.groupId = notifierGroupOf(deps.config, webhook.name);
     this.topics = topicsFor(deps.config.topicPrefix);
-    const { sessionTimeoutMs } = deps.config.alerts;
-    this.consumer = deps.kafka.consumer({
+    this.runner = new StreamRunner({
+      consumer: deps.kafka.consumer(consumerSettings(this.groupId, deps.config.alerts.sessionTimeoutMs, { maxWaitTimeInMs: 1_000 })),
+      topics: [this.topics.alerts.name],
       groupId: this.groupId,
-      readUncommitted: false,
-      maxWaitTimeInMs: 1_000,
-      sessionTimeout: sessionTimeoutMs,
-      heartbeatInterval: Math.min(3_000, Math.floor(sessionTimeoutMs / 5)),
+      deadLetterTopic: this.topics.deadLetter.name,
+      step: this,
+      // Offsets follow deliveries (Outstanding), not reads.
+      delivery: new AtLeastOnce(deadLetters, 'by-step'),
+      logger: deps.logger,
     });
-    this.died = whenConsumerDies(this.consumer);
   }
 
   async start(): Promise<void> {
-    const topic = this.topics.alerts.name;
-    this.consumer.on(this.consumer.events.GROUP_JOIN, ({ payload }) => {
-      const assigned = new Set(payload.memberAssignment[topic] ?? []);
-      for (const [segment, group] of this.groups) {
-        const kept = group.items.filter((item) => assigned.has(item.partition));
-        if (kept.length === 0) this.groups.delete(segment);
-        else this.groups.set(segment, { since: group.since, items: kept });
-      }
-      for (const partition of this.outstanding.partitions.filter((p) => !assigned.has(p))) this.outstanding.forget(partition);
-    });
-    // A fetch of transaction markers only (the alerting service writes in transactions) never reaches eachBatch.
-    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize !== 0 || payload.topic !== topic) return;
-      this.outstanding.read(payload.partition, BigInt(payload.lastOffset) + 1n);
-      void this.commit(payload.partition);
-    });
-    await this.consumer.connect();
-    await this.consumer.subscribe({ topic, fromBeginning: true });
-    await this.consumer.run({
-      autoCommit: false,
-      eachBatch: (payload) => this.read(payload),
-    });
+    await this.runner.start();
     this.timer = setInterval(() => {
       this.flush();
     }, FLUSH_EVERY_MS);
   }
 
-  /** Sets aside what does not decode, what is only recorded, and queues the rest per segment. */
-  private async read(payload: EachBatchPayload): Promise<void> {
-    const { logger } = this.deps;
-    const topic = this.topics.alerts.name;
-    const { batch } = payload;
-    if (payload.isStale()) return;
-    const { decoded, poison } = await decodeOrSetAside(batch, this.decodeAlert, this.groupId);
-    if (poison.length > 0) {
-      for (const { message, reason } of poison)
-        logger.warn({ event: 'alerts.dead_letter', partition: batch.partition, offset: message.offset, reason });
-      await this.deadLetters.send({ topic: this.topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
+  decode(message: KafkaMessage): Promise<Decoded<AlertRecord>> {
+    return this.decodeAlert(message);
+  }
+
+  assigned(assignment: Assignment): void {
+    const assigned = assignment.get(this.topics.alerts.name) ?? new Set<number>();
+    for (const [segment, group] of this.groups) {
+      const kept = group.items.filter((item) => assigned.has(item.partition));
+      if (kept.length === 0) this.groups.delete(segment);
+      else this.groups.set(segment, { since: group.since, items: kept });
     }
+    for (const partition of this.outstanding.partitions.filter((p) => !assigned.has(p))) this.outstanding.forget(partition);
+  }
+
+  // A fetch of transaction markers only (the alerting service writes in transactions): committed past, the lag reads 0.
+  markersOnly(_topic: string, partition: number, next: bigint): void {
+    this.outstanding.read(partition, next);
+    void this.commit(partition);
+  }
+
+  /** Sets aside what is only recorded, and queues the rest per segment. */
+  async process(batch: StreamBatch<AlertRecord>): Promise<StepOutcome> {
+    const { logger } = this.deps;
     const now = Date.now();
     const { notify, silenced, stale } = triage(
-      decoded.map((d) => d.value),
+      batch.decoded.map((d) => d.value),
       this.silences,
       now,
       this.deps.config.alerts.notifyWithinDays,
@@ -249,7 +239,7 @@ class Channel {
         day: record.window_day,
       });
     const toNotify = new Set(notify);
-    for (const { message, value } of decoded) {
+    for (const { message, value } of batch.decoded) {
       if (!toNotify.has(value)) continue;
       const item: Waiting = { record: value, partition: batch.partition, offset: BigInt(message.offset) };
       this.outstanding.hold(item.partition, item.offset);
@@ -257,19 +247,19 @@ class Channel {
       group.items.push(item);
       this.groups.set(value.segment, group);
     }
-    // lastOffset() counts the transaction markers after the last record: committed past, the lag reads 0.
-    this.outstanding.read(batch.partition, BigInt(batch.lastOffset()) + 1n);
+    this.outstanding.read(batch.partition, batch.next);
     await this.commit(batch.partition);
     if (this.outstanding.size > MAX_OUTSTANDING && !this.paused) {
       this.paused = true;
-      this.consumer.pause([{ topic }]);
+      this.runner.pause();
       logger.warn({ event: 'alerts.notifier_paused', webhook: this.webhook.name, outstanding: this.outstanding.size });
     }
+    return { outputs: [] };
   }
 
   /** Hands every segment whose group wait is over to the delivery queue. */
   private flush(): void {
-    if (this.flushing || this.stopping) return;
+    if (this.flushing || this.closing) return;
     const now = Date.now();
     for (const [segment, group] of this.groups) {
       if (now - group.since < this.deps.config.alerts.groupWaitMs) continue;
@@ -307,7 +297,7 @@ class Channel {
             logger.warn({ event: 'alerts.notify_retry', webhook: this.webhook.name, segment, attempt, backoffMs, reason: String(error) });
           },
           whileWaiting: () => {
-            if (this.stopping) throw new Stopping();
+            if (this.closing) throw new Stopping();
           },
         },
       );
@@ -342,26 +332,24 @@ class Channel {
     for (const partition of new Set(items.map((item) => item.partition))) await this.commit(partition);
     if (this.paused && this.outstanding.size < MAX_OUTSTANDING / 2) {
       this.paused = false;
-      this.consumer.resume([{ topic: this.topics.alerts.name }]);
+      this.runner.resume();
     }
   }
 
   private async commit(partition: number): Promise<void> {
     const offset = this.outstanding.committable(partition);
     if (offset === undefined) return;
-    await this.consumer
-      .commitOffsets([{ topic: this.topics.alerts.name, partition, offset: offset.toString() }])
-      .catch((error: unknown) => {
-        // A partition that moved to another member in the meantime: that member reads from the last commit.
-        this.deps.logger.warn({ event: 'alerts.notifier_commit_failed', webhook: this.webhook.name, partition, err: error });
-      });
+    await this.runner.commitOffset(this.topics.alerts.name, partition, offset).catch((error: unknown) => {
+      // A partition that moved to another member in the meantime: that member reads from the last commit.
+      this.deps.logger.warn({ event: 'alerts.notifier_commit_failed', webhook: this.webhook.name, partition, err: error });
+    });
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
+  /** Still in the group: the delivery in hand ends (one in retry ends at once and is sent again after a restart). */
+  async stopping(): Promise<void> {
+    this.closing = true;
     clearInterval(this.timer);
     await this.delivering.catch(() => undefined);
-    await this.consumer.disconnect();
   }
 }
 
@@ -377,7 +365,7 @@ async function followActions(deps: NotifierDeps, topics: Topics, silences: Silen
     }
     // Anything else a producer put there is skipped, named: it never stops the notifier.
     const parsed = await decodeAction({ key: Buffer.from(key), value });
-    if (parsed.ok) applyAction(silences, key, parsed.value);
+    if (parsed.kind === 'ok') applyAction(silences, key, parsed.value);
     else logger.warn({ event: 'alerts.action_skipped', key, reason: parsed.reason });
   };
   const partitions = (await topicOffsets(kafka, topic)).map((o) => o.partition);
@@ -406,11 +394,11 @@ export async function runNotifier(deps: NotifierDeps): Promise<RunningNotifier> 
   await deadLetters.connect();
   const channels = config.alerts.webhooks.map((webhook) => new Channel(deps, webhook, silences, deadLetters));
   for (const channel of channels) await channel.start();
-  const died = Promise.race([whenConsumerDies(actions), ...channels.map((channel) => channel.died)]);
+  const died = Promise.race([whenConsumerDies(actions), ...channels.map((channel) => channel.runner.died)]);
   return {
     died,
     stop: async () => {
-      await Promise.allSettled(channels.map((channel) => channel.stop()));
+      await Promise.allSettled(channels.map((channel) => channel.runner.stop()));
       await actions.disconnect();
       await deadLetters.disconnect();
     },

@@ -5,8 +5,13 @@
  */
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
+import { deadLetter, ok, type Decoded } from './step-result.ts';
 
-export type Decoded = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly reason: string };
+/** The part of a Kafka message a decoder reads. */
+export interface Decodable {
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
 
 const MAGIC_BYTE = 0;
 const HEADER_BYTES = 5;
@@ -24,25 +29,25 @@ export function readWireHeader(buffer: Buffer | null): { schemaId: number } | { 
  * every message (most of the processor's CPU when profiled); here the reader type is built once
  * and one resolver is kept per writer schema id.
  */
-export function createAvroDecoder(registry: SchemaRegistry, readerType: avro.Type): (buffer: Buffer | null) => Promise<Decoded> {
+export function createAvroDecoder(registry: SchemaRegistry, readerType: avro.Type): (buffer: Buffer | null) => Promise<Decoded<unknown>> {
   // A writer schema this reader cannot read makes every message written with it poison; that
   // verdict is as permanent as the schema id, so it is remembered like a resolver.
-  type Reader = { readonly ok: true; readonly decode: (payload: Buffer) => unknown } | { readonly ok: false; readonly reason: string };
+  type Reader = { readonly kind: 'ok'; readonly decode: (payload: Buffer) => unknown } | ReturnType<typeof unreadable>;
+  const unreadable = (reason: string) => deadLetter(reason, 'decode');
   const readers = new Map<number, Promise<Reader>>();
   const readerFor = (schemaId: number) => {
     let reader = readers.get(schemaId);
     if (reader === undefined) {
       reader = registry.getSchema(schemaId).then((writer): Reader => {
-        if (!(writer instanceof avro.Type)) return { ok: false, reason: `schema id ${schemaId} is not an Avro schema` };
-        if (readerType.equals(writer)) return { ok: true, decode: (payload) => readerType.fromBuffer(payload) as unknown };
+        if (!(writer instanceof avro.Type)) return unreadable(`schema id ${schemaId} is not an Avro schema`);
+        if (readerType.equals(writer)) return { kind: 'ok', decode: (payload) => readerType.fromBuffer(payload) as unknown };
         try {
           const resolved = readerType.createResolver(writer);
-          return { ok: true, decode: (payload) => readerType.fromBuffer(payload, resolved) as unknown };
+          return { kind: 'ok', decode: (payload) => readerType.fromBuffer(payload, resolved) as unknown };
         } catch (error: unknown) {
-          return {
-            ok: false,
-            reason: `schema id ${schemaId} cannot be read as this build's schema: ${error instanceof Error ? error.message : String(error)}`,
-          };
+          return unreadable(
+            `schema id ${schemaId} cannot be read as this build's schema: ${error instanceof Error ? error.message : String(error)}`,
+          );
         }
       });
       readers.set(schemaId, reader);
@@ -53,21 +58,21 @@ export function createAvroDecoder(registry: SchemaRegistry, readerType: avro.Typ
   };
   return async (buffer) => {
     const header = readWireHeader(buffer);
-    if ('error' in header) return { ok: false, reason: header.error };
+    if ('error' in header) return deadLetter(header.error, 'decode');
     let reader: Reader;
     try {
       reader = await readerFor(header.schemaId);
     } catch (error: unknown) {
       if ((error as { status?: unknown }).status === 404)
-        return { ok: false, reason: `schema id ${header.schemaId} is unknown to the registry` };
+        return deadLetter(`schema id ${header.schemaId} is unknown to the registry`, 'decode');
       throw error; // registry trouble: transient
     }
-    if (!reader.ok) return reader;
+    if (reader.kind !== 'ok') return reader;
     try {
-      return { ok: true, value: reader.decode((buffer as Buffer).subarray(HEADER_BYTES)) };
+      return ok(reader.decode((buffer as Buffer).subarray(HEADER_BYTES)));
     } catch (error: unknown) {
       const detail = error instanceof Error ? error.message : String(error);
-      return { ok: false, reason: `Avro decoding with schema id ${header.schemaId} failed: ${detail}` };
+      return deadLetter(`Avro decoding with schema id ${header.schemaId} failed: ${detail}`, 'decode');
     }
   };
 }

@@ -285,12 +285,6 @@ export const envSchema = z.object({
   SINK_PARTITIONS_CONCURRENTLY: z.coerce.number().int().min(1).max(32).default(4),
   /** Retries of a retryable ClickHouse error back off exponentially up to this, while the consumer is paused. */
   SINK_RETRY_MAX_BACKOFF_MS: z.coerce.number().int().min(100).default(30_000),
-  /** Testing only: the processor's first this many batches fail after their events were applied, before their commit. */
-  PROCESSOR_FAULT_FAIL_BATCHES: z.coerce.number().int().min(0).default(0),
-  /** Testing only: the sink SIGKILLs itself after this many inserts, before committing their offsets. */
-  SINK_FAULT_KILL_AFTER_INSERTS: z.coerce.number().int().min(0).default(0),
-  /** Testing only: SINK_FAULT_KILL_AFTER_INSERTS counts only the blocks of this topic (a test picks a table where a duplicate would stay visible). */
-  SINK_FAULT_KILL_TOPIC: z.string().min(1).optional(),
 
   /** Embedded mode: the read-only SQL endpoint (ClickHouse's HTTP interface) on this address. */
   QUERY_HOST: z.string().min(1).default('127.0.0.1'),
@@ -421,7 +415,6 @@ function structure(env: ParsedEnv, cwd: string) {
       checkoutAbandonedAfterMs: env.CHECKOUT_ABANDONED_AFTER_MIN * 60_000,
       maxBytesPerPartition: env.PROCESSOR_MAX_BYTES_PER_PARTITION,
       minBytes: env.PROCESSOR_BATCH_MIN_BYTES,
-      faultFailBatches: env.PROCESSOR_FAULT_FAIL_BATCHES,
       maxWaitMs: env.PROCESSOR_BATCH_MAX_WAIT_MS,
       farAheadEveryMs: env.PROCESSOR_FAR_AHEAD_EVERY_MS,
       sessionTimeoutMs: env.PROCESSOR_SESSION_TIMEOUT_MS,
@@ -467,8 +460,6 @@ function structure(env: ParsedEnv, cwd: string) {
       maxWaitMs: env.SINK_BATCH_MAX_WAIT_MS,
       partitionsConcurrently: env.SINK_PARTITIONS_CONCURRENTLY,
       maxBackoffMs: env.SINK_RETRY_MAX_BACKOFF_MS,
-      faultKillAfterInserts: env.SINK_FAULT_KILL_AFTER_INSERTS,
-      faultKillTopic: env.SINK_FAULT_KILL_TOPIC,
     },
     query: {
       host: env.QUERY_HOST,

@@ -10,8 +10,8 @@ import {
   type FieldError,
   type JourneyEvent,
 } from '../../schemas/event-contract.ts';
-import { createAvroDecoder } from './avro-decoder.ts';
-import type { Decodable, DecodeResult } from './decoding-consumer.ts';
+import { createAvroDecoder, type Decodable } from './avro-decoder.ts';
+import { deadLetter, ok, type Decoded } from './step-result.ts';
 
 /**
  * Decodes with `avsc` as the reader schema, so events written under a later (BACKWARD compatible)
@@ -21,19 +21,19 @@ function validatingDecoder<T>(
   registry: SchemaRegistry,
   avsc: Readonly<Record<string, unknown>>,
   validate: (record: unknown) => { ok: true; value: T } | { ok: false; errors: readonly FieldError[] },
-): (message: Decodable) => Promise<DecodeResult<T>> {
+): (message: Decodable) => Promise<Decoded<T>> {
   const decodeAvro = createAvroDecoder(registry, avro.Type.forSchema(avsc as avro.Schema));
   return async (message) => {
     const decoded = await decodeAvro(message.value);
-    if (!decoded.ok) return { ok: false, reason: decoded.reason, stage: 'decode' };
+    if (decoded.kind !== 'ok') return decoded;
     const validated = validate(decoded.value);
-    if (!validated.ok) return { ok: false, reason: validated.errors.map((e) => `${e.path}: ${e.message}`).join('; '), stage: 'validate' };
-    return { ok: true, value: validated.value };
+    if (!validated.ok) return deadLetter(validated.errors.map((e) => `${e.path}: ${e.message}`).join('; '), 'validate');
+    return ok(validated.value);
   };
 }
 
 /** The whole event, by every rule of the contract (fromAvro). */
-export const createJourneyEventDecoder = (registry: SchemaRegistry): ((message: Decodable) => Promise<DecodeResult<JourneyEvent>>) =>
+export const createJourneyEventDecoder = (registry: SchemaRegistry): ((message: Decodable) => Promise<Decoded<JourneyEvent>>) =>
   validatingDecoder(registry, JOURNEY_EVENT_AVSC, (record) => {
     const validated = fromAvro(record);
     return validated.ok ? { ok: true, value: validated.event } : validated;
@@ -44,7 +44,7 @@ export const createJourneyEventDecoder = (registry: SchemaRegistry): ((message: 
  * identity step, which routes by them and forwards the bytes untouched; the rest of the event is
  * left undecoded for the journey step to check.
  */
-export const createEventIdentityDecoder = (registry: SchemaRegistry): ((message: Decodable) => Promise<DecodeResult<EventIdentity>>) =>
+export const createEventIdentityDecoder = (registry: SchemaRegistry): ((message: Decodable) => Promise<Decoded<EventIdentity>>) =>
   validatingDecoder(registry, EVENT_IDENTITY_AVSC, (record) => {
     const validated = identityFromAvro(record);
     return validated.ok ? { ok: true, value: validated.identity } : validated;

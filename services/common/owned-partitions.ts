@@ -1,27 +1,67 @@
 /**
- * The input partitions a transactional consumer owns (the processor's journey and identity steps):
- * each a transactional producer (transactional.id = <group>.<partition>, whose start fences any
- * earlier owner — a zombie, or this process before a SIGKILL — and aborts its open transaction) and
- * the partition's state, read back from the same partition of its compacted changelog only after
- * that fence. It also commits past the transaction markers a partition ends in, from where the
- * group stands when the partition is assigned: a restarted step shows no lag where all is counted.
+ * The delivery of a consumer whose state is kept per input partition (the processor's journey and
+ * identity steps): exactly once, one transaction per batch. Each partition it owns has a
+ * transactional producer (transactional.id = <group>.<partition>, whose start fences any earlier
+ * owner — a zombie, or this process before a SIGKILL — and aborts its open transaction) and its
+ * state, read back from the same partition of its compacted changelog only after that fence. A
+ * batch's outputs and the consumer offset commit in the partition's transaction. It also commits
+ * past the transaction markers a partition ends in, from where the group stands when the partition
+ * is assigned: a restarted step shows no lag where all is counted.
  */
-import type { Consumer, ICustomPartitioner, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { createTransactionalProducer, readPartitionsToEnd, topicOffsets } from './kafka.ts';
+import type { ICustomPartitioner, Kafka, Producer, TopicMessages } from 'kafkajs';
+import { commitBatch, createTransactionalProducer, readPartitionsToEnd, topicOffsets } from './kafka.ts';
 import type { Logger } from './logger.ts';
-
-/** The part of a fetched batch a step reads: the messages the group has not committed yet. */
-export interface ConsumedBatch {
-  readonly topic: string;
-  readonly partition: number;
-  readonly messages: readonly KafkaMessage[];
-  /** The fetch's last offset, transaction markers after the last message included. */
-  lastOffset(): string;
-}
+import type { Assignment, Delivery, StreamConsumer } from './stream-runner.ts';
 
 export interface OwnedPartition<S> {
   readonly state: S;
   readonly producer: Producer;
+}
+
+/** The Kafka an owner of partitions needs: a spec passes its own. */
+export interface PartitionsKafka {
+  /** A transactional producer: its connect fences the earlier producer of the id. */
+  producer(transactionalId: string): Producer;
+  /** Hands over each record of a changelog partition, from its start to its end; resolves with their count. */
+  readChangelog(partition: number, onRecord: (key: string, value: Buffer | null) => void): Promise<number>;
+  /** The group's committed offsets in `topic` (below 0: none). */
+  groupOffsets(groupId: string, topic: string): Promise<readonly { readonly partition: number; readonly offset: string }[]>;
+  partitionCount(topic: string): Promise<number>;
+}
+
+/** A producer of a transactional id, as a test may make it fail (the processor's and identity step's deps). */
+export type TransactionalProducerFactory = (kafka: Kafka, transactionalId: string, createPartitioner: ICustomPartitioner) => Producer;
+
+export function partitionsKafka(
+  kafka: Kafka,
+  changelogTopic: string,
+  createPartitioner: ICustomPartitioner,
+  producerFactory: TransactionalProducerFactory = createTransactionalProducer,
+): PartitionsKafka {
+  return {
+    producer: (transactionalId) => producerFactory(kafka, transactionalId, createPartitioner),
+    readChangelog: (partition, onRecord) =>
+      readPartitionsToEnd(
+        kafka,
+        changelogTopic,
+        [partition],
+        (_p, key, value) => {
+          onRecord(key, value);
+        },
+        120_000,
+      ),
+    groupOffsets: async (groupId, topic) => {
+      const admin = kafka.admin();
+      await admin.connect();
+      try {
+        const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
+        return offsets?.partitions ?? [];
+      } finally {
+        await admin.disconnect();
+      }
+    },
+    partitionCount: async (topic) => (await topicOffsets(kafka, topic)).length,
+  };
 }
 
 export interface OwnedPartitionsOptions<S> {
@@ -31,29 +71,29 @@ export interface OwnedPartitionsOptions<S> {
   readonly restore: (state: S, key: string, value: Buffer | null) => void;
   /** What the log line after a restore says of the state, e.g. its customer count. */
   readonly describe: (state: S) => Record<string, number>;
-  readonly createPartitioner: ICustomPartitioner;
   /** The log event of a restored partition, e.g. `processor.partition_restored`. */
   readonly restoredEvent: string;
 }
 
-export class OwnedPartitions<S> {
+export class OwnedPartitions<S> implements Delivery<OwnedPartition<S>> {
+  readonly autoCommit = false;
   private readonly owned = new Map<number, Promise<OwnedPartition<S>>>();
   /**
    * Where the group stands in each assigned partition, as this instance knows it: from the group's
    * offsets when the partition was assigned, then from its own commits. Forgotten when the partition goes.
    */
   private readonly committed = new Map<number, bigint>();
-  private assigned: ReadonlySet<number> = new Set();
+  private assignedPartitions: ReadonlySet<number> = new Set();
   /** Per partition, its latest batch or step between batches: the next waits for it (they share a producer). */
   private readonly turns = new Map<number, Promise<unknown>>();
   /** The group's offsets being read for the latest assignment. */
   private learning: Promise<void> = Promise.resolve();
   private topic: string | undefined;
-  private readonly kafka: Kafka;
+  private readonly kafka: PartitionsKafka;
   private readonly logger: Logger;
   private readonly options: OwnedPartitionsOptions<S>;
 
-  constructor(kafka: Kafka, logger: Logger, options: OwnedPartitionsOptions<S>) {
+  constructor(kafka: PartitionsKafka, logger: Logger, options: OwnedPartitionsOptions<S>) {
     this.kafka = kafka;
     this.logger = logger;
     this.options = options;
@@ -63,7 +103,25 @@ export class OwnedPartitions<S> {
     return [...this.owned.keys()];
   }
 
-  acquire(partition: number): Promise<OwnedPartition<S>> {
+  /**
+   * Each input partition keeps its state in the changelog partition of its number: one without it
+   * (partitions added to the input alone) could never commit, and would stall. Refused at start.
+   */
+  async prepare(topics: readonly string[]): Promise<void> {
+    const [topic] = topics;
+    if (topic === undefined || topics.length > 1) throw new Error('a consumer owning partitions reads exactly one topic');
+    const { changelogTopic } = this.options;
+    const [input, changelog] = await Promise.all([this.kafka.partitionCount(topic), this.kafka.partitionCount(changelogTopic)]);
+    if (changelog < input)
+      throw new Error(
+        `${topic} has ${input} partitions and its changelog ${changelogTopic} ${changelog}: ` +
+          `each partition keeps its state in the changelog partition of its number. Partitions are chosen ` +
+          `when the topics are created (KAFKA_TOPIC_PARTITIONS); see the README (journey run processor)`,
+      );
+    this.topic = topic;
+  }
+
+  acquire(_topic: string, partition: number): Promise<OwnedPartition<S>> {
     const existing = this.owned.get(partition);
     if (existing) return existing;
     const starting = this.take(partition);
@@ -78,13 +136,14 @@ export class OwnedPartitions<S> {
     if (taken) await (await taken.catch(() => undefined))?.producer.disconnect();
   }
 
-  /** Releases every owned partition not in `assigned` (after a rebalance). */
-  keepOnly(assigned: ReadonlySet<number>, failed: (partition: number, error: unknown) => void): void {
-    this.assigned = assigned;
+  /** Releases every owned partition no longer assigned (after a rebalance), and learns where the group stands in the rest. */
+  assigned(assignment: Assignment): void {
+    const assigned = (this.topic === undefined ? undefined : assignment.get(this.topic)) ?? new Set<number>();
+    this.assignedPartitions = assigned;
     for (const partition of this.committed.keys()) if (!assigned.has(partition)) this.committed.delete(partition);
     for (const partition of this.partitions.filter((p) => !assigned.has(p))) {
       this.release(partition).catch((error: unknown) => {
-        failed(partition, error);
+        this.logger.warn({ event: 'consumer.release_failed', partition, err: error });
       });
     }
     this.learning = this.learnGroupOffsets().catch((error: unknown) => {
@@ -93,56 +152,39 @@ export class OwnedPartitions<S> {
   }
 
   /**
-   * Runs `consumer` over `topic` from its committed offsets: each batch goes to `handle` with its
-   * partition's state and producer (taken, fenced and restored first), and `handle` commits it in a
-   * transaction. A batch that throws releases its partition (the state ran ahead of what was
-   * committed, so it is restored again) and kafkajs reads it again; `failed` hears of it first.
+   * A fetch can start below where the group stands: kafkajs reads the group's offsets at a
+   * rebalance without waiting for a transaction's offsets to be written (no require_stable), so it
+   * can fetch again what a transaction just committed. Replayed, events would be recognised by
+   * their ids, but identity commands would be carried out twice.
    */
-  async consume(
-    consumer: Consumer,
-    topic: string,
-    handle: (batch: ConsumedBatch, owned: OwnedPartition<S>) => Promise<void>,
-    failed: (partition: number, error: unknown) => void,
+  position(_topic: string, partition: number): bigint | undefined {
+    return this.committed.get(partition);
+  }
+
+  async commit(
+    { producer }: OwnedPartition<S>,
+    batch: { readonly topic: string; readonly partition: number; readonly next: bigint },
+    outputs: readonly TopicMessages[],
   ): Promise<void> {
-    await this.refuseUnbackedPartitions(topic);
-    this.topic = topic;
-    this.commitPastTransactionMarkers(consumer, topic);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async (payload) => {
-        const { batch } = payload;
-        const last = batch.messages.at(-1);
-        if (last === undefined || payload.isStale()) return;
-        await this.inTurn(batch.partition, async () => {
-          if (payload.isStale()) return;
-          const owned = await this.acquire(batch.partition);
-          // A fetch can start below where the group stands: kafkajs reads the group's offsets at a
-          // rebalance without waiting for a transaction's offsets to be written (no require_stable),
-          // so it can fetch again what a transaction just committed. Replayed, events would be
-          // recognised by their ids, but identity commands would be carried out twice.
-          const from = this.committed.get(batch.partition) ?? -1n;
-          const messages = batch.messages.filter((message) => BigInt(message.offset) >= from);
-          if (messages.length === 0) {
-            payload.resolveOffset(last.offset);
-            return;
-          }
-          try {
-            await handle({ topic: batch.topic, partition: batch.partition, messages, lastOffset: () => batch.lastOffset() }, owned);
-          } catch (error: unknown) {
-            failed(batch.partition, error);
-            await this.forget(batch.partition);
-            throw error;
-          }
-          // lastOffset() counts the transaction markers the fetch held after the last message, as `handle` did.
-          this.committed.set(batch.partition, BigInt(batch.lastOffset()) + 1n);
-          payload.resolveOffset(last.offset);
-        });
-        await payload.heartbeat();
-      },
-    });
+    const { topic, partition, next } = batch;
+    await commitBatch(producer, this.options.groupId, { topic, partition, next: next.toString() }, outputs);
+    this.committed.set(partition, next);
+  }
+
+  /** After a batch or step failed part way: the state ran ahead of what was committed, so it is restored when next taken. */
+  async failed(_topic: string, partition: number): Promise<void> {
+    this.committed.delete(partition);
+    await this.release(partition);
+  }
+
+  inTurn<T>(_topic: string, partition: number, step: () => Promise<T>): Promise<T> {
+    const previous = this.turns.get(partition) ?? Promise.resolve();
+    const turn = previous.then(step);
+    this.turns.set(
+      partition,
+      turn.catch(() => undefined),
+    );
+    return turn;
   }
 
   /**
@@ -157,41 +199,22 @@ export class OwnedPartitions<S> {
     step: (owned: OwnedPartition<S>, position: bigint) => Promise<void>,
     { take }: { readonly take: boolean },
   ): Promise<void> {
-    await this.inTurn(partition, async () => {
-      if (!this.assigned.has(partition) || (!take && !this.owned.has(partition))) return;
-      const owned = await this.acquire(partition);
+    await this.inTurn('', partition, async () => {
+      if (!this.assignedPartitions.has(partition) || (!take && !this.owned.has(partition))) return;
+      const owned = await this.acquire('', partition);
       const position = this.committed.get(partition);
       if (position === undefined) return;
       try {
         await step(owned, position);
       } catch (error: unknown) {
-        await this.forget(partition);
+        await this.failed('', partition);
         throw error;
       }
     });
   }
 
-  /**
-   * After a batch or step failed part way: the state ran ahead of what was committed, so the
-   * partition is released (restored again when next taken) and where the group stands read again.
-   */
-  private async forget(partition: number): Promise<void> {
-    this.committed.delete(partition);
-    await this.release(partition);
-  }
-
-  private inTurn<T>(partition: number, step: () => Promise<T>): Promise<T> {
-    const previous = this.turns.get(partition) ?? Promise.resolve();
-    const turn = previous.then(step);
-    this.turns.set(
-      partition,
-      turn.catch(() => undefined),
-    );
-    return turn;
-  }
-
   /** Releases every partition (after the consumer stopped). */
-  async releaseAll(): Promise<void> {
+  async close(): Promise<void> {
     await Promise.allSettled(this.partitions.map((partition) => this.release(partition)));
   }
 
@@ -201,25 +224,21 @@ export class OwnedPartitions<S> {
    * is counted) until more data came. Committed past them, only forward from where this instance
    * knows the group stands, so a stale fetch can never move the group back.
    */
-  private commitPastTransactionMarkers(consumer: Consumer, topic: string): void {
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize !== 0 || payload.topic !== topic) return;
-      const { partition } = payload;
-      this.commitPast(consumer, topic, partition, BigInt(payload.lastOffset) + 1n).catch((error: unknown) => {
-        this.logger.warn({ event: 'consumer.marker_commit_failed', partition, err: error });
-      });
+  markersOnly(consumer: StreamConsumer, topic: string, partition: number, next: bigint): void {
+    this.commitPast(consumer, topic, partition, next).catch((error: unknown) => {
+      this.logger.warn({ event: 'consumer.marker_commit_failed', partition, err: error });
     });
   }
 
-  private async commitPast(consumer: Consumer, topic: string, partition: number, next: bigint): Promise<void> {
+  private async commitPast(consumer: StreamConsumer, topic: string, partition: number, next: bigint): Promise<void> {
     // After a restart the markers' fetch comes before this instance commits anything there.
     if (!this.committed.has(partition)) await this.learning;
     const at = this.committed.get(partition);
-    if (at === undefined || next <= at || !this.assigned.has(partition)) return;
+    if (at === undefined || next <= at || !this.assignedPartitions.has(partition)) return;
     this.committed.set(partition, next);
     // Taken first, as for a batch: its producer fences any earlier owner, whose open transaction
     // could otherwise commit an offset below this one after it.
-    await this.acquire(partition);
+    await this.acquire(topic, partition);
     await consumer.commitOffsets([{ topic, partition, offset: next.toString() }]);
   }
 
@@ -227,50 +246,22 @@ export class OwnedPartitions<S> {
   private async learnGroupOffsets(): Promise<void> {
     const topic = this.topic;
     if (topic === undefined) return;
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const [offsets] = await admin.fetchOffsets({ groupId: this.options.groupId, topics: [topic] });
-      for (const { partition, offset } of offsets?.partitions ?? []) {
-        const at = this.committed.get(partition);
-        if (this.assigned.has(partition) && Number(offset) >= 0 && (at === undefined || BigInt(offset) > at))
-          this.committed.set(partition, BigInt(offset));
-      }
-    } finally {
-      await admin.disconnect();
+    for (const { partition, offset } of await this.kafka.groupOffsets(this.options.groupId, topic)) {
+      const at = this.committed.get(partition);
+      if (this.assignedPartitions.has(partition) && Number(offset) >= 0 && (at === undefined || BigInt(offset) > at))
+        this.committed.set(partition, BigInt(offset));
     }
   }
 
-  /**
-   * Each input partition keeps its state in the changelog partition of its number: one without it
-   * (partitions added to the input alone) could never commit, and would stall. Refused at start.
-   */
-  private async refuseUnbackedPartitions(topic: string): Promise<void> {
-    const { changelogTopic } = this.options;
-    const [input, changelog] = await Promise.all([topicOffsets(this.kafka, topic), topicOffsets(this.kafka, changelogTopic)]);
-    if (changelog.length < input.length)
-      throw new Error(
-        `${topic} has ${input.length} partitions and its changelog ${changelogTopic} ${changelog.length}: ` +
-          `each partition keeps its state in the changelog partition of its number. Partitions are chosen ` +
-          `when the topics are created (KAFKA_TOPIC_PARTITIONS); see the README (journey run processor)`,
-      );
-  }
-
   private async take(partition: number): Promise<OwnedPartition<S>> {
-    const { groupId, changelogTopic, newState, restore, describe, createPartitioner, restoredEvent } = this.options;
-    const producer = createTransactionalProducer(this.kafka, `${groupId}.${partition}`, createPartitioner);
+    const { groupId, newState, restore, describe, restoredEvent } = this.options;
+    const producer = this.kafka.producer(`${groupId}.${partition}`);
     await producer.connect(); // initProducerId: fences the previous owner of this transactional.id
     const state = newState(partition);
     const began = performance.now();
-    const records = await readPartitionsToEnd(
-      this.kafka,
-      changelogTopic,
-      [partition],
-      (_p, key, value) => {
-        restore(state, key, value);
-      },
-      120_000,
-    );
+    const records = await this.kafka.readChangelog(partition, (key, value) => {
+      restore(state, key, value);
+    });
     this.logger.info({ event: restoredEvent, partition, records, ...describe(state), ms: Math.round(performance.now() - began) });
     // Where the group stands, read after the fence: an earlier owner's last commit is complete by now.
     await this.learnGroupOffsets().catch((error: unknown) => {

@@ -9,8 +9,8 @@ import type avro from 'avsc';
 import { recordTypeOf } from '../../schemas/avro-logical-types.ts';
 import { TOPIC_RECORDS, type RecordOf, type TopicRecord, type TopicWithRecord } from '../../schemas/topic-records.ts';
 import { valueSubjectOf, type Topics, type TopicSpec } from '../../schemas/topics.ts';
-import { createAvroDecoder } from './avro-decoder.ts';
-import type { Decodable, DecodeResult } from './decoding-consumer.ts';
+import { createAvroDecoder, type Decodable } from './avro-decoder.ts';
+import { deadLetter, ok, type Decoded } from './step-result.ts';
 import { zodReason } from './json-record.ts';
 import { retryWithBackoff } from './retry.ts';
 
@@ -104,14 +104,14 @@ export function recordEncoder<T>(contract: TopicRecord<T>, schemaId: number): (v
   return (value) => encode(contract.toWire(value));
 }
 
-export function recordDecoder<T>(registry: SchemaRegistry, contract: TopicRecord<T>): (message: Decodable) => Promise<DecodeResult<T>> {
+export function recordDecoder<T>(registry: SchemaRegistry, contract: TopicRecord<T>): (message: Decodable) => Promise<Decoded<T>> {
   const decodeAvro = createAvroDecoder(registry, recordTypeOf(contract.avsc));
   return async (message) => {
     const decoded = await decodeAvro(message.value);
-    if (!decoded.ok) return { ok: false, reason: decoded.reason, stage: 'decode' };
+    if (decoded.kind !== 'ok') return decoded;
     const checked = contract.record.safeParse(contract.fromWire(decoded.value));
-    if (!checked.success) return { ok: false, reason: zodReason(checked.error), stage: 'validate' };
-    return { ok: true, value: checked.data };
+    if (!checked.success) return deadLetter(zodReason(checked.error), 'validate');
+    return ok(checked.data);
   };
 }
 

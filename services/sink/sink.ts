@@ -16,16 +16,26 @@
  *   with the reason.
  * - The derived topics are read read_committed: aborted processor transactions never land.
  */
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import type { Admin, KafkaMessage, Producer } from 'kafkajs';
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { AtLeastOnce } from '../common/at-least-once.ts';
 import { insertClientsFor, insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
 import type { Config } from '../common/config.ts';
-import { decodeOrSetAside, type DecodeResult } from '../common/decoding-consumer.ts';
 import { recordDecoder } from '../common/record-codec.ts';
-import { createIdempotentProducer, ensureTopics, whenConsumerDies } from '../common/kafka.ts';
+import { createIdempotentProducer, ensureTopics } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
 import { Pool } from '../common/pool.ts';
+import type { RunningService, ServiceDeps } from '../common/running-service.ts';
+import { deadLetter, type Decoded } from '../common/step-result.ts';
+import {
+  StreamRunner,
+  type BatchControl,
+  type StepOutcome,
+  type StreamBatch,
+  type StreamConsumer,
+  type StreamStep,
+} from '../common/stream-runner.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { segmentKpiKey, type CustomerProfileRecord, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
 import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
@@ -46,23 +56,24 @@ import {
   type Row,
 } from './rows.ts';
 
-export interface SinkDeps {
-  readonly kafka: Kafka;
-  readonly registry: SchemaRegistry;
-  readonly clickhouse: ClickHouseClient;
-  readonly config: Config;
-  readonly logger: Logger;
+/** A block of one topic-partition, inserted and not yet committed past. */
+export interface InsertedBlock {
+  readonly topic: string;
+  readonly partition: number;
+  readonly range: BlockRange;
 }
 
-export interface RunningSink {
-  /** Resolves if the consumer stops for good on its own (see whenConsumerDies). */
-  readonly died: Promise<Error>;
-  stop(): Promise<void>;
+export interface SinkDeps extends ServiceDeps {
+  readonly clickhouse: ClickHouseClient;
+  /** Told of each block between its inserts and its commit: a test's crash goes here. */
+  readonly inserted?: (block: InsertedBlock) => void;
 }
+
+export type RunningSink = RunningService;
 
 /** How one topic's records become rows: the decoder, and per table the row builder. */
 interface Route {
-  readonly decode: (message: KafkaMessage) => Promise<DecodeResult<unknown>>;
+  readonly decode: (message: KafkaMessage) => Promise<Decoded<unknown>>;
   readonly tables: readonly { readonly table: string; readonly row: (value: never, at: KafkaPosition) => Row }[];
   /** For a topic whose tables keep the latest row per key: the key (a block inserts only its last record per key). */
   readonly latestBy?: ((value: never) => string) | undefined;
@@ -73,11 +84,17 @@ export const sinkGroupOf = (config: Config) => `${config.topicPrefix}sink`;
 /** There are as many insert clients as partitions written at once, so a wait means a bug: say so loudly. */
 const INSERTER_WAIT_MS = 60_000;
 
+/** A fetched record, with its value if it decoded (undefined: set aside as a dead letter). */
+interface Fetched {
+  readonly message: KafkaMessage;
+  readonly value: unknown;
+}
+
 interface PartitionProgress {
   position: bigint | null;
   intent: BlockRange | null;
   /** Records of a replayed block fetched so far, while later fetches bring the rest of its range. */
-  buffered: KafkaMessage[];
+  buffered: Fetched[];
   /** A commit made outside eachBatch (past transaction markers) that the next block must follow. */
   committing: Promise<void>;
 }
@@ -187,33 +204,28 @@ class ProgressBook {
 
 /** What the steps of one running sink share. */
 interface SinkContext {
-  readonly consumer: Consumer;
+  /** Commits the sink's own positions, and pauses every topic while ClickHouse is away. */
+  readonly runner: Pick<StreamRunner<unknown, undefined>, 'commitOffset' | 'pause' | 'resume'>;
   /** One client per block being written (insertClientsFor): as many as partitions written at once. */
   readonly inserters: Pool<ClickHouseClient>;
-  /** Blocks waiting out a ClickHouse outage: the consumer stays paused until none is. */
-  retrying: number;
-  readonly deadLetters: Producer;
   readonly routes: ReadonlyMap<string, Route>;
   readonly progress: ProgressBook;
-  readonly topics: Topics;
-  readonly groupId: string;
   readonly clusterId: string;
   readonly config: Config;
   readonly logger: Logger;
-  inserts: number;
+  readonly inserted: ((block: InsertedBlock) => void) | undefined;
 }
 
 /**
  * A fetch of transaction markers only (the processor's topics end with one) never reaches
  * eachBatch; committing past it keeps the group's lag at zero when all is written.
  */
-function commitPastMarkers(ctx: SinkContext, topic: string, partition: number, lastOffset: string): void {
-  const next = BigInt(lastOffset) + 1n;
+function commitPastMarkers(ctx: SinkContext, topic: string, partition: number, next: bigint): void {
   const known = ctx.progress.seen(topic, partition);
   if (known.intent !== null || (known.position !== null && known.position >= next)) return;
   known.position = next;
   known.committing = known.committing
-    .then(() => ctx.consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]))
+    .then(() => ctx.runner.commitOffset(topic, partition, next))
     .catch((error: unknown) => {
       ctx.logger.warn({ event: 'sink.marker_commit_failed', topic, partition, err: error });
     });
@@ -222,11 +234,10 @@ function commitPastMarkers(ctx: SinkContext, topic: string, partition: number, l
 /** One table's insert, retried with backoff while ClickHouse is unavailable, every topic paused meanwhile. */
 async function insertWithRetry(
   ctx: SinkContext,
-  payload: EachBatchPayload,
+  control: BatchControl,
   insert: { clickhouse: ClickHouseClient; table: string; rows: Row[]; token: string },
 ): Promise<void> {
   const { clickhouse, table, rows, token } = insert;
-  const everyTopic = [...ctx.routes.keys()].map((topic) => ({ topic }));
   // An object, not a let: TypeScript does not follow the callback's assignment.
   const waiting = { out: false };
   try {
@@ -234,18 +245,18 @@ async function insertWithRetry(
       isRetryable: isRetryableClickHouseError,
       maxBackoffMs: ctx.config.sink.maxBackoffMs,
       onRetry: (error, attempt, backoffMs) => {
-        if (!waiting.out && ctx.retrying++ === 0) ctx.consumer.pause(everyTopic);
+        if (!waiting.out) ctx.runner.pause();
         waiting.out = true;
         ctx.logger.warn({ event: 'sink.insert_retry', table, attempt, backoffMs, err: error }, 'ClickHouse unavailable; consumer paused');
       },
       whileWaiting: async () => {
-        if (!payload.isRunning() || payload.isStale()) throw new Error('sink stopping or partition revoked during a retry');
-        await payload.heartbeat();
+        if (!control.isRunning() || control.isStale()) throw new Error('sink stopping or partition revoked during a retry');
+        await control.heartbeat();
       },
     });
   } finally {
-    if (waiting.out && --ctx.retrying === 0) {
-      ctx.consumer.resume(everyTopic);
+    if (waiting.out) {
+      ctx.runner.resume();
       ctx.logger.info({ event: 'sink.resumed', table }, 'ClickHouse back; consumer resumed');
     }
   }
@@ -254,36 +265,25 @@ async function insertWithRetry(
 /** Intent, inserts with the range's token, commit: one block, exactly once (see blocks.ts). */
 async function writeBlock(
   ctx: SinkContext,
-  payload: EachBatchPayload,
-  block: { route: Route; topic: string; partition: number; range: BlockRange; replay: boolean; messages: readonly KafkaMessage[] },
+  control: BatchControl,
+  block: { route: Route; topic: string; partition: number; range: BlockRange; replay: boolean; fetched: readonly Fetched[] },
 ): Promise<void> {
-  const { route, topic, partition, range, replay, messages } = block;
-  if (!replay) await ctx.consumer.commitOffsets([{ topic, partition, offset: String(range.from), metadata: intentMetadata(range) }]);
+  const { route, topic, partition, range, replay, fetched } = block;
+  if (!replay) await ctx.runner.commitOffset(topic, partition, range.from, intentMetadata(range));
   const rows = new Map<string, Row[]>(route.tables.map((t) => [t.table, []]));
-  const { decoded, poison } = await decodeOrSetAside({ topic, partition, messages }, route.decode, ctx.groupId);
+  const decoded = fetched.filter((f) => f.value !== undefined);
   const { latestBy } = route;
   const kept = latestBy === undefined ? decoded : lastPerKey(decoded, ({ value }) => latestBy(value as never));
   for (const { message, value } of kept) {
     const at: KafkaPosition = { partition, offset: message.offset, timestamp: message.timestamp };
     for (const { table, row } of route.tables) rows.get(table)?.push(row(value as never, at));
   }
-  if (poison.length > 0)
-    await ctx.deadLetters.send({ topic: ctx.topics.deadLetter.name, messages: poison.map((p) => p.deadLetter), acks: -1 });
   const token = deduplicationToken(ctx.clusterId, topic, partition, range);
   await ctx.inserters.with(INSERTER_WAIT_MS, async (clickhouse) => {
-    for (const [table, tableRows] of rows) await insertWithRetry(ctx, payload, { clickhouse, table, rows: tableRows, token });
+    for (const [table, tableRows] of rows) await insertWithRetry(ctx, control, { clickhouse, table, rows: tableRows, token });
   });
-
-  const { faultKillAfterInserts, faultKillTopic } = ctx.config.sink;
-  if (faultKillTopic === undefined || faultKillTopic === topic) ctx.inserts++;
-  if (faultKillAfterInserts > 0 && ctx.inserts >= faultKillAfterInserts) {
-    ctx.logger.warn(
-      { event: 'sink.fault_injected', topic, partition, from: String(range.from), to: String(range.to) },
-      'SIGKILL between insert and offset commit',
-    );
-    process.kill(process.pid, 'SIGKILL');
-  }
-  await ctx.consumer.commitOffsets([{ topic, partition, offset: String(range.to + 1n), metadata: null }]);
+  ctx.inserted?.({ topic, partition, range });
+  await ctx.runner.commitOffset(topic, partition, range.to + 1n);
   ctx.logger.debug({
     event: 'sink.block',
     topic,
@@ -292,69 +292,131 @@ async function writeBlock(
     to: String(range.to),
     replay,
     rows: [...rows.values()].reduce((n, r) => n + r.length, 0),
-    dead: poison.length,
+    dead: fetched.length - decoded.length,
   });
+}
+
+/** The sink as a stream step: each fetch written as blocks (writeFetch), its own positions committed through its runner. */
+class Sink implements StreamStep<unknown, undefined>, SinkContext {
+  readonly name = 'sink';
+  readonly runner: StreamRunner<unknown, undefined>;
+  readonly inserters: Pool<ClickHouseClient>;
+  readonly routes: ReadonlyMap<string, Route>;
+  readonly progress: ProgressBook;
+  readonly clusterId: string;
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly inserted: ((block: InsertedBlock) => void) | undefined;
+  private readonly close: () => Promise<void>;
+
+  constructor(
+    parts: Omit<SinkContext, 'runner'> & {
+      readonly consumer: StreamConsumer;
+      readonly topics: Topics;
+      readonly groupId: string;
+      readonly deadLetters: Producer;
+      /** Closes the clients the sink was given, once the consumer has left. */
+      readonly close: () => Promise<void>;
+    },
+  ) {
+    this.inserters = parts.inserters;
+    this.routes = parts.routes;
+    this.progress = parts.progress;
+    this.clusterId = parts.clusterId;
+    this.config = parts.config;
+    this.logger = parts.logger;
+    this.inserted = parts.inserted;
+    this.close = parts.close;
+    this.runner = new StreamRunner({
+      consumer: parts.consumer,
+      topics: sinkTopicsOf(parts.topics),
+      groupId: parts.groupId,
+      deadLetterTopic: parts.topics.deadLetter.name,
+      step: this,
+      // Positions are the blocks' (intent, then end), committed by writeBlock.
+      delivery: new AtLeastOnce(parts.deadLetters, 'by-step'),
+      logger: parts.logger,
+      partitionsConsumedConcurrently: parts.config.sink.partitionsConcurrently,
+    });
+  }
+
+  decode(message: KafkaMessage, topic: string): Promise<Decoded<unknown>> {
+    return this.routes.get(topic)?.decode(message) ?? Promise.resolve(deadLetter(`the sink has no route for ${topic}`, 'decode'));
+  }
+
+  async process(batch: StreamBatch<unknown>, _none: undefined, control: BatchControl): Promise<StepOutcome> {
+    await writeFetch(this, batch, control);
+    return { outputs: [] };
+  }
+
+  assigned(): void {
+    this.progress.forget();
+  }
+
+  markersOnly(topic: string, partition: number, next: bigint): void {
+    commitPastMarkers(this, topic, partition, next);
+  }
+
+  stopped(): Promise<void> {
+    return this.close();
+  }
 }
 
 /**
  * One fetch of one topic-partition: usually one block; two when a replayed block ends inside this
  * fetch and the rest of it follows. Nothing is left for a refetch to bring back.
  */
-async function writeFetch(ctx: SinkContext, payload: EachBatchPayload): Promise<void> {
-  const { batch } = payload;
+async function writeFetch(ctx: SinkContext, batch: StreamBatch<unknown>, control: BatchControl): Promise<void> {
   const route = ctx.routes.get(batch.topic);
-  if (batch.messages.length === 0 || route === undefined || payload.isStale()) return;
+  if (route === undefined) return;
   const { partition, topic } = batch;
   const known = await ctx.progress.of(topic, partition);
   await known.committing;
-  // lastOffset() counts the transaction markers and aborted records the fetch held after the
-  // last message, so the blocks (and the commits) cover them too.
-  const lastOffset = BigInt(batch.lastOffset());
-  let messages = [...known.buffered, ...batch.messages];
+  // batch.next counts the transaction markers and aborted records the fetch held after the last
+  // message, so the blocks (and the commits) cover them too.
+  const lastOffset = batch.next - 1n;
+  const values = new Map(batch.decoded.map(({ message, value }) => [message, value]));
+  let fetched: Fetched[] = [...known.buffered, ...batch.messages.map((message) => ({ message, value: values.get(message) }))];
   for (;;) {
-    const first = messages[0];
+    const first = fetched[0];
     if (first === undefined) {
       // Only transaction markers or aborted records after the last block: no rows, move past them.
-      const next = lastOffset + 1n;
-      if (known.position === null || known.position < next)
-        await ctx.consumer.commitOffsets([{ topic, partition, offset: String(next), metadata: null }]);
-      known.position = next;
+      if (known.position === null || known.position < batch.next) await ctx.runner.commitOffset(topic, partition, batch.next);
+      known.position = batch.next;
       break;
     }
-    const plan = planBlock(known.position, BigInt(first.offset), lastOffset, known.intent);
+    const plan = planBlock(known.position, BigInt(first.message.offset), lastOffset, known.intent);
     if (plan.kind === 'wait_for_rest') {
       // Fetches now smaller than the block in flight: keep what came and read on to its end.
-      known.buffered = messages;
+      known.buffered = fetched;
       ctx.logger.debug({
         event: 'sink.replay_collects',
         topic,
         partition,
         from: String(plan.range.from),
         to: String(plan.range.to),
-        have: messages.length,
+        have: fetched.length,
       });
       break;
     }
     const { range } = plan;
-    await writeBlock(ctx, payload, {
+    await writeBlock(ctx, control, {
       route,
       topic,
       partition,
       range,
       replay: plan.replay,
-      messages: messages.filter((m) => BigInt(m.offset) <= range.to),
+      fetched: fetched.filter((f) => BigInt(f.message.offset) <= range.to),
     });
     known.position = range.to + 1n;
     known.intent = null;
     known.buffered = [];
     if (range.to >= lastOffset) break;
-    messages = messages.filter((m) => BigInt(m.offset) > range.to);
+    fetched = fetched.filter((f) => BigInt(f.message.offset) > range.to);
   }
-  payload.resolveOffset(String(lastOffset));
-  await payload.heartbeat();
 }
 
-export async function runSink({ kafka, registry, clickhouse, config, logger }: SinkDeps): Promise<RunningSink> {
+export async function runSink({ kafka, registry, clickhouse, config, logger, inserted }: SinkDeps): Promise<RunningSink> {
   const topics = topicsFor(config.topicPrefix);
   await ensureTopics(kafka, config.kafka, Object.values(topics));
   const groupId = sinkGroupOf(config);
@@ -364,50 +426,30 @@ export async function runSink({ kafka, registry, clickhouse, config, logger }: S
   const { clusterId } = await admin.describeCluster();
   const deadLetters: Producer = createIdempotentProducer(kafka);
   await deadLetters.connect();
-  const consumer: Consumer = kafka.consumer({
-    groupId,
-    readUncommitted: false,
-    minBytes: config.sink.minBytes,
-    maxWaitTimeInMs: config.sink.maxWaitMs,
-    maxBytesPerPartition: config.sink.maxBytesPerPartition,
-    maxBytes: Math.max(config.sink.maxBytesPerPartition * 4, 10 * 1024 * 1024),
-  });
   const inserters = insertClientsFor(config.clickhouse, clickhouse, config.sink.partitionsConcurrently);
-  const ctx: SinkContext = {
-    consumer,
-    inserters: new Pool(inserters.clients, (waitedMs) => new Error(`no sink insert client came free in ${waitedMs} ms`)),
-    retrying: 0,
-    deadLetters,
-    routes,
-    progress: new ProgressBook(admin, groupId),
+  const sink = new Sink({
+    consumer: kafka.consumer({
+      groupId,
+      readUncommitted: false,
+      minBytes: config.sink.minBytes,
+      maxWaitTimeInMs: config.sink.maxWaitMs,
+      maxBytesPerPartition: config.sink.maxBytesPerPartition,
+      maxBytes: Math.max(config.sink.maxBytesPerPartition * 4, 10 * 1024 * 1024),
+    }),
     topics,
     groupId,
+    deadLetters,
+    inserters: new Pool(inserters.clients, (waitedMs) => new Error(`no sink insert client came free in ${waitedMs} ms`)),
+    routes,
+    progress: new ProgressBook(admin, groupId),
     clusterId,
     config,
     logger,
-    inserts: 0,
-  };
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    ctx.progress.forget();
-  });
-  consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-    if (payload.batchSize === 0) commitPastMarkers(ctx, payload.topic, payload.partition, payload.lastOffset);
-  });
-  const died = whenConsumerDies(consumer);
-  await consumer.connect();
-  await consumer.subscribe({ topics: sinkTopicsOf(topics), fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    partitionsConsumedConcurrently: config.sink.partitionsConcurrently,
-    eachBatch: (payload) => writeFetch(ctx, payload),
-  });
-
-  return {
-    died,
-    stop: async () => {
-      await consumer.disconnect();
+    inserted,
+    close: async () => {
       await Promise.allSettled([deadLetters.disconnect(), admin.disconnect(), inserters.close()]);
     },
-  };
+  });
+  await sink.runner.start();
+  return { died: sink.runner.died, stop: () => sink.runner.stop() };
 }

@@ -12,7 +12,7 @@ import { loadConfig } from '../../services/common/config.ts';
 import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
 import { encodersOf } from '../../services/common/record-codec.ts';
 import type { TopicMessages } from 'kafkajs';
-import { batchOutputs, PROCESSOR_OUTPUTS, type Applied } from '../../services/processor/processor.ts';
+import { batchOutputs, PROCESSOR_OUTPUTS, type Applied } from '../../services/processor/journey-step.ts';
 import { PartitionState, type Flushed } from '../../services/processor/state/partition-state.ts';
 import { validateBatch } from '../../services/producer/event-producer.ts';
 import { journeys } from '../helpers/journeys.ts';
@@ -90,14 +90,14 @@ export async function rulesCeiling(options: {
     for (let from = 0; from < messages.length; from += batchSize) {
       for (const message of messages.slice(from, from + batchSize)) {
         const decoded = await decode({ key: Buffer.from(message.key), value: message.value });
-        if (decoded.ok) state.apply(identityKeyOf(decoded.value), decoded.value);
+        if (decoded.kind === 'ok') state.apply(identityKeyOf(decoded.value), decoded.value);
       }
       const farAhead = (from / batchSize) % (options.farAheadEvery ?? 1) === 0;
-      count(batchOutputs(topics, encode, partition, state.flush(from + batchSize, farAhead), NOTHING_APPLIED, []));
+      count(batchOutputs(topics, encode, partition, state.flush(from + batchSize, farAhead), NOTHING_APPLIED));
     }
     // What the partition held at its end goes out alone, as once a partition goes quiet.
     const held = state.flushHeldAhead(messages.length);
-    count(batchOutputs(topics, encode, partition, { ...NOTHING_FLUSHED, ...held }, NOTHING_APPLIED, []));
+    count(batchOutputs(topics, encode, partition, { ...NOTHING_FLUSHED, ...held }, NOTHING_APPLIED));
   }
   const seconds = (performance.now() - began) / 1000;
   global.gc?.();

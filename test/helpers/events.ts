@@ -50,7 +50,7 @@ export async function readEvents(kafka: Kafka, registry: SchemaRegistry, topic: 
   return Promise.all(
     messages.map(async (message) => {
       const decoded = await decode(message);
-      if (!decoded.ok) throw new Error(`undecodable event on ${topic}: ${decoded.reason}`);
+      if (decoded.kind !== 'ok') throw new Error(`undecodable event on ${topic}: ${decoded.reason}`);
       return decoded.value;
     }),
   );

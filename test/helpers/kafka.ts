@@ -52,7 +52,7 @@ export async function readRecords<T>(
         return;
       }
       const decoded = await decode({ key: Buffer.from(key), value });
-      if (!decoded.ok) throw new Error(`${topic} record ${key} does not decode: ${decoded.reason}`);
+      if (decoded.kind !== 'ok') throw new Error(`${topic} record ${key} does not decode: ${decoded.reason}`);
       records.push({ key, value: decoded.value });
     },
     60_000,

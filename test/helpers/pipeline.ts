@@ -11,10 +11,17 @@ import { TEST_QUERY_TOKEN } from './sql.ts';
 export { caughtUp, committedFraction, processorCaughtUp, produceAll } from './streams.ts';
 
 export const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/journey.ts');
+/** A sink that SIGKILLs itself after an insert, before its commit (crashing-sink.ts). */
+const CRASHING_SINK = path.resolve(import.meta.dirname, 'crashing-sink.ts');
 
-/** `journey <args>` as a child process on the test stack; its stderr goes to `log`. */
-export function startJourney(args: readonly string[], env: Record<string, string>, log: { push: (line: string) => void }): ChildProcess {
-  const child = spawn(process.execPath, [JOURNEY, ...args], {
+/** `journey <args>` (or another `script`) as a child process on the test stack; its stderr goes to `log`. */
+export function startJourney(
+  args: readonly string[],
+  env: Record<string, string>,
+  log: { push: (line: string) => void },
+  script: string = JOURNEY,
+): ChildProcess {
+  const child = spawn(process.execPath, [script, ...args], {
     env: { ...process.env, ...inject('stackEnv'), LOG_LEVEL: 'info', QUERY_API_KEYS: TEST_QUERY_TOKEN, ...env },
     stdio: ['ignore', 'ignore', 'pipe'] as const,
   });
@@ -61,16 +68,20 @@ export async function stopJourney(child: ChildProcess): Promise<void> {
   }
 }
 
-/** `journey run sink` on its own chDB directory; `url()` waits until its query endpoint answers. */
+/**
+ * `journey run sink` on its own chDB directory; `url()` waits until its query endpoint answers.
+ * `crash`: instead a sink that SIGKILLs itself after that many inserted blocks of that topic.
+ */
 export async function startSink(
   config: Config,
   chdbPath: string,
   log: { push: (line: string) => void },
   extra: Record<string, string> = {},
+  crash?: { readonly topic: string; readonly afterBlocks: number },
 ) {
   const port = await freePort();
   const child = startJourney(
-    ['run', 'sink'],
+    crash === undefined ? ['run', 'sink'] : [crash.topic, String(crash.afterBlocks)],
     // CLICKHOUSE_URL blank: its own embedded ClickHouse even when the stack has a server.
     {
       TOPIC_PREFIX: config.topicPrefix,
@@ -84,6 +95,7 @@ export async function startSink(
       ...extra,
     },
     log,
+    crash === undefined ? JOURNEY : CRASHING_SINK,
   );
   const base = `http://127.0.0.1:${port}`;
   const url = () =>

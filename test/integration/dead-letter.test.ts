@@ -5,7 +5,8 @@
  */
 import { SchemaType } from '@kafkajs/confluent-schema-registry';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runDecodingConsumer, type RunningConsumer } from '../../services/common/decoding-consumer.ts';
+import { AtLeastOnce } from '../../services/common/at-least-once.ts';
+import { StreamRunner } from '../../services/common/stream-runner.ts';
 import { createKafka, createIdempotentProducer, ensureTopics } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { pollUntil } from '../../services/common/poll.ts';
@@ -23,8 +24,12 @@ describe('dead-letter topic', () => {
   const kafka = createKafka(config.kafka, undefined);
   const registry = createRegistry(config.registry);
   const topics = topicsFor(config.topicPrefix);
-  let consumer: RunningConsumer | undefined;
-  afterAll(() => consumer?.stop());
+  const deadLetters = createIdempotentProducer(kafka);
+  let runner: StreamRunner<JourneyEvent, undefined> | undefined;
+  afterAll(async () => {
+    await runner?.stop();
+    await deadLetters.disconnect();
+  });
 
   it('moves poison aside with its reason and origin, and delivers the valid events around it', async () => {
     await ensureTopics(kafka, config.kafka, [topics.events, topics.deadLetter]);
@@ -62,18 +67,24 @@ describe('dead-letter topic', () => {
 
     const delivered: JourneyEvent[] = [];
     const groupId = uniqueName('dlq-test');
-    consumer = await runDecodingConsumer({
-      kafka,
-      groupId,
+    await deadLetters.connect();
+    runner = new StreamRunner({
+      consumer: kafka.consumer({ groupId, readUncommitted: false }),
       topics: [topics.events.name],
+      groupId,
       deadLetterTopic: topics.deadLetter.name,
-      decode: createJourneyEventDecoder(registry),
-      handle: (batch) => {
-        delivered.push(...batch.map((d) => d.value));
-        return Promise.resolve();
+      step: {
+        name: 'dlq-test',
+        decode: createJourneyEventDecoder(registry),
+        process: (batch) => {
+          delivered.push(...batch.decoded.map((d) => d.value));
+          return Promise.resolve({ outputs: [] });
+        },
       },
+      delivery: new AtLeastOnce(deadLetters, 'as-resolved'),
       logger: createLogger('silent'),
     });
+    await runner.start();
     await pollUntil(() => Promise.resolve(delivered.length >= 2 ? true : undefined), { timeoutMs: 30_000, what: 'the valid events' });
     expect(delivered).toEqual([first, second]);
 

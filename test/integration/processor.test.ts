@@ -12,6 +12,7 @@ import type { Config } from '../../services/common/config.ts';
 import { createIdempotentProducer, createKafka, ensureTopics, readPartitionsToEnd, topicOffsets } from '../../services/common/kafka.ts';
 import { committedOffsets } from '../helpers/streams.ts';
 import { createLogger } from '../../services/common/logger.ts';
+import type { TransactionalProducerFactory } from '../../services/common/owned-partitions.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
@@ -21,6 +22,7 @@ import type { CustomerProfileRecord, SegmentKpiPartial } from '../../schemas/pro
 import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
 import { DEAD_LETTER_HEADERS, IDENTITY_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
+import { failingBatchCommits } from '../helpers/faults.ts';
 import { journeys } from '../helpers/journeys.ts';
 import { consumeN, readRecords } from '../helpers/kafka.ts';
 import { processorCaughtUp, exited, produceAll, startJourney, stopJourney } from '../helpers/pipeline.ts';
@@ -357,15 +359,22 @@ describe('journey processor', () => {
       const workload = journeys({ customers: 60, start: '2026-11-01T00:00:00Z', days: 3, seed: 11 });
       // Fewer, fuller batches: the three that fail hold most of the events.
       const settings = { PROCESSOR_BATCH_MIN_BYTES: '65536', PROCESSOR_BATCH_MAX_WAIT_MS: '500' };
-      const failing = testConfig({ ...settings, TOPIC_PREFIX: `${uniqueName('failing')}.`, PROCESSOR_FAULT_FAIL_BATCHES: '3' });
+      const failing = testConfig({ ...settings, TOPIC_PREFIX: `${uniqueName('failing')}.` });
       const reference = testConfig({ ...settings, TOPIC_PREFIX: `${uniqueName('reference')}.` });
       await Promise.all([produceAll(failing, workload), produceAll(reference, workload)]);
       const kafka = createKafka(failing.kafka, undefined);
-      const start = (config: Config) =>
-        runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') });
+      const start = (config: Config, producers?: TransactionalProducerFactory) =>
+        runProcessor({
+          kafka,
+          registry: createRegistry(config.registry),
+          config,
+          logger: createLogger('silent'),
+          ...(producers && { producers }),
+        });
       const uninterrupted = await start(reference);
       await processedAll(kafka, reference);
-      const replaying = await start(failing);
+      // The journey step's first three batches fail at their commit (its partitions' transactional ids are <group>.<partition>).
+      const replaying = await start(failing, failingBatchCommits(3, `${processorGroupOf(failing)}.`));
       await processedAll(kafka, failing, 120_000);
       // Stopped, each has published the days ahead it held back.
       await Promise.all([uninterrupted.stop(), replaying.stop()]);

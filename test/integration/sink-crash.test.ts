@@ -101,11 +101,13 @@ describe('sink crash', () => {
       const chdbPath = mkdtempSync(path.join(tmpdir(), 'journeyline-sinkcrash-'));
       // Killed in a block of stage transitions: their table is a plain MergeTree, where a block
       // inserted twice stays twice (a ReplacingMergeTree's merges could hide it by the time of the count).
-      const victim = await startSink(crashed, chdbPath, log, {
-        SINK_FAULT_KILL_AFTER_INSERTS: '3',
-        SINK_FAULT_KILL_TOPIC: topicsFor(crashed.topicPrefix).stageTransitions.name,
-        SINK_BATCH_MAX_BYTES: victimBytes,
-      });
+      const victim = await startSink(
+        crashed,
+        chdbPath,
+        log,
+        { SINK_BATCH_MAX_BYTES: victimBytes },
+        { topic: topicsFor(crashed.topicPrefix).stageTransitions.name, afterBlocks: 3 },
+      );
       await exited(victim.child);
       // Only the fault injection SIGKILLs the sink, and only after an insert, before its commit.
       expect(victim.child.signalCode).toBe('SIGKILL');

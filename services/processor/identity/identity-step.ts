@@ -20,33 +20,28 @@
  *   arriving then: never linked by a partition that does not hold the id's link. The sink stores both copies as it stores an
  *   event a backend sent twice (`events` folds an event_id on merge).
  */
-import { Partitioners, type Kafka, type Message, type TopicMessages } from 'kafkajs';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import { Partitioners, type Kafka, type KafkaMessage, type Message } from 'kafkajs';
 import type { Config } from '../../common/config.ts';
-import { decodeOrSetAside } from '../../common/decoding-consumer.ts';
 import { createEventIdentityDecoder } from '../../common/event-decoder.ts';
-import { commitBatch, isRetriable, keyPartitioner, topicOffsets, whenConsumerDies } from '../../common/kafka.ts';
+import { isRetriable, keyPartitioner, topicOffsets } from '../../common/kafka.ts';
 import { retryWithBackoff } from '../../common/retry.ts';
 import type { Logger } from '../../common/logger.ts';
-import { OwnedPartitions } from '../../common/owned-partitions.ts';
+import { OwnedPartitions, partitionsKafka, type OwnedPartition, type TransactionalProducerFactory } from '../../common/owned-partitions.ts';
 import type { TopicEncoders } from '../../common/record-codec.ts';
+import type { RunningService, ServiceDeps } from '../../common/running-service.ts';
+import { redirect, type SetAside, type StepResult } from '../../common/step-result.ts';
+import { StreamRunner, type StreamStep } from '../../common/stream-runner.ts';
 import { identityGroupName, IDENTITY_HEADERS, processorGroupName, type Topics } from '../../../schemas/topics.ts';
+import type { EventIdentity } from '../../../schemas/event-contract.ts';
 import type { IdentityLinkRecord } from '../../../schemas/processor-outputs.ts';
 import { anonymousKeyOf, homeKeyOf, routeEvent, type AnonymousLink } from './links.ts';
 import { processorConsumerConfig } from '../consumer-config.ts';
 
-export interface IdentityStepDeps {
-  readonly kafka: Kafka;
-  readonly registry: SchemaRegistry;
-  readonly config: Config;
-  readonly logger: Logger;
+export interface IdentityStepDeps extends ServiceDeps {
   readonly topics: Topics;
   readonly encode: TopicEncoders<'identityLinks'>;
-}
-
-export interface RunningStep {
-  readonly died: Promise<Error>;
-  stop(): Promise<void>;
+  /** The partitions' transactional producers: a test passes one that fails. */
+  readonly producers?: TransactionalProducerFactory;
 }
 
 /** One partition's links, as committed: anonymous id → its link (restored from identity-changelog). */
@@ -119,58 +114,35 @@ async function adoptJourneyStepOffsets(kafka: Kafka, topics: Topics, config: Con
   }
 }
 
-export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningStep> {
-  const { kafka, registry, config, logger, topics, encode } = deps;
-  const groupId = identityGroupOf(config);
-  // Only the ids: the identity step routes by them and forwards the bytes; the journey step checks the rest.
-  const decode = createEventIdentityDecoder(registry);
-  const blocked = config.processor.identity.blockedAnonymousIds;
-  const owned = new OwnedPartitions<PartitionLinks>(kafka, logger, {
-    groupId,
-    changelogTopic: topics.identityChangelog.name,
-    newState: () => new PartitionLinks(),
-    restore: (state, key, value) => {
-      state.restore(key, value);
-    },
-    describe: (state) => ({ links: state.links.size }),
-    createPartitioner: Partitioners.DefaultPartitioner,
-    restoredEvent: 'identity.partition_restored',
-  });
-  // Right after Kafka starts its group coordinator may not be ready: retried as kafkajs would.
-  await retryWithBackoff(() => adoptJourneyStepOffsets(kafka, topics, config, logger), {
-    isRetryable: isRetriable,
-    firstBackoffMs: 100,
-    maxBackoffMs: 1_000,
-    attempts: 30,
-  });
-  // Counted once: an events topic given more partitions later keeps its ids' homes until a restart.
-  const homePartitionOf = keyPartitioner((await topicOffsets(kafka, topics.events.name)).length);
-  const consumer = kafka.consumer(processorConsumerConfig(groupId, config.processor));
-  consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-    owned.keepOnly(new Set(payload.memberAssignment[topics.events.name] ?? []), (partition, err) => {
-      logger.warn({ event: 'identity.release_failed', partition, err });
-    });
-  });
-  const died = whenConsumerDies(consumer);
-  await owned.consume(
-    consumer,
-    topics.events.name,
-    async (batch, { state, producer }) => {
+interface IdentityStepOptions {
+  readonly topics: Topics;
+  readonly encode: TopicEncoders<'identityLinks'>;
+  readonly decode: (message: KafkaMessage) => Promise<StepResult<EventIdentity>>;
+  readonly blocked: Config['processor']['identity']['blockedAnonymousIds'];
+  /** The partition of the events topic where an id's links live (murmur2 of its key). */
+  readonly homePartitionOf: (key: string) => number;
+  readonly logger: Logger;
+}
+
+export function createIdentityStep(options: IdentityStepOptions): StreamStep<EventIdentity, OwnedPartition<PartitionLinks>> {
+  const { topics, encode, blocked, homePartitionOf, logger } = options;
+  return {
+    name: 'identity',
+    decode: options.decode,
+    process(batch, { state }) {
       const { partition } = batch;
-      const { decoded, poison } = await decodeOrSetAside(batch, decode, groupId);
       const resolved: Message[] = [];
       const records: Message[] = [];
       const changed = new Map<string, AnonymousLink>();
-      const elsewhere: Message[] = [];
-      for (const { message, value } of decoded) {
+      const elsewhere: { message: KafkaMessage; result: SetAside }[] = [];
+      for (const { message, value } of batch.decoded) {
+        const headers = message.headers !== undefined ? { headers: message.headers } : {};
         const home = homeKeyOf(value, blocked);
         const homePartition = home === null ? partition : homePartitionOf(home);
-        if (homePartition !== partition) {
+        if (home !== null && homePartition !== partition) {
           elsewhere.push({
-            key: home,
-            value: message.value,
-            partition: homePartition,
-            ...(message.headers !== undefined && { headers: message.headers }),
+            message,
+            result: redirect(topics.events.name, { key: home, value: message.value, partition: homePartition, ...headers }),
           });
           continue;
         }
@@ -185,37 +157,82 @@ export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningSt
             value: encode.identityLinks(linkRecord(routing.anonymousId, routing.link, status, routing.key)),
           });
         }
-        resolved.push({ key: routing.key, value: message.value, ...(message.headers !== undefined && { headers: message.headers }) });
+        resolved.push({ key: routing.key, value: message.value, ...headers });
       }
-      const outputs: TopicMessages[] = [
+      const outputs = [
         { topic: topics.resolvedEvents.name, messages: resolved },
         { topic: topics.identityLinks.name, messages: records },
         {
           topic: topics.identityChangelog.name,
           messages: [...changed].map(([anonymousId, link]) => ({ key: anonymousId, value: JSON.stringify(link), partition })),
         },
-        { topic: topics.deadLetter.name, messages: poison.map((p) => p.deadLetter) },
-        { topic: topics.events.name, messages: elsewhere },
       ].filter((t) => t.messages.length > 0);
-      await commitBatch(producer, groupId, { topic: batch.topic, partition, next: (BigInt(batch.lastOffset()) + 1n).toString() }, outputs);
-      // Only now: links decided in a batch that was not committed are decided again when it is re-read.
-      for (const [anonymousId, link] of changed) state.links.set(anonymousId, link);
-      if (elsewhere.length > 0)
-        logger.warn(
-          { event: 'identity.events_placed_elsewhere', partition, events: elsewhere.length },
-          "events of anonymous ids found outside their ids' partition (a producer keys or partitions otherwise); sent on to it",
-        );
-      logger.debug({ event: 'identity.batch', partition, messages: batch.messages.length, links: changed.size, dead: poison.length });
-    },
-    (partition, err) => {
-      logger.warn({ event: 'identity.batch_failed', partition, err }, 'batch not committed; links will be restored');
-    },
-  );
-  return {
-    died,
-    stop: async () => {
-      await consumer.disconnect();
-      await owned.releaseAll();
+      return Promise.resolve({
+        outputs,
+        setAside: elsewhere,
+        // Only now: links decided in a batch that was not committed are decided again when it is read again.
+        committed: () => {
+          for (const [anonymousId, link] of changed) state.links.set(anonymousId, link);
+          if (elsewhere.length > 0)
+            logger.warn(
+              { event: 'identity.events_placed_elsewhere', partition, events: elsewhere.length },
+              "events of anonymous ids found outside their ids' partition (a producer keys or partitions otherwise); sent on to it",
+            );
+          logger.debug({
+            event: 'identity.batch',
+            partition,
+            messages: batch.messages.length,
+            links: changed.size,
+            dead: batch.messages.length - batch.decoded.length,
+          });
+        },
+      });
     },
   };
+}
+
+export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningService> {
+  const { kafka, registry, config, logger, topics, encode } = deps;
+  const groupId = identityGroupOf(config);
+  const partitions = new OwnedPartitions<PartitionLinks>(
+    partitionsKafka(kafka, topics.identityChangelog.name, Partitioners.DefaultPartitioner, deps.producers),
+    logger,
+    {
+      groupId,
+      changelogTopic: topics.identityChangelog.name,
+      newState: () => new PartitionLinks(),
+      restore: (state, key, value) => {
+        state.restore(key, value);
+      },
+      describe: (state) => ({ links: state.links.size }),
+      restoredEvent: 'identity.partition_restored',
+    },
+  );
+  // Right after Kafka starts its group coordinator may not be ready: retried as kafkajs would.
+  await retryWithBackoff(() => adoptJourneyStepOffsets(kafka, topics, config, logger), {
+    isRetryable: isRetriable,
+    firstBackoffMs: 100,
+    maxBackoffMs: 1_000,
+    attempts: 30,
+  });
+  const runner = new StreamRunner({
+    consumer: kafka.consumer(processorConsumerConfig(groupId, config.processor)),
+    topics: [topics.events.name],
+    groupId,
+    deadLetterTopic: topics.deadLetter.name,
+    step: createIdentityStep({
+      topics,
+      encode,
+      // Only the ids: the identity step routes by them and forwards the bytes; the journey step checks the rest.
+      decode: createEventIdentityDecoder(registry),
+      blocked: config.processor.identity.blockedAnonymousIds,
+      // Counted once: an events topic given more partitions later keeps its ids' homes until a restart.
+      homePartitionOf: keyPartitioner((await topicOffsets(kafka, topics.events.name)).length),
+      logger,
+    }),
+    delivery: partitions,
+    logger,
+  });
+  await runner.start();
+  return { died: runner.died, stop: () => runner.stop() };
 }
