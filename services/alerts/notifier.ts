@@ -38,62 +38,16 @@ import {
 } from '../common/stream-runner.ts';
 import type { AlertRecord } from '../../schemas/alert-records.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
-import {
-  applyAction,
-  jsonBody,
-  noSilences,
-  notificationOf,
-  signatureOf,
-  slackBody,
-  triage,
-  WEBHOOK_HEADERS,
-  type Notification,
-  type Silences,
-} from './notifications.ts';
+import { DeliveryFailed, post } from './webhook.ts';
+import { applyAction, jsonBody, noSilences, notificationOf, triage, type Silences } from './notifications.ts';
 
 export type NotifierDeps = ServiceDeps;
 export type RunningNotifier = RunningService;
 
 export const notifierGroupOf = (config: Config, webhookName: string) => `${config.topicPrefix}alert-notifier.${webhookName}`;
 
-/** A POST that did not succeed; `retryable` when a later attempt may. */
-class DeliveryFailed extends Error {
-  readonly retryable: boolean;
-  constructor(message: string, retryable: boolean) {
-    super(message);
-    this.name = 'DeliveryFailed';
-    this.retryable = retryable;
-  }
-}
-
+/** A delivery that ended because the notifier is stopping: not committed, sent again after the restart. */
 class Stopping extends Error {}
-
-const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([408, 425, 429]);
-
-/** One attempt. The URL is never in an error: Slack's carry their credential in the path. */
-async function post(webhook: WebhookSettings, notification: Notification, timeoutMs: number): Promise<void> {
-  const body = webhook.format === 'slack' ? slackBody(notification) : jsonBody(notification);
-  const timestamp = Math.floor(Date.now() / 1000);
-  const headers: Record<string, string> = {
-    'content-type': 'application/json',
-    'user-agent': 'journeyline-alerts',
-    [WEBHOOK_HEADERS.delivery]: notification.id,
-    [WEBHOOK_HEADERS.timestamp]: String(timestamp),
-  };
-  if (webhook.secret !== undefined) headers[WEBHOOK_HEADERS.signature] = signatureOf(webhook.secret, timestamp, body);
-  let response: Response;
-  try {
-    response = await fetch(webhook.url, { method: 'POST', body, headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-  } catch (error: unknown) {
-    const cause =
-      error instanceof Error && error.cause instanceof Error ? error.cause.message : error instanceof Error ? error.message : '';
-    throw new DeliveryFailed(`webhook ${webhook.name} unreachable: ${cause}`, true);
-  }
-  await response.body?.cancel();
-  if (response.ok) return;
-  const retryable = response.status >= 500 || RETRYABLE_STATUSES.has(response.status);
-  throw new DeliveryFailed(`webhook ${webhook.name} answered ${String(response.status)}`, retryable);
-}
 
 interface Waiting {
   readonly record: AlertRecord;

@@ -16,12 +16,10 @@
  *   with the reason.
  * - The derived topics are read read_committed: aborted processor transactions never land.
  */
-import type { Admin, KafkaMessage, Producer } from 'kafkajs';
-import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { KafkaMessage, Producer } from 'kafkajs';
 import { AtLeastOnce } from '../common/at-least-once.ts';
 import { insertClientsFor, insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
 import type { Config } from '../common/config.ts';
-import { recordDecoder } from '../common/record-codec.ts';
 import { createIdempotentProducer, ensureTopics } from '../common/kafka.ts';
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
@@ -36,25 +34,13 @@ import {
   type StreamConsumer,
   type StreamStep,
 } from '../common/stream-runner.ts';
-import { createJourneyEventDecoder } from '../common/event-decoder.ts';
-import { segmentKpiKey, type CustomerProfileRecord, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
-import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
-import { topicsFor, type TopicSpec, type Topics } from '../../schemas/topics.ts';
-import { deduplicationToken, intentMetadata, parseIntent, planBlock, type BlockRange } from './blocks.ts';
-import {
-  alertActionRow,
-  alertRow,
-  atRiskRow,
-  lastPerKey,
-  eventRow,
-  partialRow,
-  profileRow,
-  stageRow,
-  transitionRow,
-  identityLinkRow,
-  type KafkaPosition,
-  type Row,
-} from './rows.ts';
+import { topicsFor, type Topics } from '../../schemas/topics.ts';
+import { deduplicationToken, intentMetadata, planBlock, type BlockRange } from './blocks.ts';
+import { ProgressBook, type Fetched } from './progress.ts';
+import { routesFor, sinkTopicsOf, type Route } from './routes.ts';
+
+export { sinkTopicsOf };
+import { lastPerKey, type KafkaPosition, type Row } from './rows.ts';
 
 /** A block of one topic-partition, inserted and not yet committed past. */
 export interface InsertedBlock {
@@ -71,136 +57,10 @@ export interface SinkDeps extends ServiceDeps {
 
 export type RunningSink = RunningService;
 
-/** How one topic's records become rows: the decoder, and per table the row builder. */
-interface Route {
-  readonly decode: (message: KafkaMessage) => Promise<Decoded<unknown>>;
-  readonly tables: readonly { readonly table: string; readonly row: (value: never, at: KafkaPosition) => Row }[];
-  /** For a topic whose tables keep the latest row per key: the key (a block inserts only its last record per key). */
-  readonly latestBy?: ((value: never) => string) | undefined;
-}
-
 export const sinkGroupOf = (config: Config) => `${config.topicPrefix}sink`;
 
 /** There are as many insert clients as partitions written at once, so a wait means a bug: say so loudly. */
 const INSERTER_WAIT_MS = 60_000;
-
-/** A fetched record, with its value if it decoded (undefined: set aside as a dead letter). */
-interface Fetched {
-  readonly message: KafkaMessage;
-  readonly value: unknown;
-}
-
-interface PartitionProgress {
-  position: bigint | null;
-  intent: BlockRange | null;
-  /** Records of a replayed block fetched so far, while later fetches bring the rest of its range. */
-  buffered: Fetched[];
-  /** A commit made outside eachBatch (past transaction markers) that the next block must follow. */
-  committing: Promise<void>;
-}
-
-const noProgressYet = (): PartitionProgress => ({ position: null, intent: null, buffered: [], committing: Promise.resolve() });
-
-/**
- * What the sink writes, topic by topic: the record each carries (the events, or one of
- * journeyline's own records) and the tables it lands in. The one list of the sink's topics.
- */
-interface SinkRoute extends Pick<Route, 'tables' | 'latestBy'> {
-  readonly topic: TopicSpec;
-  readonly record: 'event' | TopicRecord<unknown>;
-}
-
-const sinkRoutes = (topics: Topics): readonly SinkRoute[] => [
-  { topic: topics.events, record: 'event', tables: [{ table: 'journey.events', row: eventRow }] },
-  {
-    topic: topics.stageTransitions,
-    record: TOPIC_RECORDS.stageTransitions,
-    tables: [{ table: 'journey.stage_transitions', row: transitionRow }],
-  },
-  {
-    topic: topics.customerProfiles,
-    record: TOPIC_RECORDS.customerProfiles,
-    tables: [
-      { table: 'journey.customer_profiles', row: profileRow },
-      { table: 'journey.customer_stages', row: stageRow },
-    ],
-    // ReplacingMergeTree by customer: a busy customer's profiles within one block are one row.
-    latestBy: (p: CustomerProfileRecord) => p.customer_id,
-  },
-  {
-    topic: topics.segmentKpis,
-    record: TOPIC_RECORDS.segmentKpis,
-    tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }],
-    // ReplacingMergeTree by (segment, day, partition): every processor batch revises the same
-    // windows (and the rolling days ahead), so a block holds many revisions of each; only the last counts.
-    latestBy: (w: SegmentKpiPartial) => segmentKpiKey(w.segment, w.day, w.partition),
-  },
-  {
-    topic: topics.customersAtRisk,
-    record: TOPIC_RECORDS.customersAtRisk,
-    tables: [{ table: 'journey.customers_at_risk', row: atRiskRow }],
-  },
-  { topic: topics.alerts, record: TOPIC_RECORDS.alerts, tables: [{ table: 'journey.alerts', row: alertRow }] },
-  {
-    topic: topics.identityLinks,
-    record: TOPIC_RECORDS.identityLinks,
-    tables: [{ table: 'journey.identity_links', row: identityLinkRow }],
-  },
-  { topic: topics.alertActions, record: TOPIC_RECORDS.alertActions, tables: [{ table: 'journey.alert_actions', row: alertActionRow }] },
-];
-
-/** The topics the sink writes to ClickHouse. */
-export const sinkTopicsOf = (topics: Topics): string[] => sinkRoutes(topics).map((route) => route.topic.name);
-
-function routesFor(topics: Topics, registry: SchemaRegistry): Map<string, Route> {
-  const decodeEvent = createJourneyEventDecoder(registry);
-  return new Map(
-    sinkRoutes(topics).map(({ topic, record, tables, latestBy }) => [
-      topic.name,
-      { decode: record === 'event' ? (m) => decodeEvent(m) : recordDecoder(registry, record), tables, latestBy },
-    ]),
-  );
-}
-
-/**
- * Where each topic-partition stands: its committed position and pending intent, read from the
- * group's offsets the first time it is seen after a rebalance (another member may have moved them).
- */
-class ProgressBook {
-  private readonly known = new Map<string, PartitionProgress>();
-  private readonly admin: Admin;
-  private readonly groupId: string;
-
-  constructor(admin: Admin, groupId: string) {
-    this.admin = admin;
-    this.groupId = groupId;
-  }
-
-  forget(): void {
-    this.known.clear();
-  }
-
-  async of(topic: string, partition: number): Promise<PartitionProgress> {
-    const key = `${topic}:${partition}`;
-    let known = this.known.get(key);
-    if (known === undefined) {
-      const [committed] = await this.admin.fetchOffsets({ groupId: this.groupId, topics: [topic] });
-      const entry = committed?.partitions.find((p) => p.partition === partition);
-      const offset = entry === undefined ? -1n : BigInt(entry.offset);
-      known = { ...noProgressYet(), position: offset < 0n ? null : offset, intent: parseIntent(entry?.metadata) };
-      this.known.set(key, known);
-    }
-    return known;
-  }
-
-  /** The progress of a partition seen in a fetch of transaction markers only; created if new. */
-  seen(topic: string, partition: number): PartitionProgress {
-    const key = `${topic}:${partition}`;
-    const known = this.known.get(key) ?? noProgressYet();
-    this.known.set(key, known);
-    return known;
-  }
-}
 
 /** What the steps of one running sink share. */
 interface SinkContext {

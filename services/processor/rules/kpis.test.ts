@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EMPTY_COUNTS, fromMinorUnits, isSatisfied, kpisOf, npsClassOf, onFivePoints, toMinorUnits } from './kpis.ts';
-import { EMPTY_WINDOW, windowCountsFromJson } from './window-deltas.ts';
+import { EMPTY_WINDOW, windowCountsFromJson } from './window-counts.ts';
 
 describe('kpisOf', () => {
   it('computes every KPI of a hand-worked day', () => {

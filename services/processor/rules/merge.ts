@@ -11,28 +11,16 @@
  * counts (mergeIdentities), so the shares of all partitions add up to one person: a visitor of a
  * day or a week once, never twice.
  */
-import { DAY_MS } from '../../../schemas/event-contract.ts';
+import { DAY_MS, UNASSIGNED_SEGMENT } from '../../../schemas/event-contract.ts';
 import { STAGES } from '../../../schemas/processor-outputs.ts';
 import { dayEnd, dayOf, earlierTime, laterTime } from './calendar.ts';
 import { mergeCheckouts, NO_CHECKOUTS } from './checkouts.ts';
 import { earlierOf, laterOf, type CustomerState } from './customer.ts';
 import { rollingSteps, segmentsMarked, type RollingDelta } from './rolling.ts';
 import { stageOf, type StageEvidence, type StageRules, type StageTransition } from './stage.ts';
-import {
-  addDelta,
-  checkoutWindowsOf,
-  MAX_SESSIONS_PER_CUSTOMER_DAY,
-  NO_TRACK,
-  parseWindowKey,
-  segmentsOf,
-  stagesReached,
-  UNASSIGNED_SEGMENT,
-  windowKeyOf,
-  withCheckouts,
-  type CustomerKpiTrack,
-  type SegmentDayMarks,
-  type WindowDelta,
-} from './window-deltas.ts';
+import { checkoutWindowsOf, NO_TRACK, stagesReached, withCheckouts, type CustomerKpiTrack, type SegmentDayMarks } from './window-deltas.ts';
+import { addDelta, parseWindowKey, segmentsOf, windowKeyOf, type WindowDelta } from './window-counts.ts';
+import { MAX_SESSIONS_PER_CUSTOMER_DAY } from './counted-by-kind.ts';
 
 /** One identity's state, as the partition state keeps it (less its event ids). */
 export interface IdentityState {

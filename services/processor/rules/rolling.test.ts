@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DAY_MS, type JourneyEvent } from '../../../schemas/event-contract.ts';
-import { ALL_SEGMENTS, windowDeltasOf, NO_TRACK, type CustomerKpiTrack } from './window-deltas.ts';
+import { windowDeltasOf, NO_TRACK, type CustomerKpiTrack } from './window-deltas.ts';
+import { ALL_SEGMENTS } from '../../../schemas/event-contract.ts';
 import {
   addSteps,
   EMPTY_ROLLING,

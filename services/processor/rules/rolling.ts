@@ -12,7 +12,8 @@
  * so an event arriving late or out of order moves the counts to exactly what the set of events says.
  */
 import { tally } from './tally.ts';
-import { parseWindowKey, windowKeyOf, type CustomerKpiTrack, type SegmentDayMarks } from './window-deltas.ts';
+import type { CustomerKpiTrack, SegmentDayMarks } from './window-deltas.ts';
+import { parseWindowKey, windowKeyOf } from './window-counts.ts';
 import { dayNumber, dayOf, type Day } from './calendar.ts';
 
 export const ROLLING_LENGTHS = [7, 30] as const;

@@ -5,7 +5,7 @@
  * transaction. Everything here can be rebuilt from the changelog records it emits.
  */
 import { isJsonCustomer, packCustomer, unpackCustomer, type StoredCustomer } from './customer-codec.ts';
-import { commentOf, type EventOf, type JourneyEvent } from '../../../schemas/event-contract.ts';
+import { ALL_SEGMENTS, commentOf, UNASSIGNED_SEGMENT, type EventOf, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { atRiskReasonsOf, type AtRiskReason } from '../rules/at-risk.ts';
 import type {
   CustomerAtRiskRecord,
@@ -13,23 +13,19 @@ import type {
   SegmentKpiPartial,
   StageTransitionRecord,
 } from '../../../schemas/processor-outputs.ts';
+import { windowDeltasOf, NO_TRACK, pruneTrack } from '../rules/window-deltas.ts';
 import {
-  ALL_SEGMENTS,
   addDeltaInto,
   ownCopyOf,
-  windowDeltasOf,
   EMPTY_WINDOW,
-  NO_TRACK,
   parseWindowKey,
-  pruneTrack,
   segmentsOf,
-  UNASSIGNED_SEGMENT,
   windowCountsFromJson,
   windowCountsToJson,
   windowKeyOf,
   type WindowCounts,
   type WindowDelta,
-} from '../rules/window-deltas.ts';
+} from '../rules/window-counts.ts';
 import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
 import { handOverOf, mergeIdentities } from '../rules/merge.ts';
 import { fromMinorUnits } from '../rules/kpis.ts';
