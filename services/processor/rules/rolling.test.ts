@@ -2,16 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { DAY_MS, type JourneyEvent } from '../../../schemas/event-contract.ts';
 import { windowDeltasOf, NO_TRACK, type CustomerKpiTrack } from './window-deltas.ts';
 import { ALL_SEGMENTS } from '../../../schemas/event-contract.ts';
-import {
-  addSteps,
-  EMPTY_ROLLING,
-  newSegmentRolling,
-  ROLLING_LENGTHS,
-  rollingAt,
-  rollingSteps,
-  type RollingCounts,
-  type SegmentRolling,
-} from './rolling.ts';
+import { ROLLING_LENGTHS, rollingSteps, type RollingCounts } from './rolling.ts';
+import { addSteps, EMPTY_ROLLING, newSegmentRolling, rollingAt, type SegmentRolling } from './rolling-counters.ts';
 import { addDays, dayEnd, dayOf, type Day } from './calendar.ts';
 
 const TZ = 'UTC';

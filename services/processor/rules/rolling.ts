@@ -11,7 +11,6 @@
  * a few steps rather than one update per window. Each change is "steps after" minus "steps before",
  * so an event arriving late or out of order moves the counts to exactly what the set of events says.
  */
-import { tally } from './tally.ts';
 import type { CustomerKpiTrack, SegmentDayMarks } from './window-deltas.ts';
 import { parseWindowKey, windowKeyOf } from './window-counts.ts';
 import { dayNumber, dayOf, type Day } from './calendar.ts';
@@ -42,7 +41,7 @@ export const ROLLING_FIELDS = [
 ] as const;
 export type RollingField = (typeof ROLLING_FIELDS)[number];
 /** Returning visitors are also counted day over day: of yesterday's visitors, those back today. */
-const RETURN_FIELDS = ['returningVisitors', 'previousVisitors'] as const;
+export const RETURN_FIELDS = ['returningVisitors', 'previousVisitors'] as const;
 type ReturnField = (typeof RETURN_FIELDS)[number];
 export type RollingCounts = Readonly<Record<`${RollingLength}`, Readonly<Record<RollingField, number>>>> & {
   readonly '1': Readonly<Record<ReturnField, number>>;
@@ -61,7 +60,7 @@ export type RollingDelta = Map<RollingSeries, number[]>;
 // the processor's time when this ran per window.
 
 /** Window ends from the first to the last day number, inclusive. */
-type Range = [number, number];
+export type Range = [number, number];
 /**
  * Window ends as inclusive ranges, flat (start, end, start, end, …), ascending and disjoint: one
  * array per list rather than one per range (these lists are made several times per event).
@@ -229,7 +228,7 @@ function changedBitsBySegment(
 const SERIES = Object.fromEntries(
   ROLLING_FIELDS.map((field) => [field, { 1: `${field}:1`, 7: `${field}:7`, 30: `${field}:30` }]),
 ) as Record<RollingField, Record<1 | RollingLength, RollingSeries>>;
-const seriesOf = (field: RollingField, length: 1 | RollingLength): RollingSeries => SERIES[field][length];
+export const seriesOf = (field: RollingField, length: 1 | RollingLength): RollingSeries => SERIES[field][length];
 
 /** Adds `by` to the change at window end `day` of a delta's flat (end, change) pairs. */
 function addStep(pairs: number[], day: number, by: number): void {
@@ -388,89 +387,3 @@ export function rollingSteps(input: RollingInput): Map<string, RollingDelta> {
 export const segmentsMarked = (track: CustomerKpiTrack): string[] => [
   ...new Set(Object.keys(track.marks).map((key) => parseWindowKey(key).segment)),
 ];
-
-/**
- * The window ends (an inclusive range of day numbers) whose counts `steps` may change: from the
- * first step to the day before the last. Every series' steps add up to zero (each covered range
- * is a +1 and a −1), so no count changes from the last step on.
- */
-export function touchedSpan(delta: RollingDelta): Range | null {
-  let [from, to] = [Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
-  delta.forEach((pairs) => {
-    for (let i = 0; i < pairs.length; i += 2) {
-      const day = pairs[i] as number;
-      if (day < from) from = day;
-      if (day - 1 > to) to = day - 1;
-    }
-  });
-  return from <= to ? [from, to] : null;
-}
-
-/** One segment's rolling counters: what has been folded in from days gone, and the steps since. */
-export interface SegmentRolling {
-  readonly base: Map<RollingSeries, number>;
-  readonly steps: RollingSteps;
-}
-
-export const newSegmentRolling = (): SegmentRolling => ({ base: new Map(), steps: new Map() });
-
-/** Adds an event's steps to a segment's counters, in place. */
-export function addSteps(into: SegmentRolling, delta: RollingDelta): void {
-  delta.forEach((pairs, series) => {
-    const target = into.steps.get(series) ?? new Map<number, number>();
-    for (let i = 0; i < pairs.length; i += 2) tally(target, pairs[i] as number, pairs[i + 1] as number);
-    into.steps.set(series, target);
-  });
-}
-
-/** The counts of the windows ending on `end`. */
-export function rollingAt(state: SegmentRolling | undefined, end: Day): RollingCounts {
-  const e = dayNumber(end);
-  const count = (series: RollingSeries) => {
-    let n = state?.base.get(series) ?? 0;
-    state?.steps.get(series)?.forEach((by, day) => {
-      if (day <= e) n += by;
-    });
-    return n;
-  };
-  const of = <F extends RollingField>(fields: readonly F[], length: 1 | RollingLength) => {
-    const counts = {} as Record<F, number>;
-    for (const field of fields) counts[field] = count(seriesOf(field, length));
-    return counts;
-  };
-  return { '1': of(RETURN_FIELDS, 1), '7': of(ROLLING_FIELDS, 7), '30': of(ROLLING_FIELDS, 30) };
-}
-
-/** Folds the steps of window ends before `day` into the base, in place; true if any moved. */
-export function foldBefore(state: SegmentRolling, day: Day): boolean {
-  const cut = dayNumber(day);
-  let moved = false;
-  state.steps.forEach((steps, series) => {
-    steps.forEach((n, d) => {
-      if (d >= cut) return;
-      state.base.set(series, (state.base.get(series) ?? 0) + n);
-      steps.delete(d);
-      moved = true;
-    });
-  });
-  return moved;
-}
-
-/** JSON for the changelog, and back. */
-export function rollingToJson(state: SegmentRolling): string {
-  return JSON.stringify({
-    base: Object.fromEntries(state.base),
-    steps: Object.fromEntries([...state.steps].map(([s, m]) => [s, Object.fromEntries(m)])),
-  });
-}
-export function rollingFromJson(json: string): SegmentRolling {
-  const parsed = JSON.parse(json) as { base: Record<string, number>; steps: Record<string, Record<string, number>> };
-  return {
-    base: new Map(Object.entries(parsed.base) as [RollingSeries, number][]),
-    steps: new Map(
-      Object.entries(parsed.steps).map(([s, m]) => [s as RollingSeries, new Map(Object.entries(m).map(([d, n]) => [Number(d), n]))]),
-    ),
-  };
-}
-
-export const EMPTY_ROLLING: RollingCounts = rollingAt(undefined, '1970-01-01');

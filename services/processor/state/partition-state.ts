@@ -29,20 +29,17 @@ import {
 import { applyToCustomer, profileOf, type CustomerState } from '../rules/customer.ts';
 import { handOverOf, mergeIdentities } from '../rules/merge.ts';
 import { fromMinorUnits } from '../rules/kpis.ts';
+import { ROLLING_LOOKBACK_DAYS, VISIT_LOOKBACK_DAYS, rollingSteps, type RollingDelta } from '../rules/rolling.ts';
 import {
   addSteps,
   foldBefore,
   newSegmentRolling,
-  ROLLING_LOOKBACK_DAYS,
-  VISIT_LOOKBACK_DAYS,
   rollingAt,
   rollingFromJson,
-  rollingSteps,
   rollingToJson,
   touchedSpan,
-  type RollingDelta,
   type SegmentRolling,
-} from '../rules/rolling.ts';
+} from '../rules/rolling-counters.ts';
 import { analyseComment } from '../../sentiment/sentiment.ts';
 import { CONVERTED_STAGES } from '../../../schemas/processor-outputs.ts';
 import { isConversion, type StageEvidence, type StageRules, type StageTransition } from '../rules/stage.ts';
