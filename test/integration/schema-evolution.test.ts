@@ -9,6 +9,7 @@ import { createRegistry } from '../../services/common/registry.ts';
 import { registerEventSchema, SchemaIncompatibleError, validateBatch } from '../../services/producer/event-producer.ts';
 import { JOURNEY_EVENT_AVSC, toAvro } from '../../schemas/event-contract.ts';
 import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
+import { ok } from '../../services/common/step-result.ts';
 import { topicsFor, valueSubjectOf } from '../../schemas/topics.ts';
 import { testConfig } from '../helpers/config.ts';
 import { pageView } from '../helpers/events.ts';
@@ -37,7 +38,7 @@ describe('event schema evolution', () => {
     const encoded = await registry.encode(v2, { ...toAvro(event), utm_campaign: 'black-friday' });
     expect(encoded.readInt32BE(1)).toBe(v2);
     const decode = createJourneyEventDecoder(createRegistry(config.registry));
-    expect(await decode({ key: null, value: encoded })).toEqual({ ok: true, value: event });
+    expect(await decode({ key: null, value: encoded })).toEqual(ok(event));
 
     // Retyping a field breaks readers of existing data.
     const breaking = withFields((fields) => fields.map((f) => (f.name === 'occurred_at' ? { ...f, type: 'string' } : f)));
