@@ -28,3 +28,10 @@ export function changelogPartOf(key: string): ChangelogPart | undefined {
   if (key.startsWith('r|')) return { kind: 'rolling', segment: rest };
   return undefined;
 }
+
+/** A changelog record: key, and value (bytes or JSON) or null for a tombstone. */
+export interface ChangelogRecord {
+  readonly key: string;
+  /** A customer's state as bytes (customer-codec.ts); windows, rolling counters and stream time as JSON. */
+  readonly value: string | Buffer | null;
+}
