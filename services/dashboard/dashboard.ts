@@ -31,7 +31,7 @@ import {
   rangeParams,
   type PanelRequest,
 } from './panels.ts';
-import { startPipelineGauges } from './pipeline-gauges.ts';
+import { startPipelineGauges, type RunningGauges } from './pipeline-gauges.ts';
 import { readOnlyRows } from './read-only-client.ts';
 
 export interface RunningDashboard {
@@ -126,74 +126,109 @@ const SIGN_IN_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"
 or with <code>/?token=</code> and one of <code>DASHBOARD_API_KEYS</code>.</p>
 <p dir="rtl" lang="fa">داشبورد را با پیوندی که <code>journey start</code> چاپ کرد باز کنید.</p></main></body></html>`;
 
-export async function startDashboard(options: {
-  readonly config: Config;
-  readonly kafka: Kafka;
-  readonly logger: Logger;
-}): Promise<RunningDashboard> {
-  const { config, logger } = options;
-  const settings = config.dashboard;
-  const token = settings.apiKeys[0];
-  if (token === undefined) throw new Error('the dashboard needs a token to open it: set DASHBOARD_API_KEYS (journey start makes one)');
-  const tokenMatches = secretMatcher(settings.apiKeys);
-  const files = staticFiles();
-  const page = readFileSync(path.join(WEB, 'index.html'));
-  const session = sessions();
-  const cached = answerCache();
-  const gauges = await startPipelineGauges(options.kafka, config.topicPrefix, logger);
-  let hostAllowed: (host: string | undefined) => boolean = () => false;
+type DashboardOptions = { readonly config: Config; readonly kafka: Kafka; readonly logger: Logger };
 
-  const rows = (sql: string, params: Readonly<Record<string, string>>) =>
-    readOnlyRows(config, sql, params, AbortSignal.timeout(QUERY_TIMEOUT_MS));
-  const panelParams = (request: PanelRequest, timeZone: string) => ({
-    segment: request.segment,
-    window: request.window,
-    time_zone: timeZone,
-    stuck_days: String(settings.stuckAfterDays),
-    ...rangeParams(request),
-  });
-  // The funnel needs the reporting time zone the page's meta just read: one query serves both.
-  const meta = () => cached('meta', async () => metaOf(await rows(META_SQL, {}), config.processor.timeZone));
+const json = (response: ServerResponse, status: number, body: unknown) => {
+  response
+    .writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
+    .end(JSON.stringify(body));
+};
 
-  const panels: Readonly<Record<string, (request: PanelRequest) => Promise<unknown>>> = {
-    meta: async () => ({ ...(await meta()), refreshS: settings.refreshS, stuckAfterDays: settings.stuckAfterDays }),
-    funnel: async (request) => {
-      const { timeZone } = await meta();
-      const [row] = await rows(FUNNEL_SQL, panelParams(request, timeZone));
-      return funnelOf(row ?? {}, settings.stuckAfterDays);
-    },
-    kpis: async (request) => ({ window: Number(request.window), days: kpisOf(await rows(KPIS_SQL, panelParams(request, ''))) }),
-    alerts: async (request) => {
-      const params = panelParams(request, '');
-      const [alerts, atRisk] = await Promise.all([rows(ALERTS_SQL, params), rows(AT_RISK_SQL, params)]);
-      return alertsOf(alerts, atRisk);
-    },
-  };
+/** The dashboard while it runs: its page and files, who is signed in, its panels and the live gauges. */
+class Dashboard {
+  private readonly config: Config;
+  private readonly settings: Config['dashboard'];
+  private readonly logger: Logger;
+  private readonly tokenMatches: (presented: string | undefined) => boolean;
+  private readonly files = staticFiles();
+  private readonly page = readFileSync(path.join(WEB, 'index.html'));
+  private readonly session = sessions();
+  private readonly cached = answerCache();
+  private readonly gauges: RunningGauges;
+  private readonly panels: Readonly<Record<string, (request: PanelRequest) => Promise<unknown>>>;
+  /** Known once the server listens (the port may be chosen then): until then every host is refused. */
+  private hostAllowed: ((host: string | undefined) => boolean) | undefined;
 
-  const json = (response: ServerResponse, status: number, body: unknown) => {
-    response
-      .writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' })
-      .end(JSON.stringify(body));
-  };
+  constructor(options: DashboardOptions, gauges: RunningGauges) {
+    this.config = options.config;
+    this.settings = options.config.dashboard;
+    this.logger = options.logger;
+    this.tokenMatches = secretMatcher(this.settings.apiKeys);
+    this.gauges = gauges;
+    this.panels = this.panelsOf();
+  }
 
-  const api = async (name: string, url: URL, response: ServerResponse) => {
+  listeningOn(port: number): void {
+    this.hostAllowed = hostMatcher(this.settings.host, this.settings.allowedHosts, port);
+  }
+
+  /** What each panel asks ClickHouse (panels.ts), through the read-only path. */
+  private panelsOf(): Readonly<Record<string, (request: PanelRequest) => Promise<unknown>>> {
+    const { config, settings, cached } = this;
+    const rows = (sql: string, params: Readonly<Record<string, string>>) =>
+      readOnlyRows(config, sql, params, AbortSignal.timeout(QUERY_TIMEOUT_MS));
+    const panelParams = (request: PanelRequest, timeZone: string) => ({
+      segment: request.segment,
+      window: request.window,
+      time_zone: timeZone,
+      stuck_days: String(settings.stuckAfterDays),
+      ...rangeParams(request),
+    });
+    // The funnel needs the reporting time zone the page's meta just read: one query serves both.
+    const meta = () => cached('meta', async () => metaOf(await rows(META_SQL, {}), config.processor.timeZone));
+    return {
+      meta: async () => ({ ...(await meta()), refreshS: settings.refreshS, stuckAfterDays: settings.stuckAfterDays }),
+      funnel: async (request) => {
+        const { timeZone } = await meta();
+        const [row] = await rows(FUNNEL_SQL, panelParams(request, timeZone));
+        return funnelOf(row ?? {}, settings.stuckAfterDays);
+      },
+      kpis: async (request) => ({ window: Number(request.window), days: kpisOf(await rows(KPIS_SQL, panelParams(request, ''))) }),
+      alerts: async (request) => {
+        const params = panelParams(request, '');
+        const [alerts, atRisk] = await Promise.all([rows(ALERTS_SQL, params), rows(AT_RISK_SQL, params)]);
+        return alertsOf(alerts, atRisk);
+      },
+    };
+  }
+
+  private async api(name: string, url: URL, response: ServerResponse): Promise<void> {
     if (name === 'live') {
-      json(response, 200, gauges.read());
+      json(response, 200, this.gauges.read());
       return;
     }
-    const panel = panels[name];
+    const panel = this.panels[name];
     if (panel === undefined) {
-      json(response, 404, { error: `no panel ${name}; known: ${[...Object.keys(panels), 'live'].join(', ')}` });
+      json(response, 404, { error: `no panel ${name}; known: ${[...Object.keys(this.panels), 'live'].join(', ')}` });
       return;
     }
     const request = parsePanelRequest(url.searchParams);
     if ('error' in request) throw new BadRequest(request.error);
-    json(response, 200, await cached(`${name}?${JSON.stringify(request)}`, () => panel(request)));
-  };
+    json(response, 200, await this.cached(`${name}?${JSON.stringify(request)}`, () => panel(request)));
+  }
 
-  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+  /** The page, signed in or not: a token in the address is traded for a session cookie and leaves it at once. */
+  private servePage(url: URL, response: ServerResponse, signedIn: boolean): void {
+    const offered = url.searchParams.get('token');
+    if (offered !== null) {
+      const ok = this.tokenMatches(offered);
+      url.searchParams.delete('token');
+      response
+        .writeHead(ok ? 303 : 401, {
+          ...SECURITY_HEADERS,
+          ...(ok ? { location: `/${url.search}`, 'set-cookie': this.session.issue() } : { 'content-type': 'text/html; charset=utf-8' }),
+        })
+        .end(ok ? '' : SIGN_IN_PAGE);
+      return;
+    }
+    response
+      .writeHead(signedIn ? 200 : 401, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
+      .end(signedIn ? this.page : SIGN_IN_PAGE);
+  }
+
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
-    if (!hostAllowed(request.headers.host)) {
+    if (!(this.hostAllowed ?? (() => false))(request.headers.host)) {
       response.writeHead(421, { 'content-type': 'text/plain' }).end('Host is not this dashboard (DASHBOARD_ALLOWED_HOSTS)\n');
       return;
     }
@@ -209,29 +244,14 @@ export async function startDashboard(options: {
       response.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
       return;
     }
-    const file = files.get(url.pathname);
+    const file = this.files.get(url.pathname);
     if (file !== undefined) {
       response.writeHead(200, { ...SECURITY_HEADERS, 'content-type': file.type, 'cache-control': 'no-cache' }).end(file.body);
       return;
     }
-    const signedIn = session.valid(request) || tokenMatches(presentedSecret(request));
+    const signedIn = this.session.valid(request) || this.tokenMatches(presentedSecret(request));
     if (url.pathname === '/') {
-      const offered = url.searchParams.get('token');
-      if (offered !== null) {
-        // The token leaves the address bar (and history) at once; the session cookie carries on.
-        const ok = tokenMatches(offered);
-        url.searchParams.delete('token');
-        response
-          .writeHead(ok ? 303 : 401, {
-            ...SECURITY_HEADERS,
-            ...(ok ? { location: `/${url.search}`, 'set-cookie': session.issue() } : { 'content-type': 'text/html; charset=utf-8' }),
-          })
-          .end(ok ? '' : SIGN_IN_PAGE);
-        return;
-      }
-      response
-        .writeHead(signedIn ? 200 : 401, { ...SECURITY_HEADERS, 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-cache' })
-        .end(signedIn ? page : SIGN_IN_PAGE);
+      this.servePage(url, response, signedIn);
       return;
     }
     const apiName = /^\/api\/([a-z]+)$/.exec(url.pathname)?.[1];
@@ -243,18 +263,30 @@ export async function startDashboard(options: {
       json(response, 401, { error: 'sign in: open the link journey start printed, or send Authorization: Bearer <DASHBOARD_API_KEYS>' });
       return;
     }
-    await api(apiName, url, response);
-  };
+    await this.api(apiName, url, response);
+  }
 
+  /** A request that failed: a bad one is the caller's (400), anything else ClickHouse's (502, logged). */
+  fail(error: unknown, request: IncomingMessage, response: ServerResponse): void {
+    const bad = error instanceof BadRequest;
+    const message = error instanceof Error ? error.message : String(error);
+    if (!bad) this.logger.warn({ event: 'dashboard.panel_failed', path: request.url?.split('?')[0], err: error }, 'a panel failed');
+    if (response.headersSent) response.end();
+    else json(response, bad ? 400 : 502, { error: bad ? message : `ClickHouse did not answer: ${message}` });
+  }
+}
+
+export async function startDashboard(options: DashboardOptions): Promise<RunningDashboard> {
+  const settings = options.config.dashboard;
+  const token = settings.apiKeys[0];
+  if (token === undefined) throw new Error('the dashboard needs a token to open it: set DASHBOARD_API_KEYS (journey start makes one)');
+  const gauges = await startPipelineGauges(options.kafka, options.config.topicPrefix, options.logger);
+  const dashboard = new Dashboard(options, gauges);
   const server = createLimitedServer(
     { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, maxConnections: 256 },
     (request, response) => {
-      handle(request, response).catch((error: unknown) => {
-        const bad = error instanceof BadRequest;
-        const message = error instanceof Error ? error.message : String(error);
-        if (!bad) logger.warn({ event: 'dashboard.panel_failed', path: request.url?.split('?')[0], err: error }, 'a panel failed');
-        if (response.headersSent) response.end();
-        else json(response, bad ? 400 : 502, { error: bad ? message : `ClickHouse did not answer: ${message}` });
+      dashboard.handle(request, response).catch((error: unknown) => {
+        dashboard.fail(error, request, response);
       });
     },
   );
@@ -265,7 +297,7 @@ export async function startDashboard(options: {
     await gauges.stop();
     throw error;
   }
-  hostAllowed = hostMatcher(settings.host, settings.allowedHosts, port);
+  dashboard.listeningOn(port);
   const url = `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${String(port)}`;
   return {
     url,

@@ -68,6 +68,35 @@ const header = (headers: Readonly<Record<string, unknown>> | undefined, name: st
   return Buffer.isBuffer(value) ? value.toString('utf8') : typeof value === 'string' ? value : '';
 };
 
+/** The dead letters counted from the topic's start, and the latest few: read by a group of its own, never committed. */
+async function followDeadLetters(kafka: Kafka, topicPrefix: string, topic: string) {
+  const seen = { deadLetters: 0, recent: [] as DeadLetterSummary[] };
+  const consumer = kafka.consumer({ groupId: `${topicPrefix}dashboard.dead-letters.${randomUUID()}`, readUncommitted: false });
+  const died = whenConsumerDies(consumer);
+  try {
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: ({ batch }) => {
+        seen.deadLetters += batch.messages.length;
+        const latest = batch.messages.slice(-RECENT_DEAD_LETTERS).map((message) => ({
+          at: header(message.headers, DEAD_LETTER_HEADERS.failedAt) || new Date(Number(message.timestamp)).toISOString(),
+          stage: header(message.headers, DEAD_LETTER_HEADERS.stage),
+          sourceTopic: header(message.headers, DEAD_LETTER_HEADERS.sourceTopic),
+          reason: header(message.headers, DEAD_LETTER_HEADERS.reason).slice(0, 300),
+        }));
+        seen.recent = [...seen.recent, ...latest].sort((a, b) => a.at.localeCompare(b.at)).slice(-RECENT_DEAD_LETTERS);
+        return Promise.resolve();
+      },
+    });
+  } catch (error: unknown) {
+    await consumer.disconnect().catch(() => undefined);
+    throw error;
+  }
+  return { seen, died, stop: () => consumer.disconnect() };
+}
+
 export async function startPipelineGauges(kafka: Kafka, topicPrefix: string, logger: Logger): Promise<RunningGauges> {
   const topics = topicsFor(topicPrefix);
   const [identityGroup, processorGroup] = [identityGroupName(topicPrefix), processorGroupName(topicPrefix)];
@@ -105,32 +134,11 @@ export async function startPipelineGauges(kafka: Kafka, topicPrefix: string, log
   }, SAMPLE_EVERY_MS);
   await sample();
 
-  let deadLetters = 0;
-  let recent: DeadLetterSummary[] = [];
-  const consumer = kafka.consumer({ groupId: `${topicPrefix}dashboard.dead-letters.${randomUUID()}`, readUncommitted: false });
-  const died = whenConsumerDies(consumer);
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic: topics.deadLetter.name, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: ({ batch }) => {
-        deadLetters += batch.messages.length;
-        const latest = batch.messages.slice(-RECENT_DEAD_LETTERS).map((message) => ({
-          at: header(message.headers, DEAD_LETTER_HEADERS.failedAt) || new Date(Number(message.timestamp)).toISOString(),
-          stage: header(message.headers, DEAD_LETTER_HEADERS.stage),
-          sourceTopic: header(message.headers, DEAD_LETTER_HEADERS.sourceTopic),
-          reason: header(message.headers, DEAD_LETTER_HEADERS.reason).slice(0, 300),
-        }));
-        recent = [...recent, ...latest].sort((a, b) => a.at.localeCompare(b.at)).slice(-RECENT_DEAD_LETTERS);
-        return Promise.resolve();
-      },
-    });
-  } catch (error: unknown) {
+  const deadLetters = await followDeadLetters(kafka, topicPrefix, topics.deadLetter.name).catch(async (error: unknown) => {
     clearInterval(timer);
-    await Promise.allSettled([consumer.disconnect(), admin.disconnect()]);
+    await admin.disconnect().catch(() => undefined);
     throw error;
-  }
+  });
 
   return {
     read: () => ({
@@ -138,15 +146,15 @@ export async function startPipelineGauges(kafka: Kafka, topicPrefix: string, log
       eventsPerSecond: samples.at(-1)?.eventsPerSecond ?? null,
       eventsTotal,
       processorLag: samples.at(-1)?.processorLag ?? null,
-      deadLetters,
-      recentDeadLetters: [...recent].reverse(),
+      deadLetters: deadLetters.seen.deadLetters,
+      recentDeadLetters: [...deadLetters.seen.recent].reverse(),
       samples,
     }),
-    died,
+    died: deadLetters.died,
     stop: async () => {
       clearInterval(timer);
       await sampling;
-      await Promise.allSettled([consumer.disconnect(), admin.disconnect()]);
+      await Promise.allSettled([deadLetters.stop(), admin.disconnect()]);
     },
   };
 }

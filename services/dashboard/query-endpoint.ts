@@ -88,25 +88,41 @@ function clickHouseErrorText(error: unknown): { status: number; code: string; te
   return { status, code, text: `${text}\n` };
 }
 
-export async function startQueryEndpoint(options: QueryEndpointOptions): Promise<RunningQueryEndpoint> {
-  const { settings, logger } = options;
-  if (options.apiKeys.length === 0) throw new Error('the query endpoint needs at least one token (QUERY_API_KEYS)');
-  const tokenMatches = secretMatcher(options.apiKeys);
-  const pool = new ChdbSessionPool(options.chdbPath, settings.limits.maxConcurrent);
-  const tableFunctions = await pool.with(
-    SLOT_WAIT_MS,
-    async (session) => new Set((await session.text('SELECT lower(name) FROM system.table_functions', {})).split('\n').filter(Boolean)),
-  );
-  let hostAllowed: (host: string | undefined) => boolean = () => false;
+/** The endpoint while it runs: its engine sessions and who may ask, the requests it admits and runs. */
+class QueryEndpoint {
+  private readonly settings: Config['query'];
+  private readonly logger: Logger;
+  private readonly tokenMatches: (presented: string | undefined) => boolean;
+  private readonly pool: ChdbSessionPool;
+  private readonly tableFunctions: ReadonlySet<string>;
+  /** Known once the server listens (the port may be chosen then): until then every host is refused. */
+  private hostAllowed: ((host: string | undefined) => boolean) | undefined;
+
+  constructor(options: QueryEndpointOptions, pool: ChdbSessionPool, tableFunctions: ReadonlySet<string>) {
+    this.settings = options.settings;
+    this.logger = options.logger;
+    this.tokenMatches = secretMatcher(options.apiKeys);
+    this.pool = pool;
+    this.tableFunctions = tableFunctions;
+  }
+
+  listeningOn(port: number): void {
+    this.hostAllowed = hostMatcher(this.settings.host, this.settings.allowedHosts, port);
+  }
+
+  close(): void {
+    this.pool.close();
+  }
 
   /** Everything before the query runs: who is asking, and what. */
-  const admit = async (request: IncomingMessage, url: URL) => {
+  private async admit(request: IncomingMessage, url: URL) {
+    const hostAllowed = this.hostAllowed ?? (() => false);
     if (!hostAllowed(request.headers.host))
       throw new RefusedQuery(`Host ${request.headers.host ?? '(none)'} is not this endpoint's (QUERY_ALLOWED_HOSTS)`);
     const origin = request.headers.origin;
     if (origin !== undefined && !hostAllowed(URL.canParse(origin) ? new URL(origin).host : undefined))
       throw new RefusedQuery(`requests from ${origin} are not allowed`);
-    if (!tokenMatches(presentedSecret(request) ?? url.searchParams.get('password') ?? undefined)) {
+    if (!this.tokenMatches(presentedSecret(request) ?? url.searchParams.get('password') ?? undefined)) {
       throw new RefusedQuery('a token is required: Authorization: Bearer <token> (npm start prints where it is; QUERY_API_KEYS)', 401);
     }
     const body = request.method === 'POST' ? (await readBody(request, MAX_QUERY_BYTES)).toString('utf8') : '';
@@ -119,42 +135,45 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
       else if (!HTTP_PARAMETERS.has(name)) callerSettings[name] = value;
     }
     return { query, params, callerSettings, defaultFormat: url.searchParams.get('default_format') ?? 'TabSeparated' };
-  };
+  }
 
-  const run = async (session: AnalystSession, response: ServerResponse, asked: Awaited<ReturnType<typeof admit>>) => {
+  private async run(session: AnalystSession, response: ServerResponse, asked: Awaited<ReturnType<QueryEndpoint['admit']>>) {
+    const { limits } = this.settings;
     const formatted = await session.text('SELECT formatQuery({sql:String})', { sql: asked.query });
-    const { select } = checkReadOnlyAst(await session.text(`EXPLAIN AST ${formatted}`, asked.params), tableFunctions);
-    const prepared = prepareReadOnly(formatted, asked.defaultFormat, asked.callerSettings, settings.limits);
+    const { select } = checkReadOnlyAst(await session.text(`EXPLAIN AST ${formatted}`, asked.params), this.tableFunctions);
+    const prepared = prepareReadOnly(formatted, asked.defaultFormat, asked.callerSettings, limits);
     // A client that goes away, or a query that outlives its budget, cancels the stream.
     const cancel = new AbortController();
     response.once('close', () => {
       cancel.abort();
     });
-    const signal = AbortSignal.any([cancel.signal, AbortSignal.timeout((settings.limits.maxExecutionS + 5) * 1000)]);
+    const signal = AbortSignal.any([cancel.signal, AbortSignal.timeout((limits.maxExecutionS + 5) * 1000)]);
     // Only SELECTs stream; SHOW, DESCRIBE, EXISTS and EXPLAIN answer in a few rows.
     const chunks = select
       ? session.stream(prepared.sql, asked.params, prepared.format, signal)
       : [await session.whole(prepared.sql, asked.params, prepared.format, signal)];
-    let sent = 0;
-    for await (const chunk of chunks) {
+    const writeHead = () => {
       if (!response.headersSent)
         response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-format': prepared.format });
+    };
+    let sent = 0;
+    for await (const chunk of chunks) {
+      writeHead();
       sent += chunk.byteLength;
-      if (sent > settings.limits.maxResultBytes) {
+      if (sent > limits.maxResultBytes) {
         cancel.abort();
         throw new RefusedQuery(
-          `the result is larger than ${settings.limits.maxResultBytes} bytes (QUERY_MAX_RESULT_BYTES): narrow it or add LIMIT`,
+          `the result is larger than ${limits.maxResultBytes} bytes (QUERY_MAX_RESULT_BYTES): narrow it or add LIMIT`,
           400,
         );
       }
       if (!response.write(chunk)) await once(response, 'drain', { signal });
     }
-    if (!response.headersSent)
-      response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8', 'x-clickhouse-format': prepared.format });
+    writeHead();
     response.end();
-  };
+  }
 
-  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+  async handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const url = new URL(request.url ?? '/', 'http://localhost');
     if (url.pathname === '/ping' || (url.pathname === '/' && request.method === 'GET' && !url.searchParams.has('query'))) {
       response.writeHead(200, { 'content-type': 'text/plain; charset=UTF-8' }).end('Ok.\n');
@@ -166,31 +185,46 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
         .end('Code: 1000. DB::Exception: not found: use GET or POST / (ClickHouse HTTP interface). (UNKNOWN)\n');
       return;
     }
-    const asked = await admit(request, url);
+    const asked = await this.admit(request, url);
     const began = performance.now();
-    await pool.with(SLOT_WAIT_MS, (session) => run(session, response, asked));
-    logger.debug({ event: 'query.served', ms: Math.round(performance.now() - began) });
-  };
+    await this.pool.with(SLOT_WAIT_MS, (session) => this.run(session, response, asked));
+    this.logger.debug({ event: 'query.served', ms: Math.round(performance.now() - began) });
+  }
 
+  /** A request that failed, answered as ClickHouse's server answers: its error text and code. */
+  refuse(error: unknown, request: IncomingMessage, response: ServerResponse): void {
+    const { status, code, text } = clickHouseErrorText(error);
+    this.logger.info({ event: 'query.refused', status, reason: text.trim().slice(0, 300) });
+    if (response.headersSent) {
+      // As the server does: the exception ends the body that was already streaming.
+      response.end(`\n${text}`);
+      return;
+    }
+    response.writeHead(status, {
+      'content-type': 'text/plain; charset=UTF-8',
+      'x-clickhouse-exception-code': code,
+      ...(status === 401 && { 'www-authenticate': 'Bearer' }),
+    });
+    response.end(text);
+    // A refused request's unread body is not worth reading.
+    if (!request.complete) request.destroy();
+  }
+}
+
+export async function startQueryEndpoint(options: QueryEndpointOptions): Promise<RunningQueryEndpoint> {
+  const { settings } = options;
+  if (options.apiKeys.length === 0) throw new Error('the query endpoint needs at least one token (QUERY_API_KEYS)');
+  const pool = new ChdbSessionPool(options.chdbPath, settings.limits.maxConcurrent);
+  const tableFunctions = await pool.with(
+    SLOT_WAIT_MS,
+    async (session) => new Set((await session.text('SELECT lower(name) FROM system.table_functions', {})).split('\n').filter(Boolean)),
+  );
+  const endpoint = new QueryEndpoint(options, pool, tableFunctions);
   const server = createLimitedServer(
     { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 10_000, maxConnections: 256 },
     (request, response) => {
-      handle(request, response).catch((error: unknown) => {
-        const { status, code, text } = clickHouseErrorText(error);
-        logger.info({ event: 'query.refused', status, reason: text.trim().slice(0, 300) });
-        if (response.headersSent) {
-          // As the server does: the exception ends the body that was already streaming.
-          response.end(`\n${text}`);
-          return;
-        }
-        response.writeHead(status, {
-          'content-type': 'text/plain; charset=UTF-8',
-          'x-clickhouse-exception-code': code,
-          ...(status === 401 && { 'www-authenticate': 'Bearer' }),
-        });
-        response.end(text);
-        // A refused request's unread body is not worth reading.
-        if (!request.complete) request.destroy();
+      endpoint.handle(request, response).catch((error: unknown) => {
+        endpoint.refuse(error, request, response);
       });
     },
   );
@@ -198,15 +232,15 @@ export async function startQueryEndpoint(options: QueryEndpointOptions): Promise
   try {
     port = await listen(server, settings.port, settings.host);
   } catch (error: unknown) {
-    pool.close();
+    endpoint.close();
     throw error;
   }
-  hostAllowed = hostMatcher(settings.host, settings.allowedHosts, port);
+  endpoint.listeningOn(port);
   return {
     url: `http://${settings.host.includes(':') ? `[${settings.host}]` : settings.host}:${port}`,
     close: async () => {
       await closeServer(server);
-      pool.close();
+      endpoint.close();
     },
   };
 }
