@@ -109,258 +109,297 @@ export interface Traffic {
   live(count: number, nowMs: number): GeneratedEvent[];
 }
 
-export function traffic(options: TrafficOptions): Traffic {
-  const random = seeded(options.seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
-  const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
-  const personaOf = (): Persona => {
-    let roll = random();
+/** A visit's event fields beside type and properties, at `offsetMs` into it (a fresh event id each). */
+type VisitEvent = (offsetMs: number) => GeneratedEvent;
+
+/** Seeded journeys: every random draw in a fixed order, so a seed always makes the same events. */
+class TrafficGenerator implements Traffic {
+  private readonly options: TrafficOptions;
+  private readonly random: () => number;
+  private readonly customers: Customer[];
+  private readonly churnDays: number;
+
+  constructor(options: TrafficOptions) {
+    this.options = options;
+    this.random = seeded(options.seed);
+    this.customers = Array.from({ length: options.customers }, (_, n) => {
+      const segment = options.segments[n % options.segments.length] ?? 'smb';
+      return {
+        id: `${segment}-${String(n)}`,
+        anonymousId: `anon-${uuidFrom(this.random).slice(0, 13)}`,
+        segment,
+        persona: this.personaOf(),
+        anonymousVisits: this.between(0, 2),
+        visits: 0,
+        purchases: 0,
+        gone: false,
+      };
+    });
+    this.churnDays = options.churnDays ?? 7;
+  }
+
+  private pick<T>(items: readonly T[]): T {
+    return items[Math.floor(this.random() * items.length)] as T;
+  }
+
+  private between(min: number, max: number): number {
+    return min + Math.floor(this.random() * (max - min + 1));
+  }
+
+  private personaOf(): Persona {
+    let roll = this.random();
     for (const [name, persona] of Object.entries(PERSONAS)) {
       roll -= persona.share;
       if (roll < 0) return name as Persona;
     }
     return 'bouncer';
-  };
-  const customers: Customer[] = Array.from({ length: options.customers }, (_, n) => {
-    const segment = options.segments[n % options.segments.length] ?? 'smb';
-    return {
-      id: `${segment}-${String(n)}`,
-      anonymousId: `anon-${uuidFrom(random).slice(0, 13)}`,
-      segment,
-      persona: personaOf(),
-      anonymousVisits: between(0, 2),
-      visits: 0,
-      purchases: 0,
-      gone: false,
-    };
-  });
-  const churnDays = options.churnDays ?? 7;
+  }
 
-  /** One visit: pages, maybe a form, maybe a purchase and a survey after it. */
-  const visit = (customer: Customer, startMs: number, souring: boolean): GeneratedEvent[] => {
+  /** One visit: pages, maybe a form, maybe a cart, a purchase and a survey after it. */
+  private visit(customer: Customer, startMs: number, souring: boolean): GeneratedEvent[] {
     const persona = PERSONAS[customer.persona];
     const known = customer.visits >= customer.anonymousVisits;
     customer.visits++;
-    const session = `s-${uuidFrom(random).slice(0, 18)}`;
-    const base = (offsetMs: number) => ({
-      event_id: uuidFrom(random),
+    const session = `s-${uuidFrom(this.random).slice(0, 18)}`;
+    const base: VisitEvent = (offsetMs) => ({
+      event_id: uuidFrom(this.random),
       occurred_at: new Date(startMs + offsetMs).toISOString(),
       customer_id: known ? customer.id : null,
       anonymous_id: customer.anonymousId,
       session_id: session,
       segment: customer.segment,
-      channel: random() < 0.7 ? 'web' : 'app',
+      channel: this.random() < 0.7 ? 'web' : 'app',
     });
     const events: GeneratedEvent[] = [];
+    let at = this.pageViews(base, persona, events);
+    if (this.random() < persona.form) at = this.formSubmission(base, at, events);
+    const buys = known && this.random() < (customer.purchases > 0 ? persona.rebuy : persona.buy) * (souring ? 0.3 : 1);
+    if (buys || (known && persona.buy > 0 && this.random() < (souring ? 0.3 : 0.12))) at = this.cart(base, at, buys, events);
+    if (buys) at = this.purchase(base, at, customer, events);
+    if (known && (buys || this.random() < 0.25)) events.push({ ...base(at), type: 'survey_response', properties: this.survey(souring) });
+    // Some buyers also review the shop in public, as sour as the segment is.
+    if (buys && this.random() < 0.15) events.push({ ...base(at + 86_400_000), type: 'review', properties: this.review(souring) });
+    // Some saw the shop's post before they came.
+    if (this.random() < 0.12)
+      events.push({ ...base(-this.between(600_000, 4 * 3_600_000)), channel: 'social', ...this.social(customer, souring) });
+    return events;
+  }
+
+  /** The visit's pages, one after another; returns when the last one ends. */
+  private pageViews(base: VisitEvent, persona: (typeof PERSONAS)[Persona], events: GeneratedEvent[]): number {
     let at = 0;
-    const pages = between(persona.pages[0], persona.pages[1]);
+    const pages = this.between(persona.pages[0], persona.pages[1]);
     for (let p = 0; p < pages; p++) {
       const pageType =
-        p === 0 ? pick(['home', 'blog', 'product'] as const) : pick(['product', 'pricing', 'blog', 'support', 'product'] as const);
+        p === 0
+          ? this.pick(['home', 'blog', 'product'] as const)
+          : this.pick(['product', 'pricing', 'blog', 'support', 'product'] as const);
       const shown = pageType === 'product' || pageType === 'pricing';
-      const duration = between(3_000, 120_000);
+      const duration = this.between(3_000, 120_000);
       events.push({
         ...base(at),
         type: 'page_view',
         properties: {
-          url: `https://shop.example/${pageType}/${String(between(1, 40))}`,
+          url: `https://shop.example/${pageType}/${String(this.between(1, 40))}`,
           page_type: pageType,
           duration_ms: duration,
           cta_shown: shown,
-          cta_clicked: shown && random() < 0.12,
+          cta_clicked: shown && this.random() < 0.12,
         },
       });
       at += duration;
     }
-    if (random() < persona.form) {
-      const formType = pick(['newsletter', 'demo_request', 'contact', 'signup'] as const);
-      // Sign-up forms ask how the customer heard of the shop.
-      const asks = formType === 'signup' || formType === 'newsletter';
+    return at;
+  }
+
+  private formSubmission(base: VisitEvent, at: number, events: GeneratedEvent[]): number {
+    const formType = this.pick(['newsletter', 'demo_request', 'contact', 'signup'] as const);
+    // Sign-up forms ask how the customer heard of the shop.
+    const asks = formType === 'signup' || formType === 'newsletter';
+    events.push({
+      ...base(at),
+      type: 'form_submission',
+      properties: { form_id: `${formType}-form`, form_type: formType, ...(asks && { referral_source: this.pick(REFERRAL_SOURCES) }) },
+    });
+    return at + 20_000;
+  }
+
+  /** A product added to a cart; when the visit does not buy, the cart is left, sometimes at the checkout itself. */
+  private cart(base: VisitEvent, at: number, buys: boolean, events: GeneratedEvent[]): number {
+    const cart = `k-${uuidFrom(this.random).slice(0, 13)}`;
+    const product = `sku-${String(this.between(1, 40))}`;
+    events.push({
+      ...base(at),
+      type: 'cart',
+      properties: { action: 'add_to_cart', cart_id: cart, product_id: product, quantity: this.between(1, 3) },
+    });
+    const after = at + 15_000;
+    if (!buys) {
+      const leaves = this.random() < 0.6;
       events.push({
-        ...base(at),
-        type: 'form_submission',
-        properties: { form_id: `${formType}-form`, form_type: formType, ...(asks && { referral_source: pick(REFERRAL_SOURCES) }) },
-      });
-      at += 20_000;
-    }
-    const buys = known && random() < (customer.purchases > 0 ? persona.rebuy : persona.buy) * (souring ? 0.3 : 1);
-    if (buys || (known && persona.buy > 0 && random() < (souring ? 0.3 : 0.12))) {
-      const cart = `k-${uuidFrom(random).slice(0, 13)}`;
-      const product = `sku-${String(between(1, 40))}`;
-      events.push({
-        ...base(at),
+        ...base(after),
         type: 'cart',
-        properties: { action: 'add_to_cart', cart_id: cart, product_id: product, quantity: between(1, 3) },
+        properties: leaves
+          ? { action: 'checkout_started', cart_id: cart }
+          : { action: 'remove_from_cart', cart_id: cart, product_id: product },
       });
-      at += 15_000;
-      // A cart filled and left, sometimes at the checkout itself.
-      if (!buys) {
-        const leaves = random() < 0.6;
-        events.push({
-          ...base(at),
-          type: 'cart',
-          properties: leaves
-            ? { action: 'checkout_started', cart_id: cart }
-            : { action: 'remove_from_cart', cart_id: cart, product_id: product },
-        });
-      }
     }
-    if (buys) {
-      const money = MONEY[customer.segment] ?? DEFAULT_MONEY;
-      const amount = money.min + random() * (money.max - money.min);
-      events.push({
-        ...base(at),
-        type: 'page_view',
-        properties: { url: 'https://shop.example/checkout', page_type: 'checkout', duration_ms: between(20_000, 90_000) },
-      });
-      at += 60_000;
-      events.push({
-        ...base(at),
-        type: 'purchase',
-        properties: {
-          order_id: `o-${uuidFrom(random).slice(0, 13)}`,
-          amount: amount.toFixed(money.decimals),
-          currency: money.currency,
-          items: between(1, 4),
-        },
-      });
-      customer.purchases++;
-      at += 3_600_000;
-    }
-    if (known && (buys || random() < 0.25)) events.push({ ...base(at), type: 'survey_response', properties: survey(souring) });
-    // Some buyers also review the shop in public, as sour as the segment is.
-    if (buys && random() < 0.15) events.push({ ...base(at + 86_400_000), type: 'review', properties: review(souring) });
-    // Some saw the shop's post before they came.
-    if (random() < 0.12) events.push({ ...base(-between(600_000, 4 * 3_600_000)), channel: 'social', ...social(customer, souring) });
-    return events;
-  };
+    return after;
+  }
+
+  /** The checkout page and the order, in the segment's currency. */
+  private purchase(base: VisitEvent, at: number, customer: Customer, events: GeneratedEvent[]): number {
+    const money = MONEY[customer.segment] ?? DEFAULT_MONEY;
+    const amount = money.min + this.random() * (money.max - money.min);
+    events.push({
+      ...base(at),
+      type: 'page_view',
+      properties: { url: 'https://shop.example/checkout', page_type: 'checkout', duration_ms: this.between(20_000, 90_000) },
+    });
+    events.push({
+      ...base(at + 60_000),
+      type: 'purchase',
+      properties: {
+        order_id: `o-${uuidFrom(this.random).slice(0, 13)}`,
+        amount: amount.toFixed(money.decimals),
+        currency: money.currency,
+        items: this.between(1, 4),
+      },
+    });
+    customer.purchases++;
+    return at + 60_000 + 3_600_000;
+  }
 
   /** A like, share, video view or comment on one of the networks the segment uses. */
-  const social = (customer: Customer, souring: boolean) => {
-    const action = pick(['like', 'like', 'like', 'video_view', 'video_view', 'share', 'comment'] as const);
-    const network = pick(NETWORKS[customer.segment] ?? DEFAULT_NETWORKS);
-    const mood: Mood = souring ? (random() < 0.6 ? 'negative' : 'neutral') : random() < 0.7 ? 'positive' : 'neutral';
+  private social(customer: Customer, souring: boolean) {
+    const action = this.pick(['like', 'like', 'like', 'video_view', 'video_view', 'share', 'comment'] as const);
+    const network = this.pick(NETWORKS[customer.segment] ?? DEFAULT_NETWORKS);
+    const mood: Mood = souring ? (this.random() < 0.6 ? 'negative' : 'neutral') : this.random() < 0.7 ? 'positive' : 'neutral';
     return {
       type: 'social_engagement',
       properties: {
         action,
         network,
-        post_id: `post-${String(between(1, 30))}`,
-        ...(action === 'comment' && { comment: pick(COMMENTS[mood]) }),
+        post_id: `post-${String(this.between(1, 30))}`,
+        ...(action === 'comment' && { comment: this.pick(COMMENTS[mood]) }),
       },
     };
-  };
+  }
 
   /** A survey answer: mostly content, sour when the segment sours; a comment in the customer's language of the day. */
-  const survey = (souring: boolean) => {
-    const type = pick(['nps', 'nps', 'csat', 'ces'] as const) satisfies (typeof SURVEY_TYPES)[number];
+  private survey(souring: boolean) {
+    const type = this.pick(['nps', 'nps', 'csat', 'ces'] as const) satisfies (typeof SURVEY_TYPES)[number];
     const mood: Mood = souring
-      ? random() < 0.65
+      ? this.random() < 0.65
         ? 'negative'
-        : pick(['neutral', 'positive'] as const)
-      : random() < 0.7
+        : this.pick(['neutral', 'positive'] as const)
+      : this.random() < 0.7
         ? 'positive'
-        : random() < 0.6
+        : this.random() < 0.6
           ? 'neutral'
           : 'negative';
     const score =
       type === 'nps'
         ? mood === 'positive'
-          ? between(9, 10)
+          ? this.between(9, 10)
           : mood === 'neutral'
-            ? between(7, 8)
-            : between(0, 6)
+            ? this.between(7, 8)
+            : this.between(0, 6)
         : type === 'csat'
           ? mood === 'positive'
-            ? between(4, 5)
+            ? this.between(4, 5)
             : mood === 'neutral'
               ? 3
-              : between(1, 2)
+              : this.between(1, 2)
           : mood === 'positive'
-            ? between(1, 2)
+            ? this.between(1, 2)
             : mood === 'neutral'
               ? 3
-              : between(4, 5);
-    const comment = random() < 0.6 ? pick(COMMENTS[mood]) : null;
+              : this.between(4, 5);
+    const comment = this.random() < 0.6 ? this.pick(COMMENTS[mood]) : null;
     // Some surveys are asked on more points: CSAT on 10, CES on 7, half of those as agreement.
-    if (type === 'csat' && random() < 0.3) return { survey_type: type, score: ON_TEN[score - 1], scale: 10, comment };
-    if (type === 'ces' && random() < 0.3) {
+    if (type === 'csat' && this.random() < 0.3) return { survey_type: type, score: ON_TEN[score - 1], scale: 10, comment };
+    if (type === 'ces' && this.random() < 0.3) {
       const effort = ON_SEVEN[score - 1] ?? 4;
-      return random() < 0.5
+      return this.random() < 0.5
         ? { survey_type: type, score: 8 - effort, scale: 7, ces_form: 'agreement', comment }
         : { survey_type: type, score: effort, scale: 7, comment };
     }
     return { survey_type: type, score, comment };
-  };
+  }
 
   /** A public review: stars as the mood, sometimes a comment, somewhere customers write them. */
-  const review = (souring: boolean) => {
+  private review(souring: boolean) {
     const mood: Mood = souring
-      ? random() < 0.6
+      ? this.random() < 0.6
         ? 'negative'
         : 'neutral'
-      : random() < 0.75
+      : this.random() < 0.75
         ? 'positive'
-        : pick(['neutral', 'negative'] as const);
-    const rating = mood === 'positive' ? between(4, 5) : mood === 'neutral' ? 3 : between(1, 2);
+        : this.pick(['neutral', 'negative'] as const);
+    const rating = mood === 'positive' ? this.between(4, 5) : mood === 'neutral' ? 3 : this.between(1, 2);
     return {
       rating,
-      comment: random() < 0.7 ? pick(COMMENTS[mood]) : null,
-      source: pick(['google_maps', 'google_maps', 'app_store', 'site', 'marketplace'] as const),
+      comment: this.random() < 0.7 ? this.pick(COMMENTS[mood]) : null,
+      source: this.pick(['google_maps', 'google_maps', 'app_store', 'site', 'marketplace'] as const),
     };
-  };
+  }
 
   /** Arrival as backends send: a few late (after later events), a few twice, a few invalid. */
-  const arrival = (events: GeneratedEvent[]): GeneratedEvent[] => {
+  private arrival(events: GeneratedEvent[]): GeneratedEvent[] {
     const sent = [...events];
     for (let i = 0; i < sent.length; i++) {
-      if (random() < 0.02) {
-        const j = Math.min(sent.length - 1, i + between(1, 200));
+      if (this.random() < 0.02) {
+        const j = Math.min(sent.length - 1, i + this.between(1, 200));
         [sent[i], sent[j]] = [sent[j] as GeneratedEvent, sent[i] as GeneratedEvent];
       }
     }
-    for (const event of events) if (random() < 0.01) sent.push(event);
-    if (events.length > 0 && random() < Math.min(1, events.length / 500)) sent.push(invalid(pick(events)));
+    for (const event of events) if (this.random() < 0.01) sent.push(event);
+    if (events.length > 0 && this.random() < Math.min(1, events.length / 500)) sent.push(this.invalid(this.pick(events)));
     return sent;
-  };
+  }
 
   /** What a buggy backend sends: the field named in the refusal. */
-  const invalid = (like: GeneratedEvent): GeneratedEvent =>
-    pick([
-      { ...like, event_id: uuidFrom(random), type: 'survey_response', properties: { survey_type: 'nps', score: 11 } },
+  private invalid(like: GeneratedEvent): GeneratedEvent {
+    return this.pick([
+      { ...like, event_id: uuidFrom(this.random), type: 'survey_response', properties: { survey_type: 'nps', score: 11 } },
       { ...like, event_id: 'not-a-uuid' },
-      { ...like, event_id: uuidFrom(random), occurred_at: 'yesterday' },
+      { ...like, event_id: uuidFrom(this.random), occurred_at: 'yesterday' },
     ]);
+  }
 
-  const byTime = (a: GeneratedEvent, b: GeneratedEvent) => String(a.occurred_at).localeCompare(String(b.occurred_at));
+  day(index: number, dayStartMs: number, historyDays: number): GeneratedEvent[] {
+    const souring = (customer: Customer) => customer.segment === this.options.churnSegment && index >= historyDays - this.churnDays;
+    const events: GeneratedEvent[] = [];
+    for (const customer of this.customers) {
+      if (customer.gone) continue;
+      const sour = souring(customer);
+      // Customers who bought go quiet for good now and then (dormancy, churn); many more in a souring segment.
+      if (customer.purchases > 0 && this.random() < (sour ? 0.15 : 0.003)) {
+        customer.gone = true;
+        continue;
+      }
+      const visits = PERSONAS[customer.persona].visitsPerWeek / 7;
+      if (this.random() >= visits) continue;
+      events.push(...this.visit(customer, dayStartMs + this.between(6, 22) * 3_600_000 + this.between(0, 3_599_999), sour));
+    }
+    return this.arrival(events.sort(byTime));
+  }
 
-  return {
-    day(index, dayStartMs, historyDays) {
-      const souring = (customer: Customer) => customer.segment === options.churnSegment && index >= historyDays - churnDays;
-      const events: GeneratedEvent[] = [];
-      for (const customer of customers) {
-        if (customer.gone) continue;
-        const sour = souring(customer);
-        // Customers who bought go quiet for good now and then (dormancy, churn); many more in a souring segment.
-        if (customer.purchases > 0 && random() < (sour ? 0.15 : 0.003)) {
-          customer.gone = true;
-          continue;
-        }
-        const visits = PERSONAS[customer.persona].visitsPerWeek / 7;
-        if (random() >= visits) continue;
-        events.push(...visit(customer, dayStartMs + between(6, 22) * 3_600_000 + between(0, 3_599_999), sour));
-      }
-      return arrival(events.sort(byTime));
-    },
-    live(count, nowMs) {
-      const events: GeneratedEvent[] = [];
-      while (events.length < count) {
-        const customer = pick(customers);
-        if (customer.gone) continue;
-        // A visit that starts a little in the past, so its pages are not in the future.
-        events.push(...visit(customer, nowMs - between(60_000, 900_000), false));
-      }
-      return arrival(events.filter((event) => Date.parse(String(event.occurred_at)) <= nowMs).sort(byTime));
-    },
-  };
+  live(count: number, nowMs: number): GeneratedEvent[] {
+    const events: GeneratedEvent[] = [];
+    while (events.length < count) {
+      const customer = this.pick(this.customers);
+      if (customer.gone) continue;
+      // A visit that starts a little in the past, so its pages are not in the future.
+      events.push(...this.visit(customer, nowMs - this.between(60_000, 900_000), false));
+    }
+    return this.arrival(events.filter((event) => Date.parse(String(event.occurred_at)) <= nowMs).sort(byTime));
+  }
+}
+
+const byTime = (a: GeneratedEvent, b: GeneratedEvent) => String(a.occurred_at).localeCompare(String(b.occurred_at));
+
+export function traffic(options: TrafficOptions): Traffic {
+  return new TrafficGenerator(options);
 }
