@@ -39,84 +39,86 @@ const field = (name: string, type: unknown): Field => ({ name, type });
 const optional = (name: string, type: unknown): Field => ({ name, type: ['null', type], default: null });
 const latest = (name: string, value: string) => record(name, [field('value', value), field('at', 'long'), field('event_id', 'string')]);
 
+/** A customer's stage, profile and latest answers, as of `version`. */
+const customerSchema = (version: Version) =>
+  record('Customer', [
+    field('customerId', 'string'),
+    field(
+      'stage',
+      record('CustomerStage', [
+        field(
+          'evidence',
+          record('StageEvidence', [
+            field('pageViews', 'long'),
+            field('socialEngagements', 'long'),
+            field('cartActions', 'long'),
+            field('productOrPricingViews', 'long'),
+            field('pageViewSessions', arrayOf('string')),
+            field('formSubmissions', 'long'),
+            field('firstFormAt', mapOf('long')),
+            field('purchases', 'long'),
+            optional('firstPurchaseAt', 'long'),
+            optional('lastEventAt', 'long'),
+            optional('lastSurveyAt', 'long'),
+          ]),
+        ),
+        field('stage', 'string'),
+        optional('stageSince', 'long'),
+      ]),
+    ),
+    field('firstSeenAt', 'long'),
+    field('lastSeenAt', 'long'),
+    optional('segment', latest('LatestText', 'string')),
+    field('pageViews', 'long'),
+    field('formsSubmitted', 'long'),
+    field('purchases', 'long'),
+    field('revenueMinor', 'string'),
+    field('revenueByCurrency', mapOf('string')),
+    optional('lastNps', latest('LatestScore', 'double')),
+    optional('lastCsat', 'LatestScore'),
+    optional('lastCes', 'LatestScore'),
+    optional('referralSource', 'LatestText'),
+    ...(version >= VERSION_2 ? [{ name: 'anonymousIds', type: 'long', default: 0 }] : []),
+  ]);
+
+/** What a customer was counted as per segment-day (window-deltas.ts), as of `version`. */
+const trackSchema = (version: Version) =>
+  record('Track', [
+    field(
+      'marks',
+      mapOf(
+        // Absent flags are false here and absent again when read.
+        record('Marks', [
+          ...MARK_FLAGS.map((flag) => ({
+            name: flag,
+            type: 'boolean',
+            default: false,
+          })),
+          optional('orders', 'int'),
+          optional('sessions', arrayOf('string')),
+          optional('timedSessions', arrayOf('string')),
+        ]),
+      ),
+    ),
+    field('earliestPurchases', arrayOf('long')),
+    optional('cycle', record('Cycle', [field('key', 'string'), field('days', 'double')])),
+    optional(
+      'checkouts',
+      record('Checkouts', [
+        field('signals', arrayOf(record('Signal', [field('at', 'long'), field('segment', 'string')]))),
+        field('purchases', arrayOf('long')),
+        optional('absorbedUntil', 'long'),
+        field('counted', mapOf(record('Counted', [field('started', 'int'), field('completed', 'int')]))),
+      ]),
+    ),
+    ...(version >= VERSION_3 ? [{ name: 'reached', type: mapOf('string'), default: {} }] : []),
+  ]);
+
 /** The schema of `version`: fields added after it are left out. */
 const storedCustomerSchema = (version: Version) => ({
   ...record('StoredCustomer', [
-    field(
-      'customer',
-      record('Customer', [
-        field('customerId', 'string'),
-        field(
-          'stage',
-          record('CustomerStage', [
-            field(
-              'evidence',
-              record('StageEvidence', [
-                field('pageViews', 'long'),
-                field('socialEngagements', 'long'),
-                field('cartActions', 'long'),
-                field('productOrPricingViews', 'long'),
-                field('pageViewSessions', arrayOf('string')),
-                field('formSubmissions', 'long'),
-                field('firstFormAt', mapOf('long')),
-                field('purchases', 'long'),
-                optional('firstPurchaseAt', 'long'),
-                optional('lastEventAt', 'long'),
-                optional('lastSurveyAt', 'long'),
-              ]),
-            ),
-            field('stage', 'string'),
-            optional('stageSince', 'long'),
-          ]),
-        ),
-        field('firstSeenAt', 'long'),
-        field('lastSeenAt', 'long'),
-        optional('segment', latest('LatestText', 'string')),
-        field('pageViews', 'long'),
-        field('formsSubmitted', 'long'),
-        field('purchases', 'long'),
-        field('revenueMinor', 'string'),
-        field('revenueByCurrency', mapOf('string')),
-        optional('lastNps', latest('LatestScore', 'double')),
-        optional('lastCsat', 'LatestScore'),
-        optional('lastCes', 'LatestScore'),
-        optional('referralSource', 'LatestText'),
-        ...(version >= VERSION_2 ? [{ name: 'anonymousIds', type: 'long', default: 0 }] : []),
-      ]),
-    ),
-    field(
-      'track',
-      record('Track', [
-        field(
-          'marks',
-          mapOf(
-            // Absent flags are false here and absent again when read.
-            record('Marks', [
-              ...MARK_FLAGS.map((flag) => ({
-                name: flag,
-                type: 'boolean',
-                default: false,
-              })),
-              optional('orders', 'int'),
-              optional('sessions', arrayOf('string')),
-              optional('timedSessions', arrayOf('string')),
-            ]),
-          ),
-        ),
-        field('earliestPurchases', arrayOf('long')),
-        optional('cycle', record('Cycle', [field('key', 'string'), field('days', 'double')])),
-        optional(
-          'checkouts',
-          record('Checkouts', [
-            field('signals', arrayOf(record('Signal', [field('at', 'long'), field('segment', 'string')]))),
-            field('purchases', arrayOf('long')),
-            optional('absorbedUntil', 'long'),
-            field('counted', mapOf(record('Counted', [field('started', 'int'), field('completed', 'int')]))),
-          ]),
-        ),
-        ...(version >= VERSION_3 ? [{ name: 'reached', type: mapOf('string'), default: {} }] : []),
-      ]),
-    ),
+    field('customer', customerSchema(version)),
+    field('track', trackSchema(version)),
     field(
       'seen',
       record('Seen', [optional('horizon', 'long'), field('ids', arrayOf(record('SeenId', [field('id', 'string'), field('at', 'long')])))]),
