@@ -3,327 +3,19 @@
  * `journey` — the command line. Exit codes: 0 done, 1 failed, 2 bad usage or configuration,
  * 3 `produce` finished but rejected some events.
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig, redactUrl, type Config } from '../common/config.ts';
-import { clickHouseMode, createClickHouse, type ClickHouseClient } from '../common/clickhouse.ts';
+import { ConfigError, loadConfig, type Config } from '../common/config.ts';
 import { createKafka } from '../common/kafka.ts';
-import { migrate } from '../common/migrations.ts';
-import { createLogger, type Logger } from '../common/logger.ts';
-import { DeadlineExceeded, withinDeadline } from '../common/poll.ts';
 import { createRegistry } from '../common/registry.ts';
-import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { topicsFor } from '../../schemas/topics.ts';
-import { runCollector } from '../collector/run.ts';
-import { startDashboard } from '../dashboard/dashboard.ts';
-import { startQueryEndpoint } from '../dashboard/query-endpoint.ts';
-import { queryTokensFor } from '../dashboard/query-token.ts';
-import { startProcessor } from '../processor/threads.ts';
 import { EventProducer } from '../producer/event-producer.ts';
 import { produceNdjson } from '../producer/ndjson.ts';
-import { runAlerting } from '../alerts/alerting.ts';
-import { runNotifier } from '../alerts/notifier.ts';
-import { runSink } from '../sink/sink.ts';
-import { alertsCommand } from './alerts-command.ts';
-import { UsageError } from './usage-error.ts';
-import { DEMO_SEGMENTS, generatorSettingsOf } from './generate-args.ts';
 import { runGenerator } from '../generator/run.ts';
 import { readOnlyQuery } from '../dashboard/read-only-client.ts';
-
-const say = (line: string) => {
-  console.error(line);
-};
-
-const USAGE = `usage: journey <command>
-  start [--demo]                 bring up Kafka, the registry and ClickHouse (see README), run every service; Ctrl-C stops
-                                 --demo: and generate four weeks of history, then live traffic
-  run collector|processor|sink|alerts|dashboard
-                                 run one service against configured endpoints (production)
-  produce --file F.ndjson        validate and send a file of events (one JSON event per line)
-  generate [--days 30] [--rate 20] [--customers 2000] [--seed 1] [--segments a,b] [--churn-segment S]
-           [--collector URL]     realistic journeys: days of history, then live traffic (Ctrl-C stops)
-  migrate                        apply the ClickHouse migrations (services apply them at start too)
-  sql "<query>" [--format F]     run a read-only query: on CLICKHOUSE_URL, else on the running product (QUERY_URL)
-  alerts [--segment S] [--since 7d]
-                                 firing and recent churn alerts
-  alerts ack <alert-id> [--note T]
-  alerts snooze <alert-id|segment|segment|signal> --for 4h [--note T]
-  alerts unsnooze <target>       silence notifications (alerts are still recorded), or lift that`;
-
-/** How a run ends: a signal asked it to, or one of its services died. */
-type Ending = { readonly signal: NodeJS.Signals } | { readonly died: string; readonly error: Error };
-
-function untilStopped(services: readonly RunningService[]): Promise<Ending> {
-  // A pending promise alone does not keep Node running; this timer does, until the run ends.
-  const keepAlive = setInterval(() => undefined, 1 << 30);
-  return new Promise<Ending>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
-      resolve({ signal });
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
-    for (const service of services) {
-      void service.died?.then((error) => {
-        resolve({ died: service.name, error });
-      });
-    }
-  }).finally(() => {
-    clearInterval(keepAlive);
-  });
-}
-
-/** One deployable as the CLI runs it (or the demo traffic): what to print once it is up, how it can die, how to stop it. */
-interface RunningService {
-  readonly name: ServiceName | 'demo';
-  /** Lines for `journey start` to print once everything is up. */
-  readonly about: readonly string[];
-  /** Resolves if the service stops for good on its own; then the whole process stops, exit 1. */
-  readonly died?: Promise<Error>;
-  stop(): Promise<void>;
-}
-
-/** `healthy` is false once any service of this process died: /readyz says so. */
-type ServiceFactory = (config: Config, logger: Logger, healthy: () => boolean) => Promise<RunningService>;
-
-const SERVICE_NAMES = ['collector', 'processor', 'sink', 'alerts', 'dashboard'] as const;
-type ServiceName = (typeof SERVICE_NAMES)[number];
-
-const SERVICES: Readonly<Record<ServiceName, ServiceFactory>> = {
-  collector: async (config, logger, healthy) => {
-    const collector = await runCollector(config, logger, healthy);
-    return { name: 'collector', about: [`collector: POST ${collector.url}/v1/events`], stop: () => collector.close() };
-  },
-  processor: async (config, logger) => {
-    const processor = await startProcessor(config, logger);
-    return { name: 'processor', about: [], died: processor.died, stop: () => processor.stop() };
-  },
-  alerts: async (config, logger) => {
-    const kafka = createKafka(config.kafka, logger.child({ component: 'kafka' }));
-    const alertsLogger = logger.child({ component: 'alerts' });
-    const registry = createRegistry(config.registry);
-    const detector = await runAlerting({ kafka, registry, config, logger: alertsLogger });
-    const notifier = await runNotifier({ kafka, registry, config, logger: alertsLogger }).catch(async (error: unknown) => {
-      await detector.stop();
-      throw error;
-    });
-    const webhooks = config.alerts.webhooks.map((w) => `${w.name} (${w.format})`).join(', ');
-    return {
-      name: 'alerts',
-      about: [
-        `alerts: ${webhooks === '' ? 'recorded only (set ALERT_WEBHOOKS to notify)' : `notifying ${webhooks}`}; ./dev run journey -- alerts`,
-      ],
-      died: Promise.race([detector.died, notifier.died]),
-      stop: async () => {
-        await notifier.stop();
-        await detector.stop();
-      },
-    };
-  },
-  dashboard: async (config, logger) => {
-    const dashboard = await startDashboard({
-      config,
-      kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })),
-      logger: logger.child({ component: 'dashboard' }),
-    });
-    logger.info({ event: 'dashboard.listening', url: dashboard.url }, 'dashboard');
-    return {
-      name: 'dashboard',
-      about: [`dashboard: ${dashboard.signInUrl}`],
-      died: dashboard.died,
-      stop: () => dashboard.close(),
-    };
-  },
-  sink: async (config, logger) => {
-    const clickhouse = await openClickHouse(config, logger);
-    const sink = await runSink({
-      kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })),
-      registry: createRegistry(config.registry),
-      clickhouse,
-      config,
-      logger: logger.child({ component: 'sink' }),
-    });
-    const queries = await openQueryEndpoint(config, logger);
-    if (queries !== undefined)
-      logger.info({ event: 'query.listening', url: queries.endpoint.url, token: queries.source }, 'read-only SQL endpoint');
-    const about =
-      queries === undefined
-        ? [`query: ClickHouse at ${redactUrl(config.clickhouse.url ?? '')} (journey sql uses it)`]
-        : [
-            `query: ${queries.endpoint.url} (read-only SQL, ClickHouse HTTP interface)`,
-            `  token: ${queries.source}`,
-            `  Authorization: Bearer ${queries.tokens[0] ?? ''}`,
-            `  ./dev run journey -- sql "SELECT * FROM journey.segment_kpis_daily ORDER BY day DESC LIMIT 10"${queries.endpoint.url === config.query.url ? '' : ` (with QUERY_URL=${queries.endpoint.url})`}`,
-          ];
-    return {
-      name: 'sink',
-      about,
-      died: sink.died,
-      stop: async () => {
-        await sink.stop();
-        await queries?.endpoint.close();
-        await clickhouse.close();
-      },
-    };
-  },
-};
-
-const DEMO = { days: 28, rate: 20, customers: 5000, seed: 1, churnSegment: 'فروشگاه-تهران' } as const;
-
-/**
- * `journey start --demo`: four weeks of history through the collector, as backends would send it,
- * then live traffic. A failure of the demo traffic is logged; the product runs on.
- */
-const demoTraffic: ServiceFactory = async (config, logger) => {
-  const apiKey = config.collector.apiKeys[0] ?? '';
-  const generator = await runGenerator(
-    { ...DEMO, segments: DEMO_SEGMENTS, collector: { url: `http://${config.collector.host}:${String(config.collector.port)}`, apiKey } },
-    { kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })), registry: createRegistry(config.registry), config },
-    (progress) => {
-      logger.debug({ event: 'demo.progress', ...progress });
-    },
-  );
-  generator.historySent.then(
-    () => {
-      say(`demo: ${String(DEMO.days)} days of history sent; live traffic at ${String(DEMO.rate)} events/s`);
-    },
-    () => undefined,
-  );
-  generator.done.catch((error: unknown) => {
-    logger.error({ event: 'demo.failed', err: error }, 'the demo traffic stopped; journeyline runs on');
-  });
-  return {
-    name: 'demo',
-    about: [
-      `demo: ${String(DEMO.days)} days of history for ${DEMO_SEGMENTS.join(', ')} (the churn signals of ${DEMO.churnSegment} rise over the last week), then ${String(DEMO.rate)} events/s`,
-    ],
-    stop: () => generator.stop(),
-  };
-};
-
-const isServiceName = (name: string | undefined): name is ServiceName => (SERVICE_NAMES as readonly (string | undefined)[]).includes(name);
-
-/**
- * Starts services in order and runs them until a signal or the death of one; then stops all, in
- * reverse order and within a deadline. Exit code: 0 after a signal, 1 after a death.
- */
-async function runServices(
-  names: readonly ServiceName[],
-  config: Config,
-  logger: Logger,
-  announce: (services: readonly RunningService[]) => void,
-  extras: readonly ServiceFactory[] = [],
-): Promise<number> {
-  const running: RunningService[] = [];
-  let dead: string | undefined;
-  let ending: Ending | undefined;
-  try {
-    for (const factory of [...names.map((name) => SERVICES[name]), ...extras])
-      running.push(await factory(config, logger, () => dead === undefined));
-    announce(running);
-    ending = await untilStopped(running);
-    if ('died' in ending) {
-      dead = ending.died;
-      logger.fatal(
-        { event: 'service.died', service: ending.died, err: ending.error },
-        `${ending.died} stopped for good; stopping everything`,
-      );
-      say(`${ending.died} stopped: ${ending.error.message}; stopping journeyline (exit 1)`);
-    } else {
-      logger.info({ event: 'service.stopping', signal: ending.signal }, 'stopping');
-      say(`${ending.signal}: stopping`);
-    }
-  } finally {
-    const stopped = await stopWithin(async () => {
-      for (const service of running.reverse()) await service.stop();
-    }, logger);
-    if (stopped !== 0) ending = undefined;
-  }
-  return ending !== undefined && 'signal' in ending ? 0 : 1;
-}
-
-async function start(args: readonly string[]): Promise<number> {
-  const { values } = parseArgs({ args: [...args], options: { demo: { type: 'boolean', default: false } } });
-  // The development launcher is loaded here only: `journey run` in a production image needs no infra/.
-  const { acquireStack } = await import('../../infra/stack/acquire.ts');
-  const { endpointsAsEnv } = await import('../../infra/stack/endpoints.ts');
-  const stack = await acquireStack(loadConfig(), process.env, say);
-  try {
-    // The services see the acquired endpoints exactly as a production deployment would.
-    const env = { ...process.env, ...endpointsAsEnv(stack.endpoints) };
-    let keySource = 'COLLECTOR_API_KEYS';
-    if (!env.COLLECTOR_API_KEYS?.trim()) {
-      env.COLLECTOR_API_KEYS = `dev-${randomBytes(16).toString('hex')}`;
-      keySource = 'generated for this run (set COLLECTOR_API_KEYS to choose your own)';
-    }
-    if (!env.DASHBOARD_API_KEYS?.trim()) env.DASHBOARD_API_KEYS = `dev-${randomBytes(16).toString('hex')}`;
-    // The dashboard reads through the query endpoint this process's sink opens (embedded ClickHouse).
-    if (!env.CLICKHOUSE_URL?.trim() && !env.QUERY_URL?.trim() && env.QUERY_PORT !== '0')
-      env.QUERY_URL = `http://${env.QUERY_HOST?.trim() || '127.0.0.1'}:${env.QUERY_PORT?.trim() || '8123'}`;
-    const config = loadConfig(env);
-    const logger = createLogger(config.logLevel, 'journeyline', config.logFormat);
-    return await runServices(
-      // The collector last: its /readyz says every service of the process is up.
-      ['sink', 'processor', 'alerts', 'dashboard', 'collector'],
-      config,
-      logger,
-      (services) => {
-        say(`stack: ${stack.mode}${stack.started ? ' (started by this process)' : ' (already running)'}`);
-        for (const [key, value] of Object.entries(endpointsAsEnv(stack.endpoints))) say(`  ${key}=${redactUrl(value)}`);
-        if (stack.endpoints.clickhouseUrl === undefined) say(`  ClickHouse: embedded (chDB) at ${config.clickhouse.chdbPath}`);
-        for (const service of [...services].reverse()) {
-          for (const line of service.about) say(line);
-          if (service.name === 'collector') {
-            say(`  API key: ${keySource}`);
-            if (keySource !== 'COLLECTOR_API_KEYS') say(`  Authorization: Bearer ${config.collector.apiKeys[0] ?? ''}`);
-          }
-        }
-        say('running; Ctrl-C to stop');
-      },
-      values.demo ? [demoTraffic] : [],
-    );
-  } finally {
-    await stack.release();
-  }
-}
-
-/** Embedded chDB belongs to the process that runs the sink: it also answers analysts' read-only queries. */
-async function openQueryEndpoint(config: Config, logger: Logger) {
-  if (clickHouseMode(config.clickhouse) !== 'embedded') return undefined;
-  const { tokens, source } = queryTokensFor(config.query);
-  const endpoint = await startQueryEndpoint({
-    chdbPath: config.clickhouse.chdbPath,
-    settings: config.query,
-    apiKeys: tokens,
-    logger: logger.child({ component: 'query' }),
-  });
-  return { endpoint, tokens, source };
-}
-
-/** The configured ClickHouse, migrated to this build's schema. */
-async function openClickHouse(config: Config, logger: Logger): Promise<ClickHouseClient> {
-  const clickhouse = createClickHouse(config.clickhouse);
-  const report = await migrate(clickhouse, journeyMigrations());
-  logger.info({
-    event: 'clickhouse.migrated',
-    mode: clickHouseMode(config.clickhouse),
-    applied: report.applied,
-    alreadyApplied: report.alreadyApplied,
-  });
-  return clickhouse;
-}
-
-async function migrateCommand(config: Config): Promise<number> {
-  const clickhouse = createClickHouse(config.clickhouse);
-  try {
-    const report = await migrate(clickhouse, journeyMigrations());
-    console.log(
-      report.applied.length === 0 ? `up to date (${report.alreadyApplied} applied before)` : `applied ${report.applied.join(', ')}`,
-    );
-    return 0;
-  } finally {
-    await clickhouse.close();
-  }
-}
+import { alertsCommand } from './alerts-command.ts';
+import { generatorSettingsOf } from './generate-args.ts';
+import { migrateCommand, runService, say, SERVICE_NAMES, start } from './service-runner.ts';
+import { UsageError } from './usage-error.ts';
 
 /** `journey sql`: the query, read-only, printed as ClickHouse formats it. */
 async function sql(args: readonly string[], config: Config): Promise<number> {
@@ -341,30 +33,6 @@ async function sql(args: readonly string[], config: Config): Promise<number> {
   }
   process.stdout.write(answer.text);
   return 0;
-}
-
-/** Graceful stop, bounded: a client library holding a socket open must not keep a stopped service alive. */
-const STOP_DEADLINE_MS = 20_000;
-
-async function stopWithin(stop: () => Promise<void>, logger: Logger): Promise<number> {
-  const stopped = await withinDeadline(stop(), STOP_DEADLINE_MS, 'stopping').then(
-    () => true,
-    (error: unknown) => {
-      if (error instanceof DeadlineExceeded) return false;
-      throw error;
-    },
-  );
-  if (!stopped) logger.error({ event: 'service.stop_timeout', ms: STOP_DEADLINE_MS }, 'did not stop in time; exiting anyway');
-  else logger.info({ event: 'service.stopped', stillOpen: process.getActiveResourcesInfo() }, 'stopped');
-  return stopped ? 0 : 1;
-}
-
-async function runService(name: string | undefined, config: Config): Promise<number> {
-  if (!isServiceName(name)) throw new UsageError(`unknown service ${name ?? '(none)'}; known: ${SERVICE_NAMES.join(', ')}`);
-  const logger = createLogger(config.logLevel, name, config.logFormat);
-  return runServices([name], config, logger, () => {
-    logger.info({ event: 'service.started', service: name }, 'running');
-  });
 }
 
 async function produce(args: readonly string[], config: Config): Promise<number> {
@@ -416,26 +84,106 @@ async function generate(args: readonly string[], config: Config): Promise<number
   return 0;
 }
 
+/** One `journey` command: a line in the overview, its own help (options and an example), and what it does. */
+interface Command {
+  readonly summary: string;
+  readonly help: string;
+  readonly run: (args: readonly string[]) => Promise<number>;
+}
+
+// Services exit explicitly once stopped (see stopWithin): lingering client sockets must not hold them.
+const COMMANDS: Readonly<Record<string, Command>> = {
+  start: {
+    summary: 'bring up Kafka, the registry and ClickHouse and run every service; Ctrl-C stops',
+    help: `journey start [--demo]
+  Acquires the development stack (docker compose, testcontainers or the native launcher; README),
+  then runs the collector, processor, sink, alerts and dashboard in this process and prints their addresses.
+  --demo   also send four weeks of generated history through the collector, then live traffic
+example: ./dev start --demo`,
+    run: async (args) => process.exit(await start(args)),
+  },
+  run: {
+    summary: `run one service against the configured endpoints (production): ${SERVICE_NAMES.join(', ')}`,
+    help: `journey run <service>
+  service: ${SERVICE_NAMES.join(' | ')}
+  Reads its settings from the environment (README, Configuration); stops on SIGTERM, exits 1 naming the cause if it dies.
+example: KAFKA_BROKERS=kafka:9092 SCHEMA_REGISTRY_URL=http://registry:8081 journey run processor`,
+    run: async (args) => process.exit(await runService(args[0], loadConfig())),
+  },
+  produce: {
+    summary: 'validate and send a file of events, one JSON event per line',
+    help: `journey produce --file <events.ndjson> [--batch 500]
+  Each line is validated against the event contract; rejected lines are printed with the field at fault
+  (exit 3 when some were rejected, the valid ones sent all the same).
+example: journey produce --file today.ndjson`,
+    run: (args) => produce(args, loadConfig()),
+  },
+  generate: {
+    summary: 'realistic journeys: days of history, then live traffic (Ctrl-C stops)',
+    help: `journey generate [--days 30] [--rate 20] [--customers 2000] [--seed 1] [--segments a,b]
+                [--churn-segment S] [--collector URL]
+  --rate 0 stops after the history; --collector sends through the HTTP collector instead of the producer library.
+example: journey generate --days 7 --rate 0 --segments فروشگاه-تهران,online`,
+    run: (args) => generate(args, loadConfig()),
+  },
+  migrate: {
+    summary: 'apply the ClickHouse migrations (services apply them at start too)',
+    help: `journey migrate
+  Applies the numbered migrations not applied yet and the views when they changed; refuses a migration
+  that changed after it was applied.
+example: CLICKHOUSE_URL=http://clickhouse:8123 journey migrate`,
+    run: () => migrateCommand(loadConfig()),
+  },
+  sql: {
+    summary: 'run a read-only query: on CLICKHOUSE_URL, else on the running product (QUERY_URL)',
+    help: `journey sql "<query>" [--format PrettyCompactMonoBlock]
+  Read-only whatever the query says (a write is refused, READONLY).
+example: journey sql "SELECT day, conversion_rate_pct FROM journey.segment_kpis_daily WHERE segment = '*' ORDER BY day DESC LIMIT 7"`,
+    run: (args) => sql(args, loadConfig()),
+  },
+  alerts: {
+    summary: 'firing and recent churn alerts; ack, snooze and unsnooze them',
+    help: `journey alerts [--segment S] [--since 7d|24h|2026-11-01] [--format F]
+journey alerts ack <alert-id> [--note TEXT] [--by NAME]
+journey alerts snooze <alert-id | segment | segment|signal> --for 4h|2d|30m [--note TEXT] [--by NAME]
+journey alerts unsnooze <target>
+  Snoozes and acks silence notifications; alerts are still recorded.
+example: journey alerts snooze فروشگاه-تهران --for 2d --note "Nowruz"`,
+    run: (args) => alertsCommand(args, loadConfig()),
+  },
+};
+
+const HELP_WORDS: ReadonlySet<string | undefined> = new Set(['help', '--help', '-h']);
+
+const overview = () =>
+  [
+    'usage: journey <command> [options]     journey <command> --help: its options and an example',
+    ...Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(10)} ${summary}`),
+    '  help       this list; journey help <command>: that command',
+  ].join('\n');
+
+/** The command asked for, or the help asked for (printed on stdout, exit 0). */
 async function main(argv: readonly string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  switch (command) {
-    case 'start':
-      // Services exit explicitly once stopped (see stopWithin): lingering client sockets must not hold them.
-      return process.exit(await start(rest));
-    case 'run':
-      return process.exit(await runService(rest[0], loadConfig()));
-    case 'produce':
-      return produce(rest, loadConfig());
-    case 'generate':
-      return generate(rest, loadConfig());
-    case 'migrate':
-      return migrateCommand(loadConfig());
-    case 'sql':
-      return sql(rest, loadConfig());
-    case 'alerts':
-      return alertsCommand(rest, loadConfig());
-    default:
-      throw new UsageError(command === undefined ? 'no command' : `unknown command ${command}`);
+  const [name, ...rest] = argv;
+  if (name === undefined) throw new UsageError('no command');
+  if (HELP_WORDS.has(name)) {
+    const about = rest[0] === undefined ? undefined : COMMANDS[rest[0]];
+    if (rest[0] !== undefined && about === undefined) throw new UsageError(`unknown command ${rest[0]}`);
+    console.log(about?.help ?? overview());
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) throw new UsageError(`unknown command ${name}`);
+  if (rest.some((arg) => arg === '--help' || arg === '-h')) {
+    console.log(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error: unknown) {
+    // Told with this command's help, not the whole list.
+    if (error instanceof UsageError && error.help === undefined) throw new UsageError(error.message, command.help);
+    throw error;
   }
 }
 
@@ -444,7 +192,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof UsageError) say(`${error.message}\n${USAGE}`);
+    if (error instanceof UsageError) say(`${error.message}\n${error.help ?? overview()}`);
     else say(error instanceof Error ? error.message : String(error));
     process.exitCode = error instanceof ConfigError || error instanceof UsageError ? 2 : 1;
   },
