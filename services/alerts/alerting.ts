@@ -49,9 +49,6 @@ import {
 import { ConsistentCut } from './consistent-cut.ts';
 import { signalSettingsOf, watermarkOf } from './segment-alerts.ts';
 
-export type AlertingDeps = ServiceDeps;
-export type RunningAlerting = RunningService;
-
 export const alertingGroupOf = (config: Config) => `${config.topicPrefix}alerts`;
 
 const RESTORE_TIMEOUT_MS = 300_000;
@@ -94,7 +91,7 @@ async function countProcessorPartitions(kafka: Kafka, topics: Topics, active: Ac
 /** Takes over: fence, then rebuild the state from the two compacted topics. */
 type ShareDecoder = (message: Decodable) => Promise<Decoded<SegmentKpiPartial>>;
 
-async function takeOver(deps: AlertingDeps, topics: Topics, groupId: string, decodeShare: ShareDecoder): Promise<Active> {
+async function takeOver(deps: ServiceDeps, topics: Topics, groupId: string, decodeShare: ShareDecoder): Promise<Active> {
   const { kafka, config, logger } = deps;
   const producer = createTransactionalProducer(kafka, groupId, Partitioners.DefaultPartitioner);
   await producer.connect(); // initProducerId: fences the previous active instance
@@ -262,7 +259,7 @@ function createDetectorStep(options: DetectorOptions): StreamStep<SegmentKpiPart
   };
 }
 
-export async function runAlerting(deps: AlertingDeps): Promise<RunningAlerting> {
+export async function runAlerting(deps: ServiceDeps): Promise<RunningService> {
   const { kafka, config, logger } = deps;
   const topics = topicsFor(config.topicPrefix);
   await ensureTopics(kafka, config.kafka, Object.values(topics));

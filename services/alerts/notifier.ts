@@ -41,9 +41,6 @@ import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import { DeliveryFailed, post } from './webhook.ts';
 import { applyAction, jsonBody, noSilences, notificationOf, triage, type Silences } from './notifications.ts';
 
-export type NotifierDeps = ServiceDeps;
-export type RunningNotifier = RunningService;
-
 export const notifierGroupOf = (config: Config, webhookName: string) => `${config.topicPrefix}alert-notifier.${webhookName}`;
 
 /** A delivery that ended because the notifier is stopping: not committed, sent again after the restart. */
@@ -119,13 +116,13 @@ class Channel implements StreamStep<AlertRecord, undefined> {
   private timer: NodeJS.Timeout | undefined;
   private readonly groupId: string;
   private readonly topics: Topics;
-  private readonly deps: NotifierDeps;
+  private readonly deps: ServiceDeps;
   private readonly webhook: WebhookSettings;
   private readonly silences: Silences;
   private readonly deadLetters: Producer;
   private readonly decodeAlert: (message: KafkaMessage) => Promise<Decoded<AlertRecord>>;
 
-  constructor(deps: NotifierDeps, webhook: WebhookSettings, silences: Silences, deadLetters: Producer) {
+  constructor(deps: ServiceDeps, webhook: WebhookSettings, silences: Silences, deadLetters: Producer) {
     this.deps = deps;
     this.decodeAlert = recordDecoder(deps.registry, TOPIC_RECORDS.alerts);
     this.webhook = webhook;
@@ -308,7 +305,7 @@ class Channel implements StreamStep<AlertRecord, undefined> {
 }
 
 /** Keeps the acks and snoozes current: the whole topic first, then as they come. */
-async function followActions(deps: NotifierDeps, topics: Topics, silences: Silences): Promise<Consumer> {
+async function followActions(deps: ServiceDeps, topics: Topics, silences: Silences): Promise<Consumer> {
   const { kafka, logger } = deps;
   const topic = topics.alertActions.name;
   const decodeAction = recordDecoder(deps.registry, TOPIC_RECORDS.alertActions);
@@ -335,7 +332,7 @@ async function followActions(deps: NotifierDeps, topics: Topics, silences: Silen
   return consumer;
 }
 
-export async function runNotifier(deps: NotifierDeps): Promise<RunningNotifier> {
+export async function runNotifier(deps: ServiceDeps): Promise<RunningService> {
   const { kafka, config, logger } = deps;
   if (config.alerts.webhooks.length === 0) {
     logger.info({ event: 'alerts.no_webhooks' }, 'no ALERT_WEBHOOKS: alerts are recorded (topic, ClickHouse), nobody is notified');

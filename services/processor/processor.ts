@@ -28,21 +28,18 @@ import { OwnedPartitions, partitionsKafka, type TransactionalProducerFactory } f
 import { registerTopicEncoders } from '../common/record-codec.ts';
 import { createRegistry } from '../common/registry.ts';
 import type { RunningService, ServiceDeps } from '../common/running-service.ts';
-import { StreamRunner } from '../common/stream-runner.ts';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { segmentKpiRoute } from '../../schemas/processor-outputs.ts';
 import { processorGroupName, topicsFor, type Topics } from '../../schemas/topics.ts';
 import { runIdentityStep } from './identity/identity-step.ts';
 import { PartitionState } from './state/partition-state.ts';
-import { processorConsumerConfig } from './consumer-config.ts';
+import { processorStepRunner } from './processor-steps.ts';
 import { createJourneyStep, PROCESSOR_OUTPUTS, type ProcessorEncoders } from './journey-step.ts';
 
 export interface ProcessorDeps extends ServiceDeps {
   /** The partitions' transactional producers (both steps): a test passes one that fails. */
   readonly producers?: TransactionalProducerFactory;
 }
-
-export type RunningProcessor = RunningService;
 
 export const processorGroupOf = (config: Config) => processorGroupName(config.topicPrefix);
 
@@ -55,7 +52,7 @@ export async function prepareProcessorTopics(
   return { topics, encode: await registerTopicEncoders(deps.registry, topics, PROCESSOR_OUTPUTS) };
 }
 
-export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcessor> {
+export async function runProcessor(deps: ProcessorDeps): Promise<RunningService> {
   const { kafka, registry, config, logger } = deps;
   const { topics, encode } = await prepareProcessorTopics(deps);
   const groupId = processorGroupOf(config);
@@ -76,10 +73,9 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
     },
   );
   const identity = await runIdentityStep({ ...deps, topics, encode });
-  const journey = new StreamRunner({
-    consumer: kafka.consumer(processorConsumerConfig(groupId, config.processor)),
-    topics: [topics.resolvedEvents.name],
+  const journey = processorStepRunner(deps, {
     groupId,
+    input: topics.resolvedEvents.name,
     deadLetterTopic: topics.deadLetter.name,
     step: createJourneyStep({
       topics,
@@ -91,8 +87,7 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
       farAheadEveryMs: config.processor.farAheadEveryMs,
       logger,
     }),
-    delivery: partitions,
-    logger,
+    partitions,
   });
   await journey.start();
   return {
@@ -104,7 +99,7 @@ export async function runProcessor(deps: ProcessorDeps): Promise<RunningProcesso
 }
 
 /** A processor with Kafka and registry clients of its own, made from the configuration (a process's or a thread's). */
-export function runConfiguredProcessor(config: Config, logger: Logger): Promise<RunningProcessor> {
+export function runConfiguredProcessor(config: Config, logger: Logger): Promise<RunningService> {
   return runProcessor({
     kafka: createKafka(config.kafka, logger.child({ component: 'kafka' })),
     registry: createRegistry(config.registry),

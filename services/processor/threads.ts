@@ -11,7 +11,8 @@ import type { Config } from '../common/config.ts';
 import type { Logger } from '../common/logger.ts';
 import { createKafka } from '../common/kafka.ts';
 import { createRegistry } from '../common/registry.ts';
-import { prepareProcessorTopics, runConfiguredProcessor, type RunningProcessor } from './processor.ts';
+import type { RunningService } from '../common/running-service.ts';
+import { prepareProcessorTopics, runConfiguredProcessor } from './processor.ts';
 
 export interface ProcessorThreadData {
   readonly config: Config;
@@ -23,7 +24,7 @@ export type ToThread = { readonly type: 'stop' };
 export type FromThread = { readonly type: 'started' } | { readonly type: 'died'; readonly message: string };
 
 /** The processor as configured: on this thread, or on PROCESSOR_THREADS worker threads. */
-export const startProcessor = (config: Config, logger: Logger): Promise<RunningProcessor> =>
+export const startProcessor = (config: Config, logger: Logger): Promise<RunningService> =>
   config.processor.threads > 1 ? runProcessorThreads(config, logger) : runConfiguredProcessor(config, logger);
 
 interface Thread {
@@ -32,7 +33,7 @@ interface Thread {
   readonly exitCode: Promise<number>;
 }
 
-export async function runProcessorThreads(config: Config, logger: Logger): Promise<RunningProcessor> {
+export async function runProcessorThreads(config: Config, logger: Logger): Promise<RunningService> {
   // Once, before the threads: all at once they would race to create the same topics and register
   // the same new subjects, and all but one wait out the registry's race (record-codec.ts) before
   // joining their groups, each join a rebalance of the threads already at work.

@@ -55,8 +55,6 @@ export interface SinkDeps extends ServiceDeps {
   readonly inserted?: (block: InsertedBlock) => void;
 }
 
-export type RunningSink = RunningService;
-
 export const sinkGroupOf = (config: Config) => `${config.topicPrefix}sink`;
 
 /** There are as many insert clients as partitions written at once, so a wait means a bug: say so loudly. */
@@ -157,16 +155,10 @@ async function writeBlock(
 }
 
 /** The sink as a stream step: each fetch written as blocks (writeFetch), its own positions committed through its runner. */
-class Sink implements StreamStep<unknown, undefined>, SinkContext {
+class Sink implements StreamStep<unknown, undefined> {
   readonly name = 'sink';
   readonly runner: StreamRunner<unknown, undefined>;
-  readonly inserters: Pool<ClickHouseClient>;
-  readonly routes: ReadonlyMap<string, Route>;
-  readonly progress: ProgressBook;
-  readonly clusterId: string;
-  readonly config: Config;
-  readonly logger: Logger;
-  readonly inserted: ((block: InsertedBlock) => void) | undefined;
+  private readonly context: SinkContext;
   private readonly close: () => Promise<void>;
 
   constructor(
@@ -179,42 +171,37 @@ class Sink implements StreamStep<unknown, undefined>, SinkContext {
       readonly close: () => Promise<void>;
     },
   ) {
-    this.inserters = parts.inserters;
-    this.routes = parts.routes;
-    this.progress = parts.progress;
-    this.clusterId = parts.clusterId;
-    this.config = parts.config;
-    this.logger = parts.logger;
-    this.inserted = parts.inserted;
-    this.close = parts.close;
+    const { consumer, topics, groupId, deadLetters, close, ...context } = parts;
+    this.close = close;
     this.runner = new StreamRunner({
-      consumer: parts.consumer,
-      topics: sinkTopicsOf(parts.topics),
-      groupId: parts.groupId,
-      deadLetterTopic: parts.topics.deadLetter.name,
+      consumer,
+      topics: sinkTopicsOf(topics),
+      groupId,
+      deadLetterTopic: topics.deadLetter.name,
       step: this,
       // Positions are the blocks' (intent, then end), committed by writeBlock.
-      delivery: new AtLeastOnce(parts.deadLetters, 'by-step'),
-      logger: parts.logger,
-      partitionsConsumedConcurrently: parts.config.sink.partitionsConcurrently,
+      delivery: new AtLeastOnce(deadLetters, 'by-step'),
+      logger: context.logger,
+      partitionsConsumedConcurrently: context.config.sink.partitionsConcurrently,
     });
+    this.context = { ...context, runner: this.runner };
   }
 
   decode(message: KafkaMessage, topic: string): Promise<Decoded<unknown>> {
-    return this.routes.get(topic)?.decode(message) ?? Promise.resolve(deadLetter(`the sink has no route for ${topic}`, 'decode'));
+    return this.context.routes.get(topic)?.decode(message) ?? Promise.resolve(deadLetter(`the sink has no route for ${topic}`, 'decode'));
   }
 
   async process(batch: StreamBatch<unknown>, _none: undefined, control: BatchControl): Promise<StepOutcome> {
-    await writeFetch(this, batch, control);
+    await writeFetch(this.context, batch, control);
     return { outputs: [] };
   }
 
   assigned(): void {
-    this.progress.forget();
+    this.context.progress.forget();
   }
 
   markersOnly(topic: string, partition: number, next: bigint): void {
-    commitPastMarkers(this, topic, partition, next);
+    commitPastMarkers(this.context, topic, partition, next);
   }
 
   stopped(): Promise<void> {
@@ -276,7 +263,7 @@ async function writeFetch(ctx: SinkContext, batch: StreamBatch<unknown>, control
   }
 }
 
-export async function runSink({ kafka, registry, clickhouse, config, logger, inserted }: SinkDeps): Promise<RunningSink> {
+export async function runSink({ kafka, registry, clickhouse, config, logger, inserted }: SinkDeps): Promise<RunningService> {
   const topics = topicsFor(config.topicPrefix);
   await ensureTopics(kafka, config.kafka, Object.values(topics));
   const groupId = sinkGroupOf(config);

@@ -14,7 +14,8 @@ import { alertKey } from '../../schemas/alert-records.ts';
 import { createIdempotentProducer, createKafka, ensureTopics } from '../../services/common/kafka.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
+import type { RunningService } from '../../services/common/running-service.ts';
+import { runProcessor } from '../../services/processor/processor.ts';
 import { testConfig } from '../helpers/config.ts';
 import { eventsOfDay } from '../helpers/events.ts';
 import { encodersFor } from '../helpers/kafka.ts';
@@ -33,7 +34,7 @@ interface Read {
 
 describe('a Confluent client that is not ours', () => {
   const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '2' });
-  let processor: RunningProcessor | undefined;
+  let processor: RunningService | undefined;
   afterAll(async () => {
     await processor?.stop();
   });

@@ -11,10 +11,11 @@ import { createIdempotentProducer, createKafka, ensureTopics } from '../../servi
 import { createLogger } from '../../services/common/logger.ts';
 import { migrate } from '../../services/common/migrations.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
+import type { RunningService } from '../../services/common/running-service.ts';
+import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
 import { identityGroupOf } from '../../services/processor/identity/identity-step.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
-import { runSink, sinkGroupOf, sinkTopicsOf, type RunningSink } from '../../services/sink/sink.ts';
+import { runSink, sinkGroupOf, sinkTopicsOf } from '../../services/sink/sink.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { toAvro, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
@@ -36,8 +37,8 @@ describe('poison input', () => {
   const registry = createRegistry(config.registry);
   const topics = topicsFor(config.topicPrefix);
   const clickhouse = createClickHouse(config.clickhouse);
-  let processor: RunningProcessor | undefined;
-  let sink: RunningSink | undefined;
+  let processor: RunningService | undefined;
+  let sink: RunningService | undefined;
   afterAll(async () => {
     await processor?.stop();
     await sink?.stop();

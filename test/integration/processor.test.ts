@@ -15,7 +15,8 @@ import { createLogger } from '../../services/common/logger.ts';
 import type { TransactionalProducerFactory } from '../../services/common/owned-partitions.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
-import { processorGroupOf, runProcessor, type RunningProcessor } from '../../services/processor/processor.ts';
+import type { RunningService } from '../../services/common/running-service.ts';
+import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
 import { identityGroupOf } from '../../services/processor/identity/identity-step.ts';
 import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
 import type { CustomerProfileRecord, SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
@@ -95,7 +96,7 @@ function testLog(name: string) {
 }
 
 describe('journey processor', () => {
-  const running: RunningProcessor[] = [];
+  const running: RunningService[] = [];
   afterAll(async () => {
     await Promise.all(running.map((p) => p.stop()));
   });

@@ -11,7 +11,8 @@ import { migrate, MigrationError } from '../../services/common/migrations.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
-import { runSink, type RunningSink } from '../../services/sink/sink.ts';
+import type { RunningService } from '../../services/common/running-service.ts';
+import { runSink } from '../../services/sink/sink.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { toAvro, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
@@ -22,7 +23,7 @@ import { consumeN, encodersFor } from '../helpers/kafka.ts';
 describe('sink', () => {
   const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '1', CLICKHOUSE_URL: '', SINK_BATCH_MAX_WAIT_MS: '100' });
   const clickhouse = createClickHouse(config.clickhouse);
-  let sink: RunningSink | undefined;
+  let sink: RunningService | undefined;
   afterAll(async () => {
     await sink?.stop();
     await clickhouse.close();

@@ -30,12 +30,12 @@ import { OwnedPartitions, partitionsKafka, type OwnedPartition, type Transaction
 import type { TopicEncoders } from '../../common/record-codec.ts';
 import type { RunningService, ServiceDeps } from '../../common/running-service.ts';
 import { redirect, type SetAside, type StepResult } from '../../common/step-result.ts';
-import { StreamRunner, type StreamStep } from '../../common/stream-runner.ts';
+import type { StreamStep } from '../../common/stream-runner.ts';
 import { identityGroupName, IDENTITY_HEADERS, processorGroupName, type Topics } from '../../../schemas/topics.ts';
 import type { EventIdentity } from '../../../schemas/event-contract.ts';
 import type { IdentityLinkRecord } from '../../../schemas/processor-outputs.ts';
 import { anonymousKeyOf, homeKeyOf, routeEvent, type AnonymousLink } from './links.ts';
-import { processorConsumerConfig } from '../consumer-config.ts';
+import { processorStepRunner } from '../processor-steps.ts';
 
 export interface IdentityStepDeps extends ServiceDeps {
   readonly topics: Topics;
@@ -215,10 +215,9 @@ export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningSe
     maxBackoffMs: 1_000,
     attempts: 30,
   });
-  const runner = new StreamRunner({
-    consumer: kafka.consumer(processorConsumerConfig(groupId, config.processor)),
-    topics: [topics.events.name],
+  const runner = processorStepRunner(deps, {
     groupId,
+    input: topics.events.name,
     deadLetterTopic: topics.deadLetter.name,
     step: createIdentityStep({
       topics,
@@ -230,8 +229,7 @@ export async function runIdentityStep(deps: IdentityStepDeps): Promise<RunningSe
       homePartitionOf: keyPartitioner((await topicOffsets(kafka, topics.events.name)).length),
       logger,
     }),
-    delivery: partitions,
-    logger,
+    partitions,
   });
   await runner.start();
   return { died: runner.died, stop: () => runner.stop() };
