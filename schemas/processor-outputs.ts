@@ -71,14 +71,14 @@ export const customerAtRiskRecord = z.object({
 export type CustomerAtRiskRecord = z.infer<typeof customerAtRiskRecord>;
 
 /**
- * One processor partition's share of a daily window. The shares of all partitions add up to the
+ * One processor partition's KPI record of a daily window. The KPI records of all partitions add up to the
  * window (each customer lives in exactly one partition), so a reader keeps the latest revision
  * per key and sums by (segment, day). A revision is where the processor's input partition stood
- * when the share went out: every later share of the partition has a higher one, after restarts
+ * when the KPI record went out: every later one of the partition has a higher one, after restarts
  * too. `counts` fields are those of WindowCounts in services/processor/rules/window-deltas.ts;
  * `revenueMinor` is ten-thousandths, as a string.
  */
-export const segmentKpiPartial = z.object({
+export const segmentKpiRecord = z.object({
   segment: z.string(),
   day: z.iso.date(),
   time_zone: z.string(),
@@ -100,7 +100,7 @@ export const segmentKpiPartial = z.object({
   /**
    * Distinct counts of the rolling 7- and 30-day windows ending on `day` (visitors, sessions,
    * timedSessions, buyers, repeatBuyers; returningVisitors: visitors of the window who also
-   * visited in the one before it, previousVisitors: visitors of the one before): this partition's share, additive like `counts`. Sums of
+   * visited in the one before it, previousVisitors: visitors of the one before): this partition's part, additive like `counts`. Sums of
    * a rolling window are the sums of its days' `counts`.
    */
   rolling: z.object({
@@ -115,13 +115,13 @@ export const segmentKpiPartial = z.object({
    */
   day_reached: z.boolean(),
 });
-export type SegmentKpiPartial = z.infer<typeof segmentKpiPartial>;
+export type SegmentKpiRecord = z.infer<typeof segmentKpiRecord>;
 
 export const segmentKpiKey = (segment: string, day: string, partition: number): string => `${segment}|${day}|${partition}`;
 /**
  * What a segment-kpis record is partitioned by: its segment and day, without the processor
- * partition, so all shares of one window sit in one partition and one consumer can add them up
- * (the alerting service), while compaction still keeps one record per share.
+ * partition, so all KPI records of one window sit in one partition and one consumer can add them up
+ * (the alerting service), while compaction still keeps the latest of each.
  */
 export const segmentKpiRoute = (key: string): string => key.slice(0, key.lastIndexOf('|'));
 

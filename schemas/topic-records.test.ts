@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { decimalTextOf, recordTypeOf, unscaledOf } from './avro-logical-types.ts';
 import type { AlertActionRecord } from './alert-records.ts';
 import { FIRING_ALERT } from '../test/helpers/records.ts';
-import type { CustomerAtRiskRecord, CustomerProfileRecord, SegmentKpiPartial, StageTransitionRecord } from './processor-outputs.ts';
+import type { CustomerAtRiskRecord, CustomerProfileRecord, SegmentKpiRecord, StageTransitionRecord } from './processor-outputs.ts';
 import { TOPIC_RECORDS, type TopicRecord } from './topic-records.ts';
 
 /** Encoded with the logical types, decoded back, mapped and checked as a consumer of ours does. */
@@ -58,7 +58,7 @@ const atRisk: CustomerAtRiskRecord = {
   revenue_by_currency: { EUR: '0.0001' },
   orders: 1,
 };
-const share: SegmentKpiPartial = {
+const kpiRecord: SegmentKpiRecord = {
   segment: '*',
   day: '2026-12-04',
   time_zone: 'Asia/Tehran',
@@ -84,7 +84,7 @@ describe('topic records', () => {
     expect(roundTrip(TOPIC_RECORDS.stageTransitions, transition)).toEqual(transition);
     expect(roundTrip(TOPIC_RECORDS.customerProfiles, profile)).toEqual(profile);
     expect(roundTrip(TOPIC_RECORDS.customersAtRisk, atRisk)).toEqual(atRisk);
-    expect(roundTrip(TOPIC_RECORDS.segmentKpis, share)).toEqual(share);
+    expect(roundTrip(TOPIC_RECORDS.segmentKpis, kpiRecord)).toEqual(kpiRecord);
     expect(roundTrip(TOPIC_RECORDS.alerts, alert)).toEqual(alert);
     expect(roundTrip(TOPIC_RECORDS.alertActions, ack)).toEqual(ack);
     expect(roundTrip(TOPIC_RECORDS.alertActions, snooze)).toEqual(snooze);
@@ -106,8 +106,8 @@ describe('topic records', () => {
     // 19.99 at scale 4 is 199900 = 0x030CDC, big-endian two's complement.
     const money = plainly(TOPIC_RECORDS.customerProfiles as TopicRecord<never>, profile);
     expect((money.revenue_by_currency as Record<string, Buffer>).EUR?.toString('hex')).toBe('030cdc');
-    // The share's revenue: its ten-thousandths counter as a decimal.
-    const kpis = plainly(TOPIC_RECORDS.segmentKpis as TopicRecord<never>, TOPIC_RECORDS.segmentKpis.toWire(share));
+    // The KPI record's revenue: its ten-thousandths counter as a decimal.
+    const kpis = plainly(TOPIC_RECORDS.segmentKpis as TopicRecord<never>, TOPIC_RECORDS.segmentKpis.toWire(kpiRecord));
     expect(kpis).not.toHaveProperty('rolling');
     expect(kpis.rolling_30d).toEqual({ visitors: 20, buyers: 2 });
     expect((kpis.counts as Record<string, number>).revenueMinor).toBeUndefined();

@@ -3,7 +3,7 @@
  * registered under `<topic>-value`, Confluent wire format, so any Confluent-compatible client reads
  * it) and the zod record the services type and check it with. Times, days and money are Avro
  * logical types on the wire and strings in TypeScript (avro-logical-types.ts). Where the two shapes
- * differ (a segment KPI share) the mapping is here, once.
+ * differ (a segment's KPI record) the mapping is here, once.
  *
  * Not here, on purpose: the events topic (journey-event.avsc, event-contract.ts), the dead-letter
  * and late-events topics (untouched copies of what came in), and the two changelogs (each
@@ -16,9 +16,9 @@ import {
   customerAtRiskRecord,
   customerProfileRecord,
   identityLinkRecord,
-  segmentKpiPartial,
+  segmentKpiRecord,
   stageTransitionRecord,
-  type SegmentKpiPartial,
+  type SegmentKpiRecord,
 } from './processor-outputs.ts';
 import { decimalTextOf, unscaledOf } from './avro-logical-types.ts';
 
@@ -45,7 +45,7 @@ const sameShape = <T>(file: string, record: z.ZodType<T>): TopicRecord<T> => ({
 /** Ten-thousandths: the scale of `revenueMinor` and of the Avro decimals. */
 const MONEY_SCALE = 4;
 
-interface SegmentKpiWire extends Omit<SegmentKpiPartial, 'counts' | 'rolling'> {
+interface SegmentKpiWire extends Omit<SegmentKpiRecord, 'counts' | 'rolling'> {
   counts: Record<string, number>;
   revenue: string;
   rolling_1d: Record<string, number>;
@@ -54,13 +54,13 @@ interface SegmentKpiWire extends Omit<SegmentKpiPartial, 'counts' | 'rolling'> {
 }
 
 /**
- * A share's counters are one map of longs on the wire with revenue beside them as a decimal (in
+ * A KPI record's counters are one map of longs on the wire with revenue beside them as a decimal (in
  * the processor, `counts.revenueMinor` is ten-thousandths as a string), and its rolling counts
  * three maps (Avro names cannot be `7`).
  */
-const segmentKpis: TopicRecord<SegmentKpiPartial> = {
+const segmentKpis: TopicRecord<SegmentKpiRecord> = {
   avsc: avscOf('segment-kpi-partial.avsc'),
-  record: segmentKpiPartial,
+  record: segmentKpiRecord,
   toWire: ({ counts, rolling, ...rest }): SegmentKpiWire => {
     const { revenueMinor = '0', ...numbers } = counts;
     return {

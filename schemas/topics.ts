@@ -34,7 +34,7 @@ export function topicsFor(prefix: string) {
     customersAtRisk: topic('customers-at-risk', true),
     /** Latest profile per customer, keyed by customer. */
     customerProfiles: topic('customer-profiles', true),
-    /** Daily (and rolling) KPI window partials per (segment, day, processor partition); latest revision wins; placed by segment|day. */
+    /** Daily (and rolling) KPI records per (segment, day, processor partition); latest revision wins; placed by segment|day. */
     segmentKpis: topic('segment-kpis', true),
     /** The processor's state in its own format (customers as Avro bytes, windows as JSON), keyed per customer and window; restored on rebalance and restart. */
     processorChangelog: topic('processor-changelog', true),

@@ -2,8 +2,8 @@
  * The alerting service's whole state and its steps, pure; services/alerts/alerting.ts feeds it
  * from Kafka and publishes what it returns.
  *
- * - `absorb`: a KPI share (from the segment-kpis topic) updates the processors' progress and its
- *   segment's shares (only what the signals read: slimShare); a revision of a day already judged
+ * - `absorb`: a KPI record (from the segment-kpis topic) updates the processors' progress and its
+ *   segment's KPI records (only what the signals read: slimKpiRecord); a revision of a day already judged
  *   has its segment evaluated again.
  * - `evaluateBook`: every segment that needs it (all of them once the watermark moved) is evaluated
  *   (segment-alerts.ts) and each changed alert becomes its next record: revision + 1, fired_at kept,
@@ -13,27 +13,27 @@
  */
 import type { Day } from '../../schemas/days.ts';
 import { alertKey, alertRecord, type AlertRecord } from '../../schemas/alert-records.ts';
-import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import type { SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import { parseJsonRecord } from '../common/json-record.ts';
 import type { Alert } from './detection.ts';
 import {
   evaluate,
   newSegmentAlertState,
   progressOf,
-  recordShare,
+  keepKpiRecord,
   watermarkOf,
   type AlertChange,
   type AllSignalSettings,
   type SegmentAlertState,
 } from './segment-alerts.ts';
-import { SIGNAL_NAMES, SIGNALS, slimShare, type SignalName } from './signals.ts';
+import { SIGNAL_NAMES, SIGNALS, slimKpiRecord, type SignalName } from './signals.ts';
 
 export interface AlertBook {
   progress: ReadonlyMap<number, Day>;
   readonly segments: Map<string, SegmentAlertState>;
   /** The latest record of every alert a segment still holds. */
   readonly records: Map<string, AlertRecord>;
-  /** Segments with shares not evaluated yet. */
+  /** Segments with KPI records not evaluated yet. */
   readonly dirty: Set<string>;
   /** The watermark of the last evaluation: when it moves, every segment is evaluated. */
   evaluatedAt: Day | undefined;
@@ -54,24 +54,24 @@ export const newAlertBook = (): AlertBook => ({
   evaluatedAt: undefined,
 });
 
-export function absorb(book: AlertBook, share: SegmentKpiPartial): void {
-  book.progress = progressOf(book.progress, share);
-  const before = book.segments.get(share.segment) ?? newSegmentAlertState(share.segment);
-  const after = recordShare(before, slimShare(share));
+export function absorb(book: AlertBook, kpiRecord: SegmentKpiRecord): void {
+  book.progress = progressOf(book.progress, kpiRecord);
+  const before = book.segments.get(kpiRecord.segment) ?? newSegmentAlertState(kpiRecord.segment);
+  const after = keepKpiRecord(before, slimKpiRecord(kpiRecord));
   if (after === before) return;
-  book.segments.set(share.segment, after);
+  book.segments.set(kpiRecord.segment, after);
   // A day not judged yet waits for the watermark to pass it (then every segment is evaluated).
-  if (book.evaluatedAt !== undefined && share.day < book.evaluatedAt) book.dirty.add(share.segment);
+  if (book.evaluatedAt !== undefined && kpiRecord.day < book.evaluatedAt) book.dirty.add(kpiRecord.segment);
 }
 
 /**
- * Drops shares of days before `oldest` (a restore reads the topic's whole history; evaluating keeps
+ * Drops KPI records of days before `oldest` (a restore reads the topic's whole history; evaluating keeps
  * only the lookback anyway). Alerts stay: what was published is never forgotten early.
  */
-export function forgetSharesBefore(book: AlertBook, oldest: Day): void {
+export function forgetKpiRecordsBefore(book: AlertBook, oldest: Day): void {
   for (const [segment, state] of book.segments) {
-    if (![...state.shares.keys()].some((day) => day < oldest)) continue;
-    book.segments.set(segment, { ...state, shares: new Map([...state.shares].filter(([day]) => day >= oldest)) });
+    if (![...state.kpiRecords.keys()].some((day) => day < oldest)) continue;
+    book.segments.set(segment, { ...state, kpiRecords: new Map([...state.kpiRecords].filter(([day]) => day >= oldest)) });
   }
 }
 
@@ -172,7 +172,7 @@ export function evaluateBook(book: AlertBook, settings: BookSettings, now: strin
         touch(segment, signal);
       }
     }
-    if (step.state.shares.size === 0 && [...step.state.alerts.values()].every((alerts) => alerts.length === 0))
+    if (step.state.kpiRecords.size === 0 && [...step.state.alerts.values()].every((alerts) => alerts.length === 0))
       book.segments.delete(segment);
     else book.segments.set(segment, step.state);
   }

@@ -1,14 +1,14 @@
 /**
- * The alerting service's detector: the processor's segment-KPI shares in, churn alerts out,
+ * The alerting service's detector: the processor's segment-KPI records in, churn alerts out,
  * exactly once. The decisions are alert-book.ts's; this is the Kafka around them.
  *
  * Contract:
- * - One active instance. A window's shares come from every processor partition and land on the
+ * - One active instance. A window's KPI records come from every processor partition and land on the
  *   partition of their (segment, day), and a day is complete only once every processor partition
  *   has passed it, so one member must see the whole topic: the group's assignment
  *   (singleActiveAssigner) gives it all partitions; the others stand by and take over when it leaves.
  * - One transactional producer (transactional.id = the group): taking over fences the previous
- *   owner and aborts its open transaction; only then is the state rebuilt: the shares from the
+ *   owner and aborts its open transaction; only then is the state rebuilt: the KPI records from the
  *   segment-kpis topic itself, read to its end (compacted, latest revision per key: it is its own
  *   changelog), the published alerts from alerts-changelog.
  * - Alert records and the changelog of the pairs they changed commit in one transaction, and only
@@ -17,7 +17,7 @@
  *   differs from the changelog: nothing is published twice. Offsets are committed as kafkajs does;
  *   they only spare a restart re-reading what it has just restored.
  * - A day is judged only at a consistent cut of segment-kpis (consistent-cut.ts): never on a
- *   window's share that a committed transaction has already replaced.
+ *   window's KPI record that a committed transaction has already replaced.
  * - Evaluations and transactions run one at a time; a failed one drops the state (it ran ahead of
  *   what was committed) and rethrows: the state is rebuilt from the topics.
  */
@@ -33,13 +33,13 @@ import type { RunningService, ServiceDeps } from '../common/running-service.ts';
 import { consumerSettings, StreamRunner, type StreamStep } from '../common/stream-runner.ts';
 import { alertKey, type AlertRecord } from '../../schemas/alert-records.ts';
 import { dayName, dayNumber } from '../../schemas/days.ts';
-import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import type { SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
 import { topicsFor, type Topics } from '../../schemas/topics.ts';
 import {
   absorb,
   evaluateBook,
-  forgetSharesBefore,
+  forgetKpiRecordsBefore,
   newAlertBook,
   restoreAlerts,
   type AlertBook,
@@ -89,9 +89,9 @@ async function countProcessorPartitions(kafka: Kafka, topics: Topics, active: Ac
 }
 
 /** Takes over: fence, then rebuild the state from the two compacted topics. */
-type ShareDecoder = (message: Decodable) => Promise<Decoded<SegmentKpiPartial>>;
+type KpiRecordDecoder = (message: Decodable) => Promise<Decoded<SegmentKpiRecord>>;
 
-async function takeOver(deps: ServiceDeps, topics: Topics, groupId: string, decodeShare: ShareDecoder): Promise<Active> {
+async function takeOver(deps: ServiceDeps, topics: Topics, groupId: string, decodeKpiRecord: KpiRecordDecoder): Promise<Active> {
   const { kafka, config, logger } = deps;
   const producer = createTransactionalProducer(kafka, groupId, Partitioners.DefaultPartitioner);
   await producer.connect(); // initProducerId: fences the previous active instance
@@ -104,23 +104,23 @@ async function takeOver(deps: ServiceDeps, topics: Topics, groupId: string, deco
     for (const { partition, high } of restoredTo) cut.read(partition, high);
     let unreadable = 0;
     let newestDay = '';
-    const sharesRead = await readPartitionsToEnd(
+    const kpiRecordsRead = await readPartitionsToEnd(
       kafka,
       topics.segmentKpis.name,
       restoredTo.map((o) => o.partition),
       async (_partition, key, value) => {
         if (value === null) return;
-        const parsed = await decodeShare({ key: Buffer.from(key), value });
+        const parsed = await decodeKpiRecord({ key: Buffer.from(key), value });
         if (parsed.kind !== 'ok') {
           unreadable++; // dead-lettered when it was consumed
           return;
         }
-        const share = parsed.value;
-        absorb(book, share);
+        const kpiRecord = parsed.value;
+        absorb(book, kpiRecord);
         // The topic holds every day ever: keep memory to the lookback (and a margin) as it is read.
-        if (share.day > newestDay) {
-          newestDay = share.day;
-          forgetSharesBefore(book, dayName(dayNumber(newestDay) - config.alerts.lookbackDays - RESTORE_MARGIN_DAYS));
+        if (kpiRecord.day > newestDay) {
+          newestDay = kpiRecord.day;
+          forgetKpiRecordsBefore(book, dayName(dayNumber(newestDay) - config.alerts.lookbackDays - RESTORE_MARGIN_DAYS));
         }
       },
       RESTORE_TIMEOUT_MS,
@@ -143,7 +143,7 @@ async function takeOver(deps: ServiceDeps, topics: Topics, groupId: string, deco
     };
     logger.info({
       event: 'alerts.restored',
-      shares: sharesRead,
+      kpiRecords: kpiRecordsRead,
       unreadable,
       segments: book.segments.size,
       alerts: book.records.size,
@@ -191,18 +191,18 @@ const SETTLE_EVERY_MS = 1_000;
 interface DetectorOptions {
   readonly kafka: Kafka;
   readonly topics: Topics;
-  readonly decodeShare: ShareDecoder;
+  readonly decodeKpiRecord: KpiRecordDecoder;
   readonly encodeAlert: (record: AlertRecord) => Buffer;
   readonly delivery: InstanceTransaction<Active>;
   readonly logger: Logger;
 }
 
-/** The detector as a stream step: shares in, the book judged up to the released cut, alert changes out. */
-function createDetectorStep(options: DetectorOptions): StreamStep<SegmentKpiPartial, Active> {
+/** The detector as a stream step: KPI records in, the book judged up to the released cut, alert changes out. */
+function createDetectorStep(options: DetectorOptions): StreamStep<SegmentKpiRecord, Active> {
   const { kafka, topics, encodeAlert, delivery, logger } = options;
-  // Written, not stable, ends: the transaction that moved the watermark may have committed shares
+  // Written, not stable, ends: the transaction that moved the watermark may have committed KPI records
   // behind another processor partition's open transaction (one SIGKILLed, say, open until fenced).
-  const endsOfShares = async () =>
+  const endsOfKpiRecords = async () =>
     new Map((await topicOffsets(kafka, topics.segmentKpis.name, 'written')).map((o) => [o.partition, o.high]));
   /** The book judged up to the released watermark: the alert changes, and what they publish. */
   const evaluate = (taken: Active) => {
@@ -214,13 +214,13 @@ function createDetectorStep(options: DetectorOptions): StreamStep<SegmentKpiPart
   let settleTimer: NodeJS.Timeout | undefined;
   return {
     name: 'alerts',
-    decode: options.decodeShare,
+    decode: options.decodeKpiRecord,
     async process(batch, taken) {
       await countProcessorPartitions(kafka, topics, taken);
       for (const { value } of batch.decoded) absorb(taken.book, value);
       // Past the transaction markers the fetch held too.
       taken.cut.read(batch.partition, batch.next);
-      await taken.cut.observe(watermarkOf(taken.book.progress, taken.settings.partitions), endsOfShares);
+      await taken.cut.observe(watermarkOf(taken.book.progress, taken.settings.partitions), endsOfKpiRecords);
       const { records, outputs } = evaluate(taken);
       return {
         outputs,
@@ -264,9 +264,9 @@ export async function runAlerting(deps: ServiceDeps): Promise<RunningService> {
   const topics = topicsFor(config.topicPrefix);
   await ensureTopics(kafka, config.kafka, Object.values(topics));
   const groupId = alertingGroupOf(config);
-  const decodeShare = recordDecoder(deps.registry, TOPIC_RECORDS.segmentKpis);
+  const decodeKpiRecord = recordDecoder(deps.registry, TOPIC_RECORDS.segmentKpis);
   const { alerts: encodeAlert } = await registerTopicEncoders(deps.registry, topics, ['alerts']);
-  const delivery = new InstanceTransaction<Active>(groupId, () => takeOver(deps, topics, groupId, decodeShare), logger);
+  const delivery = new InstanceTransaction<Active>(groupId, () => takeOver(deps, topics, groupId, decodeKpiRecord), logger);
   const runner = new StreamRunner({
     consumer: kafka.consumer(
       consumerSettings(groupId, config.alerts.sessionTimeoutMs, { partitionAssigners: [singleActiveAssigner], maxWaitTimeInMs: 1_000 }),
@@ -274,7 +274,7 @@ export async function runAlerting(deps: ServiceDeps): Promise<RunningService> {
     topics: [topics.segmentKpis.name],
     groupId,
     deadLetterTopic: topics.deadLetter.name,
-    step: createDetectorStep({ kafka, topics, decodeShare, encodeAlert, delivery, logger }),
+    step: createDetectorStep({ kafka, topics, decodeKpiRecord, encodeAlert, delivery, logger }),
     delivery,
     logger,
   });

@@ -7,7 +7,7 @@ describe('ConsistentCut', () => {
   it('releases a watermark only once every partition has been read to where it ended when the watermark was seen', async () => {
     const cut = new ConsistentCut();
     cut.read(0, 10n);
-    // Seen on partition 0, while partition 1 still holds shares of the transaction that moved it.
+    // Seen on partition 0, while partition 1 still holds KPI records of the transaction that moved it.
     await cut.observe(
       '2026-11-10',
       ends([

@@ -1,10 +1,10 @@
 /**
  * How far the detector may judge: a watermark released only at a consistent cut of the topic.
  *
- * The processor publishes a window's final share and its own progress (a `*` share of the next
+ * The processor publishes a window's final KPI record and its own progress (a `*` KPI record of the next
  * day) in one transaction, but they land on different partitions of segment-kpis, which a consumer
- * reads independently. A watermark seen on one partition may so run ahead of shares still unread
- * on another, and a day judged then would be judged on stale shares (a rolling count published
+ * reads independently. A watermark seen on one partition may so run ahead of KPI records still unread
+ * on another, and a day judged then would be judged on stale KPI records (a rolling count published
  * ahead of its day, say). So a watermark is released only once every partition has been read up to
  * where it ended when the watermark was seen: by then every transaction that was committed then,
  * the one that moved the watermark among them, has been read whole. The ends are the high

@@ -1,28 +1,28 @@
 /**
- * One segment's alerting, as pure steps the alerting consumer calls for the KPI shares it reads.
+ * One segment's alerting, as pure steps the alerting consumer calls for the KPI records it reads.
  *
- * - `recordShare`: a share replaces the one of the same (day, processor partition) only if its
+ * - `keepKpiRecord`: a KPI record replaces the one of the same (day, processor partition) only if its
  *   revision is newer, so a replayed or reordered older revision changes nothing.
  * - `progressOf` / `watermarkOf`: a day is complete once every processor partition has passed it.
- *   Their progress is read from the all-segments (`*`) shares, which every partition with any
+ *   Their progress is read from the all-segments (`*`) KPI records, which every partition with any
  *   customer publishes for each day its stream time reaches (a partition without customers of a
- *   segment publishes nothing for it, so a segment's own shares cannot tell).
+ *   segment publishes nothing for it, so a segment's own KPI records cannot tell).
  * - `evaluate`: the complete days are evaluated again as a whole (detection.ts is a function of the
  *   series), so a late revision updates or resolves an alert, never duplicates it, and state rebuilt
  *   after a restart publishes nothing twice.
- * - State is bounded: shares of `lookbackDays` before the last complete day, alerts overlapping them.
+ * - State is bounded: KPI records of `lookbackDays` before the last complete day, alerts overlapping them.
  */
 import { createHash } from 'node:crypto';
 import { dayName, dayNumber, type Day } from '../../schemas/days.ts';
 import { ALL_SEGMENTS } from '../../schemas/event-contract.ts';
-import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import type { SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import { episodesOf, reconcile, type Alert, type DayReading, type DetectionSettings } from './detection.ts';
 import { readingsOf, SIGNAL_NAMES, SIGNALS, windowOf, type SignalName } from './signals.ts';
 
 export interface SegmentAlertState {
   readonly segment: string;
-  /** The latest share per day and processor partition. */
-  readonly shares: ReadonlyMap<Day, ReadonlyMap<number, SegmentKpiPartial>>;
+  /** The latest KPI record per day and processor partition. */
+  readonly kpiRecords: ReadonlyMap<Day, ReadonlyMap<number, SegmentKpiRecord>>;
   /** Alerts published so far, per signal. */
   readonly alerts: ReadonlyMap<SignalName, readonly Alert[]>;
 }
@@ -41,7 +41,7 @@ export type AllSignalSettings = Readonly<Record<SignalName, SignalSettings>>;
 
 export const newSegmentAlertState = (segment: string): SegmentAlertState => ({
   segment,
-  shares: new Map(),
+  kpiRecords: new Map(),
   alerts: new Map(),
 });
 
@@ -93,11 +93,11 @@ export function alertIdOf(segment: string, signal: SignalName, startDay: Day): s
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
-/** Per processor partition, the newest day its stream time reached: updated from `*` shares. */
-export function progressOf(progress: ReadonlyMap<number, Day>, share: SegmentKpiPartial): ReadonlyMap<number, Day> {
-  const known = progress.get(share.partition);
-  if (share.segment !== ALL_SEGMENTS || !share.day_reached || (known !== undefined && known >= share.day)) return progress;
-  return new Map(progress).set(share.partition, share.day);
+/** Per processor partition, the newest day its stream time reached: updated from `*` KPI records. */
+export function progressOf(progress: ReadonlyMap<number, Day>, kpiRecord: SegmentKpiRecord): ReadonlyMap<number, Day> {
+  const known = progress.get(kpiRecord.partition);
+  if (kpiRecord.segment !== ALL_SEGMENTS || !kpiRecord.day_reached || (known !== undefined && known >= kpiRecord.day)) return progress;
+  return new Map(progress).set(kpiRecord.partition, kpiRecord.day);
 }
 
 /**
@@ -111,13 +111,13 @@ export function watermarkOf(progress: ReadonlyMap<number, Day>, partitions: numb
   return oldest;
 }
 
-/** Keeps a share unless this (day, partition) already has the same or a newer revision. */
-export function recordShare(state: SegmentAlertState, share: SegmentKpiPartial): SegmentAlertState {
-  const known = state.shares.get(share.day)?.get(share.partition);
-  if (known !== undefined && known.revision >= share.revision) return state;
-  const shares = new Map(state.shares);
-  shares.set(share.day, new Map(state.shares.get(share.day)).set(share.partition, share));
-  return { ...state, shares };
+/** Keeps a KPI record unless this (day, partition) already has the same or a newer revision. */
+export function keepKpiRecord(state: SegmentAlertState, kpiRecord: SegmentKpiRecord): SegmentAlertState {
+  const known = state.kpiRecords.get(kpiRecord.day)?.get(kpiRecord.partition);
+  if (known !== undefined && known.revision >= kpiRecord.revision) return state;
+  const kpiRecords = new Map(state.kpiRecords);
+  kpiRecords.set(kpiRecord.day, new Map(state.kpiRecords.get(kpiRecord.day)).set(kpiRecord.partition, kpiRecord));
+  return { ...state, kpiRecords };
 }
 
 /** Evaluates every complete day (before `watermark`) and says which alerts changed. */
@@ -129,12 +129,12 @@ export function evaluate(
 ): { state: SegmentAlertState; changed: AlertChange[] } {
   const lastJudged = dayName(dayNumber(watermark) - 1);
   const oldestKept = dayName(dayNumber(lastJudged) - lookbackDays);
-  const shares = new Map([...state.shares].filter(([day]) => day >= oldestKept));
-  const readings = [...shares.keys()]
+  const kpiRecords = new Map([...state.kpiRecords].filter(([day]) => day >= oldestKept));
+  const readings = [...kpiRecords.keys()]
     .filter((day) => day <= lastJudged)
     .sort()
     .map((day) => {
-      const window = windowOf([...(shares.get(day)?.values() ?? [])]);
+      const window = windowOf([...(kpiRecords.get(day)?.values() ?? [])]);
       return { day, readings: window === undefined ? undefined : readingsOf(window) };
     });
   const alerts = new Map(state.alerts);
@@ -152,5 +152,5 @@ export function evaluate(
     alerts.set(signal, result.alerts);
     changed.push(...result.changed.map((alert) => ({ ...alert, segment: state.segment, signal })));
   }
-  return { state: { segment: state.segment, shares, alerts }, changed };
+  return { state: { segment: state.segment, kpiRecords, alerts }, changed };
 }

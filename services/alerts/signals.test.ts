@@ -1,17 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
-import { readingsOf, slimShare, windowOf } from './signals.ts';
-import { kpiShare } from '../../test/helpers/records.ts';
+import type { SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
+import { readingsOf, slimKpiRecord, windowOf } from './signals.ts';
+import { kpiRecordWith } from '../../test/helpers/records.ts';
 
-const share = (
+const kpiRecord = (
   partition: number,
   counts: Record<string, number>,
   stages: Record<string, number>,
   dormant: [dormant: number, newly: number],
   rolling30: Record<string, number>,
   rolling7: Record<string, number> = {},
-): SegmentKpiPartial =>
-  kpiShare({
+): SegmentKpiRecord =>
+  kpiRecordWith({
     segment: 'smb',
     day: '2026-11-20',
     partition,
@@ -25,7 +25,7 @@ const share = (
 describe('windowOf and readingsOf', () => {
   it('adds up the partitions of a window, then reads each signal with its sample', () => {
     const window = windowOf([
-      share(
+      kpiRecord(
         0,
         {
           npsPromoters: 5,
@@ -43,7 +43,7 @@ describe('windowOf and readingsOf', () => {
         { buyers: 10, repeatBuyers: 2 },
         { returningVisitors: 3, previousVisitors: 10 },
       ),
-      share(
+      kpiRecord(
         1,
         { npsDetractors: 2, cesSumMilli: 12_000, cesResponses: 3, positiveComments: 2 },
         { conversion: 2 },
@@ -71,13 +71,13 @@ describe('windowOf and readingsOf', () => {
   });
 
   it('reads no value where there is nothing to divide by', () => {
-    const window = windowOf([share(0, {}, {}, [0, 0], {})]);
+    const window = windowOf([kpiRecord(0, {}, {}, [0, 0], {})]);
     expect(window && readingsOf(window).detractor_share).toEqual({ value: null, sample: 0 });
     expect(windowOf([])).toBeUndefined();
   });
 
-  it('reads the same from the slim shares the alerting state keeps', () => {
-    const full = share(
+  it('reads the same from the slim kpiRecords the alerting state keeps', () => {
+    const full = kpiRecord(
       0,
       { npsDetractors: 3, npsPromoters: 4, csatSum: 9, csatResponses: 2, pageViews: 40, orders: 3 },
       { conversion: 5, ongoing_engagement: 1, discovery: 7 },
@@ -85,7 +85,7 @@ describe('windowOf and readingsOf', () => {
       { buyers: 8, repeatBuyers: 3, visitors: 50 },
       { returningVisitors: 4, previousVisitors: 9, sessions: 12 },
     );
-    const slim = slimShare(full);
+    const slim = slimKpiRecord(full);
     expect(JSON.stringify(slim).length).toBeLessThan(JSON.stringify(full).length);
     expect(readingsOf(windowOf([slim]) as never)).toEqual(readingsOf(windowOf([full]) as never));
   });

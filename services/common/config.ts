@@ -184,10 +184,10 @@ export const envSchema = z.object({
   /** ...or until this long has passed (an idle fetch waits this long; so does a stop). */
   PROCESSOR_BATCH_MAX_WAIT_MS: z.coerce.number().int().min(10).max(10_000).default(1000),
   /**
-   * The KPI shares of the days after tomorrow go out at most this often per partition (with a
+   * The KPI records of the days after tomorrow go out at most this often per partition (with a
    * batch, or alone once the partition goes quiet); tomorrow's and today's with every batch. A new
    * visitor moves its segment's rolling counts on each of the next 30 days: published with every
-   * small batch, those shares were most of what the processor wrote at live rates. They are
+   * small batch, those KPI records were most of what the processor wrote at live rates. They are
    * previews: no alert judges a day before every partition reached it, and a view shows one only
    * where another partition is two days further on. 0: every batch.
    */

@@ -1,7 +1,7 @@
 /**
  * A JSON record checked against its zod schema, never throwing: whatever a topic holds (a broken
  * producer's bytes, a record of another version), the reason names what is wrong. Pure; the
- * consumers' decoders (decoding-consumer.ts) and the restores of compacted topics share it.
+ * consumers' decoders (record-codec.ts) and the restores of compacted topics share it.
  */
 import type { z } from 'zod';
 

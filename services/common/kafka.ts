@@ -131,7 +131,7 @@ export function whenConsumerDies(consumer: Consumer): Promise<Error> {
 /**
  * A group assignment that gives every partition to one member (the first by member id) and none
  * to the others: for a consumer that must see a whole topic at once (the alerting service adds up
- * shares that land on every partition). The others stand by; when the active one leaves, the
+ * KPI records that land on every partition). The others stand by; when the active one leaves, the
  * group rebalances and another takes over.
  */
 export const singleActiveAssigner: PartitionAssigner = ({ cluster }) => ({

@@ -1,8 +1,8 @@
 /**
- * When a partition's KPI shares of the days after tomorrow go out (PROCESSOR_FAR_AHEAD_EVERY_MS;
+ * When a partition's KPI records of the days after tomorrow go out (PROCESSOR_FAR_AHEAD_EVERY_MS;
  * state/partition-state.ts holds them back): with a batch once the interval has passed since they
  * last went out, else alone from a timer once the partition has gone quiet holding some. Wall-clock
- * time decides only when shares go out, never what they hold.
+ * time decides only when KPI records go out, never what they hold.
  */
 export class DaysAheadHold {
   private readonly everyMs: number;

@@ -20,7 +20,7 @@ import type { TopicEncoders } from '../common/record-codec.ts';
 import { deadLetter, ok, reasonOf, type SetAside, type StepResult } from '../common/step-result.ts';
 import type { StreamStep } from '../common/stream-runner.ts';
 import { identityKeyOf, type JourneyEvent } from '../../schemas/event-contract.ts';
-import { segmentKpiKey, type IdentityLinkRecord, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { segmentKpiKey, type IdentityLinkRecord, type SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import { IDENTITY_COMMANDS, IDENTITY_HEADERS, type IdentityCommand, type Topics } from '../../schemas/topics.ts';
 import { anonymousIdOf } from './identity/links.ts';
 import { DaysAheadHold } from './days-ahead-hold.ts';
@@ -146,7 +146,7 @@ export function applyBatch(
   return applied;
 }
 
-const kpiMessages = (encode: ProcessorEncoders, records: readonly SegmentKpiPartial[]): Message[] =>
+const kpiMessages = (encode: ProcessorEncoders, records: readonly SegmentKpiRecord[]): Message[] =>
   records.map((record) => ({ key: segmentKpiKey(record.segment, record.day, record.partition), value: encode.segmentKpis(record) }));
 
 /** Changelog records stay in the input's partition. */

@@ -4,7 +4,7 @@ import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createJourneyEventDecoder } from '../common/event-decoder.ts';
 import { recordDecoder } from '../common/record-codec.ts';
 import type { Decoded } from '../common/step-result.ts';
-import { segmentKpiKey, type CustomerProfileRecord, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { segmentKpiKey, type CustomerProfileRecord, type SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
 import type { TopicSpec, Topics } from '../../schemas/topics.ts';
 import {
@@ -13,7 +13,7 @@ import {
   atRiskRow,
   eventRow,
   identityLinkRow,
-  partialRow,
+  kpiRecordRow,
   profileRow,
   stageRow,
   transitionRow,
@@ -58,10 +58,10 @@ const sinkRoutes = (topics: Topics): readonly SinkRoute[] => [
   {
     topic: topics.segmentKpis,
     record: TOPIC_RECORDS.segmentKpis,
-    tables: [{ table: 'journey.segment_kpi_partials', row: partialRow }],
+    tables: [{ table: 'journey.segment_kpi_partials', row: kpiRecordRow }],
     // ReplacingMergeTree by (segment, day, partition): every processor batch revises the same
     // windows (and the rolling days ahead), so a block holds many revisions of each; only the last counts.
-    latestBy: (w: SegmentKpiPartial) => segmentKpiKey(w.segment, w.day, w.partition),
+    latestBy: (w: SegmentKpiRecord) => segmentKpiKey(w.segment, w.day, w.partition),
   },
   {
     topic: topics.customersAtRisk,

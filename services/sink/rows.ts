@@ -8,7 +8,7 @@ import type {
   CustomerAtRiskRecord,
   CustomerProfileRecord,
   IdentityLinkRecord,
-  SegmentKpiPartial,
+  SegmentKpiRecord,
   StageTransitionRecord,
 } from '../../schemas/processor-outputs.ts';
 import type { AlertActionRecord, AlertRecord } from '../../schemas/alert-records.ts';
@@ -106,7 +106,7 @@ function minorToDecimal(minor: string): string {
 }
 
 /** `{ '7': { visitors: 3 } }` → `{ visitors_7d: 3 }` (columns of 004_rolling_views.sql). */
-function rollingColumns(rolling: SegmentKpiPartial['rolling']): Row {
+function rollingColumns(rolling: SegmentKpiRecord['rolling']): Row {
   const columns: Row = {};
   for (const [length, counts] of Object.entries(rolling)) {
     for (const [name, value] of Object.entries(counts)) columns[`${snakeCase(name)}_${length}d`] = value;
@@ -114,7 +114,7 @@ function rollingColumns(rolling: SegmentKpiPartial['rolling']): Row {
   return columns;
 }
 
-export function partialRow(w: SegmentKpiPartial, at: KafkaPosition): Row {
+export function kpiRecordRow(w: SegmentKpiRecord, at: KafkaPosition): Row {
   const counts: Row = {};
   for (const [name, value] of Object.entries(w.counts)) {
     if (name === 'revenueMinor') counts.revenue = minorToDecimal(String(value));

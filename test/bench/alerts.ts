@@ -1,7 +1,7 @@
 /**
  * The alerting detector over a long history: `npm run bench:alerts [-- --segments 100 --days 120]`.
  *
- * Puts the shares of `segments` × `days` × 6 processor partitions on segment-kpis (as the processor
+ * Puts the KPI records of `segments` × `days` × 6 processor partitions on segment-kpis (as the processor
  * would: JSON, placed by segment|day), then measures (1) a first run of the detector to caught-up
  * (restore of the whole topic, then the same records consumed again, every segment evaluated) and
  * (2) a restart: the take-over alone, the time a failover costs, which grows with the topic's
@@ -15,7 +15,7 @@ import { createLogger } from '../../services/common/logger.ts';
 import { alertingGroupOf, runAlerting } from '../../services/alerts/alerting.ts';
 import { dayName, dayNumber } from '../../schemas/days.ts';
 import { ALL_SEGMENTS } from '../../schemas/event-contract.ts';
-import { segmentKpiKey, segmentKpiRoute, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { segmentKpiKey, segmentKpiRoute, type SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { seeded } from '../../services/generator/traffic.ts';
 import { caughtUp } from '../helpers/streams.ts';
@@ -27,7 +27,7 @@ const DAYS = Number(values.days);
 const PARTITIONS = 6;
 const mib = (bytes: number) => Math.round(bytes / 2 ** 20);
 
-function share(segment: string, day: string, partition: number, random: () => number): SegmentKpiPartial {
+function kpiRecord(segment: string, day: string, partition: number, random: () => number): SegmentKpiRecord {
   const n = (max: number) => Math.floor(random() * max);
   return {
     segment,
@@ -106,7 +106,7 @@ runBench(async ({ config }) => {
     const messages = [];
     for (const segment of [ALL_SEGMENTS, ...Array.from({ length: SEGMENTS }, (_, s) => `segment-${String(s)}`)])
       for (let p = 0; p < PARTITIONS; p++)
-        messages.push({ key: segmentKpiKey(segment, day, p), value: encode.segmentKpis(share(segment, day, p, random)) });
+        messages.push({ key: segmentKpiKey(segment, day, p), value: encode.segmentKpis(kpiRecord(segment, day, p, random)) });
     await producer.send({ topic: topics.segmentKpis.name, messages, acks: -1 });
     records += messages.length;
   }
@@ -122,7 +122,7 @@ runBench(async ({ config }) => {
   const rssAfterFirst = process.memoryUsage().rss;
   await detector.stop();
 
-  // A restart: take-over happens on the first batch, so one new share brings it on.
+  // A restart: take-over happens on the first batch, so one new KPI record brings it on.
   detector = await runAlerting({ kafka, registry, config, logger });
   const restart = performance.now();
   const nudge = kafka.producer({
@@ -137,7 +137,7 @@ runBench(async ({ config }) => {
     messages: [
       {
         key: segmentKpiKey('segment-0', lastDay, 0),
-        value: encode.segmentKpis({ ...share('segment-0', lastDay, 0, random), revision: 2 }),
+        value: encode.segmentKpis({ ...kpiRecord('segment-0', lastDay, 0, random), revision: 2 }),
       },
     ],
     acks: -1,
@@ -152,7 +152,7 @@ runBench(async ({ config }) => {
       segments: SEGMENTS + 1,
       days: DAYS,
       processorPartitions: PARTITIONS,
-      shares: records,
+      kpiRecords: records,
       produceSeconds: Number(produceSeconds.toFixed(1)),
     },
     firstRun: { seconds: Number(firstSeconds.toFixed(1)), sharesPerSecond: Math.round(records / firstSeconds) },

@@ -33,7 +33,7 @@ export interface RulesCeiling {
   readonly eventsPerSecond: number;
   readonly seconds: number;
   /** Every record a batch sends (outputs and changelog); of them, the segment-kpis shares. */
-  readonly outputs: { readonly messagesPerEvent: number; readonly bytesPerEvent: number; readonly kpiSharesPerEvent: number };
+  readonly outputs: { readonly messagesPerEvent: number; readonly bytesPerEvent: number; readonly kpiRecordsPerEvent: number };
   readonly liveHeap: { readonly MiB: number; readonly bytesPerCustomer: number };
 }
 
@@ -75,7 +75,7 @@ export async function rulesCeiling(options: {
   const states = Array.from({ length: partitions }, (_, partition) => new PartitionState(partition, config.processor));
   let outputBytes = 0;
   let outputMessages = 0;
-  let kpiShares = 0;
+  let kpiRecords = 0;
   const began = performance.now();
   for (let partition = 0; partition < partitions; partition++) {
     const state = states[partition] as PartitionState;
@@ -83,7 +83,7 @@ export async function rulesCeiling(options: {
     const count = (outputs: readonly TopicMessages[]) => {
       for (const { topic, messages: out } of outputs) {
         outputMessages += out.length;
-        if (topic === topics.segmentKpis.name) kpiShares += out.length;
+        if (topic === topics.segmentKpis.name) kpiRecords += out.length;
         for (const m of out) outputBytes += m.value === null ? 0 : Buffer.byteLength(m.value);
       }
     };
@@ -110,7 +110,7 @@ export async function rulesCeiling(options: {
     outputs: {
       messagesPerEvent: +(outputMessages / events.length).toFixed(2),
       bytesPerEvent: Math.round(outputBytes / events.length),
-      kpiSharesPerEvent: +(kpiShares / events.length).toFixed(2),
+      kpiRecordsPerEvent: +(kpiRecords / events.length).toFixed(2),
     },
     liveHeap: { MiB: mib(heapAfter - heapBefore), bytesPerCustomer: Math.round((heapAfter - heapBefore) / held) },
   };

@@ -15,7 +15,7 @@ import avro from 'avsc';
 import type { Kafka } from 'kafkajs';
 import { JOURNEY_EVENT_AVSC, partitionKeyOf, toAvro, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
-import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import type { SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import type { Config } from '../../services/common/config.ts';
 import { createClickHouse, insertRows } from '../../services/common/clickhouse.ts';
 import { createIdempotentProducer, ensureTopics } from '../../services/common/kafka.ts';
@@ -23,17 +23,17 @@ import { migrate } from '../../services/common/migrations.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { PartitionState } from '../../services/processor/state/partition-state.ts';
 import { validateBatch } from '../../services/producer/event-producer.ts';
-import { eventRow, partialRow, transitionRow } from '../../services/sink/rows.ts';
+import { eventRow, kpiRecordRow, transitionRow } from '../../services/sink/rows.ts';
 import { journeys } from '../helpers/journeys.ts';
 
 const perSecond = (count: number, ms: number) => Math.round(count / (ms / 1000));
 
 /** The generator's journeys as validated events, and the KPI shares a processor partition publishes for them (flushed every 500 events). */
-export function sampleRecords(config: Config, customers: number): { events: JourneyEvent[]; shares: SegmentKpiPartial[] } {
+export function sampleRecords(config: Config, customers: number): { events: JourneyEvent[]; shares: SegmentKpiRecord[] } {
   const workload = journeys({ customers, start: '2026-10-01T00:00:00Z', days: 30, seed: 2, maxSteps: 4 });
   const { events } = validateBatch(workload, { now: Date.parse('2026-11-15T00:00:00Z'), ...config.events });
   const state = new PartitionState(0, config.processor);
-  const shares: SegmentKpiPartial[] = [];
+  const shares: SegmentKpiRecord[] = [];
   events.forEach((event, i) => {
     state.apply(partitionKeyOf(event), event);
     if (i % 500 === 499) shares.push(...state.flush(i + 1).windows);
@@ -77,7 +77,7 @@ export async function kafkaCeiling(kafka: Kafka, config: Config, events: readonl
   };
 }
 
-export async function clickHouseCeiling(config: Config, events: readonly JourneyEvent[], shares: readonly SegmentKpiPartial[]) {
+export async function clickHouseCeiling(config: Config, events: readonly JourneyEvent[], shares: readonly SegmentKpiRecord[]) {
   const embedded = config.clickhouse.url === undefined;
   const clickhouse = createClickHouse(
     embedded ? { ...config.clickhouse, chdbPath: mkdtempSync(path.join(tmpdir(), 'journeyline-ceiling-')) } : config.clickhouse,
@@ -117,9 +117,9 @@ export async function clickHouseCeiling(config: Config, events: readonly Journey
         events.map((event, i) => eventRow(event, { ...at, offset: String(i) })),
         10_000,
       ),
-      kpiShareRows: await blocks(
+      kpiRecordRows: await blocks(
         'journey.segment_kpi_partials',
-        shares.map((share, i) => partialRow(share, { ...at, offset: String(i) })),
+        shares.map((share, i) => kpiRecordRow(share, { ...at, offset: String(i) })),
         1_000,
       ),
     };

@@ -1,8 +1,8 @@
 import type { AlertRecord } from '../../schemas/alert-records.ts';
-import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import type { SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 
-/** One processor partition's KPI share of a day with nothing counted, and what a test counts laid over it. */
-export const kpiShare = (share: Pick<SegmentKpiPartial, 'segment' | 'day'> & Partial<SegmentKpiPartial>): SegmentKpiPartial => ({
+/** One processor partition's KPI record of a day with nothing counted, and what a test counts laid over it. */
+export const kpiRecordWith = (record: Pick<SegmentKpiRecord, 'segment' | 'day'> & Partial<SegmentKpiRecord>): SegmentKpiRecord => ({
   time_zone: 'UTC',
   partition: 0,
   revision: 1,
@@ -16,7 +16,7 @@ export const kpiShare = (share: Pick<SegmentKpiPartial, 'segment' | 'day'> & Par
   newly_dormant_customers: 0,
   rolling: { '1': {}, '7': {}, '30': {} },
   day_reached: true,
-  ...share,
+  ...record,
 });
 
 /** A firing alert as the alerting service publishes it. */

@@ -1,16 +1,16 @@
 /**
- * The detector judges a day only once it has read every share committed before the watermark
+ * The detector judges a day only once it has read every KPI record committed before the watermark
  * that completes the day, even when another processor partition's transaction is still open on
  * the same partition of segment-kpis (as a SIGKILLed processor's stays until it is fenced). There,
  * a read_committed consumer can read only to the open transaction's first record, short of the
- * final shares committed after it: a cut at that point judged the day on the stale share before them.
+ * final KPI records committed after it: a cut at that point judged the day on the stale KPI record before them.
  */
 import { Partitioners } from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import type { AlertRecord } from '../../schemas/alert-records.ts';
 import { dayName, dayNumber } from '../../schemas/days.ts';
 import { ALL_SEGMENTS } from '../../schemas/event-contract.ts';
-import { segmentKpiKey, type SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import { segmentKpiKey, type SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { alertingGroupOf, runAlerting } from '../../services/alerts/alerting.ts';
@@ -25,7 +25,7 @@ import { createLogger } from '../../services/common/logger.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { testConfig } from '../helpers/config.ts';
 import { encodersFor, readRecords } from '../helpers/kafka.ts';
-import { kpiShare } from '../helpers/records.ts';
+import { kpiRecordWith } from '../helpers/records.ts';
 import { caughtUp } from '../helpers/pipeline.ts';
 
 const SEGMENT = 'فروشگاه-شیراز';
@@ -33,13 +33,13 @@ const TODAY = dayNumber(new Date().toISOString().slice(0, 10));
 /** Twenty steady days, then two the processor first published ahead of its stream time. */
 const STEADY_DAYS = 20;
 const day = (i: number) => dayName(TODAY - 30 + i);
-/** The shares' partition of segment-kpis, and the one of the progress that completes their days. */
+/** The KPI records' partition of segment-kpis, and the one of the progress that completes their days. */
 const SHARES_AT = 0;
 const PROGRESS_AT = 1;
 
-/** Processor partition 0's share of one day: `detractors` of 40 NPS answers. */
-function shareOf(segment: string, i: number, detractors: number, revision: number, reached: boolean): SegmentKpiPartial {
-  return kpiShare({
+/** Processor partition 0's KPI record of one day: `detractors` of 40 NPS answers. */
+function kpiRecordFor(segment: string, i: number, detractors: number, revision: number, reached: boolean): SegmentKpiRecord {
+  return kpiRecordWith({
     segment,
     day: day(i),
     revision,
@@ -50,7 +50,7 @@ function shareOf(segment: string, i: number, detractors: number, revision: numbe
 
 describe('the alert detector’s consistent cut', () => {
   it(
-    'waits, before judging a day, for its final shares committed behind another processor partition’s open transaction',
+    'waits, before judging a day, for its final kpiRecords committed behind another processor partition’s open transaction',
     { timeout: 120_000 },
     async () => {
       const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '2' });
@@ -59,12 +59,12 @@ describe('the alert detector’s consistent cut', () => {
       await ensureTopics(kafka, config.kafka, Object.values(topics));
       const registry = createRegistry(config.registry);
       const { segmentKpis: encode } = await encodersFor(registry, topics, 'segmentKpis');
-      const message = (share: SegmentKpiPartial, partition: number) => ({
-        key: segmentKpiKey(share.segment, share.day, share.partition),
-        value: encode(share),
+      const message = (kpiRecord: SegmentKpiRecord, partition: number) => ({
+        key: segmentKpiKey(kpiRecord.segment, kpiRecord.day, kpiRecord.partition),
+        value: encode(kpiRecord),
         partition,
       });
-      const progress = (i: number, revision: number) => message(shareOf(ALL_SEGMENTS, i, 4, revision, true), PROGRESS_AT);
+      const progress = (i: number, revision: number) => message(kpiRecordFor(ALL_SEGMENTS, i, 4, revision, true), PROGRESS_AT);
       const inTransaction = async (id: string, messages: ReturnType<typeof message>[], end: 'commit' | 'open') => {
         const producer = createTransactionalProducer(kafka, id, Partitioners.DefaultPartitioner);
         await producer.connect();
@@ -85,28 +85,28 @@ describe('the alert detector’s consistent cut', () => {
 
       // Processor partition 0: twenty steady days (4 of 40 detractors) judged, and days 20 and 21
       // published ahead of its stream time with what they held then (30 of 40, say: a count ahead).
-      const steady = Array.from({ length: STEADY_DAYS }, (_, i) => message(shareOf(SEGMENT, i, 4 + (i % 2), 1, true), SHARES_AT));
-      const ahead = [20, 21].map((i) => message(shareOf(SEGMENT, i, 30, 1, false), SHARES_AT));
+      const steady = Array.from({ length: STEADY_DAYS }, (_, i) => message(kpiRecordFor(SEGMENT, i, 4 + (i % 2), 1, true), SHARES_AT));
+      const ahead = [20, 21].map((i) => message(kpiRecordFor(SEGMENT, i, 30, 1, false), SHARES_AT));
       await inTransaction(`${config.topicPrefix}journey.0`, [...steady, ...ahead, progress(STEADY_DAYS, 1)], 'commit');
 
       const alerting = await runAlerting({ kafka, registry, config, logger: createLogger('warn', 'alerts-under-test') });
       try {
         await caughtUp(kafka, alertingGroupOf(config), [topics.segmentKpis.name], 60_000);
-        // Processor partition 1's transaction stays open on the shares' partition...
+        // Processor partition 1's transaction stays open on the KPI records' partition...
         const open = await inTransaction(
           `${config.topicPrefix}journey.1`,
-          [message({ ...shareOf(SEGMENT, 19, 4, 1, true), partition: 1 }, SHARES_AT)],
+          [message({ ...kpiRecordFor(SEGMENT, 19, 4, 1, true), partition: 1 }, SHARES_AT)],
           'open',
         );
         // ...while partition 0 commits days 20 and 21 final (steady) with its progress past them.
-        const final = [20, 21].map((i) => message(shareOf(SEGMENT, i, 4, 2, true), SHARES_AT));
+        const final = [20, 21].map((i) => message(kpiRecordFor(SEGMENT, i, 4, 2, true), SHARES_AT));
         await inTransaction(`${config.topicPrefix}journey.0`, [...final, progress(22, 2)], 'commit');
         const [stable, written] = await Promise.all(
           (['stable', 'written'] as const).map(
             async (end) => (await topicOffsets(kafka, topics.segmentKpis.name, end)).find((o) => o.partition === SHARES_AT)?.high,
           ),
         );
-        // The committed final shares lie past the stable offset: a read_committed consumer cannot read them yet.
+        // The committed final KPI records lie past the stable offset: a read_committed consumer cannot read them yet.
         expect(stable).toBe(BigInt(steady.length + ahead.length + 1));
         expect(written).toBeGreaterThan(BigInt(steady.length + ahead.length + 1 + final.length));
 

@@ -18,7 +18,7 @@ import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { createLogger } from '../../services/common/logger.ts';
 import { runProcessor } from '../../services/processor/processor.ts';
-import type { SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import type { SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import { partitionKeyOf, toAvro } from '../../schemas/event-contract.ts';
 import { registerEventSchema, validateBatch } from '../../services/producer/event-producer.ts';
 import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
@@ -337,7 +337,7 @@ async function outputsOf(kafka: Kafka, config: Config) {
   const links = await readRecords(kafka, registry, topics.identityLinks.name, TOPIC_RECORDS.identityLinks, partitions);
   const merged = links.filter((l) => l.value?.status === 'merged');
   for (const { value } of merged) profiles.delete(`anon:${value?.anonymous_id ?? ''}`);
-  const shares = new Map<string, SegmentKpiPartial>();
+  const shares = new Map<string, SegmentKpiRecord>();
   for (const { key, value } of await readRecords(kafka, registry, topics.segmentKpis.name, TOPIC_RECORDS.segmentKpis, partitions))
     if (value !== null) shares.set(key, value);
   const windows: Record<string, Record<string, number>> = {};

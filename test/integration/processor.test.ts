@@ -19,7 +19,7 @@ import type { RunningService } from '../../services/common/running-service.ts';
 import { processorGroupOf, runProcessor } from '../../services/processor/processor.ts';
 import { identityGroupOf } from '../../services/processor/identity/identity-step.ts';
 import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
-import type { CustomerProfileRecord, SegmentKpiPartial } from '../../schemas/processor-outputs.ts';
+import type { CustomerProfileRecord, SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
 import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
 import { DEAD_LETTER_HEADERS, IDENTITY_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
@@ -48,7 +48,7 @@ async function outputsOf(kafka: Kafka, config: Config) {
   );
   const kpis = [...latest(await read(topics.segmentKpis.name, TOPIC_RECORDS.segmentKpis))]
     .map(([key, value]) => {
-      const { revision: _revision, ...partial } = JSON.parse(value ?? '{}') as SegmentKpiPartial;
+      const { revision: _revision, ...partial } = JSON.parse(value ?? '{}') as SegmentKpiRecord;
       return [key, partial] as const;
     })
     .sort(([a], [b]) => a.localeCompare(b));
@@ -58,7 +58,7 @@ async function outputsOf(kafka: Kafka, config: Config) {
 }
 
 /** Sums the partials of every partition into one window's KPIs, as the sink and alerts do. */
-function windowKpis(partials: readonly SegmentKpiPartial[], segment: string, day: string) {
+function windowKpis(partials: readonly SegmentKpiRecord[], segment: string, day: string) {
   const counts: Record<string, number> = {};
   let revenue = 0n;
   for (const p of partials.filter((x) => x.segment === segment && x.day === day)) {
@@ -172,7 +172,7 @@ describe('journey processor', () => {
     expect(profile('ann')).toMatchObject({ stage: 'ongoing_engagement', purchases: 1, revenue: '40.00', last_nps: 10, page_views: 2 });
     expect(profile('eve')).toMatchObject({ stage: 'ongoing_engagement', purchases: 1, revenue: '10.00', segment: 'consumer' });
 
-    const partials = kpis.map(([, p]) => p as SegmentKpiPartial);
+    const partials = kpis.map(([, p]) => p as SegmentKpiRecord);
     expect(windowKpis(partials, 'smb', day)).toEqual(
       kpisOf({
         ...EMPTY_COUNTS,

@@ -8,7 +8,7 @@
  * two summaries is the summary of the union; the stage is recomputed over the merged evidence and
  * so can only rise. The visitor's partition takes back what the visitor counted in its windows
  * (handOverOf), and the customer's replaces what the customer counted with what the merged state
- * counts (mergeIdentities), so the shares of all partitions add up to one person: a visitor of a
+ * counts (mergeIdentities), so the KPI records of all partitions add up to one person: a visitor of a
  * day or a week once, never twice.
  */
 import { DAY_MS, UNASSIGNED_SEGMENT } from '../../../schemas/event-contract.ts';
@@ -224,7 +224,7 @@ function negated(delta: WindowDelta): WindowDelta {
 /**
  * What the visitor's own partition takes back when it hands the visitor over: everything its marks,
  * purchase cycle, checkouts and stages reached counted in the daily windows and the rolling counts. Each partition's
- * shares then stay its own customers' (never below zero), whichever days it has published yet.
+ * KPI records then stay its own customers' (never below zero), whichever days it has published yet.
  */
 export function handOverOf(track: CustomerKpiTrack, timeZone: string): Pick<MergeStep, 'deltas' | 'rolling'> {
   const deltas = new Map<string, WindowDelta>();

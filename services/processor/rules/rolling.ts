@@ -3,7 +3,7 @@
  * rolling window are sums of its days, so a reader adds the daily windows up. Distinct counts are
  * not: a customer who visits on three days of a week is one visitor of that week. Those are decided
  * here, from the customer's own record of the days it was counted on (window-deltas.ts marks), so —
- * like the daily windows — the shares of all partitions add up exactly.
+ * like the daily windows — the KPI records of all partitions add up exactly.
  *
  * A customer's days cover the windows ending within `length` days after each of them: a union of
  * intervals of window ends. Counts are kept as steps (+1 where an interval starts, −1 after it

@@ -82,7 +82,7 @@ export const EMPTY_WINDOW: WindowCounts = {
 
 /**
  * A window's counts to add deltas into in place (addDeltaInto): its maps are copied too, so
- * counts handed out before (a published partial) never change. One copy per window per batch
+ * counts handed out before (a published KPI record) never change. One copy per window per batch
  * instead of one per event per window.
  */
 export function ownCopyOf(counts: WindowCounts): WindowCounts {
@@ -91,7 +91,7 @@ export function ownCopyOf(counts: WindowCounts): WindowCounts {
   return copy as WindowCounts;
 }
 
-/** A window's counts as JSON (the changelog, the published partial): money as decimal strings of ten-thousandths. */
+/** A window's counts as JSON (the changelog, the published KPI record): money as decimal strings of ten-thousandths. */
 export function windowCountsToJson(counts: WindowCounts): Record<string, unknown> {
   const revenueByCurrency = Object.fromEntries(
     Object.entries(counts.revenueByCurrency).map(([currency, minor]) => [currency, minor.toString()]),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
-import type { SegmentKpiPartial } from '../../../schemas/processor-outputs.ts';
+import type { SegmentKpiRecord } from '../../../schemas/processor-outputs.ts';
 import { DEFAULT_STAGE_RULES } from '../rules/stage.ts';
 import { PartitionState, type ProcessorRules } from './partition-state.ts';
 
@@ -80,8 +80,8 @@ function journey() {
   return { link, events: [...anonymous, ...own] };
 }
 
-type Partial = SegmentKpiPartial;
-/** The latest partial per (segment, day, partition): what a reader of the compacted topic keeps. */
+type Partial = SegmentKpiRecord;
+/** The latest KPI record per (segment, day, partition): what a reader of the compacted topic keeps. */
 function collect(latest: Map<string, Partial>, flushed: readonly Partial[]) {
   for (const w of flushed) latest.set(`${w.segment}|${w.day}|${w.partition}`, w);
 }

@@ -4,7 +4,7 @@
  * (stage-histograms.ts) and the days held back (held-days-ahead.ts); and, at a flush, which days
  * go out and their KPI records. Whether a day is still open is the partition's (its stream time).
  */
-import type { SegmentKpiPartial } from '../../../schemas/processor-outputs.ts';
+import type { SegmentKpiRecord } from '../../../schemas/processor-outputs.ts';
 import { dayName, dayNumber, type Day } from '../rules/calendar.ts';
 import { ROLLING_LOOKBACK_DAYS } from '../rules/rolling.ts';
 import { parseWindowKey, windowKeyOf } from '../rules/window-counts.ts';
@@ -45,7 +45,7 @@ export class KpiBook {
    * stream time are published without a window of their own, or held back.
    */
   markRollingDays(today: Day | null, farAhead: boolean, revision: number) {
-    const ahead: SegmentKpiPartial[] = [];
+    const ahead: SegmentKpiRecord[] = [];
     const aheadUntil = today === null ? Number.POSITIVE_INFINITY : dayNumber(today) + ROLLING_LOOKBACK_DAYS;
     const holdAfter = today === null || farAhead ? Number.POSITIVE_INFINITY : dayNumber(today) + 1;
     const held = new Map<string, DaySpan>();
@@ -92,8 +92,8 @@ export class KpiBook {
   }
 
   /** The KPI records of the windows to publish, with their changelog records; today's take their stage snapshot first. */
-  publishChangedWindows(today: Day | null, revision: number, changelog: ChangelogRecord[]): SegmentKpiPartial[] {
-    const records: SegmentKpiPartial[] = [];
+  publishChangedWindows(today: Day | null, revision: number, changelog: ChangelogRecord[]): SegmentKpiRecord[] {
+    const records: SegmentKpiRecord[] = [];
     for (const windowKey of this.windows.changed) {
       const window = this.windows.get(windowKey);
       if (window === undefined) continue;
@@ -111,8 +111,8 @@ export class KpiBook {
    * with the changelog record that they are out. Reads the rolling counters and changes nothing
    * else, so it can never count an event.
    */
-  flushHeldAhead(today: Day | null, revision: number): { readonly windows: SegmentKpiPartial[]; readonly changelog: ChangelogRecord[] } {
-    const windows: SegmentKpiPartial[] = [];
+  flushHeldAhead(today: Day | null, revision: number): { readonly windows: SegmentKpiRecord[]; readonly changelog: ChangelogRecord[] } {
+    const windows: SegmentKpiRecord[] = [];
     // Only a flush with stream time holds days back.
     if (today !== null)
       for (const [segment, { from, to }] of this.heldAhead.entries()) {
@@ -134,7 +134,7 @@ export class KpiBook {
     return spans;
   }
 
-  private kpiRecord(segment: string, day: Day, window: Readonly<OpenWindow>, revision: number): SegmentKpiPartial {
+  private kpiRecord(segment: string, day: Day, window: Readonly<OpenWindow>, revision: number): SegmentKpiRecord {
     const source = { timeZone: this.timeZone, partition: this.partition, revision };
     return kpiRecordOf(source, segment, day, window, this.rolling.at(segment, day));
   }

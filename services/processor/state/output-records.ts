@@ -1,6 +1,6 @@
 /** The records a partition publishes, made from its state: customer profiles, customers at risk, a window's KPI record. Pure. */
 import type { EventOf } from '../../../schemas/event-contract.ts';
-import type { CustomerAtRiskRecord, CustomerProfileRecord, SegmentKpiPartial } from '../../../schemas/processor-outputs.ts';
+import type { CustomerAtRiskRecord, CustomerProfileRecord, SegmentKpiRecord } from '../../../schemas/processor-outputs.ts';
 import type { AtRiskReason } from '../rules/at-risk.ts';
 import type { Day } from '../rules/calendar.ts';
 import { profileOf, type CustomerState } from '../rules/customer.ts';
@@ -59,7 +59,7 @@ export function kpiRecordOf(
   day: Day,
   window: Readonly<OpenWindow>,
   rolling: RollingCounts,
-): SegmentKpiPartial {
+): SegmentKpiRecord {
   const { transitionsTo, revenueMinor, revenueByCurrency, ordersByCurrency, socialByNetwork, ...numbers } = window.counts;
   return {
     segment,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
-import type { SegmentKpiPartial } from '../../../schemas/processor-outputs.ts';
+import type { SegmentKpiRecord } from '../../../schemas/processor-outputs.ts';
 import { kpisOf, EMPTY_COUNTS, type KpiCounts } from '../rules/kpis.ts';
 import { DEFAULT_STAGE_RULES } from '../rules/stage.ts';
 import { PartitionState, type ChangelogRecord, type ProcessorRules } from './partition-state.ts';
@@ -61,7 +61,7 @@ const checkout = (c: string, when: string): JourneyEvent => ({
   properties: { action: 'checkout_started', cart_id: null, product_id: null, quantity: null },
 });
 
-function kpisFromPartial(counts: Readonly<Record<string, number | string>>, dormant: number) {
+function kpisFromRecord(counts: Readonly<Record<string, number | string>>, dormant: number) {
   const { revenueMinor, ...rest } = counts;
   return kpisOf({ ...EMPTY_COUNTS, ...(rest as Partial<KpiCounts>), revenueMinor: BigInt(revenueMinor ?? 0), dormantCustomers: dormant });
 }
@@ -133,7 +133,7 @@ describe('PartitionState', () => {
       },
       day_reached: true,
     });
-    expect(smb && kpisFromPartial(smb.counts, smb.dormant_customers)).toMatchObject({
+    expect(smb && kpisFromRecord(smb.counts, smb.dormant_customers)).toMatchObject({
       visitors: 2,
       sessions: 2,
       page_views: 3,
@@ -334,14 +334,14 @@ describe('PartitionState', () => {
       [view('c', '2026-11-20T11:00:00Z'), buy('a', '2026-11-20T12:00:00Z', '3')],
       [view('d', '2026-11-21T09:00:00Z', 'enterprise'), view('e', '2026-11-21T10:00:00Z')],
     ];
-    /** The latest share per (segment, day), without its revision. */
+    /** The latest KPI record per (segment, day), without its revision. */
     const latest = new Map<PartitionState, Map<string, unknown>>([
       [everyBatch, new Map()],
       [holding, new Map()],
     ]);
-    const keep = (state: PartitionState, shares: readonly SegmentKpiPartial[]) => {
-      for (const { revision: _revision, ...share } of shares) latest.get(state)?.set(`${share.segment}|${share.day}`, share);
-      return shares;
+    const keep = (state: PartitionState, records: readonly SegmentKpiRecord[]) => {
+      for (const { revision: _revision, ...record } of records) latest.get(state)?.set(`${record.segment}|${record.day}`, record);
+      return records;
     };
     const tomorrowAt = (day: string) => new Date(at(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
     const changelog = new Map<string, ChangelogRecord['value']>();
@@ -369,7 +369,7 @@ describe('PartitionState', () => {
         expect(restored.flushHeldAhead(position).windows).toEqual(keep(holding, holding.flushHeldAhead(position).windows));
       }
     }
-    // The held days alone: the same latest shares as publishing every batch, and held no more after a restore.
+    // The held days alone: the same latest KPI records as publishing every batch, and held no more after a restore.
     const out = holding.flushHeldAhead(position);
     keep(holding, out.windows);
     expect(out.windows.length).toBeGreaterThan(50);

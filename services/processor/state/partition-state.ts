@@ -13,7 +13,7 @@ import { atRiskReasonsOf } from '../rules/at-risk.ts';
 import type {
   CustomerAtRiskRecord,
   CustomerProfileRecord,
-  SegmentKpiPartial,
+  SegmentKpiRecord,
   StageTransitionRecord,
 } from '../../../schemas/processor-outputs.ts';
 import { windowDeltasOf, NO_TRACK, pruneTrack } from '../rules/window-deltas.ts';
@@ -55,7 +55,7 @@ export interface Flushed {
   /** Converted customers a survey of theirs put at risk (rules/at-risk.ts). */
   readonly atRisk: readonly CustomerAtRiskRecord[];
   readonly profiles: readonly CustomerProfileRecord[];
-  readonly windows: readonly SegmentKpiPartial[];
+  readonly windows: readonly SegmentKpiRecord[];
   readonly changelog: readonly ChangelogRecord[];
 }
 
@@ -281,7 +281,7 @@ export class PartitionState {
    * with the changelog record that they are out. Reads the rolling counters and changes nothing
    * else, so it can never count an event.
    */
-  flushHeldAhead(revision: number): { readonly windows: SegmentKpiPartial[]; readonly changelog: ChangelogRecord[] } {
+  flushHeldAhead(revision: number): { readonly windows: SegmentKpiRecord[]; readonly changelog: ChangelogRecord[] } {
     return this.kpis.flushHeldAhead(this.streamTime === null ? null : dayOf(this.streamTime, this.rules.timeZone), revision);
   }
 
