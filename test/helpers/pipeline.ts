@@ -1,5 +1,6 @@
 /** Driving journeyline in tests: `journey` as a child process, plus the stream helpers of streams.ts. */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { inject } from 'vitest';
 
@@ -115,4 +116,21 @@ export async function startSink(
       },
     );
   return { child, url };
+}
+
+/** A test's log file under .journeyline/test-logs (children's stderr, and its phases with their times): CI keeps it. */
+export function testLog(name: string) {
+  const logFile = path.resolve(import.meta.dirname, `../../.journeyline/test-logs/${name}.log`);
+  mkdirSync(path.dirname(logFile), { recursive: true });
+  writeFileSync(logFile, '');
+  const log = {
+    push: (line: string) => {
+      appendFileSync(logFile, line);
+    },
+  };
+  const began = Date.now();
+  const phase = (what: string) => {
+    log.push(`--- ${what} at ${Date.now() - began} ms\n`);
+  };
+  return { log, phase };
 }

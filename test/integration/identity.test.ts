@@ -26,7 +26,7 @@ import { identityGroupName, processorGroupName, topicsFor } from '../../schemas/
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { eventsOfDay } from '../helpers/events.ts';
 import { readRecords } from '../helpers/kafka.ts';
-import { exited, processorCaughtUp, produceAll, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
+import { exited, processorCaughtUp, produceAll, startJourney, startSink, stopJourney, testLog } from '../helpers/pipeline.ts';
 import { sqlRows } from '../helpers/sql.ts';
 import { committedOffsets } from '../helpers/streams.ts';
 
@@ -272,7 +272,7 @@ describe('identity stitching', () => {
       if (v % 4 === 0) events.push(day.event(`c-${v}`, 12, 'purchase', { order_id: `o-${v}`, amount: '10', currency: 'IRR' }));
     }
     for (const { v, day, visitor } of visitors) events.push(visitor(day.event(`c-${v}`, 13, 'page_view', page('blog'))));
-    const log: string[] = [];
+    const { log, phase } = testLog('identity-kill');
     const outcomes: Awaited<ReturnType<typeof outputsOf>>[] = [];
     for (const kill of [false, true]) {
       const config = testConfig({ TOPIC_PREFIX: `${uniqueName(kill ? 'killed' : 'whole')}.`, KAFKA_TOPIC_PARTITIONS: '3' });
@@ -286,6 +286,7 @@ describe('identity stitching', () => {
       const kafka = createKafka(config.kafka, undefined);
       // A send is a record batch per partition, and a fetch returns whole record batches: small sends, small batches.
       await produceAll(config, events, 12);
+      phase(`${kill ? 'killed' : 'whole'} run: processor started`);
       let processor = startJourney(['run', 'processor'], env, log);
       if (kill) {
         const topics = topicsFor(config.topicPrefix);
@@ -300,10 +301,12 @@ describe('identity stitching', () => {
         );
         processor.kill('SIGKILL');
         await exited(processor);
+        phase(`killed at ${progress.toFixed(2)} resolved`);
         expect(progress).toBeLessThan(0.9);
         processor = startJourney(['run', 'processor'], env, log);
       }
       await processorCaughtUp(kafka, config.topicPrefix, 180_000);
+      phase('caught up');
       await stopJourney(processor);
       outcomes.push(await outputsOf(kafka, config));
     }

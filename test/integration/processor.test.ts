@@ -4,8 +4,6 @@
  * and a processor SIGKILLed mid-stream and restarted publishes exactly what an uninterrupted run
  * publishes — nothing lost, nothing counted twice.
  */
-import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { AssignerProtocol, type Kafka } from 'kafkajs';
 import type { Config } from '../../services/common/config.ts';
@@ -26,7 +24,7 @@ import { testConfig, uniqueName } from '../helpers/config.ts';
 import { failingBatchCommits } from '../helpers/faults.ts';
 import { journeys } from '../helpers/journeys.ts';
 import { consumeN, readRecords } from '../helpers/kafka.ts';
-import { processorCaughtUp, exited, produceAll, startJourney, stopJourney } from '../helpers/pipeline.ts';
+import { processorCaughtUp, exited, produceAll, startJourney, stopJourney, testLog } from '../helpers/pipeline.ts';
 
 const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) => processorCaughtUp(kafka, config.topicPrefix, timeoutMs);
 
@@ -79,22 +77,6 @@ const startChild = (config: Config, log: { push: (line: string) => void }, env: 
   );
 
 /** A test's log, streamed to a file as it happens: a test that times out never reaches a catch block. */
-function testLog(name: string) {
-  const logFile = path.resolve(import.meta.dirname, `../../.journeyline/test-logs/${name}.log`);
-  mkdirSync(path.dirname(logFile), { recursive: true });
-  writeFileSync(logFile, '');
-  const log = {
-    push: (line: string) => {
-      appendFileSync(logFile, line);
-    },
-  };
-  const began = Date.now();
-  const phase = (what: string) => {
-    log.push(`--- ${what} at ${Date.now() - began} ms\n`);
-  };
-  return { log, phase };
-}
-
 describe('journey processor', () => {
   const running: RunningService[] = [];
   afterAll(async () => {
