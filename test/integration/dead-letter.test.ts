@@ -18,6 +18,7 @@ import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { consumeN } from '../helpers/kafka.ts';
 import { npsResponse, pageView } from '../helpers/events.ts';
+import { eventId } from '../helpers/event-ids.ts';
 
 describe('dead-letter topic', () => {
   const config = testConfig({ KAFKA_TOPIC_PARTITIONS: '1' });
@@ -40,7 +41,7 @@ describe('dead-letter topic', () => {
     // Encoded with the registered schema but outside the contract: an NPS score of 42.
     const outOfContract = {
       ...toAvro(second),
-      event_id: '00000000-0000-4000-8000-000000000042',
+      event_id: eventId(42),
       properties: { 'dev.journeyline.events.SurveyResponse': { survey_type: 'nps', score: 42, comment: null } },
     };
     const unknownId = Buffer.concat([Buffer.from([0, 0x7f, 0xff, 0xff, 0x00]), Buffer.from('whatever')]);

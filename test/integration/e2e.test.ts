@@ -16,6 +16,7 @@ import { uniqueName } from '../helpers/config.ts';
 import { exited, startJourney } from '../helpers/pipeline.ts';
 import { freePort } from '../helpers/net.ts';
 import { sqlBlocks, sqlRows, TEST_QUERY_TOKEN } from '../helpers/sql.ts';
+import { eventId } from '../helpers/event-ids.ts';
 
 const API_KEY = 'e2e-key-0123456789abcdef';
 const DAY = '2026-11-10';
@@ -31,7 +32,7 @@ const ev = (
   session?: string,
   day = DAY,
 ) => ({
-  event_id: `00000000-0000-4000-8000-${String(++n).padStart(12, '0')}`,
+  event_id: eventId(++n),
   type,
   occurred_at: at(occurred, day),
   customer_id: customer,

@@ -25,6 +25,7 @@ import { failingBatchCommits } from '../helpers/faults.ts';
 import { journeys } from '../helpers/journeys.ts';
 import { consumeN, readRecords } from '../helpers/kafka.ts';
 import { processorCaughtUp, exited, produceAll, startJourney, stopJourney, testLog } from '../helpers/pipeline.ts';
+import { eventId } from '../helpers/event-ids.ts';
 
 const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) => processorCaughtUp(kafka, config.topicPrefix, timeoutMs);
 
@@ -97,7 +98,7 @@ describe('journey processor', () => {
       properties: Record<string, unknown>,
       extra: Record<string, unknown> = {},
     ) => ({
-      event_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+      event_id: eventId(id),
       type,
       occurred_at: at,
       customer_id: customer,
@@ -240,7 +241,7 @@ describe('journey processor', () => {
     await poison.disconnect();
     await produceAll(config, [
       {
-        event_id: '00000000-0000-4000-8000-000000000001',
+        event_id: eventId(1),
         type: 'page_view',
         occurred_at: '2026-11-10T09:00:00Z',
         customer_id: 'مریم',
@@ -282,7 +283,7 @@ describe('journey processor', () => {
     const topics = topicsFor(config.topicPrefix);
     const registry = createRegistry(config.registry);
     const visit = (id: number, customer: string) => ({
-      event_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+      event_id: eventId(id),
       type: 'page_view',
       occurred_at: '2026-11-10T09:00:00Z',
       customer_id: customer,

@@ -15,6 +15,7 @@ import { startQueryEndpoint, type RunningQueryEndpoint } from '../../services/da
 import { journeyMigrations } from '../../schemas/clickhouse/migrations.ts';
 import { testConfig } from '../helpers/config.ts';
 import { TEST_QUERY_TOKEN } from '../helpers/sql.ts';
+import { eventId } from '../helpers/event-ids.ts';
 
 const config = testConfig({ QUERY_PORT: '0', QUERY_MAX_EXECUTION_S: '3', QUERY_MAX_RESULT_BYTES: '2000000', QUERY_MAX_CONCURRENT: '1' });
 const scratch = mkdtempSync(path.join(tmpdir(), 'journeyline-query-'));
@@ -178,7 +179,7 @@ describe('the query endpoint', () => {
       'journey.alerts',
       [
         {
-          alert_id: '00000000-0000-4000-8000-000000000001',
+          alert_id: eventId(1),
           fired_at: '2026-11-20 00:00:00.000',
           segment: 'smb',
           day: '2026-11-20',

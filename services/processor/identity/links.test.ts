@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { homeKeyOf, MAX_CONFLICTS_KEPT, routeEvent, type AnonymousLink } from './links.ts';
+import { eventId } from '../../../test/helpers/event-ids.ts';
 
 const NONE = new Set<string>();
 let serial = 0;
@@ -7,7 +8,7 @@ const event = (customer_id: string | null, anonymous_id: string | null) => ({
   customer_id,
   anonymous_id,
   occurred_at: Date.parse('2026-11-24T08:00:00Z') + serial,
-  event_id: `00000000-0000-4000-8000-${String(++serial).padStart(12, '0')}`,
+  event_id: eventId(++serial),
 });
 
 describe('routeEvent', () => {

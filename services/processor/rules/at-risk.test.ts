@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { EventOf } from '../../../schemas/event-contract.ts';
 import { atRiskReasonsOf } from './at-risk.ts';
+import { eventId } from '../../../test/helpers/event-ids.ts';
 
 const survey = (survey_type: 'nps' | 'csat' | 'ces', score: number): EventOf<'survey_response'> => ({
-  event_id: '00000000-0000-4000-8000-000000000001',
+  event_id: eventId(1),
   type: 'survey_response',
   occurred_at: 0,
   received_at: 0,

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { MAX_CHECKOUT_SIGNALS, NO_CHECKOUTS, checkoutStep, pruneCheckouts, type CheckoutTrack } from './checkouts.ts';
 import type { Day } from './calendar.ts';
+import { eventId } from '../../../test/helpers/event-ids.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -12,7 +13,7 @@ let serial = 0;
 function envelope(minutes: number) {
   serial++;
   return {
-    event_id: `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`,
+    event_id: eventId(serial),
     occurred_at: T0 + minutes * MINUTE,
     received_at: T0,
     customer_id: 'c',

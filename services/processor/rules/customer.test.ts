@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { applyToCustomer, profileOf, type CustomerState } from './customer.ts';
+import { eventId } from '../../../test/helpers/event-ids.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 const HOUR = 3600 * 1000;
 
 function envelope(id: number, atHours: number, segment: string | null = null) {
   return {
-    event_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+    event_id: eventId(id),
     occurred_at: T0 + atHours * HOUR,
     received_at: T0,
     customer_id: 'c-1',

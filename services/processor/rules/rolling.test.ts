@@ -5,13 +5,14 @@ import { ALL_SEGMENTS } from '../../../schemas/event-contract.ts';
 import { ROLLING_LENGTHS, rollingSteps, type RollingCounts } from './rolling.ts';
 import { addSteps, EMPTY_ROLLING, newSegmentRolling, rollingAt, type SegmentRolling } from './rolling-counters.ts';
 import { addDays, dayEnd, dayOf, type Day } from './calendar.ts';
+import { eventId } from '../../../test/helpers/event-ids.ts';
 
 const TZ = 'UTC';
 const T0 = Date.parse('2026-10-01T08:00:00Z');
 
 function event(id: number, customer: string, type: 'page_view' | 'purchase', day: number, session: string | null): JourneyEvent {
   const envelope = {
-    event_id: `00000000-0000-4000-8000-${String(id).padStart(12, '0')}`,
+    event_id: eventId(id),
     occurred_at: T0 + day * DAY_MS + id * 1000,
     received_at: T0,
     customer_id: customer,

@@ -12,6 +12,7 @@ import {
   type StageRules,
   type StageTransition,
 } from './stage.ts';
+import { eventId } from '../../../test/helpers/event-ids.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 const HOUR = 3600 * 1000;
@@ -29,7 +30,7 @@ function event(
 ): JourneyEvent {
   serial++;
   const envelope = {
-    event_id: `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`,
+    event_id: eventId(serial),
     occurred_at: T0 + atHours * HOUR,
     received_at: T0,
     customer_id: 'c',

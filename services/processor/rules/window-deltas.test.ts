@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { NO_TRACK, stagesReached, windowDeltasOf, type WindowDeltasInput } from './window-deltas.ts';
+import { eventId } from '../../../test/helpers/event-ids.ts';
 
 const AT = Date.parse('2026-10-01T08:00:00Z');
 
 function pageView(properties: Partial<{ cta_shown: boolean; cta_clicked: boolean }>): JourneyEvent {
   return {
-    event_id: '00000000-0000-4000-8000-000000000001',
+    event_id: eventId(1),
     occurred_at: AT,
     received_at: AT,
     customer_id: 'c1',

@@ -1,18 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import type { SegmentKpiRecord } from '../../../schemas/processor-outputs.ts';
-import { DEFAULT_STAGE_RULES } from '../rules/stage.ts';
-import { PartitionState, type ProcessorRules } from './partition-state.ts';
+import { PartitionState } from './partition-state.ts';
+import { eventId } from '../../../test/helpers/event-ids.ts';
+import { processorRules } from '../../../test/helpers/processor-rules.ts';
 
 // Lateness wide enough that no window closes in any arrival order: what is compared is the merge.
-const RULES: ProcessorRules = {
-  stage: DEFAULT_STAGE_RULES,
-  timeZone: 'Asia/Tehran',
-  allowedLatenessMs: 20 * 24 * 3600 * 1000,
-  dormantAfterDays: 30,
-  checkoutAbandonedAfterMs: 3_600_000,
-  dedup: { windowMs: 30 * 24 * 3600 * 1000, maxIds: 2000 },
-};
+const RULES = processorRules({ timeZone: 'Asia/Tehran', allowedLatenessMs: 20 * 24 * 3600 * 1000 });
 const ANON = 'anon:دستگاه-۷';
 const CUSTOMER = 'مریم';
 
@@ -28,7 +22,7 @@ function event(
 ) {
   serial++;
   return {
-    event_id: `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`,
+    event_id: eventId(serial),
     type,
     occurred_at: Date.parse(when),
     received_at: Date.parse(when),

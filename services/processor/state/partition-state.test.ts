@@ -2,18 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import type { SegmentKpiRecord } from '../../../schemas/processor-outputs.ts';
 import { kpisOf, EMPTY_COUNTS, type KpiCounts } from '../rules/kpis.ts';
-import { DEFAULT_STAGE_RULES } from '../rules/stage.ts';
-import { PartitionState, type ChangelogRecord, type ProcessorRules } from './partition-state.ts';
+import { PartitionState, type ChangelogRecord } from './partition-state.ts';
 import { unpackCustomer } from './customer-codec.ts';
+import { eventId } from '../../../test/helpers/event-ids.ts';
+import { processorRules } from '../../../test/helpers/processor-rules.ts';
 
-const RULES: ProcessorRules = {
-  stage: DEFAULT_STAGE_RULES,
-  timeZone: 'UTC',
-  allowedLatenessMs: 2 * 24 * 3600 * 1000,
-  dormantAfterDays: 30,
-  checkoutAbandonedAfterMs: 3_600_000,
-  dedup: { windowMs: 30 * 24 * 3600 * 1000, maxIds: 2000 },
-};
+const RULES = processorRules();
 const at = (iso: string) => Date.parse(iso);
 let serial = 0;
 /** The input position a flush covers, as the consumer passes its offsets: higher at every flush. */
@@ -22,7 +16,7 @@ let position = 0;
 function base(customer: string, when: string, segment: string | null) {
   serial++;
   return {
-    event_id: `00000000-0000-4000-8000-${String(serial).padStart(12, '0')}`,
+    event_id: eventId(serial),
     occurred_at: at(when),
     received_at: at(when),
     customer_id: customer,
