@@ -120,7 +120,7 @@ export async function ensureTopics(kafka: Kafka, settings: Config['kafka'], topi
  * crashed and will not restart itself). The consumer then consumes nothing, so its service is
  * dead and must say so; retriable crashes kafkajs restarts on its own.
  */
-export function whenConsumerDies(consumer: Consumer): Promise<Error> {
+export function whenConsumerDies(consumer: Pick<Consumer, 'on' | 'events'>): Promise<Error> {
   return new Promise((resolve) => {
     consumer.on(consumer.events.CRASH, ({ payload }) => {
       if (!payload.restart) resolve(payload.error);

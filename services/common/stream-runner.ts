@@ -25,6 +25,7 @@
  */
 import type { Consumer, ConsumerConfig, EachBatchPayload, KafkaMessage, Message, TopicMessages } from 'kafkajs';
 import { deadLetterMessage } from './dead-letter.ts';
+import { whenConsumerDies } from './kafka.ts';
 import type { Logger } from './logger.ts';
 import type { SetAside, StepResult } from './step-result.ts';
 
@@ -142,12 +143,7 @@ export class StreamRunner<T, C> {
 
   constructor(options: StreamRunnerOptions<T, C>) {
     this.options = options;
-    const { consumer } = options;
-    this.died = new Promise((resolve) => {
-      consumer.on(consumer.events.CRASH, ({ payload }) => {
-        if (!payload.restart) resolve(payload.error);
-      });
-    });
+    this.died = whenConsumerDies(options.consumer);
   }
 
   /** Joins the group and runs; resolves once the consumer runs. */
@@ -215,8 +211,8 @@ export class StreamRunner<T, C> {
     const { topic, partition } = batch;
     if (payload.isStale()) return;
     const context = await delivery.acquire(topic, partition);
-    const from = delivery.position?.(topic, partition) ?? -1n;
-    const messages = batch.messages.filter((message) => BigInt(message.offset) >= from);
+    const from = delivery.position?.(topic, partition);
+    const messages = from === undefined ? batch.messages : batch.messages.filter((message) => BigInt(message.offset) >= from);
     // lastOffset() counts the transaction markers the fetch held after the last message.
     const next = BigInt(batch.lastOffset()) + 1n;
     if (messages.length > 0) {
@@ -275,14 +271,23 @@ export class StreamRunner<T, C> {
   }
 }
 
-/** Outputs gathered topic by topic, in the order each topic first appears; a topic's messages keep their order. */
+/**
+ * Outputs gathered topic by topic, in the order each topic first appears; a topic's messages keep
+ * their order. A topic given once keeps its array (a batch's outputs are large): only one given
+ * again is copied.
+ */
 export function mergeByTopic(outputs: readonly TopicMessages[]): TopicMessages[] {
   const byTopic = new Map<string, Message[]>();
+  const copied = new Set<string>();
   for (const { topic, messages } of outputs) {
     if (messages.length === 0) continue;
     const gathered = byTopic.get(topic);
-    if (gathered === undefined) byTopic.set(topic, [...messages]);
-    else gathered.push(...messages);
+    if (gathered === undefined) byTopic.set(topic, messages);
+    else if (copied.has(topic)) gathered.push(...messages);
+    else {
+      byTopic.set(topic, [...gathered, ...messages]);
+      copied.add(topic);
+    }
   }
   return [...byTopic].map(([topic, messages]) => ({ topic, messages }));
 }

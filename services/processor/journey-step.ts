@@ -117,7 +117,7 @@ const lateCopy = (message: KafkaMessage, outcome: 'too_late' | 'beyond_dedup_hor
 });
 
 /** Applies a batch's events and identity commands to the partition state, in order; sets aside what does not count. */
-export function applyBatch(
+function applyBatch(
   state: PartitionState,
   inputs: readonly { readonly message: KafkaMessage; readonly value: JourneyInput }[],
   maxAnonymousIds: number,
