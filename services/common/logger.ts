@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { PinoPretty } from 'pino-pretty';
 
+/** The one logger of every service (pino); secrets are never passed to it. */
 export type { Logger };
 
 /** json: one JSON object a line; pretty: a readable line a record; auto: pretty on a terminal. */

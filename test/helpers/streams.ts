@@ -1,5 +1,9 @@
 /** Feeding events in and watching consumer groups catch up (no test framework here: benchmarks use it too). */
 import type { Admin, Kafka } from 'kafkajs';
+import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
+import type { JourneyEvent } from '../../schemas/event-contract.ts';
+import { createJourneyEventDecoder } from '../../services/common/event-decoder.ts';
+import { consumeN } from './kafka.ts';
 import type { Config } from '../../services/common/config.ts';
 import { createKafka } from '../../services/common/kafka.ts';
 import { pollUntil } from '../../services/common/poll.ts';
@@ -89,4 +93,17 @@ export async function processorCaughtUp(kafka: Kafka, topicPrefix: string, timeo
   const topics = topicsFor(topicPrefix);
   await caughtUp(kafka, identityGroupName(topicPrefix), [topics.events.name], timeoutMs, intervalMs);
   await caughtUp(kafka, processorGroupName(topicPrefix), [topics.resolvedEvents.name], timeoutMs, intervalMs);
+}
+
+/** Reads `count` events from the events topic and decodes them as any consumer would. */
+export async function readEvents(kafka: Kafka, registry: SchemaRegistry, topic: string, count: number): Promise<JourneyEvent[]> {
+  const decode = createJourneyEventDecoder(registry);
+  const messages = await consumeN(kafka, topic, count);
+  return Promise.all(
+    messages.map(async (message) => {
+      const decoded = await decode(message);
+      if (decoded.kind !== 'ok') throw new Error(`undecodable event on ${topic}: ${decoded.reason}`);
+      return decoded.value;
+    }),
+  );
 }

@@ -6,7 +6,6 @@
  * once, none for the steady segments: in the alerts topic, in ClickHouse, and at a webhook receiver
  * that checks every signature (one notification when they fire, one when they resolve).
  */
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -33,6 +32,7 @@ import {
   startSink,
   stopJourney,
 } from '../helpers/pipeline.ts';
+import { sentEvent } from '../helpers/events.ts';
 import { consumeN, readRecords } from '../helpers/kafka.ts';
 import { sqlRows } from '../helpers/sql.ts';
 import { webhookReceiver } from '../helpers/webhooks.ts';
@@ -64,23 +64,17 @@ function dayOfEvents(i: number): Record<string, unknown>[] {
     const detractors = rising ? 24 : 4 + (i % 3);
     for (let k = 0; k < CUSTOMERS_PER_SEGMENT; k++) {
       const customer = `${segment}-${String(k)}`;
-      const at = (minutes: number) => new Date(dayStart(i) + 12 * 3_600_000 + k * 60_000 + minutes * 1000).toISOString();
-      const base = () => ({ event_id: randomUUID(), customer_id: customer, segment, session_id: `${customer}-${String(i)}` });
+      const fields = (seconds: number) => ({
+        at: dayStart(i) + 12 * 3_600_000 + k * 60_000 + seconds * 1000,
+        customer_id: customer,
+        segment,
+        session_id: `${customer}-${String(i)}`,
+      });
       const slot = (k + i * 7) % CUSTOMERS_PER_SEGMENT;
       events.push(
-        { ...base(), type: 'page_view', occurred_at: at(0), properties: { url: 'https://shop.example/', page_type: 'home' } },
-        {
-          ...base(),
-          type: 'survey_response',
-          occurred_at: at(10),
-          properties: { survey_type: 'nps', score: slot < detractors ? 3 : slot % 3 === 0 ? 8 : 9 },
-        },
-        {
-          ...base(),
-          type: 'survey_response',
-          occurred_at: at(20),
-          properties: { survey_type: 'ces', score: rising ? 4 + (slot % 2) : 1 + (slot % 3) },
-        },
+        sentEvent('page_view', fields(0), { page_type: 'home' }),
+        sentEvent('survey_response', fields(10), { survey_type: 'nps', score: slot < detractors ? 3 : slot % 3 === 0 ? 8 : 9 }),
+        sentEvent('survey_response', fields(20), { survey_type: 'ces', score: rising ? 4 + (slot % 2) : 1 + (slot % 3) }),
       );
     }
   }
@@ -91,11 +85,10 @@ function churnersOn(i: number): Record<string, unknown>[] {
   if (i > CHURNERS.lastDay) return [];
   return Array.from({ length: CHURNERS.customers }, (_, k) => {
     const customer = `${CHURNERS.segment}-${String(k)}`;
-    const at = new Date(dayStart(i) + 9 * 3_600_000 + k * 60_000).toISOString();
-    const base = { event_id: randomUUID(), customer_id: customer, segment: CHURNERS.segment, occurred_at: at };
+    const fields = { at: dayStart(i) + 9 * 3_600_000 + k * 60_000, customer_id: customer, segment: CHURNERS.segment };
     return i === 0
-      ? { ...base, type: 'purchase', properties: { order_id: `o-${customer}`, amount: '25.00', currency: 'SAR', items: 1 } }
-      : { ...base, type: 'page_view', properties: { url: 'https://shop.example/', page_type: 'home' } };
+      ? sentEvent('purchase', fields, { order_id: `o-${customer}`, amount: '25.00', currency: 'SAR', items: 1 })
+      : sentEvent('page_view', fields, { page_type: 'home' });
   });
 }
 

@@ -10,7 +10,8 @@ import { runCollector } from '../../services/collector/run.ts';
 import type { RunningCollector } from '../../services/collector/collector.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { testConfig } from '../helpers/config.ts';
-import { npsResponse, pageView, readEvents } from '../helpers/events.ts';
+import { npsResponse, pageView } from '../helpers/events.ts';
+import { readEvents } from '../helpers/streams.ts';
 
 const API_KEY = 'test-key-0123456789abcdef';
 const config = testConfig({

@@ -25,6 +25,7 @@ import { pollUntil } from '../../services/common/poll.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { analyseComment } from '../../services/sentiment/sentiment.ts';
 import { testConfig } from '../helpers/config.ts';
+import { sentEvent } from '../helpers/events.ts';
 import { encodersFor } from '../helpers/kafka.ts';
 import { freePort } from '../helpers/net.ts';
 import { processorCaughtUp, produceAll, runJourney, startJourney, startSink, stopJourney } from '../helpers/pipeline.ts';
@@ -99,14 +100,11 @@ describe('the dashboard', () => {
     expect(generated.code, generated.stderr).toBe(0);
     const firstVisit = new Date(Date.now() - 3 * DAY_MS).toISOString();
     await produceAll(config, [
-      {
-        event_id: randomUUID(),
-        customer_id: FIRST_VISIT_BUYER,
-        segment: 'smb',
-        occurred_at: firstVisit,
-        type: 'purchase',
-        properties: { order_id: 'o-first-visit', amount: '40.00', currency: 'EUR', items: 1 },
-      },
+      sentEvent(
+        'purchase',
+        { at: firstVisit, customer_id: FIRST_VISIT_BUYER, segment: 'smb' },
+        { order_id: 'o-first-visit', amount: '40.00', currency: 'EUR', items: 1 },
+      ),
     ]);
     const encode = await encodersFor(createRegistry(config.registry), topics, 'alerts');
     const producer = createIdempotentProducer(kafka);

@@ -16,7 +16,8 @@ import { uniqueName } from '../helpers/config.ts';
 import { exited, startJourney } from '../helpers/pipeline.ts';
 import { freePort } from '../helpers/net.ts';
 import { sqlBlocks, sqlRows, TEST_QUERY_TOKEN } from '../helpers/sql.ts';
-import { eventId } from '../helpers/event-ids.ts';
+import { sentEvent } from '../helpers/events.ts';
+import type { EventType } from '../../schemas/event-contract.ts';
 
 const API_KEY = 'e2e-key-0123456789abcdef';
 const DAY = '2026-11-10';
@@ -26,21 +27,24 @@ let n = 0;
 const ev = (
   customer: string,
   segment: string,
-  type: string,
+  type: EventType,
   occurred: string,
   properties: Record<string, unknown>,
   session?: string,
   day = DAY,
-) => ({
-  event_id: eventId(++n),
-  type,
-  occurred_at: at(occurred, day),
-  customer_id: customer,
-  segment,
-  channel: 'web',
-  ...(session !== undefined && { session_id: session }),
-  properties,
-});
+) =>
+  sentEvent(
+    type,
+    {
+      n: ++n,
+      at: at(occurred, day),
+      customer_id: customer,
+      segment,
+      channel: 'web',
+      ...(session !== undefined && { session_id: session }),
+    },
+    properties,
+  );
 
 const purchase = ev('ann', 'smb', 'purchase', '10:00', { order_id: 'o-1', amount: '40.00', currency: 'EUR', items: 2 }, 's1');
 const EVENTS = [

@@ -21,6 +21,7 @@ import { toAvro, type JourneyEvent } from '../../schemas/event-contract.ts';
 import { DEAD_LETTER_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { testConfig } from '../helpers/config.ts';
 import { pageView } from '../helpers/events.ts';
+import { eventId } from '../helpers/event-ids.ts';
 import { consumeN } from '../helpers/kafka.ts';
 import { caughtUp, processorCaughtUp, produceAll } from '../helpers/pipeline.ts';
 
@@ -92,23 +93,23 @@ describe('poison input', () => {
     const poison = [
       {
         reason: /^occurred_at: must be epoch milliseconds from 2000-01-01/,
-        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b001', occurred_at: Date.parse('0999-01-01T00:00:00Z') },
+        event: { ...template, event_id: eventId(9001), occurred_at: Date.parse('0999-01-01T00:00:00Z') },
       },
       {
         reason: /^occurred_at: must be epoch milliseconds from 2000-01-01/,
-        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b002', occurred_at: Date.parse('3000-01-01T00:00:00Z') },
+        event: { ...template, event_id: eventId(9002), occurred_at: Date.parse('3000-01-01T00:00:00Z') },
       },
       {
         reason: /^customer_id: must not contain control characters$/,
-        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b003', customer_id: 'c\u0000x' },
+        event: { ...template, event_id: eventId(9003), customer_id: 'c\u0000x' },
       },
       {
         reason: /^customer_id: must contain a visible character$/,
-        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b004', customer_id: '\u200B' },
+        event: { ...template, event_id: eventId(9004), customer_id: '\u200B' },
       },
       {
         reason: /^segment: '\*' and 'unassigned' are reserved segment names$/,
-        event: { ...template, event_id: '00000000-0000-4000-8000-00000000b005', segment: '*' },
+        event: { ...template, event_id: eventId(9005), segment: '*' },
       },
     ];
     const raw = createIdempotentProducer(kafka);

@@ -25,7 +25,8 @@ import { failingBatchCommits } from '../helpers/faults.ts';
 import { journeys } from '../helpers/journeys.ts';
 import { consumeN, readRecords } from '../helpers/kafka.ts';
 import { processorCaughtUp, exited, produceAll, startJourney, stopJourney, testLog } from '../helpers/pipeline.ts';
-import { eventId } from '../helpers/event-ids.ts';
+import { sentEvent, type EventFields } from '../helpers/events.ts';
+import type { EventType } from '../../schemas/event-contract.ts';
 
 const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) => processorCaughtUp(kafka, config.topicPrefix, timeoutMs);
 
@@ -90,23 +91,8 @@ describe('journey processor', () => {
     const topics = topicsFor(config.topicPrefix);
     const day = '2026-11-10';
     const t = (hhmm: string, d = day) => `${d}T${hhmm}:00Z`;
-    const ev = (
-      id: number,
-      customer: string,
-      type: string,
-      at: string,
-      properties: Record<string, unknown>,
-      extra: Record<string, unknown> = {},
-    ) => ({
-      event_id: eventId(id),
-      type,
-      occurred_at: at,
-      customer_id: customer,
-      segment: 'smb',
-      session_id: `${customer}-1`,
-      properties,
-      ...extra,
-    });
+    const ev = (id: number, customer: string, type: EventType, at: string, properties: Record<string, unknown>, fields: EventFields = {}) =>
+      sentEvent(type, { n: id, at, customer_id: customer, segment: 'smb', session_id: `${customer}-1`, ...fields }, properties);
     const pv = (pageType: string, duration: number, clicked = false) => ({
       url: 'https://shop.example/',
       page_type: pageType,
@@ -240,14 +226,11 @@ describe('journey processor', () => {
     });
     await poison.disconnect();
     await produceAll(config, [
-      {
-        event_id: eventId(1),
-        type: 'page_view',
-        occurred_at: '2026-11-10T09:00:00Z',
-        customer_id: 'مریم',
-        segment: 'smb',
-        properties: { url: 'https://shop.example/', page_type: 'home', duration_ms: 1000, cta_shown: false, cta_clicked: false },
-      },
+      sentEvent(
+        'page_view',
+        { n: 1, at: '2026-11-10T09:00:00Z', customer_id: 'مریم', segment: 'smb' },
+        { page_type: 'home', duration_ms: 1000, cta_shown: false, cta_clicked: false },
+      ),
     ]);
 
     running.push(await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') }));
@@ -282,15 +265,12 @@ describe('journey processor', () => {
     const kafka = createKafka(config.kafka, undefined);
     const topics = topicsFor(config.topicPrefix);
     const registry = createRegistry(config.registry);
-    const visit = (id: number, customer: string) => ({
-      event_id: eventId(id),
-      type: 'page_view',
-      occurred_at: '2026-11-10T09:00:00Z',
-      customer_id: customer,
-      segment: 'smb',
-      session_id: `${customer}-1`,
-      properties: { url: 'https://shop.example/', page_type: 'home' },
-    });
+    const visit = (id: number, customer: string) =>
+      sentEvent(
+        'page_view',
+        { n: id, at: '2026-11-10T09:00:00Z', customer_id: customer, segment: 'smb', session_id: `${customer}-1` },
+        { page_type: 'home' },
+      );
     /** smb's 30-day visitors on a day ten days ahead of stream time, as last published. */
     const visitorsAhead = async () => {
       const shares = await readRecords(kafka, registry, topics.segmentKpis.name, TOPIC_RECORDS.segmentKpis, [0]);

@@ -10,7 +10,8 @@ import { createKafka } from '../../services/common/kafka.ts';
 import { createRegistry } from '../../services/common/registry.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
-import { npsResponse, pageView, readEvents } from '../helpers/events.ts';
+import { npsResponse, pageView } from '../helpers/events.ts';
+import { readEvents } from '../helpers/streams.ts';
 import { runJourney } from '../helpers/pipeline.ts';
 
 describe('journey produce --file', () => {

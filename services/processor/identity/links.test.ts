@@ -1,15 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { homeKeyOf, MAX_CONFLICTS_KEPT, routeEvent, type AnonymousLink } from './links.ts';
-import { eventId } from '../../../test/helpers/event-ids.ts';
+import { journeyEvent } from '../../../test/helpers/events.ts';
 
 const NONE = new Set<string>();
 let serial = 0;
-const event = (customer_id: string | null, anonymous_id: string | null) => ({
-  customer_id,
-  anonymous_id,
-  occurred_at: Date.parse('2026-11-24T08:00:00Z') + serial,
-  event_id: eventId(++serial),
-});
+const event = (customer_id: string | null, anonymous_id: string | null) =>
+  journeyEvent('page_view', { at: Date.parse('2026-11-24T08:00:00Z') + serial, n: ++serial, customer_id, anonymous_id });
 
 describe('routeEvent', () => {
   it('keeps an unlinked visitor anonymous, and links on the first event with both ids', () => {

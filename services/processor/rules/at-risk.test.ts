@@ -1,20 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { EventOf } from '../../../schemas/event-contract.ts';
 import { atRiskReasonsOf } from './at-risk.ts';
-import { eventId } from '../../../test/helpers/event-ids.ts';
+import { journeyEvent } from '../../../test/helpers/events.ts';
 
-const survey = (survey_type: 'nps' | 'csat' | 'ces', score: number): EventOf<'survey_response'> => ({
-  event_id: eventId(1),
-  type: 'survey_response',
-  occurred_at: 0,
-  received_at: 0,
-  customer_id: 'c',
-  anonymous_id: null,
-  session_id: null,
-  segment: null,
-  channel: null,
-  properties: { survey_type, score, comment: null, scale: null, ces_form: null, referral_source: null },
-});
+const survey = (survey_type: 'nps' | 'csat' | 'ces', score: number): EventOf<'survey_response'> =>
+  journeyEvent('survey_response', { n: 1, session_id: null, segment: null }, { survey_type, score });
 
 describe('atRiskReasonsOf', () => {
   it('names every reason a converted customer is at risk, at the edges of each scale', () => {

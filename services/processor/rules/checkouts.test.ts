@@ -2,49 +2,18 @@ import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { MAX_CHECKOUT_SIGNALS, NO_CHECKOUTS, checkoutStep, pruneCheckouts, type CheckoutTrack } from './checkouts.ts';
 import type { Day } from './calendar.ts';
-import { eventId } from '../../../test/helpers/event-ids.ts';
+import { journeyEvent } from '../../../test/helpers/events.ts';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const T0 = Date.parse('2026-11-10T10:00:00Z');
 const AFTER = HOUR;
-let serial = 0;
 
-function envelope(minutes: number) {
-  serial++;
-  return {
-    event_id: eventId(serial),
-    occurred_at: T0 + minutes * MINUTE,
-    received_at: T0,
-    customer_id: 'c',
-    anonymous_id: null,
-    session_id: 's',
-    segment: 'smb',
-    channel: 'web',
-  };
-}
-const checkout = (minutes: number): JourneyEvent => ({
-  ...envelope(minutes),
-  type: 'cart',
-  properties: { action: 'checkout_started', cart_id: null, product_id: null, quantity: null },
-});
-const checkoutPage = (minutes: number): JourneyEvent => ({
-  ...envelope(minutes),
-  type: 'page_view',
-  properties: {
-    url: 'https://shop.example/checkout',
-    page_type: 'checkout',
-    referrer: null,
-    duration_ms: null,
-    cta_shown: false,
-    cta_clicked: false,
-  },
-});
-const purchase = (minutes: number): JourneyEvent => ({
-  ...envelope(minutes),
-  type: 'purchase',
-  properties: { order_id: `o-${serial}`, amount: '10', currency: 'EUR', items: 1 },
-});
+const fields = (minutes: number) => ({ at: T0 + minutes * MINUTE, received_at: T0, customer_id: 'c', session_id: 's', channel: 'web' });
+const checkout = (minutes: number): JourneyEvent => journeyEvent('cart', fields(minutes), { action: 'checkout_started' });
+const checkoutPage = (minutes: number): JourneyEvent =>
+  journeyEvent('page_view', fields(minutes), { url: 'https://shop.example/checkout', page_type: 'checkout' });
+const purchase = (minutes: number): JourneyEvent => journeyEvent('purchase', fields(minutes));
 
 const windowsOf = (segment: string, day: Day) => [`${segment}|${day}`, `*|${day}`];
 

@@ -1,38 +1,23 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { applyToCustomer, profileOf, type CustomerState } from './customer.ts';
-import { eventId } from '../../../test/helpers/event-ids.ts';
+import { journeyEvent } from '../../../test/helpers/events.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 const HOUR = 3600 * 1000;
 
-function envelope(id: number, atHours: number, segment: string | null = null) {
-  return {
-    event_id: eventId(id),
-    occurred_at: T0 + atHours * HOUR,
-    received_at: T0,
-    customer_id: 'c-1',
-    anonymous_id: null,
-    session_id: 's',
-    segment,
-    channel: null,
-  };
-}
-const view = (id: number, h: number, segment: string | null = null): JourneyEvent => ({
-  ...envelope(id, h, segment),
-  type: 'page_view',
-  properties: { url: 'https://x.example', page_type: 'pricing', referrer: null, duration_ms: 1000, cta_shown: false, cta_clicked: false },
+const fields = (id: number, atHours: number, segment: string | null = null) => ({
+  n: id,
+  at: T0 + atHours * HOUR,
+  received_at: T0,
+  customer_id: 'c-1',
+  session_id: 's',
+  segment,
 });
-const buy = (id: number, h: number, amount: string): JourneyEvent => ({
-  ...envelope(id, h),
-  type: 'purchase',
-  properties: { order_id: `o${id}`, amount, currency: 'EUR', items: 1 },
-});
-const nps = (id: number, h: number, score: number): JourneyEvent => ({
-  ...envelope(id, h),
-  type: 'survey_response',
-  properties: { survey_type: 'nps', score, comment: null, scale: null, ces_form: null, referral_source: null },
-});
+const view = (id: number, h: number, segment: string | null = null): JourneyEvent =>
+  journeyEvent('page_view', fields(id, h, segment), { url: 'https://x.example', page_type: 'pricing', duration_ms: 1000 });
+const buy = (id: number, h: number, amount: string): JourneyEvent => journeyEvent('purchase', fields(id, h), { amount });
+const nps = (id: number, h: number, score: number): JourneyEvent => journeyEvent('survey_response', fields(id, h), { score });
 
 function run(events: readonly JourneyEvent[]): { state: CustomerState | undefined } {
   let state: CustomerState | undefined;
@@ -66,11 +51,8 @@ describe('applyToCustomer', () => {
   });
 
   it('keeps the earliest "how did you hear about us" answer, whatever the arrival order', () => {
-    const signUp = (id: number, h: number, source: string): JourneyEvent => ({
-      ...envelope(id, h),
-      type: 'form_submission',
-      properties: { form_id: 'signup', form_type: 'signup', referral_source: source },
-    });
+    const signUp = (id: number, h: number, source: string) =>
+      journeyEvent('form_submission', fields(id, h), { form_id: 'signup', form_type: 'signup', referral_source: source });
     const answers = [signUp(20, 5, 'friend'), signUp(21, 1, 'instagram'), signUp(22, 9, 'google')];
     for (const order of [answers, [...answers].reverse()]) {
       const { state } = run(order);

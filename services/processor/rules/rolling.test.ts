@@ -5,36 +5,14 @@ import { ALL_SEGMENTS } from '../../../schemas/event-contract.ts';
 import { ROLLING_LENGTHS, rollingSteps, type RollingCounts } from './rolling.ts';
 import { addSteps, EMPTY_ROLLING, newSegmentRolling, rollingAt, type SegmentRolling } from './rolling-counters.ts';
 import { addDays, dayEnd, dayOf, type Day } from './calendar.ts';
-import { eventId } from '../../../test/helpers/event-ids.ts';
+import { journeyEvent } from '../../../test/helpers/events.ts';
 
 const TZ = 'UTC';
 const T0 = Date.parse('2026-10-01T08:00:00Z');
 
 function event(id: number, customer: string, type: 'page_view' | 'purchase', day: number, session: string | null): JourneyEvent {
-  const envelope = {
-    event_id: eventId(id),
-    occurred_at: T0 + day * DAY_MS + id * 1000,
-    received_at: T0,
-    customer_id: customer,
-    anonymous_id: null,
-    session_id: session,
-    segment: 'smb',
-    channel: null,
-  };
-  return type === 'page_view'
-    ? {
-        ...envelope,
-        type,
-        properties: {
-          url: 'https://x.example',
-          page_type: 'home',
-          referrer: null,
-          duration_ms: 1000,
-          cta_shown: false,
-          cta_clicked: false,
-        },
-      }
-    : { ...envelope, type, properties: { order_id: `o${id}`, amount: '10.00', currency: 'EUR', items: 1 } };
+  const fields = { n: id, at: T0 + day * DAY_MS + id * 1000, received_at: T0, customer_id: customer, session_id: session };
+  return type === 'page_view' ? journeyEvent(type, fields, { url: 'https://x.example', duration_ms: 1000 }) : journeyEvent(type, fields);
 }
 
 /** Applies events in the given order, the way the processor does; reads the windows back by `segment|end`. */

@@ -12,69 +12,31 @@ import {
   type StageRules,
   type StageTransition,
 } from './stage.ts';
-import { eventId } from '../../../test/helpers/event-ids.ts';
+import { journeyEvent } from '../../../test/helpers/events.ts';
 
 const T0 = Date.parse('2026-11-01T10:00:00Z');
 const HOUR = 3600 * 1000;
-let serial = 0;
 
 function event(
   type: JourneyEvent['type'],
   atHours: number,
   extra: {
-    page_type?: string;
+    page_type?: 'home' | 'product' | 'pricing';
     session?: string;
     form_type?: 'contact' | 'newsletter' | 'demo_request';
     cart_action?: 'add_to_cart' | 'remove_from_cart' | 'checkout_started';
   } = {},
 ): JourneyEvent {
-  serial++;
-  const envelope = {
-    event_id: eventId(serial),
-    occurred_at: T0 + atHours * HOUR,
-    received_at: T0,
-    customer_id: 'c',
-    anonymous_id: null,
-    session_id: extra.session ?? 's1',
-    segment: null,
-    channel: null,
-  };
+  const fields = { at: T0 + atHours * HOUR, received_at: T0, customer_id: 'c', session_id: extra.session ?? 's1', segment: null };
   switch (type) {
     case 'page_view':
-      return {
-        ...envelope,
-        type,
-        properties: {
-          url: 'https://x.example',
-          page_type: (extra.page_type ?? 'home') as 'home',
-          referrer: null,
-          duration_ms: null,
-          cta_shown: false,
-          cta_clicked: false,
-        },
-      };
+      return journeyEvent(type, fields, { url: 'https://x.example', page_type: extra.page_type ?? 'home' });
     case 'form_submission':
-      return { ...envelope, type, properties: { form_id: 'f', form_type: extra.form_type ?? 'contact', referral_source: null } };
-    case 'purchase':
-      return { ...envelope, type, properties: { order_id: `o${serial}`, amount: '10', currency: 'EUR', items: 1 } };
-    case 'survey_response':
-      return {
-        ...envelope,
-        type,
-        properties: { survey_type: 'nps', score: 9, comment: null, scale: null, ces_form: null, referral_source: null },
-      };
-    case 'review':
-      return { ...envelope, type, properties: { rating: 4, comment: null, source: 'site' } };
-    case 'social_engagement':
-      return { ...envelope, type, properties: { action: 'like', network: 'instagram', post_id: null, comment: null } };
+      return journeyEvent(type, fields, { form_type: extra.form_type ?? 'contact' });
     case 'cart':
-      return {
-        ...envelope,
-        type,
-        properties: { action: extra.cart_action ?? 'add_to_cart', cart_id: null, product_id: null, quantity: null },
-      };
-    case 'identify':
-      return { ...envelope, anonymous_id: 'a', type, properties: { method: 'login' } };
+      return journeyEvent(type, fields, { action: extra.cart_action ?? 'add_to_cart' });
+    default:
+      return journeyEvent(type, fields);
   }
 }
 

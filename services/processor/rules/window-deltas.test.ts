@@ -1,31 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import { NO_TRACK, stagesReached, windowDeltasOf, type WindowDeltasInput } from './window-deltas.ts';
-import { eventId } from '../../../test/helpers/event-ids.ts';
+import { journeyEvent } from '../../../test/helpers/events.ts';
 
 const AT = Date.parse('2026-10-01T08:00:00Z');
 
+const FIELDS = { n: 1, at: AT, customer_id: 'c1' };
+
 function pageView(properties: Partial<{ cta_shown: boolean; cta_clicked: boolean }>): JourneyEvent {
-  return {
-    event_id: eventId(1),
-    occurred_at: AT,
-    received_at: AT,
-    customer_id: 'c1',
-    anonymous_id: null,
-    session_id: 's1',
-    segment: 'smb',
-    channel: null,
-    type: 'page_view',
-    properties: {
-      url: 'https://x.example',
-      page_type: 'home',
-      referrer: null,
-      duration_ms: null,
-      cta_shown: false,
-      cta_clicked: false,
-      ...properties,
-    },
-  };
+  return journeyEvent('page_view', FIELDS, { url: 'https://x.example', ...properties });
 }
 
 const input = (event: JourneyEvent, transition: WindowDeltasInput['transition'] = null): WindowDeltasInput => ({
@@ -50,43 +33,36 @@ describe('window deltas', () => {
   });
 
   it('counts a review: its stars, a low rating, and the sentiment of its text', () => {
-    const review: JourneyEvent = { ...pageView({}), type: 'review', properties: { rating: 2, comment: 'بد بود', source: 'google_maps' } };
+    const review = journeyEvent('review', FIELDS, { rating: 2, comment: 'بد بود', source: 'google_maps' });
     const { deltas } = windowDeltasOf({ ...input(review), sentiment: 'negative' });
     expect(deltas.get('smb|2026-10-01')).toMatchObject({ reviews: 1, reviewStarsSum: 2, lowRatedReviews: 1, negativeReviews: 1 });
   });
 
   it('counts a social engagement by action and network, with the sentiment of a comment', () => {
-    const comment: JourneyEvent = {
-      ...pageView({}),
-      type: 'social_engagement',
-      properties: { action: 'comment', network: 'telegram', post_id: 'p-1', comment: 'خیلی بد بود' },
-    };
+    const comment = journeyEvent('social_engagement', FIELDS, {
+      action: 'comment',
+      network: 'telegram',
+      post_id: 'p-1',
+      comment: 'خیلی بد بود',
+    });
     expect(windowDeltasOf({ ...input(comment), sentiment: 'negative' }).deltas.get('smb|2026-10-01')).toEqual({
       socialComments: 1,
       socialByNetwork: { telegram: 1 },
       negativeSocialComments: 1,
     });
-    const like: JourneyEvent = { ...comment, properties: { action: 'like', network: 'instagram', post_id: null, comment: null } };
+    const like = journeyEvent('social_engagement', FIELDS, { action: 'like', network: 'instagram' });
     expect(windowDeltasOf(input(like)).deltas.get('*|2026-10-01')).toEqual({ socialLikes: 1, socialByNetwork: { instagram: 1 } });
   });
 
   it('counts items put in and taken out of carts; a checkout counts as started', () => {
-    const cart = (action: 'add_to_cart' | 'remove_from_cart' | 'checkout_started'): JourneyEvent => ({
-      ...pageView({}),
-      type: 'cart',
-      properties: { action, cart_id: 'k', product_id: 'sku', quantity: 1 },
-    });
+    const cart = (action: 'add_to_cart' | 'remove_from_cart' | 'checkout_started') =>
+      journeyEvent('cart', FIELDS, { action, cart_id: 'k', product_id: 'sku', quantity: 1 });
     expect(windowDeltasOf(input(cart('add_to_cart'))).deltas.get('smb|2026-10-01')).toEqual({ cartAdds: 1 });
     expect(windowDeltasOf(input(cart('remove_from_cart'))).deltas.get('smb|2026-10-01')).toEqual({ cartRemovals: 1 });
     const started = windowDeltasOf(input(cart('checkout_started')));
     expect(started.deltas.get('smb|2026-10-01')).toEqual({ checkoutsStarted: 1, checkoutsCompleted: 0 });
     // A purchase half an hour later completes it, in the window where it started.
-    const bought: JourneyEvent = {
-      ...pageView({}),
-      occurred_at: AT + 1_800_000,
-      type: 'purchase',
-      properties: { order_id: 'o', amount: '10', currency: 'EUR', items: 1 },
-    };
+    const bought = journeyEvent('purchase', { ...FIELDS, at: AT + 1_800_000, received_at: AT }, { order_id: 'o' });
     expect(windowDeltasOf({ ...input(bought), track: started.track }).deltas.get('smb|2026-10-01')).toMatchObject({
       orders: 1,
       checkoutsCompleted: 1,
@@ -96,11 +72,7 @@ describe('window deltas', () => {
   it('counts a jump in every stage it passes, so no step of a funnel has more customers than the one before', () => {
     expect(stagesReached({ from: 'unaware', to: 'conversion' })).toEqual({ discovery: 1, consideration: 1, conversion: 1 });
     expect(stagesReached({ from: 'consideration', to: 'conversion' })).toEqual({ conversion: 1 });
-    const purchase: JourneyEvent = {
-      ...pageView({}),
-      type: 'purchase',
-      properties: { order_id: 'o1', amount: '10.00', currency: 'EUR', items: 1 },
-    };
+    const purchase = journeyEvent('purchase', FIELDS, { order_id: 'o1', amount: '10.00' });
     const { deltas } = windowDeltasOf(input(purchase, { from: 'unaware', to: 'conversion' }));
     expect(deltas.get('smb|2026-10-01')?.transitionsTo).toEqual({ discovery: 1, consideration: 1, conversion: 1 });
     expect(deltas.get('*|2026-10-01')?.transitionsTo).toEqual({ discovery: 1, consideration: 1, conversion: 1 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { JourneyEvent } from '../../../schemas/event-contract.ts';
 import type { SegmentKpiRecord } from '../../../schemas/processor-outputs.ts';
 import { PartitionState } from './partition-state.ts';
-import { eventId } from '../../../test/helpers/event-ids.ts';
+import { journeyEvent } from '../../../test/helpers/events.ts';
 import { processorRules } from '../../../test/helpers/processor-rules.ts';
 
 // Lateness wide enough that no window closes in any arrival order: what is compared is the merge.
@@ -10,50 +10,25 @@ const RULES = processorRules({ timeZone: 'Asia/Tehran', allowedLatenessMs: 20 * 
 const ANON = 'anon:دستگاه-۷';
 const CUSTOMER = 'مریم';
 
-let serial = 0;
 /** The input position a flush covers, as the consumer passes its offsets: higher at every flush. */
 let position = 0;
-function event(
-  type: JourneyEvent['type'],
-  when: string,
-  ids: { anon?: boolean; customer?: boolean },
-  properties: unknown,
-  session: string,
-) {
-  serial++;
-  return {
-    event_id: eventId(serial),
-    type,
-    occurred_at: Date.parse(when),
-    received_at: Date.parse(when),
-    customer_id: ids.customer ? CUSTOMER : null,
-    anonymous_id: ids.anon ? 'دستگاه-۷' : null,
-    session_id: session,
-    segment: 'smb',
-    channel: 'web',
-    properties,
-  } as JourneyEvent;
-}
-const view = (when: string, ids: { anon?: boolean; customer?: boolean }, session: string, page_type = 'pricing') =>
-  event(
-    'page_view',
-    when,
-    ids,
-    { url: 'https://x.example', page_type, referrer: null, duration_ms: 1000, cta_shown: true, cta_clicked: false },
-    session,
-  );
+type Ids = { anon?: boolean; customer?: boolean };
+const fields = (when: string, ids: Ids, session: string) => ({
+  at: when,
+  customer_id: ids.customer ? CUSTOMER : null,
+  anonymous_id: ids.anon ? 'دستگاه-۷' : null,
+  session_id: session,
+  channel: 'web',
+});
+const view = (when: string, ids: Ids, session: string, page_type: 'home' | 'pricing' | 'support' = 'pricing') =>
+  journeyEvent('page_view', fields(when, ids, session), { url: 'https://x.example', page_type, duration_ms: 1000, cta_shown: true });
 const signup = (when: string) =>
-  event(
-    'form_submission',
-    when,
-    { anon: true, customer: true },
-    { form_id: 'f', form_type: 'signup', referral_source: 'instagram' },
-    's-link',
-  );
-const buy = (when: string, ids: { anon?: boolean; customer?: boolean }) =>
-  event('purchase', when, ids, { order_id: `o${serial}`, amount: '120.5', currency: 'IRR', items: 1 }, 's-buy');
-const checkout = (when: string, ids: { anon?: boolean; customer?: boolean }) =>
-  event('cart', when, ids, { action: 'checkout_started', cart_id: null, product_id: null, quantity: null }, 's-cart');
+  journeyEvent('form_submission', fields(when, { anon: true, customer: true }, 's-link'), {
+    form_type: 'signup',
+    referral_source: 'instagram',
+  });
+const buy = (when: string, ids: Ids) => journeyEvent('purchase', fields(when, ids, 's-buy'), { amount: '120.5', currency: 'IRR' });
+const checkout = (when: string, ids: Ids) => journeyEvent('cart', fields(when, ids, 's-cart'), { action: 'checkout_started' });
 
 /** A journey: browsing anonymously on two days, a checkout, signing up, buying; the customer's own visits. */
 function journey() {

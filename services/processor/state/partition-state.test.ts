@@ -4,56 +4,33 @@ import type { SegmentKpiRecord } from '../../../schemas/processor-outputs.ts';
 import { kpisOf, EMPTY_COUNTS, type KpiCounts } from '../rules/kpis.ts';
 import { PartitionState, type ChangelogRecord } from './partition-state.ts';
 import { unpackCustomer } from './customer-codec.ts';
-import { eventId } from '../../../test/helpers/event-ids.ts';
+import { journeyEvent } from '../../../test/helpers/events.ts';
 import { processorRules } from '../../../test/helpers/processor-rules.ts';
 
 const RULES = processorRules();
 const at = (iso: string) => Date.parse(iso);
-let serial = 0;
 /** The input position a flush covers, as the consumer passes its offsets: higher at every flush. */
 let position = 0;
 
-function base(customer: string, when: string, segment: string | null) {
-  serial++;
-  return {
-    event_id: eventId(serial),
-    occurred_at: at(when),
-    received_at: at(when),
-    customer_id: customer,
-    anonymous_id: null,
-    session_id: `${customer}-s1`,
-    segment,
-    channel: 'web',
-  };
-}
-const view = (c: string, when: string, segment: string | null = 'smb', duration: number | null = 2000): JourneyEvent => ({
-  ...base(c, when, segment),
-  type: 'page_view',
-  properties: {
+const fields = (customer: string, when: string, segment: string | null) => ({
+  at: when,
+  customer_id: customer,
+  session_id: `${customer}-s1`,
+  segment,
+  channel: 'web',
+});
+const view = (c: string, when: string, segment: string | null = 'smb', duration: number | null = 2000): JourneyEvent =>
+  journeyEvent('page_view', fields(c, when, segment), {
     url: 'https://x.example',
     page_type: 'pricing',
-    referrer: null,
     duration_ms: duration,
     cta_shown: true,
-    cta_clicked: false,
-  },
-});
-const buy = (c: string, when: string, amount: string, segment: string | null = 'smb', currency = 'EUR'): JourneyEvent => ({
-  ...base(c, when, segment),
-  type: 'purchase',
-  properties: { order_id: `o${serial}`, amount, currency, items: 1 },
-});
-const nps = (c: string, when: string, score: number, comment: string | null = null): JourneyEvent => ({
-  ...base(c, when, 'smb'),
-  type: 'survey_response',
-  properties: { survey_type: 'nps', score, comment, scale: null, ces_form: null, referral_source: null },
-});
-
-const checkout = (c: string, when: string): JourneyEvent => ({
-  ...base(c, when, 'smb'),
-  type: 'cart',
-  properties: { action: 'checkout_started', cart_id: null, product_id: null, quantity: null },
-});
+  });
+const buy = (c: string, when: string, amount: string, segment: string | null = 'smb', currency = 'EUR'): JourneyEvent =>
+  journeyEvent('purchase', fields(c, when, segment), { amount, currency });
+const nps = (c: string, when: string, score: number, comment: string | null = null): JourneyEvent =>
+  journeyEvent('survey_response', fields(c, when, 'smb'), { score, comment });
+const checkout = (c: string, when: string): JourneyEvent => journeyEvent('cart', fields(c, when, 'smb'), { action: 'checkout_started' });
 
 function kpisFromRecord(counts: Readonly<Record<string, number | string>>, dormant: number) {
   const { revenueMinor, ...rest } = counts;
