@@ -21,7 +21,7 @@ import type { Config } from '../../services/common/config.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { findJava } from './java.ts';
 import { kafkaAnswers, registryAnswers } from './health.ts';
-import { checkPortFree, isAlive, markerFor, processesMarkedWith, sleep, spawnDetached, stopProcesses, tail } from './processes.ts';
+import { checkPortFree, isAlive, markerFor, processesMarkedWith, signal, sleep, spawnDetached, stopProcesses, tail } from './processes.ts';
 import type { StackEndpoints } from './endpoints.ts';
 
 const INFRA_DIR = path.resolve(import.meta.dirname, '..');
@@ -39,8 +39,10 @@ interface StackState {
   readonly startedAt: string;
 }
 
+export type StackComponent = 'kafka' | 'registry';
+
 export interface ComponentStatus {
-  readonly name: 'kafka' | 'registry';
+  readonly name: StackComponent;
   readonly pid: number | undefined;
   readonly alive: boolean;
   readonly healthy: boolean;
@@ -135,16 +137,8 @@ export class NativeStack {
 
       await this.assertPortsFree();
       await this.fetch(report);
-      const kafkaJava = findJava(
-        { min: 17, max: 23, purpose: 'Kafka 3.9', variable: 'STACK_KAFKA_JAVA_HOME' },
-        this.settings.kafkaJavaHome,
-        this.settings.javaHome,
-      );
-      const registryJava = findJava(
-        { min: 21, purpose: 'Apicurio Registry 3.3', variable: 'STACK_REGISTRY_JAVA_HOME' },
-        this.settings.registryJavaHome,
-        this.settings.javaHome,
-      );
+      const kafkaJava = this.javaFor('kafka');
+      const registryJava = this.javaFor('registry');
 
       const kafkaPid = this.startKafka(kafkaJava.bin);
       const registryPid = this.startRegistry(registryJava.bin);
@@ -190,6 +184,53 @@ export class NativeStack {
     } finally {
       rmSync(this.lockFile, { force: true });
     }
+  }
+
+  /**
+   * For fault suites: signals one component — SIGKILL kills it (wait with `waitGone`), SIGSTOP
+   * freezes it and SIGCONT thaws it. `startAgain` brings a killed one back on its data.
+   */
+  signal(component: StackComponent, sig: NodeJS.Signals): number {
+    const pid = this.readState()?.[component].pid;
+    if (pid === undefined || !isAlive(pid)) throw new StackError(`${component} is not running`);
+    signal(pid, sig);
+    return pid;
+  }
+
+  async waitGone(pid: number): Promise<void> {
+    await pollUntil(() => Promise.resolve(isAlive(pid) ? undefined : true), {
+      timeoutMs: 10_000,
+      intervalMs: 50,
+      what: `process ${pid} to exit`,
+    });
+  }
+
+  /** Starts a killed component again on its data (same ports), and waits until the stack answers. */
+  async startAgain(component: StackComponent, report: (line: string) => void = () => undefined): Promise<void> {
+    const state = this.readState();
+    if (state === undefined) throw new StackError('no stack was started from this state dir');
+    if (isAlive(state[component].pid)) throw new StackError(`${component} is still running`);
+    const java = this.javaFor(component).bin;
+    const next: StackState =
+      component === 'kafka'
+        ? { ...state, kafka: { ...state.kafka, pid: this.startKafka(java) } }
+        : { ...state, registry: { ...state.registry, pid: this.startRegistry(java) } };
+    writeFileSync(this.stateFile, `${JSON.stringify(next, null, 2)}\n`);
+    await this.waitHealthy(next, report);
+  }
+
+  private javaFor(component: StackComponent): ReturnType<typeof findJava> {
+    return component === 'kafka'
+      ? findJava(
+          { min: 17, max: 23, purpose: 'Kafka 3.9', variable: 'STACK_KAFKA_JAVA_HOME' },
+          this.settings.kafkaJavaHome,
+          this.settings.javaHome,
+        )
+      : findJava(
+          { min: 21, purpose: 'Apicurio Registry 3.3', variable: 'STACK_REGISTRY_JAVA_HOME' },
+          this.settings.registryJavaHome,
+          this.settings.javaHome,
+        );
   }
 
   private get kafkaDataDir(): string {

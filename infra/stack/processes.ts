@@ -45,7 +45,8 @@ export function spawnDetached(command: string, args: readonly string[], options:
   }
 }
 
-function signal(pid: number, sig: NodeJS.Signals): void {
+/** Signals a detached child and its process group (SIGKILL, SIGTERM, or SIGSTOP/SIGCONT to freeze and thaw it). */
+export function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     // Detached children lead their own process group; signal the group so helpers go too.
     process.kill(-pid, sig);

@@ -277,6 +277,7 @@ export async function runAlerting(deps: ServiceDeps): Promise<RunningService> {
     step: createDetectorStep({ kafka, topics, decodeKpiRecord, encodeAlert, delivery, logger }),
     delivery,
     logger,
+    outageToleranceMs: config.kafka.outageToleranceMs,
   });
   await runner.start();
   return { died: runner.died, stop: () => runner.stop() };

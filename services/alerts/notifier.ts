@@ -18,13 +18,14 @@
  *   then as they come.
  */
 import { randomUUID } from 'node:crypto';
-import type { Consumer, KafkaMessage, Producer } from 'kafkajs';
+import type { KafkaMessage, Producer } from 'kafkajs';
 import type { Config, WebhookSettings } from '../common/config.ts';
 import { AtLeastOnce } from '../common/at-least-once.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
 import { recordDecoder } from '../common/record-codec.ts';
 import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
-import { createIdempotentProducer, readPartitionsToEnd, topicOffsets, whenConsumerDies } from '../common/kafka.ts';
+import { createIdempotentProducer, readPartitionsToEnd, topicOffsets } from '../common/kafka.ts';
+import { runSupervised } from '../common/consumer-supervisor.ts';
 import { retryWithBackoff } from '../common/retry.ts';
 import type { RunningService, ServiceDeps } from '../common/running-service.ts';
 import type { Decoded } from '../common/step-result.ts';
@@ -139,6 +140,7 @@ class Channel implements StreamStep<AlertRecord, undefined> {
       // Offsets follow deliveries (Outstanding), not reads.
       delivery: new AtLeastOnce(deadLetters, 'by-step'),
       logger: deps.logger,
+      outageToleranceMs: deps.config.kafka.outageToleranceMs,
     });
   }
 
@@ -305,7 +307,11 @@ class Channel implements StreamStep<AlertRecord, undefined> {
 }
 
 /** Keeps the acks and snoozes current: the whole topic first, then as they come. */
-async function followActions(deps: ServiceDeps, topics: Topics, silences: Silences): Promise<Consumer> {
+async function followActions(
+  deps: ServiceDeps,
+  topics: Topics,
+  silences: Silences,
+): Promise<{ died: Promise<Error>; stop(): Promise<void> }> {
   const { kafka, logger } = deps;
   const topic = topics.alertActions.name;
   const decodeAction = recordDecoder(deps.registry, TOPIC_RECORDS.alertActions);
@@ -322,14 +328,12 @@ async function followActions(deps: ServiceDeps, topics: Topics, silences: Silenc
   const partitions = (await topicOffsets(kafka, topic)).map((o) => o.partition);
   await readPartitionsToEnd(kafka, topic, partitions, (_p, key, value) => apply(key, value), 120_000);
   // A group of its own per process, never committed: every instance reads all actions.
-  const consumer = kafka.consumer({ groupId: `${topic}.reader.${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 1_000 });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachMessage: ({ message }) => apply(message.key?.toString() ?? '', message.value),
-  });
-  return consumer;
+  return runSupervised(
+    kafka.consumer({ groupId: `${topic}.reader.${randomUUID()}`, readUncommitted: false, maxWaitTimeInMs: 1_000 }),
+    { topics: [topic], fromBeginning: true },
+    { autoCommit: false, eachMessage: ({ message }) => apply(message.key?.toString() ?? '', message.value) },
+    { name: 'alerts.actions', logger, outageToleranceMs: deps.config.kafka.outageToleranceMs },
+  );
 }
 
 export async function runNotifier(deps: ServiceDeps): Promise<RunningService> {
@@ -345,12 +349,12 @@ export async function runNotifier(deps: ServiceDeps): Promise<RunningService> {
   await deadLetters.connect();
   const channels = config.alerts.webhooks.map((webhook) => new Channel(deps, webhook, silences, deadLetters));
   for (const channel of channels) await channel.start();
-  const died = Promise.race([whenConsumerDies(actions), ...channels.map((channel) => channel.runner.died)]);
+  const died = Promise.race([actions.died, ...channels.map((channel) => channel.runner.died)]);
   return {
     died,
     stop: async () => {
       await Promise.allSettled(channels.map((channel) => channel.runner.stop()));
-      await actions.disconnect();
+      await actions.stop();
       await deadLetters.disconnect();
     },
   };

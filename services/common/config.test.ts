@@ -11,6 +11,7 @@ describe('loadConfig', () => {
       sasl: undefined,
       topicPartitions: 6,
       replicationFactor: 1,
+      outageToleranceMs: 300_000,
     });
     expect(config.collector).toEqual({
       host: '127.0.0.1',
@@ -18,6 +19,7 @@ describe('loadConfig', () => {
       apiKeys: [],
       maxEvents: 500,
       maxBodyBytes: 1_048_576,
+      kafkaTimeoutMs: 10_000,
       connections: { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 65_000, maxConnections: 4096 },
     });
     expect(config.events).toEqual({ maxFutureSkewMs: 300_000, maxPastMs: 365 * 86_400_000 });

@@ -108,6 +108,8 @@ export const envSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: z.coerce.number().int().min(1).max(10_000).default(6),
   KAFKA_REPLICATION_FACTOR: z.coerce.number().int().min(1).max(10).default(1),
   KAFKA_CLIENT_ID: z.string().min(1).default('journeyline'),
+  /** How long a service waits out Kafka unreachable (a broker restarting, a network split) before it stops, naming the cause. */
+  KAFKA_OUTAGE_TOLERANCE_S: z.coerce.number().int().min(1).max(86_400).default(300),
   KAFKA_SSL: bool(false),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().optional(),
@@ -131,6 +133,8 @@ export const envSchema = z.object({
   /** A client must send its headers within this, and its whole request within the next: slow clients are dropped. */
   COLLECTOR_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(10_000),
   COLLECTOR_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /** How long the collector waits for Kafka to acknowledge a request's events before it answers 503 (Kafka down or frozen). */
+  COLLECTOR_KAFKA_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
   /** Connections the collector holds at once (idle keep-alive ones included). */
   COLLECTOR_MAX_CONNECTIONS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
   /** How far in the future an event time may be (sender clock skew) before it is refused. */
@@ -393,6 +397,7 @@ function structure(env: ParsedEnv, cwd: string) {
       sasl,
       topicPartitions: env.KAFKA_TOPIC_PARTITIONS,
       replicationFactor: env.KAFKA_REPLICATION_FACTOR,
+      outageToleranceMs: env.KAFKA_OUTAGE_TOLERANCE_S * 1000,
     },
     collector: {
       host: env.COLLECTOR_HOST,
@@ -400,6 +405,7 @@ function structure(env: ParsedEnv, cwd: string) {
       apiKeys: env.COLLECTOR_API_KEYS,
       maxEvents: env.COLLECTOR_MAX_EVENTS,
       maxBodyBytes: env.COLLECTOR_MAX_BODY_BYTES,
+      kafkaTimeoutMs: env.COLLECTOR_KAFKA_TIMEOUT_MS,
       connections: {
         headersTimeoutMs: env.COLLECTOR_HEADERS_TIMEOUT_MS,
         requestTimeoutMs: env.COLLECTOR_REQUEST_TIMEOUT_MS,

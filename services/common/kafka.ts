@@ -1,9 +1,13 @@
+/**
+ * The Kafka adapter every service shares: clients built from validated settings, topics ensured,
+ * producers (idempotent, transactional, partitioned as the processor's keys are), commits and reads
+ * to the end. Kafka's quirks are answered here once, so no service meets them itself.
+ */
 import {
   AssignerProtocol,
   Kafka,
   logLevel,
   Partitioners,
-  type Consumer,
   type ICustomPartitioner,
   type KafkaConfig,
   type logCreator,
@@ -113,19 +117,6 @@ export async function ensureTopics(kafka: Kafka, settings: Config['kafka'], topi
   } finally {
     await admin.disconnect();
   }
-}
-
-/**
- * Resolves with the error once kafkajs has given up on the consumer (a non-retriable error: it
- * crashed and will not restart itself). The consumer then consumes nothing, so its service is
- * dead and must say so; retriable crashes kafkajs restarts on its own.
- */
-export function whenConsumerDies(consumer: Pick<Consumer, 'on' | 'events'>): Promise<Error> {
-  return new Promise((resolve) => {
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) resolve(payload.error);
-    });
-  });
 }
 
 /**

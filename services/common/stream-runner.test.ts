@@ -81,6 +81,7 @@ function setUp(
     step,
     delivery,
     logger: silent,
+    outageToleranceMs: 300_000,
   });
   return { consumer, delivery, runner };
 }

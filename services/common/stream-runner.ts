@@ -19,13 +19,15 @@
  *   the failure is logged and rethrown, and kafkajs reads the batch again from the committed offset.
  * - A fetch of transaction markers only never reaches eachBatch (every topic we write in
  *   transactions ends in one): the delivery and the step hear of it, to move past them.
- * - `died` resolves once kafkajs has given up on the consumer (it will not restart): the service
- *   is dead and its process must say so. `stop()`: the step's `stopping` (still a member of the
+ * - Transient faults (a broker restarting, Kafka unreachable) are waited out: kafkajs reads the
+ *   batch again, and a consumer it gave up on is started again (consumer-supervisor.ts). `died`
+ *   resolves on a permanent fault or an outage past the tolerance: the service is dead and its
+ *   process must say so, naming the cause. `stop()`: the step's `stopping` (still a member of the
  *   group), then the consumer leaves, then the step's `stopped` and the delivery's release.
  */
 import type { Consumer, ConsumerConfig, EachBatchPayload, KafkaMessage, Message, TopicMessages } from 'kafkajs';
 import { deadLetterMessage } from './dead-letter.ts';
-import { whenConsumerDies } from './kafka.ts';
+import { ConsumerSupervisor } from './consumer-supervisor.ts';
 import type { Logger } from './logger.ts';
 import type { SetAside, StepResult } from './step-result.ts';
 
@@ -116,6 +118,8 @@ export interface StreamRunnerOptions<T, C> {
   readonly step: StreamStep<T, C>;
   readonly delivery: Delivery<C>;
   readonly logger: Logger;
+  /** How long Kafka may be unreachable before the step's service is given up (KAFKA_OUTAGE_TOLERANCE_S). */
+  readonly outageToleranceMs: number;
   readonly partitionsConsumedConcurrently?: number;
 }
 
@@ -138,12 +142,18 @@ export const consumerSettings = (
 export class StreamRunner<T, C> {
   readonly died: Promise<Error>;
   private readonly options: StreamRunnerOptions<T, C>;
+  private readonly supervisor: ConsumerSupervisor;
   private readonly assignment = new Map<string, ReadonlySet<number>>();
   private pauses = 0;
 
   constructor(options: StreamRunnerOptions<T, C>) {
     this.options = options;
-    this.died = whenConsumerDies(options.consumer);
+    this.supervisor = new ConsumerSupervisor(options.consumer, {
+      name: options.step.name,
+      logger: options.logger,
+      outageToleranceMs: options.outageToleranceMs,
+    });
+    this.died = this.supervisor.died;
   }
 
   /** Joins the group and runs; resolves once the consumer runs. */
@@ -164,7 +174,7 @@ export class StreamRunner<T, C> {
     });
     await consumer.connect();
     await consumer.subscribe({ topics: [...topics], fromBeginning: true });
-    await consumer.run({
+    await this.supervisor.run({
       autoCommit: delivery.autoCommit,
       eachBatchAutoResolve: false,
       ...(this.options.partitionsConsumedConcurrently !== undefined && {
@@ -196,6 +206,7 @@ export class StreamRunner<T, C> {
 
   async stop(): Promise<void> {
     const { consumer, delivery, step } = this.options;
+    this.supervisor.stop();
     try {
       await step.stopping?.();
       await consumer.disconnect();

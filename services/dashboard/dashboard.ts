@@ -280,7 +280,12 @@ export async function startDashboard(options: DashboardOptions): Promise<Running
   const settings = options.config.dashboard;
   const token = settings.apiKeys[0];
   if (token === undefined) throw new Error('the dashboard needs a token to open it: set DASHBOARD_API_KEYS (journey start makes one)');
-  const gauges = await startPipelineGauges(options.kafka, options.config.topicPrefix, options.logger);
+  const gauges = await startPipelineGauges(
+    options.kafka,
+    options.config.topicPrefix,
+    options.logger,
+    options.config.kafka.outageToleranceMs,
+  );
   const dashboard = new Dashboard(options, gauges);
   const server = createLimitedServer(
     { headersTimeoutMs: 10_000, requestTimeoutMs: 60_000, keepAliveTimeoutMs: 10_000, maxConnections: 256 },

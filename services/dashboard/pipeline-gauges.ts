@@ -11,7 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import { DEAD_LETTER_HEADERS, identityGroupName, processorGroupName, topicsFor } from '../../schemas/topics.ts';
-import { whenConsumerDies } from '../common/kafka.ts';
+import { runSupervised, type SupervisorOptions } from '../common/consumer-supervisor.ts';
 import type { Logger } from '../common/logger.ts';
 
 export interface DeadLetterSummary {
@@ -69,14 +69,12 @@ const header = (headers: Readonly<Record<string, unknown>> | undefined, name: st
 };
 
 /** The dead letters counted from the topic's start, and the latest few: read by a group of its own, never committed. */
-async function followDeadLetters(kafka: Kafka, topicPrefix: string, topic: string) {
+async function followDeadLetters(kafka: Kafka, topicPrefix: string, topic: string, supervision: SupervisorOptions) {
   const seen = { deadLetters: 0, recent: [] as DeadLetterSummary[] };
-  const consumer = kafka.consumer({ groupId: `${topicPrefix}dashboard.dead-letters.${randomUUID()}`, readUncommitted: false });
-  const died = whenConsumerDies(consumer);
-  try {
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
+  const following = await runSupervised(
+    kafka.consumer({ groupId: `${topicPrefix}dashboard.dead-letters.${randomUUID()}`, readUncommitted: false }),
+    { topics: [topic], fromBeginning: true },
+    {
       autoCommit: false,
       eachBatch: ({ batch }) => {
         seen.deadLetters += batch.messages.length;
@@ -89,15 +87,18 @@ async function followDeadLetters(kafka: Kafka, topicPrefix: string, topic: strin
         seen.recent = [...seen.recent, ...latest].sort((a, b) => a.at.localeCompare(b.at)).slice(-RECENT_DEAD_LETTERS);
         return Promise.resolve();
       },
-    });
-  } catch (error: unknown) {
-    await consumer.disconnect().catch(() => undefined);
-    throw error;
-  }
-  return { seen, died, stop: () => consumer.disconnect() };
+    },
+    supervision,
+  );
+  return { seen, ...following };
 }
 
-export async function startPipelineGauges(kafka: Kafka, topicPrefix: string, logger: Logger): Promise<RunningGauges> {
+export async function startPipelineGauges(
+  kafka: Kafka,
+  topicPrefix: string,
+  logger: Logger,
+  outageToleranceMs: number,
+): Promise<RunningGauges> {
   const topics = topicsFor(topicPrefix);
   const [identityGroup, processorGroup] = [identityGroupName(topicPrefix), processorGroupName(topicPrefix)];
   const admin = kafka.admin();
@@ -134,7 +135,11 @@ export async function startPipelineGauges(kafka: Kafka, topicPrefix: string, log
   }, SAMPLE_EVERY_MS);
   await sample();
 
-  const deadLetters = await followDeadLetters(kafka, topicPrefix, topics.deadLetter.name).catch(async (error: unknown) => {
+  const deadLetters = await followDeadLetters(kafka, topicPrefix, topics.deadLetter.name, {
+    name: 'dashboard.dead_letters',
+    logger,
+    outageToleranceMs,
+  }).catch(async (error: unknown) => {
     clearInterval(timer);
     await admin.disconnect().catch(() => undefined);
     throw error;

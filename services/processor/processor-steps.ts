@@ -36,5 +36,6 @@ export function processorStepRunner<T, S>(
     step: run.step,
     delivery: run.partitions,
     logger: deps.logger,
+    outageToleranceMs: deps.config.kafka.outageToleranceMs,
   });
 }

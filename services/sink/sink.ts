@@ -182,6 +182,7 @@ class Sink implements StreamStep<unknown, undefined> {
       // Positions are the blocks' (intent, then end), committed by writeBlock.
       delivery: new AtLeastOnce(deadLetters, 'by-step'),
       logger: context.logger,
+      outageToleranceMs: context.config.kafka.outageToleranceMs,
       partitionsConsumedConcurrently: context.config.sink.partitionsConcurrently,
     });
     this.context = { ...context, runner: this.runner };

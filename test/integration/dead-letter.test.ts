@@ -84,6 +84,7 @@ describe('dead-letter topic', () => {
       },
       delivery: new AtLeastOnce(deadLetters, 'as-resolved'),
       logger: createLogger('silent'),
+      outageToleranceMs: config.kafka.outageToleranceMs,
     });
     await runner.start();
     await pollUntil(() => Promise.resolve(delivered.length >= 2 ? true : undefined), { timeoutMs: 30_000, what: 'the valid events' });

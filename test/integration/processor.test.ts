@@ -18,44 +18,18 @@ import { processorGroupOf, runProcessor } from '../../services/processor/process
 import { identityGroupOf } from '../../services/processor/identity/identity-step.ts';
 import { EMPTY_COUNTS, kpisOf, type KpiCounts } from '../../services/processor/rules/kpis.ts';
 import type { CustomerProfileRecord, SegmentKpiRecord } from '../../schemas/processor-outputs.ts';
-import { TOPIC_RECORDS, type TopicRecord } from '../../schemas/topic-records.ts';
+import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
 import { DEAD_LETTER_HEADERS, IDENTITY_HEADERS, topicsFor } from '../../schemas/topics.ts';
 import { testConfig, uniqueName } from '../helpers/config.ts';
 import { failingBatchCommits } from '../helpers/faults.ts';
 import { journeys } from '../helpers/journeys.ts';
+import { processorOutputsOf, startProcessorChild } from '../helpers/processor-outputs.ts';
 import { consumeN, readRecords } from '../helpers/kafka.ts';
-import { processorCaughtUp, exited, produceAll, startJourney, stopJourney, testLog } from '../helpers/pipeline.ts';
+import { processorCaughtUp, exited, produceAll, stopJourney, testLog } from '../helpers/pipeline.ts';
 import { sentEvent, type EventFields } from '../helpers/events.ts';
 import type { EventType } from '../../schemas/event-contract.ts';
 
 const processedAll = (kafka: Kafka, config: Config, timeoutMs?: number) => processorCaughtUp(kafka, config.topicPrefix, timeoutMs);
-
-/** Everything committed to the processor's output topics, reduced to what a reader keeps. */
-async function outputsOf(kafka: Kafka, config: Config) {
-  const topics = topicsFor(config.topicPrefix);
-  const partitions = Array.from({ length: config.kafka.topicPartitions }, (_, i) => i);
-  const registry = createRegistry(config.registry);
-  // As JSON text: compared whole, and sorted.
-  const read = async <T>(topic: string, contract: TopicRecord<T>) =>
-    (await readRecords(kafka, registry, topic, contract, partitions)).map(({ key, value }) => ({
-      key,
-      value: value === null ? null : JSON.stringify(value),
-    }));
-  const latest = (records: { key: string; value: string | null }[]) => new Map(records.map((r) => [r.key, r.value]));
-  const transitions = (await read(topics.stageTransitions.name, TOPIC_RECORDS.stageTransitions)).map((r) => r.value ?? '').sort();
-  const profiles = [...latest(await read(topics.customerProfiles.name, TOPIC_RECORDS.customerProfiles))].sort(([a], [b]) =>
-    a.localeCompare(b),
-  );
-  const kpis = [...latest(await read(topics.segmentKpis.name, TOPIC_RECORDS.segmentKpis))]
-    .map(([key, value]) => {
-      const { revision: _revision, ...partial } = JSON.parse(value ?? '{}') as SegmentKpiRecord;
-      return [key, partial] as const;
-    })
-    .sort(([a], [b]) => a.localeCompare(b));
-  // Every record, not the latest per customer: a record published twice would show.
-  const atRisk = (await read(topics.customersAtRisk.name, TOPIC_RECORDS.customersAtRisk)).map((r) => r.value ?? '').sort();
-  return { transitions, profiles, kpis, atRisk };
-}
 
 /** Sums the partials of every partition into one window's KPIs, as the sink and alerts do. */
 function windowKpis(partials: readonly SegmentKpiRecord[], segment: string, day: string) {
@@ -69,14 +43,6 @@ function windowKpis(partials: readonly SegmentKpiRecord[], segment: string, day:
   }
   return kpisOf({ ...EMPTY_COUNTS, ...(counts as Partial<KpiCounts>), revenueMinor: revenue });
 }
-
-/** A processor process; its log is kept so a failure can show what the process saw. */
-const startChild = (config: Config, log: { push: (line: string) => void }, env: Record<string, string> = {}) =>
-  startJourney(
-    ['run', 'processor'],
-    { TOPIC_PREFIX: config.topicPrefix, PROCESSOR_MAX_BYTES_PER_PARTITION: '8192', PROCESSOR_SESSION_TIMEOUT_MS: '6000', ...env },
-    log,
-  );
 
 /** A test's log, streamed to a file as it happens: a test that times out never reaches a catch block. */
 describe('journey processor', () => {
@@ -121,7 +87,7 @@ describe('journey processor', () => {
 
     running.push(await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') }));
     await processedAll(kafka, config);
-    const { transitions, profiles, kpis } = await outputsOf(kafka, config);
+    const { transitions, profiles, kpis } = await processorOutputsOf(kafka, config);
 
     expect(
       transitions
@@ -235,7 +201,7 @@ describe('journey processor', () => {
 
     running.push(await runProcessor({ kafka, registry: createRegistry(config.registry), config, logger: createLogger('silent') }));
     await processedAll(kafka, config);
-    const { profiles } = await outputsOf(kafka, config);
+    const { profiles } = await processorOutputsOf(kafka, config);
     expect(profiles.map(([key]) => key)).toEqual(['مریم']);
     const dead = (await consumeN(kafka, topics.deadLetter.name, 3)).map((m) => ({
       key: m.key?.toString(),
@@ -342,7 +308,7 @@ describe('journey processor', () => {
       await processedAll(kafka, failing, 120_000);
       // Stopped, each has published the days ahead it held back.
       await Promise.all([uninterrupted.stop(), replaying.stop()]);
-      const [after, expected] = await Promise.all([outputsOf(kafka, failing), outputsOf(kafka, reference)]);
+      const [after, expected] = await Promise.all([processorOutputsOf(kafka, failing), processorOutputsOf(kafka, reference)]);
       expect(after.transitions.length).toBeGreaterThan(60);
       expect(after).toEqual(expected);
     },
@@ -395,12 +361,12 @@ async function killAndCompare(
     const kafka = createKafka(killed.kafka, undefined);
 
     phase('produced');
-    const uninterrupted = startChild(reference, log);
+    const uninterrupted = startProcessorChild(reference, log);
     await processedAll(kafka, reference);
     await stopJourney(uninterrupted);
 
     phase('reference done');
-    const victim = startChild(killed, log, killedEnv);
+    const victim = startProcessorChild(killed, log, killedEnv);
     if (threads > 1) {
       const killedTopics = topicsFor(killed.topicPrefix);
       await pollUntil(
@@ -432,12 +398,12 @@ async function killAndCompare(
     phase(`killed at ${(progress * 100).toFixed(0)}% committed`);
     expect(progress).toBeLessThan(1); // the kill landed mid-stream
 
-    const restarted = startChild(killed, log, killedEnv);
+    const restarted = startProcessorChild(killed, log, killedEnv);
     await processedAll(kafka, killed, 180_000);
     phase('restarted run done');
     await stopJourney(restarted);
 
-    const [after, expected] = await Promise.all([outputsOf(kafka, killed), outputsOf(kafka, reference)]);
+    const [after, expected] = await Promise.all([processorOutputsOf(kafka, killed), processorOutputsOf(kafka, reference)]);
     expect(after.transitions.length).toBeGreaterThan(150);
     expect(after.transitions).toEqual(expected.transitions);
     expect(after.profiles).toEqual(expected.profiles);
