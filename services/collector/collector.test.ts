@@ -7,7 +7,7 @@ import net from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../common/config.ts';
 import { createLogger } from '../common/logger.ts';
-import { startCollector, type RunningCollector } from './collector.ts';
+import { handleEvents, startCollector, type RunningCollector } from './collector.ts';
 
 const KEY = 'collector-test-key-0123456789';
 const settings = loadConfig({
@@ -28,7 +28,7 @@ async function collector(): Promise<{ host: string; port: number }> {
     sink: { send: () => Promise.resolve({ accepted: 0, rejected: 0, results: [] }) },
     ready: () => {
       readinessChecks++;
-      return Promise.resolve(true);
+      return Promise.resolve({ ready: true, dependencies: { kafka: 'up', registry: 'up' } });
     },
   });
   const url = new URL(running.url);
@@ -126,5 +126,18 @@ describe('the collector under abuse', () => {
       answers.push(...(await Promise.all(Array.from({ length: 10 }, () => fetch(`http://${host}:${port}/readyz`).then((r) => r.status)))));
     }
     expect([answers.length, new Set(answers), readinessChecks]).toEqual([50, new Set([200]), 1]);
+  });
+});
+
+describe('the collector with Kafka gone', () => {
+  it('answers 503 once Kafka has not acknowledged in COLLECTOR_KAFKA_TIMEOUT_MS, never 202', async () => {
+    const patient = loadConfig({ COLLECTOR_KAFKA_TIMEOUT_MS: '100' }).collector;
+    const frozen = { send: () => new Promise<never>(() => undefined) };
+    const reply = await handleEvents(Buffer.from('[{"type":"page_view"}]'), { settings: patient, sink: frozen });
+    expect({ status: reply.status, retryAfter: reply.headers?.['retry-after'], error: reply.body.error }).toEqual({
+      status: 503,
+      retryAfter: '5',
+      error: 'events could not be stored (Kafka unavailable); none were accepted, retry the request',
+    });
   });
 });

@@ -2,17 +2,20 @@
  * HTTP edge over the producer library.
  *   POST /v1/events  one event or an array; Authorization: Bearer <key>
  *   GET  /healthz    the process is up
- *   GET  /readyz     Kafka and the schema registry answer
+ *   GET  /readyz     Kafka and the schema registry answer: each named up, slow or down
  *
  * Answers: 202 with per-event results when at least one event was accepted; 422 with the same
  * body when none was; 400 for a body that is not JSON or not events; 401 bad key; 413 too large
- * or too many events; 415 not JSON content; 503 when Kafka refused the batch (nothing was
- * accepted; retrying is safe because event_ids are idempotency keys).
+ * or too many events; 415 not JSON content; 503 when Kafka refused the batch or did not
+ * acknowledge it in time (nothing counts as accepted; retrying is safe because event_ids are
+ * idempotency keys).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Config } from '../common/config.ts';
 import { BodyTooLarge, closeServer, createLimitedServer, listen, presentedSecret, readBody, secretMatcher } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
+import { DeadlineExceeded, withinDeadline } from '../common/poll.ts';
+import { readinessReply, type ReadinessReport } from '../common/readiness.ts';
 import { ProduceError, type SendOutcome } from '../producer/event-producer.ts';
 
 export interface EventSink {
@@ -23,8 +26,8 @@ export interface CollectorDeps {
   readonly settings: Config['collector'];
   readonly sink: EventSink;
   readonly logger: Logger;
-  /** Resolves true when downstream (Kafka, registry) answers. */
-  readonly ready: () => Promise<boolean>;
+  /** Whether downstream (Kafka, the registry, the services of this process) answers, each named. */
+  readonly ready: () => Promise<ReadinessReport>;
 }
 
 export interface Reply {
@@ -69,9 +72,10 @@ export async function handleEvents(body: Buffer, deps: { settings: Config['colle
   }
   let outcome: SendOutcome;
   try {
-    outcome = await deps.sink.send(inputs);
+    // Kafka gone or frozen: the client hears so in time, never a 202 for what Kafka did not acknowledge.
+    outcome = await withinDeadline(deps.sink.send(inputs), deps.settings.kafkaTimeoutMs, 'Kafka acknowledging the events');
   } catch (error: unknown) {
-    if (error instanceof ProduceError) {
+    if (error instanceof ProduceError || error instanceof DeadlineExceeded) {
       return fail(503, 'events could not be stored (Kafka unavailable); none were accepted, retry the request', { 'retry-after': '5' });
     }
     throw error;
@@ -93,11 +97,11 @@ function write(res: ServerResponse, reply: Reply): void {
 const READY_CACHE_MS = 2_000;
 
 /** `check` at most once per `ttlMs`, callers in between sharing its answer (and its wait). */
-function cachedReadiness(check: () => Promise<boolean>, ttlMs: number): () => Promise<boolean> {
-  let last: { at: number; answer: Promise<boolean> } | undefined;
+function cachedReadiness(check: () => Promise<ReadinessReport>, ttlMs: number): () => Promise<ReadinessReport> {
+  let last: { at: number; answer: Promise<ReadinessReport> } | undefined;
   return () => {
     const now = Date.now();
-    if (last === undefined || now - last.at >= ttlMs) last = { at: now, answer: check().catch(() => false) };
+    if (last === undefined || now - last.at >= ttlMs) last = { at: now, answer: check() };
     return last.answer;
   };
 }
@@ -115,11 +119,7 @@ export async function startCollector(deps: CollectorDeps): Promise<RunningCollec
   const route = async (req: IncomingMessage): Promise<Reply> => {
     const path = new URL(req.url ?? '/', 'http://collector').pathname;
     if (path === '/healthz') return { status: 200, body: { status: 'ok' } };
-    if (path === '/readyz') {
-      return (await ready())
-        ? { status: 200, body: { status: 'ready' } }
-        : fail(503, 'not ready: Kafka, the schema registry or a service of this process does not answer');
-    }
+    if (path === '/readyz') return readinessReply(await ready());
     if (path !== '/v1/events') return fail(404, `no route ${path}`);
     if (req.method !== 'POST') return fail(405, 'use POST', { allow: 'POST' });
     const refused = admitEvents({ contentType: req.headers['content-type'], keyMatches: keyMatches(presentedSecret(req)) });

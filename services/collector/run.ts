@@ -3,7 +3,7 @@ import type { Config } from '../common/config.ts';
 import { createKafka } from '../common/kafka.ts';
 import { basicAuthorization } from '../common/http.ts';
 import type { Logger } from '../common/logger.ts';
-import { withinDeadline } from '../common/poll.ts';
+import { DependencyProbe, readinessOf } from '../common/readiness.ts';
 import { createRegistry } from '../common/registry.ts';
 import { topicsFor } from '../../schemas/topics.ts';
 import { EventProducer } from '../producer/event-producer.ts';
@@ -26,14 +26,22 @@ export async function runCollector(config: Config, logger: Logger, healthy: () =
   const registryAuth = config.registry.auth
     ? { authorization: basicAuthorization(config.registry.auth.username, config.registry.auth.password) }
     : undefined;
-  const ready = async () => {
-    if (!healthy()) return false;
-    const [cluster, subjects] = await Promise.all([
-      withinDeadline(admin.describeCluster(), 3_000, 'describing the Kafka cluster'),
-      fetch(`${config.registry.url}/subjects`, { signal: AbortSignal.timeout(3_000), ...(registryAuth && { headers: registryAuth }) }),
-    ]);
-    return cluster.brokers.length > 0 && subjects.ok;
+  const probe = { timeoutMs: 3_000, downAfterMs: 15_000 };
+  const probes = {
+    kafka: new DependencyProbe(async () => (await admin.describeCluster()).brokers.length > 0, probe),
+    registry: new DependencyProbe(
+      async () =>
+        (
+          await fetch(`${config.registry.url}/subjects`, {
+            // The probe counts as slow after 3 s; a registry that never answers is let go of later.
+            signal: AbortSignal.timeout(30_000),
+            ...(registryAuth && { headers: registryAuth }),
+          })
+        ).ok,
+      probe,
+    ),
   };
+  const ready = () => readinessOf(probes, healthy() ? [] : ['services']);
   const collector = await startCollector({
     settings: config.collector,
     sink: producer,

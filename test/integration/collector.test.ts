@@ -135,7 +135,7 @@ describe('health', () => {
       200,
       { status: 'ok' },
       200,
-      { status: 'ready' },
+      { status: 'ready', dependencies: { kafka: 'up', registry: 'up' } },
     ]);
   });
 });
