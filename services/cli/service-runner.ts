@@ -22,6 +22,7 @@ import { runAlerting } from '../alerts/alerting.ts';
 import { runNotifier } from '../alerts/notifier.ts';
 import { runSink } from '../sink/sink.ts';
 import { runGenerator } from '../generator/run.ts';
+import { Signals } from './signals.ts';
 import { UsageError } from './usage-error.ts';
 import { DEMO_SEGMENTS } from './generate-args.ts';
 
@@ -32,15 +33,13 @@ export const say = (line: string) => {
 /** How a run ends: a signal asked it to, or one of its services died. */
 type Ending = { readonly signal: NodeJS.Signals } | { readonly died: string; readonly error: Error };
 
-function untilStopped(services: readonly RunningService[]): Promise<Ending> {
+function untilStopped(services: readonly RunningService[], signals: Signals): Promise<Ending> {
   // A pending promise alone does not keep Node running; this timer does, until the run ends.
   const keepAlive = setInterval(() => undefined, 1 << 30);
   return new Promise<Ending>((resolve) => {
-    const onSignal = (signal: NodeJS.Signals) => {
+    void signals.first.then((signal) => {
       resolve({ signal });
-    };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    });
     for (const service of services) {
       void service.died?.then((error) => {
         resolve({ died: service.name, error });
@@ -53,7 +52,7 @@ function untilStopped(services: readonly RunningService[]): Promise<Ending> {
 
 /** One deployable as the CLI runs it (or the demo traffic): what to print once it is up, how it can die, how to stop it. */
 interface RunningService {
-  readonly name: ServiceName | 'demo';
+  readonly name: ServiceName | 'demo' | 'starting';
   /** Lines for `journey start` to print once everything is up. */
   readonly about: readonly string[];
   /** Resolves if the service stops for good on its own; then the whole process stops, exit 1. */
@@ -190,16 +189,28 @@ async function runServices(
   config: Config,
   logger: Logger,
   announce: (services: readonly RunningService[]) => void,
-  extras: readonly ServiceFactory[] = [],
+  options: { readonly extras?: readonly ServiceFactory[]; readonly signals?: Signals } = {},
 ): Promise<number> {
+  const signals = options.signals ?? new Signals();
   const running: RunningService[] = [];
   let dead: string | undefined;
   let ending: Ending | undefined;
   try {
-    for (const factory of [...names.map((name) => SERVICES[name]), ...extras])
-      running.push(await factory(config, logger, () => dead === undefined));
-    announce(running);
-    ending = await untilStopped(running);
+    for (const factory of [...names.map((name) => SERVICES[name]), ...(options.extras ?? [])]) {
+      const starting = factory(config, logger, () => dead === undefined);
+      const started = await signals.unlessSignalled(starting);
+      if ('signal' in started) {
+        // Stopped first (the last started), once it is up.
+        running.push({ name: 'starting', about: [], stop: async () => (await starting.catch(() => undefined))?.stop() });
+        ending = started;
+        break;
+      }
+      running.push(started.value);
+    }
+    if (ending === undefined) {
+      announce(running);
+      ending = await untilStopped(running, signals);
+    }
     if ('died' in ending) {
       dead = ending.died;
       logger.fatal(
@@ -225,7 +236,15 @@ export async function start(args: readonly string[]): Promise<number> {
   // The development launcher is loaded here only: `journey run` in a production image needs no infra/.
   const { acquireStack } = await import('../../infra/stack/acquire.ts');
   const { endpointsAsEnv } = await import('../../infra/stack/endpoints.ts');
-  const stack = await acquireStack(loadConfig(), process.env, say);
+  const signals = new Signals();
+  const acquiring = acquireStack(loadConfig(), process.env, say);
+  const acquired = await signals.unlessSignalled(acquiring);
+  if ('signal' in acquired) {
+    say(`${acquired.signal}: stopping the stack once it has started`);
+    await (await acquiring).release();
+    return 0;
+  }
+  const stack = acquired.value;
   try {
     // The services see the acquired endpoints exactly as a production deployment would.
     const env = { ...process.env, ...endpointsAsEnv(stack.endpoints) };
@@ -258,7 +277,7 @@ export async function start(args: readonly string[]): Promise<number> {
         }
         say('running; Ctrl-C to stop');
       },
-      values.demo ? [demoTraffic] : [],
+      { extras: values.demo ? [demoTraffic] : [], signals },
     );
   } finally {
     await stack.release();
