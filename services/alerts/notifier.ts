@@ -18,13 +18,14 @@
  *   then as they come.
  */
 import { randomUUID } from 'node:crypto';
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import type { Config, WebhookSettings } from '../common/config.ts';
 import { AtLeastOnce } from '../common/at-least-once.ts';
 import { deadLetterMessage } from '../common/dead-letter.ts';
 import { recordDecoder } from '../common/record-codec.ts';
 import { TOPIC_RECORDS } from '../../schemas/topic-records.ts';
-import { createIdempotentProducer, readPartitionsToEnd, topicOffsets } from '../common/kafka.ts';
+import { readPartitionsToEnd, topicOffsets } from '../common/kafka.ts';
+import { RenewingProducer, type SendingProducer } from '../common/renewing-producer.ts';
 import { runSupervised } from '../common/consumer-supervisor.ts';
 import { retryWithBackoff } from '../common/retry.ts';
 import type { RunningService, ServiceDeps } from '../common/running-service.ts';
@@ -120,10 +121,10 @@ class Channel implements StreamStep<AlertRecord, undefined> {
   private readonly deps: ServiceDeps;
   private readonly webhook: WebhookSettings;
   private readonly silences: Silences;
-  private readonly deadLetters: Producer;
+  private readonly deadLetters: SendingProducer;
   private readonly decodeAlert: (message: KafkaMessage) => Promise<Decoded<AlertRecord>>;
 
-  constructor(deps: ServiceDeps, webhook: WebhookSettings, silences: Silences, deadLetters: Producer) {
+  constructor(deps: ServiceDeps, webhook: WebhookSettings, silences: Silences, deadLetters: SendingProducer) {
     this.deps = deps;
     this.decodeAlert = recordDecoder(deps.registry, TOPIC_RECORDS.alerts);
     this.webhook = webhook;
@@ -345,7 +346,7 @@ export async function runNotifier(deps: ServiceDeps): Promise<RunningService> {
   const topics = topicsFor(config.topicPrefix);
   const silences = noSilences();
   const actions = await followActions(deps, topics, silences);
-  const deadLetters = createIdempotentProducer(kafka);
+  const deadLetters = RenewingProducer.idempotent(kafka);
   await deadLetters.connect();
   const channels = config.alerts.webhooks.map((webhook) => new Channel(deps, webhook, silences, deadLetters));
   for (const channel of channels) await channel.start();

@@ -7,15 +7,16 @@
  * the notifier's oldest undelivered record), through the runner's `commitOffset`.
  * A crash re-reads from the last commit, so a step must take a batch twice without harm.
  */
-import type { Producer, TopicMessages } from 'kafkajs';
+import type { TopicMessages } from 'kafkajs';
+import type { SendingProducer } from './renewing-producer.ts';
 import type { Delivery } from './stream-runner.ts';
 
 export class AtLeastOnce implements Delivery<undefined> {
   readonly autoCommit: boolean;
-  private readonly producer: Producer;
+  private readonly producer: SendingProducer;
 
-  /** `producer`: idempotent (createIdempotentProducer), connected and disconnected by the caller. */
-  constructor(producer: Producer, offsets: 'as-resolved' | 'by-step') {
+  /** `producer`: idempotent (a RenewingProducer), connected and disconnected by the caller. */
+  constructor(producer: SendingProducer, offsets: 'as-resolved' | 'by-step') {
     this.producer = producer;
     this.autoCommit = offsets === 'as-resolved';
   }

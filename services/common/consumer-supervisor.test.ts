@@ -110,6 +110,15 @@ describe('isTransientFault', () => {
       ['a socket refused', new Error('fetch failed', { cause: refused })],
       ['a registry answering 503', Object.assign(new Error('Service Unavailable'), { status: 503 })],
       ['a fenced producer', kafkajsError('KafkaJSProtocolError', 'fenced', { type: 'INVALID_PRODUCER_EPOCH', retriable: false })],
+      [
+        'a member expired while the broker was frozen',
+        kafkajsError('KafkaJSNonRetriableError', 'x', {
+          cause: kafkajsError('KafkaJSProtocolError', 'The coordinator is not aware of this member', {
+            type: 'UNKNOWN_MEMBER_ID',
+            retriable: false,
+          }),
+        }),
+      ],
       ['a retriable protocol error', kafkajsError('KafkaJSProtocolError', 'not coordinator', { type: 'NOT_COORDINATOR', retriable: true })],
       [
         'an authorization failure',
@@ -127,6 +136,7 @@ describe('isTransientFault', () => {
       ['a socket refused', true],
       ['a registry answering 503', true],
       ['a fenced producer', true],
+      ['a member expired while the broker was frozen', true],
       ['a retriable protocol error', true],
       ['an authorization failure', false],
       ['a bug under a connection error', false],

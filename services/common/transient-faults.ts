@@ -22,15 +22,32 @@ const TRANSIENT_KAFKA_ERRORS: ReadonlySet<string> = new Set([
 ]);
 
 /**
- * Protocol errors kafkajs does not retry that a new producer or a new attempt gets past: a
- * transaction the broker aborted and fenced while its commit was delayed by an outage.
+ * Protocol errors kafkajs does not retry that a new attempt gets past: a member the coordinator
+ * expired while the broker was frozen (its next commit or heartbeat: rejoin the group), and a
+ * transaction the broker aborted and fenced while its commit was delayed (a new producer).
  */
 const TRANSIENT_PROTOCOL_TYPES: ReadonlySet<string> = new Set([
+  'UNKNOWN_MEMBER_ID',
+  'ILLEGAL_GENERATION',
+  'REBALANCE_IN_PROGRESS',
   'INVALID_PRODUCER_EPOCH',
   'PRODUCER_FENCED',
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
   'INVALID_TXN_STATE',
   'TRANSACTION_COORDINATOR_FENCED',
   'UNKNOWN_PRODUCER_ID',
+]);
+
+/**
+ * What an idempotent or transactional producer cannot get past itself: the broker lost track of its
+ * sequence (a request timed out while the broker was frozen, and was written after all) or of its
+ * id. Only a new producer (a new producer id) sends again.
+ */
+const PRODUCER_STATE_LOST: ReadonlySet<string> = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'UNKNOWN_PRODUCER_ID',
+  'INVALID_PRODUCER_EPOCH',
+  'PRODUCER_FENCED',
 ]);
 
 /** Programming errors: retrying them only hides them. */
@@ -60,6 +77,14 @@ export function isTransientFault(error: unknown): boolean {
   const chain = [...chainOf(error)];
   if (chain.some((link) => link instanceof Error && BUGS.has(link.name))) return false;
   return chain.some(isTransientLink);
+}
+
+/** Whether a failed send leaves the producer unable to send again: it must be replaced. */
+export function producerStateLost(error: unknown): boolean {
+  return [...chainOf(error)].some((link) => {
+    const type = (link as { type?: unknown } | null)?.type;
+    return typeof type === 'string' && PRODUCER_STATE_LOST.has(type);
+  });
 }
 
 /** The innermost message of an error's chain: what an operator needs to read. */

@@ -13,8 +13,9 @@
  */
 import type { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import avro from 'avsc';
-import type { Kafka, Message, Producer } from 'kafkajs';
-import { createIdempotentProducer, ensureTopics } from '../common/kafka.ts';
+import type { Kafka, Message } from 'kafkajs';
+import { ensureTopics } from '../common/kafka.ts';
+import { RenewingProducer } from '../common/renewing-producer.ts';
 import type { Config } from '../common/config.ts';
 import {
   JOURNEY_EVENT_AVSC,
@@ -90,10 +91,10 @@ const JOURNEY_EVENT_TYPE = avro.Type.forSchema(JOURNEY_EVENT_AVSC as avro.Schema
 
 export class EventProducer {
   private readonly options: EventProducerOptions;
-  private readonly producer: Producer;
+  private readonly producer: RenewingProducer;
   private readonly encode: (event: AvroJourneyEvent) => Buffer;
 
-  private constructor(options: EventProducerOptions, producer: Producer, schemaId: number) {
+  private constructor(options: EventProducerOptions, producer: RenewingProducer, schemaId: number) {
     this.options = options;
     this.producer = producer;
     // The schema this build registered, by the id the registry gave it: no lookup per event.
@@ -104,7 +105,7 @@ export class EventProducer {
   static async connect(options: EventProducerOptions): Promise<EventProducer> {
     await ensureTopics(options.kafka, options.kafkaSettings, [options.topics.events, options.topics.deadLetter]);
     const schemaId = await registerEventSchema(options.registry, options.topics);
-    const producer = createIdempotentProducer(options.kafka);
+    const producer = RenewingProducer.idempotent(options.kafka);
     await producer.connect();
     return new EventProducer(options, producer, schemaId);
   }

@@ -16,11 +16,12 @@
  *   with the reason.
  * - The derived topics are read read_committed: aborted processor transactions never land.
  */
-import type { KafkaMessage, Producer } from 'kafkajs';
+import type { KafkaMessage } from 'kafkajs';
 import { AtLeastOnce } from '../common/at-least-once.ts';
 import { insertClientsFor, insertRows, type ClickHouseClient } from '../common/clickhouse.ts';
 import type { Config } from '../common/config.ts';
-import { createIdempotentProducer, ensureTopics } from '../common/kafka.ts';
+import { ensureTopics } from '../common/kafka.ts';
+import { RenewingProducer, type SendingProducer } from '../common/renewing-producer.ts';
 import type { Logger } from '../common/logger.ts';
 import { isRetryableClickHouseError, retryWithBackoff } from '../common/retry.ts';
 import { Pool } from '../common/pool.ts';
@@ -166,7 +167,7 @@ class Sink implements StreamStep<unknown, undefined> {
       readonly consumer: StreamConsumer;
       readonly topics: Topics;
       readonly groupId: string;
-      readonly deadLetters: Producer;
+      readonly deadLetters: SendingProducer;
       /** Closes the clients the sink was given, once the consumer has left. */
       readonly close: () => Promise<void>;
     },
@@ -272,7 +273,7 @@ export async function runSink({ kafka, registry, clickhouse, config, logger, ins
   const admin = kafka.admin();
   await admin.connect();
   const { clusterId } = await admin.describeCluster();
-  const deadLetters: Producer = createIdempotentProducer(kafka);
+  const deadLetters = RenewingProducer.idempotent(kafka);
   await deadLetters.connect();
   const inserters = insertClientsFor(config.clickhouse, clickhouse, config.sink.partitionsConcurrently);
   const sink = new Sink({
