@@ -101,23 +101,13 @@ export class FaultCluster {
     this.children.set(service, child);
   }
 
-  /** SIGKILLs a service and waits until it is gone. */
-  async killService(service: ServiceName): Promise<void> {
+  /** Ends a service — SIGKILL as a crash does, SIGTERM as an operator does (it finishes what it holds) — and waits until it has exited. */
+  async endService(service: ServiceName, signal: 'SIGKILL' | 'SIGTERM'): Promise<void> {
     const child = this.children.get(service);
     this.children.delete(service);
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await gone;
-  }
-
-  /** Stops a service as an operator would (SIGTERM: it finishes what it holds), and waits until it has. */
-  async stopService(service: ServiceName): Promise<void> {
-    const child = this.children.get(service);
-    this.children.delete(service);
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await gone;
   }
 

@@ -43,7 +43,7 @@ const freeze =
 const serviceKill =
   (service: ServiceName): Fault['inject'] =>
   async (cluster) => {
-    await cluster.killService(service);
+    await cluster.endService(service, 'SIGKILL');
     await sleep(2);
     cluster.startService(service);
   };

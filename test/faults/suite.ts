@@ -259,7 +259,7 @@ export async function runFaultSuite(options: SuiteOptions, progress: (line: stri
     await caughtUp(kafka, sinkGroupOf(cluster.config), [topicsFor(prefix).events.name], 600_000);
     await sampling.stop();
     writeFileSync(path.join(options.logDir, 'samples.jsonl'), sampling.samples.map((sample) => JSON.stringify(sample)).join('\n'));
-    await cluster.stopService('processor');
+    await cluster.endService('processor', 'SIGTERM');
     // What the processor published on its way out reaches ClickHouse too.
     await caughtUp(kafka, sinkGroupOf(cluster.config), [topicsFor(prefix).stageTransitions.name], 120_000);
 
