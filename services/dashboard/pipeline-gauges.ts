@@ -12,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import { DEAD_LETTER_HEADERS, identityGroupName, processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { runSupervised, type SupervisorOptions } from '../common/consumer-supervisor.ts';
+import type { DependencyState } from '../common/readiness.ts';
 import type { Logger } from '../common/logger.ts';
 
 export interface DeadLetterSummary {
@@ -30,6 +31,11 @@ export interface LiveSample {
 export interface LiveGauges {
   /** When Kafka last answered; null before the first answer. */
   readonly sampledAt: string | null;
+  /**
+   * Kafka as the sampler finds it: down once a sample failed or waited 15 s, slow while one has
+   * waited 5 s (a box busy with its own load is not an outage), else up.
+   */
+  readonly kafka: DependencyState;
   readonly eventsPerSecond: number | null;
   readonly eventsTotal: number | null;
   readonly processorLag: number | null;
@@ -46,6 +52,8 @@ export interface RunningGauges {
 }
 
 const SAMPLE_EVERY_MS = 2_000;
+const SLOW_AFTER_MS = 5_000;
+const DOWN_AFTER_MS = 15_000;
 const SAMPLES_KEPT = 150;
 const RECENT_DEAD_LETTERS = 8;
 
@@ -109,7 +117,14 @@ export async function startPipelineGauges(
   let sampledAt: string | null = null;
   let eventsTotal: number | null = null;
   let failing = false;
+  let sampleSince: number | undefined;
+  const kafkaState = (): DependencyState => {
+    if (failing) return 'down';
+    const waited = sampleSince === undefined ? 0 : Date.now() - sampleSince;
+    return waited >= DOWN_AFTER_MS ? 'down' : waited >= SLOW_AFTER_MS ? 'slow' : 'up';
+  };
   const sample = async () => {
+    sampleSince = Date.now();
     try {
       // Not yet counted: events the identity step has not resolved, and resolved ones the journey step has not counted.
       const { end, lag: unresolved } = await offsetsOf(admin, topics.events.name, identityGroup);
@@ -127,6 +142,8 @@ export async function startPipelineGauges(
       // The panel shows how old its numbers are; one log line per outage, not one per sample.
       if (!failing) logger.warn({ event: 'dashboard.gauges_failed', err: error }, 'cannot read offsets for the live panel');
       failing = true;
+    } finally {
+      sampleSince = undefined;
     }
   };
   let sampling = Promise.resolve();
@@ -148,6 +165,7 @@ export async function startPipelineGauges(
   return {
     read: () => ({
       sampledAt,
+      kafka: kafkaState(),
       eventsPerSecond: samples.at(-1)?.eventsPerSecond ?? null,
       eventsTotal,
       processorLag: samples.at(-1)?.processorLag ?? null,

@@ -41,7 +41,8 @@ export function runJourney(
     execFile(
       process.execPath,
       [JOURNEY, ...args],
-      { env: { ...process.env, ...inject('stackEnv'), QUERY_API_KEYS: TEST_QUERY_TOKEN, ...env } },
+      // A command that never ends fails the test that ran it, with what it printed, instead of hanging it.
+      { env: { ...process.env, ...inject('stackEnv'), QUERY_API_KEYS: TEST_QUERY_TOKEN, ...env }, timeout: 120_000, killSignal: 'SIGKILL' },
       (error, stdout, stderr) => {
         resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr });
       },

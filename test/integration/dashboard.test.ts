@@ -318,6 +318,8 @@ describe('the dashboard', () => {
     });
     expect(await page.$eval('#processor-lag', (e) => (e as HTMLElement).dataset.value)).toBe('0');
     expect(Number(await page.$eval('#events-per-second', (e) => (e as HTMLElement).dataset.value))).toBeGreaterThanOrEqual(0);
+    // Kafka answers: the panel says nothing of an outage, however long the page waited for its data.
+    expect(await page.$eval('#live-stale', (e) => (e as HTMLElement).hidden)).toBe(true);
     mkdirSync(SCREENSHOTS, { recursive: true });
     await wholeRange(page);
     await page.screenshot({ path: path.join(SCREENSHOTS, 'dashboard-en.png'), fullPage: true });

@@ -154,10 +154,10 @@ function renderLive(live) {
   $('#processor-lag').dataset.value = String(live.processorLag ?? '');
   $('#dead-letters').textContent = format.number(live.deadLetters, 0);
   $('#dead-letters').dataset.value = String(live.deadLetters);
+  // The server says whether Kafka is slow or down: this page's own wait for its data is no outage.
   const stale = $('#live-stale');
-  const age = live.sampledAt === null ? Infinity : Date.now() - Date.parse(live.sampledAt);
-  stale.hidden = age < 10_000;
-  stale.textContent = `${t(state.locale, 'liveStale')} ${live.sampledAt === null ? '–' : format.time(live.sampledAt)}`;
+  stale.hidden = live.kafka === 'up';
+  stale.textContent = `${t(state.locale, live.kafka === 'slow' ? 'liveSlow' : 'liveStale')} ${live.sampledAt === null ? '–' : format.time(live.sampledAt)}`;
   const list = $('#recent-dead-letters ul');
   list.replaceChildren(
     ...live.recentDeadLetters.map((d) => el('li', { dir: 'auto' }, `${format.time(d.at)} · ${d.stage} · ${d.sourceTopic}: ${d.reason}`)),
