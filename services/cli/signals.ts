@@ -5,21 +5,12 @@
 export class Signals {
   /** The first signal heard. */
   readonly first: Promise<NodeJS.Signals>;
-  private heard: NodeJS.Signals | undefined;
 
   constructor() {
     this.first = new Promise((resolve) => {
-      const onSignal = (signal: NodeJS.Signals) => {
-        this.heard ??= signal;
-        resolve(signal);
-      };
-      process.on('SIGINT', onSignal);
-      process.on('SIGTERM', onSignal);
+      process.on('SIGINT', resolve);
+      process.on('SIGTERM', resolve);
     });
-  }
-
-  get received(): NodeJS.Signals | undefined {
-    return this.heard;
   }
 
   /** `work`'s value, or the signal if one comes first (`work` is not cancelled: the caller stops what it starts). */

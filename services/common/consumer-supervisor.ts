@@ -33,6 +33,7 @@ export class ConsumerSupervisor {
   private readonly consumer: SupervisedConsumer;
   private readonly options: SupervisorOptions;
   private readonly now: () => number;
+  private readonly firstBackoffMs: number;
   private runConfig: ConsumerRunConfig | undefined;
   private outageSince: number | undefined;
   private backoffMs: number;
@@ -43,7 +44,8 @@ export class ConsumerSupervisor {
     this.consumer = consumer;
     this.options = options;
     this.now = options.now ?? Date.now;
-    this.backoffMs = options.firstBackoffMs ?? 1_000;
+    this.firstBackoffMs = options.firstBackoffMs ?? 1_000;
+    this.backoffMs = this.firstBackoffMs;
     this.died = new Promise((resolve) => {
       this.declareDead = resolve;
     });
@@ -77,7 +79,7 @@ export class ConsumerSupervisor {
       this.options.logger.info({ event: `${this.options.name}.kafka_recovered`, outage_ms: this.outageMs() }, 'consuming again');
     }
     this.outageSince = undefined;
-    this.backoffMs = this.options.firstBackoffMs ?? 1_000;
+    this.backoffMs = this.firstBackoffMs;
   }
 
   /** kafkajs crashed the consumer; it restarts it itself when `restarting`. */
