@@ -29,6 +29,7 @@ import { pollUntil } from '../../services/common/poll.ts';
 import { traffic } from '../../services/generator/traffic.ts';
 import { freePort } from '../helpers/net.ts';
 import { TEST_QUERY_TOKEN } from '../helpers/sql.ts';
+import { committedIn, endIn } from '../helpers/streams.ts';
 import { percentile, runBench } from './harness.ts';
 import { rulesCeiling } from './rules-ceiling.ts';
 import { clickHouseCeiling, kafkaCeiling, sampleRecords } from './stack-ceilings.ts';
@@ -127,19 +128,15 @@ runBench(async ({ config, prefix, stackEnv }) => {
     const resolvedTopic = topicsFor(prefix).resolvedEvents.name;
     /** Events on the topic, and how many of them the processor and the sink have not committed yet. */
     const backlog = async (): Promise<Omit<Backlog, 'at'>> => {
-      const endOf = async (topic: string) => (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
       /** What `groupId` has not committed of `topic`, whose end is `end`. */
-      const behind = async (groupId: string, topic: string, end: number) => {
-        const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
-        return end - (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
-      };
-      const ends = await endOf(eventsTopic);
+      const behind = async (groupId: string, topic: string, end: number) => end - (await committedIn(admin, groupId, topic));
+      const ends = await endIn(admin, eventsTopic);
       return {
         ends,
         // What the identity step has not resolved, and the journey step not counted.
         processor:
           (await behind(identityGroupName(prefix), eventsTopic, ends)) +
-          Math.max(0, await behind(processorGroupName(prefix), resolvedTopic, await endOf(resolvedTopic))),
+          Math.max(0, await behind(processorGroupName(prefix), resolvedTopic, await endIn(admin, resolvedTopic))),
         sink: await behind(`${prefix}sink`, eventsTopic, ends),
       };
     };

@@ -12,6 +12,7 @@ import { NativeStack } from '../../infra/stack/native.ts';
 import { loadConfig, type Config } from '../../services/common/config.ts';
 import { pollUntil } from '../../services/common/poll.ts';
 import { freePort } from '../helpers/net.ts';
+import { privateStackEnv } from '../helpers/stack.ts';
 import { TEST_QUERY_TOKEN } from '../helpers/sql.ts';
 
 const JOURNEY = path.resolve(import.meta.dirname, '../../services/cli/journey.ts');
@@ -41,15 +42,7 @@ export class FaultCluster {
 
   /** Brings up the private stack and the three services; `env` is laid over the suite's settings. */
   static async start(logDir: string, env: Record<string, string> = {}): Promise<FaultCluster> {
-    const [kafka, controller, registry, management, collector, query] = await Promise.all(Array.from({ length: 6 }, () => freePort()));
-    const stackEnv = {
-      STACK_DIR: mkdtempSync(path.join(tmpdir(), 'journeyline-faults-stack-')),
-      STACK_KAFKA_PORT: String(kafka),
-      STACK_KAFKA_CONTROLLER_PORT: String(controller),
-      STACK_REGISTRY_PORT: String(registry),
-      STACK_REGISTRY_MANAGEMENT_PORT: String(management),
-      STACK_KAFKA_HEAP: '384m',
-    };
+    const [stackEnv, collector, query] = await Promise.all([privateStackEnv('faults'), freePort(), freePort()]);
     const stack = new NativeStack(loadConfig({ ...process.env, ...stackEnv }).stack);
     const { endpoints } = await stack.up();
     rmSync(logDir, { recursive: true, force: true });

@@ -12,15 +12,15 @@
  */
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Admin, Kafka } from 'kafkajs';
+import type { Kafka } from 'kafkajs';
 import { identityGroupName, processorGroupName, topicsFor } from '../../schemas/topics.ts';
 import { loadConfig } from '../../services/common/config.ts';
-import { createKafka } from '../../services/common/kafka.ts';
+import { createKafka, topicOffsets } from '../../services/common/kafka.ts';
 import { sinkGroupOf } from '../../services/sink/sink.ts';
 import { journeys } from '../helpers/journeys.ts';
 import { processorOutputsOf } from '../helpers/processor-outputs.ts';
 import { sqlRows } from '../helpers/sql.ts';
-import { caughtUp, processorCaughtUp, produceAll } from '../helpers/streams.ts';
+import { caughtUp, committedIn, endIn, processorCaughtUp, produceAll } from '../helpers/streams.ts';
 import { RetryingClient, type ClientReport } from './client.ts';
 import { FaultCluster } from './cluster.ts';
 import { FAULTS, type FaultName, type FaultTimings } from './faults.ts';
@@ -72,24 +72,6 @@ export interface SuiteReport {
 }
 
 const sleep = (s: number) => new Promise((resolve) => setTimeout(resolve, s * 1000));
-const sumOf = (values: readonly { offset?: string; high?: string }[], field: 'offset' | 'high') =>
-  values.reduce((sum, value) => sum + Math.max(0, Number(value[field] ?? 0)), 0);
-
-async function endOf(kafka: Kafka, topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    return sumOf(await admin.fetchTopicOffsets(topic), 'high');
-  } finally {
-    await admin.disconnect();
-  }
-}
-
-async function committed(admin: Admin, groupId: string, topic: string): Promise<number> {
-  const [offsets] = await admin.fetchOffsets({ groupId, topics: [topic] });
-  return sumOf(offsets?.partitions ?? [], 'offset');
-}
-
 /** Samples the pipeline every 500 ms; a sample Kafka cannot answer (it is down) is skipped. */
 function sampler(kafka: Kafka, prefix: string, groups: { readonly sink: string }) {
   const topics = topicsFor(prefix);
@@ -100,11 +82,11 @@ function sampler(kafka: Kafka, prefix: string, groups: { readonly sink: string }
     await admin.connect().catch(() => undefined);
     while (control.running) {
       try {
-        const events = sumOf(await admin.fetchTopicOffsets(topics.events.name), 'high');
-        const resolved = sumOf(await admin.fetchTopicOffsets(topics.resolvedEvents.name), 'high');
-        const identity = await committed(admin, identityGroupName(prefix), topics.events.name);
-        const processor = await committed(admin, processorGroupName(prefix), topics.resolvedEvents.name);
-        const sink = await committed(admin, groups.sink, topics.events.name);
+        const events = await endIn(admin, topics.events.name);
+        const resolved = await endIn(admin, topics.resolvedEvents.name);
+        const identity = await committedIn(admin, identityGroupName(prefix), topics.events.name);
+        const processor = await committedIn(admin, processorGroupName(prefix), topics.resolvedEvents.name);
+        const sink = await committedIn(admin, groups.sink, topics.events.name);
         samples.push({
           at: Date.now(),
           processorCommitted: processor,
@@ -270,7 +252,7 @@ export async function runFaultSuite(options: SuiteOptions, progress: (line: stri
       'SELECT uniqExact(event_id) AS ids, count() AS rows, uniqExact(kafka_partition, kafka_offset) AS records FROM journey.events',
     );
     const ids = Number(stored?.ids ?? 0);
-    const deadLetters = await endOf(kafka, topicsFor(prefix).deadLetter.name);
+    const deadLetters = (await topicOffsets(kafka, topicsFor(prefix).deadLetter.name)).reduce((sum, p) => sum + Number(p.high), 0);
     const after = await processorOutputsOf(kafka, cluster.config);
     const [transitionRows] = await sqlRows<{ rows: string }>(cluster.queryUrl, 'SELECT count() AS rows FROM journey.stage_transitions');
     progress('counted; running the same workload without faults');

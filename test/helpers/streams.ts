@@ -42,7 +42,7 @@ export async function committedFraction(kafka: Kafka, groupId: string, topics: r
     let total = 0;
     let done = 0;
     for (const topic of topics) {
-      total += (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+      total += await endIn(admin, topic);
       done += await committedIn(admin, groupId, topic);
     }
     return total === 0 ? 1 : done / total;
@@ -51,8 +51,13 @@ export async function committedFraction(kafka: Kafka, groupId: string, topics: r
   }
 }
 
+/** The records `topic` has held, summed over its partitions: its end offsets. */
+export async function endIn(admin: Admin, topic: string): Promise<number> {
+  return (await admin.fetchTopicOffsets(topic)).reduce((sum, p) => sum + Number(p.high), 0);
+}
+
 /** The offsets `groupId` has committed in `topic`, summed over its partitions (none: 0). */
-async function committedIn(admin: Admin, groupId: string, topic: string): Promise<number> {
+export async function committedIn(admin: Admin, groupId: string, topic: string): Promise<number> {
   const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
   return (committed?.partitions ?? []).reduce((sum, p) => sum + Math.max(0, Number(p.offset)), 0);
 }

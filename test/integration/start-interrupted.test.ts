@@ -10,13 +10,12 @@ import { describe, expect, inject, it } from 'vitest';
 import { processesMarkedWith, stopProcesses } from '../../infra/stack/processes.ts';
 import { pollUntil, withinDeadline } from '../../services/common/poll.ts';
 import { freePort } from '../helpers/net.ts';
+import { privateStackEnv } from '../helpers/stack.ts';
 import { exited, startJourney } from '../helpers/pipeline.ts';
 
 /** `journey start` on a native stack of its own, with every port free; `log` holds what it says. */
 async function startOwnProduct(log: string[]) {
-  const stackDir = mkdtempSync(path.join(tmpdir(), 'journeyline-interrupted-'));
-  const ports = await Promise.all(Array.from({ length: 7 }, () => freePort()));
-  const [kafka, controller, registry, management, collector, query, dashboard] = ports.map(String);
+  const [stackEnv, collector, query, dashboard] = await Promise.all([privateStackEnv('interrupted'), freePort(), freePort(), freePort()]);
   const product = startJourney(
     ['start'],
     {
@@ -24,20 +23,15 @@ async function startOwnProduct(log: string[]) {
       KAFKA_BROKERS: '',
       SCHEMA_REGISTRY_URL: '',
       CLICKHOUSE_URL: '',
-      STACK_DIR: stackDir,
-      STACK_KAFKA_PORT: kafka ?? '',
-      STACK_KAFKA_CONTROLLER_PORT: controller ?? '',
-      STACK_REGISTRY_PORT: registry ?? '',
-      STACK_REGISTRY_MANAGEMENT_PORT: management ?? '',
-      STACK_KAFKA_HEAP: '384m',
-      COLLECTOR_PORT: collector ?? '',
-      QUERY_PORT: query ?? '',
-      DASHBOARD_PORT: dashboard ?? '',
+      ...stackEnv,
+      COLLECTOR_PORT: String(collector),
+      QUERY_PORT: String(query),
+      DASHBOARD_PORT: String(dashboard),
       CHDB_PATH: mkdtempSync(path.join(tmpdir(), 'journeyline-interrupted-chdb-')),
     },
     { push: (line) => log.push(line) },
   );
-  return { product, stackDir };
+  return { product, stackDir: stackEnv.STACK_DIR };
 }
 
 async function interruptWhen(said: RegExp): Promise<{ code: number | null; left: number[]; log: string }> {
